@@ -1,0 +1,44 @@
+# The front door: `make demo` and `make test` work on a fresh machine with Python 3.11.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+RUN_STAMP := $(VENV)/.mloop-run
+DEV_STAMP := $(VENV)/.mloop-dev
+PYTEST_ARGS ?=
+DEMO_ARGS ?=
+
+.PHONY: demo test lint bench install dev clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# constraints.txt pins every transitive dependency: a fresh install is the tested install.
+$(RUN_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -q -c constraints.txt -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	touch $@ $(RUN_STAMP)
+
+install: $(RUN_STAMP)
+dev: $(DEV_STAMP)
+
+demo: $(RUN_STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mloop demo $(DEMO_ARGS)
+
+test: $(DEV_STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src/mloop
+
+bench: $(DEV_STAMP)
+	@set -e; for script in bench/*.py; do \
+		echo "== $$script"; PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python $$script; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from mloop.cli.main import main
+
+main()

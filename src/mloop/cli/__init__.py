@@ -1,0 +1,1 @@
+"""The command-line interface (Typer). `mloop.cli.main:main` is the console script."""

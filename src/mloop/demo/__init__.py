@@ -1,0 +1,112 @@
+"""The demo: a sequence of named chapters, each showing one capability on a real workspace.
+
+Each chapter is a module here with `TITLE` and `run(ctx)`; chapters share what they made
+through `ctx.state` (the model a pipeline registered, the port of a server...). Later chapters
+may rely on earlier ones, so `--chapter X` also runs the chapters X needs (`NEEDS`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mloop.store import Workspace
+
+# (name, module) in the order they run.
+CHAPTERS: list[tuple[str, str]] = [
+    ("workspace", "mloop.demo.workspace"),
+]
+
+
+@dataclass
+class DemoContext:
+    """What chapters share: the workspace, a console, and named results of earlier chapters."""
+
+    workspace: Workspace
+    console: Console
+    quiet: bool = False
+    state: dict[str, Any] = field(default_factory=dict)
+    cleanups: list[Any] = field(default_factory=list)
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(f"  {message}")
+
+    def did(self, what: str, where: str | None = None) -> None:
+        """Report one thing the demo did, and where it lives."""
+        if not self.quiet:
+            tail = f" [dim]→ {where}[/]" if where else ""
+            self.console.print(f"  [green]✓[/] {what}{tail}")
+
+
+def _select(only: list[str] | None) -> list[tuple[str, str]]:
+    if not only:
+        return CHAPTERS
+    from mloop.errors import InvalidInput, did_you_mean
+
+    names = [name for name, _ in CHAPTERS]
+    for name in only:
+        if name not in names:
+            raise InvalidInput(f"unknown demo chapter '{name}'", hint=did_you_mean(name, names))
+    wanted: set[str] = set()
+    for name in only:
+        module = importlib.import_module(dict(CHAPTERS)[name])
+        wanted.add(name)
+        wanted.update(getattr(module, "NEEDS", ()))
+    return [(n, m) for n, m in CHAPTERS if n in wanted]
+
+
+def run_demo(
+    directory: Path | None = None, only: list[str] | None = None, quiet: bool = False
+) -> dict[str, Any]:
+    """Run the chapters in a fresh workspace and return a summary of what they did.
+
+    Args:
+        directory: the workspace directory (created); a new temporary directory when None.
+        only: chapter names to run (plus the chapters they need); all when None.
+        quiet: print nothing (for `--json`).
+
+    Returns:
+        `{"workspace": path, "chapters": [{name, title, seconds}], "state": {...}}`.
+    """
+    from rich.console import Console
+
+    from mloop.config import init_workspace
+    from mloop.store import open_workspace
+
+    chapters = _select(only)
+    root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="mloop-demo-"))
+    init_workspace(root)
+    console = Console(highlight=False, soft_wrap=True)
+    ctx = DemoContext(workspace=open_workspace(root), console=console, quiet=quiet)
+    done: list[dict[str, Any]] = []
+    try:
+        for index, (name, module_name) in enumerate(chapters, start=1):
+            module = importlib.import_module(module_name)
+            if not quiet:
+                console.rule(f"[bold]Chapter {index}/{len(chapters)} · {module.TITLE}[/]")
+            started = time.perf_counter()
+            module.run(ctx)
+            done.append({"name": name, "title": module.TITLE,
+                         "seconds": round(time.perf_counter() - started, 2)})
+    finally:
+        for cleanup in reversed(ctx.cleanups):
+            cleanup()
+        ctx.workspace.close()
+    if not quiet:
+        console.rule("[bold]Demo finished[/]")
+        console.print(f"workspace: [bold]{root}[/]  (cd there and try `mloop config show`)")
+        for chapter in done:
+            console.print(f"  {chapter['name']:<14} {chapter['seconds']:>7.2f} s  {chapter['title']}")
+    return {"workspace": str(root), "chapters": done, "state": _jsonable(ctx.state)}
+
+
+def _jsonable(state: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in state.items() if isinstance(v, str | int | float | bool | list | dict)}

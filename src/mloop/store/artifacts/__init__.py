@@ -1,0 +1,147 @@
+"""Content-addressed artifact store over a pluggable backend (local files or S3).
+
+`put` streams bytes, a file or a stream into a staging file while hashing it (sha256), then
+hands the finished file to the backend atomically under `objects/sha256/ab/<digest>`: the same
+content is stored once, a killed writer leaves nothing visible, and a 2 GB file never sits in
+memory. Backends are chosen once, by URL scheme.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from mloop.errors import ArtifactNotFound, IntegrityError
+from mloop.store.artifacts.base import StorageBackend, object_key
+
+CHUNK = 8 * 1024 * 1024
+
+__all__ = ["ArtifactStore", "StorageBackend", "open_backend"]
+
+
+def open_backend(root: str, s3_endpoint_url: str | None = None) -> StorageBackend:
+    """The backend for `root`, chosen by URL scheme (local path or s3://)."""
+    if root.startswith("s3://"):
+        from mloop.store.artifacts.s3 import S3Backend
+
+        return S3Backend(root, s3_endpoint_url)
+    from mloop.store.artifacts.local import LocalBackend
+
+    return LocalBackend(root[len("file://") :] if root.startswith("file://") else root)
+
+
+class ArtifactStore:
+    """Content-addressed bytes: `put` returns a sha256 digest, everything else takes one."""
+
+    def __init__(self, backend: StorageBackend) -> None:
+        self.backend = backend
+
+    @property
+    def fs(self):  # type: ignore[no-untyped-def]
+        """The fsspec filesystem, for readers (DuckDB, pyarrow) that take one."""
+        return self.backend.fs
+
+    def put(self, data: bytes | str | Path | BinaryIO) -> str:
+        """Store `data` (bytes, a file path, or a binary stream) and return its sha256 digest.
+
+        Raises:
+            ArtifactNotFound: `data` is a path that does not exist.
+            StoreUnavailable: the backend cannot be reached.
+        """
+        staging = self.backend.staging_dir()
+        fd, tmp_name = tempfile.mkstemp(dir=staging, prefix="put-", suffix=".tmp")
+        tmp = Path(tmp_name)
+        digest = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in _chunks(data):
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            hexdigest = digest.hexdigest()
+            key = object_key(hexdigest)
+            if self.backend.exists(key):
+                tmp.unlink(missing_ok=True)
+            else:
+                self.backend.put_file(tmp, key)
+            return hexdigest
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def open(self, digest: str) -> BinaryIO:
+        """A binary stream of the artifact (read it in chunks for large artifacts)."""
+        return self.backend.open(object_key(_check(digest)))
+
+    def get_bytes(self, digest: str) -> bytes:
+        with self.open(digest) as fh:
+            return fh.read()
+
+    def exists(self, digest: str) -> bool:
+        return self.backend.exists(object_key(_check(digest)))
+
+    def size(self, digest: str) -> int:
+        return self.backend.size(object_key(_check(digest)))
+
+    def uri(self, digest: str) -> str:
+        return self.backend.uri(object_key(_check(digest)))
+
+    def fs_path(self, digest: str) -> str:
+        return self.backend.fs_path(object_key(_check(digest)))
+
+    def verify(self, digest: str) -> None:
+        """Re-hash the stored bytes.
+
+        Raises:
+            ArtifactNotFound: the artifact is gone.
+            IntegrityError: its bytes no longer match the digest.
+        """
+        actual = hashlib.sha256()
+        with self.open(digest) as fh:
+            while chunk := fh.read(CHUNK):
+                actual.update(chunk)
+        if actual.hexdigest() != digest:
+            raise IntegrityError(
+                f"artifact {digest[:12]} is corrupt (content hash {actual.hexdigest()[:12]})",
+                hint="Re-run the step that produced it (`mloop runs retry`).",
+            )
+
+    def download(self, digest: str, target: Path) -> Path:
+        """Copy an artifact to a local file atomically."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".part")
+        with self.open(digest) as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, CHUNK)
+        os.replace(tmp, target)
+        return target
+
+    def delete(self, digest: str) -> None:
+        self.backend.delete(object_key(_check(digest)))
+
+
+def _check(digest: str) -> str:
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ArtifactNotFound(f"'{digest}' is not a sha256 digest", hint="Digests are 64 hex chars.")
+    return digest
+
+
+def _chunks(data: bytes | str | Path | BinaryIO) -> Iterator[bytes]:
+    if isinstance(data, bytes | bytearray | memoryview):
+        yield bytes(data)
+        return
+    if isinstance(data, str | Path):
+        path = Path(data)
+        if not path.is_file():
+            raise ArtifactNotFound(f"no file at {path}", hint="Check the path.")
+        with open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                yield chunk
+        return
+    while chunk := data.read(CHUNK):
+        yield chunk

@@ -1,0 +1,64 @@
+"""Local filesystem backend: temp file in the store's own `.tmp/`, fsync, then `os.replace`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+from mloop.errors import ArtifactNotFound
+
+
+class LocalBackend:
+    def __init__(self, root: str) -> None:
+        from fsspec.implementations.local import LocalFileSystem
+
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.fs = LocalFileSystem()
+
+    def staging_dir(self) -> Path:
+        path = self.root / ".tmp"
+        path.mkdir(exist_ok=True)
+        return path
+
+    def _path(self, key: str) -> Path:
+        return self.root / key
+
+    def put_file(self, local_path: Path, key: str) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(local_path, target)  # atomic on one filesystem: staging is inside root
+        _fsync_dir(target.parent)
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return open(self._path(key), "rb")
+        except FileNotFoundError as exc:
+            raise ArtifactNotFound(f"artifact {key} not found in {self.root}") from exc
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError as exc:
+            raise ArtifactNotFound(f"artifact {key} not found in {self.root}") from exc
+
+    def fs_path(self, key: str) -> str:
+        return str(self._path(key))
+
+    def uri(self, key: str) -> str:
+        return self._path(key).resolve().as_uri()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

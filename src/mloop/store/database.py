@@ -1,0 +1,197 @@
+"""The metadata database: SQLAlchemy 2.x on SQLite (default) or PostgreSQL.
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout, and every transaction starts
+`BEGIN IMMEDIATE` so that two writers queue instead of failing on a lock upgrade. The schema is
+owned by Alembic migrations (one branch per concept package, see `migrations/`), applied when a
+workspace is opened, under a lock (a file lock for SQLite, an advisory lock for PostgreSQL) so
+that two processes opening a new workspace at once cannot both migrate it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mloop.errors import ConfigError, StoreUnavailable
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+VERSION_TABLE = "mloop_schema_version"
+_ADVISORY_LOCK_KEY = 0x6D6C6F6F70  # "mloop"
+
+
+class Database:
+    """A metadata database: an engine plus transactions that translate connection errors."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def dialect(self) -> str:
+        return self.url.split(":", 1)[0].split("+", 1)[0]
+
+    @property
+    def engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = _create_engine(self.url)
+            return self._engine
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction: committed when the block ends, rolled back when it raises."""
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            if _is_connect_error(exc):
+                raise _unavailable(self.url, exc) from exc
+            raise
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision of every branch, safely under concurrency.
+
+        Raises:
+            StoreUnavailable: the database cannot be reached.
+        """
+        from sqlalchemy import text
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            if self.dialect == "sqlite":
+                with _file_lock(_sqlite_path(self.url)), self.engine.connect() as conn:
+                    _upgrade(conn)
+            else:
+                with self.engine.connect() as conn:
+                    conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+                    conn.commit()
+                    try:
+                        _upgrade(conn)
+                    finally:
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+                        conn.commit()
+        except OperationalError as exc:
+            raise _unavailable(self.url, exc) from exc
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def _create_engine(url: str) -> Engine:
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        path = _sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    else:
+        kwargs["pool_pre_ping"] = True
+        kwargs["connect_args"] = {"connect_timeout": 5}
+    try:
+        engine = create_engine(url, **kwargs)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigError(
+            f"database_url '{_redact(url)}' is not a usable SQLAlchemy URL: {exc}",
+            hint="Use sqlite:///path/to/mloop.db or postgresql+psycopg://user@host:5432/db "
+            "(install the extra: pip install 'mloop[postgres]').",
+        ) from exc
+    except ImportError as exc:
+        raise ConfigError(
+            f"the driver for '{_redact(url)}' is not installed: {exc}",
+            hint="pip install 'mloop[postgres]'",
+        ) from exc
+    if url.startswith("sqlite"):
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _upgrade(conn: Connection) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("version_table", VERSION_TABLE)
+    script = ScriptDirectory.from_config(cfg)
+    current = set(
+        MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_heads()
+    )
+    if current == set(script.get_heads()):
+        return
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, "heads")
+    conn.commit()
+
+
+@contextmanager
+def _file_lock(db_path: Path | None) -> Iterator[None]:
+    if db_path is None:
+        yield
+        return
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(db_path.with_name(db_path.name + ".migrate.lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    rest = url.split(":///", 1)[1] if ":///" in url else ""
+    if not rest or rest == ":memory:":
+        return None
+    return Path(rest.split("?", 1)[0])
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def _is_connect_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("connection", "connect", "could not translate", "timeout"))
+
+
+def _unavailable(url: str, exc: Exception) -> StoreUnavailable:
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    return StoreUnavailable(
+        f"cannot reach the metadata database {_redact(url)}: {reason}",
+        hint="Check that the server is running and database_url is right (`mloop config show`).",
+    )

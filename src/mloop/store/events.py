@@ -1,0 +1,42 @@
+"""The event log: a small, append-only record of what happened, for audit and the demo."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mloop.store.database import Database
+
+
+def record_event(
+    db: Database, kind: str, subject: str, detail: dict[str, Any] | None = None,
+    principal: str | None = None,
+) -> int:
+    """Append one event and return its id."""
+    from mloop.store.tables import events
+
+    with db.begin() as conn:
+        result = conn.execute(
+            events.insert().values(
+                at=datetime.now(UTC), kind=kind, subject=subject,
+                principal=principal, detail=detail or {},
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def list_events(
+    db: Database, kind: str | None = None, subject: str | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The newest events first, optionally filtered by kind and subject."""
+    from sqlalchemy import select
+
+    from mloop.store.tables import events
+
+    query = select(events).order_by(events.c.id.desc()).limit(limit)
+    if kind:
+        query = query.where(events.c.kind == kind)
+    if subject:
+        query = query.where(events.c.subject == subject)
+    with db.begin() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]

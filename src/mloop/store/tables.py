@@ -1,0 +1,22 @@
+"""SQLAlchemy Core tables of the store package; other packages declare theirs on `metadata`.
+
+Table definitions here mirror the Alembic revisions in `migrations/versions/`; the migrations
+are the source of truth for the schema, these objects are how code queries it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table
+
+metadata = MetaData()
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(100), nullable=False),
+    Column("subject", String(500), nullable=False),
+    Column("principal", String(200)),
+    Column("detail", JSON, nullable=False),
+)

@@ -1,0 +1,64 @@
+"""The CLI as a user runs it: a real subprocess, real exit codes, real stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+MLOOP = [sys.executable, "-m", "mloop"]
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")} | env
+    return subprocess.run(MLOOP + args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120)
+
+
+def test_version_and_help(tmp_path: Path) -> None:
+    from mloop import __version__
+
+    assert run(["--version"], tmp_path).stdout.strip() == f"mloop {__version__}"
+    assert "demo" in run(["--help"], tmp_path).stdout
+
+
+def test_importing_the_cli_imports_no_heavy_library() -> None:
+    code = (
+        "import sys, mloop.cli.main; heavy = ['sqlalchemy', 'pandas', 'mlflow', 'fastapi', 'pyarrow',"
+        " 'duckdb', 'numpy', 'sklearn', 'xgboost', 'pydantic', 'boto3']; "
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_outside_a_workspace_is_one_line_and_a_hint(tmp_path: Path) -> None:
+    result = run(["config", "show"], tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("error: no mloop.toml")
+    assert lines[1].startswith("hint: Run `mloop init`")
+    assert "Traceback" not in result.stderr
+
+
+def test_misspelled_key_error_and_debug_traceback(tmp_path: Path) -> None:
+    assert run(["init"], tmp_path).returncode == 0
+    (tmp_path / "mloop.toml").write_text('artifact_rot = "x"\n')
+    result = run(["config", "show"], tmp_path)
+    assert result.returncode == 1
+    assert "unknown key 'artifact_rot'" in result.stderr and "artifact_root" in result.stderr
+    assert "Traceback" not in result.stderr
+    debug = run(["--debug", "config", "show"], tmp_path)
+    assert "Traceback" in debug.stderr
+
+
+def test_init_then_config_show_json(tmp_path: Path) -> None:
+    first = run(["init", "--json"], tmp_path)
+    assert json.loads(first.stdout)["created"]
+    again = run(["init", "--json"], tmp_path)
+    assert json.loads(again.stdout)["created"] == []
+    rows = json.loads(run(["config", "show", "--json"], tmp_path, MLOOP_LOG_LEVEL="DEBUG").stdout)
+    by_key = {row["key"]: row for row in rows}
+    assert by_key["log_level"] == {**by_key["log_level"], "value": "DEBUG", "source": "env MLOOP_LOG_LEVEL"}
+    assert by_key["database_url"]["source"] == "default"

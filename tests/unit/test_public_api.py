@@ -1,0 +1,12 @@
+import mloop
+
+
+def test_public_api_is_pinned() -> None:
+    assert sorted(mloop.__all__) == sorted(
+        [
+            "__version__", "MloopError", "Settings", "load_settings", "init_workspace",
+            "Workspace", "open_workspace", "ArtifactStore",
+        ]
+    )
+    for name in mloop.__all__:
+        assert getattr(mloop, name) is not None

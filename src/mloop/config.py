@@ -61,6 +61,27 @@ class AuthSettings(_Section):
     anonymous_read: bool = Field(True, description="Reads need no token.")
 
 
+class ServerSettings(_Section):
+    host: str = Field("127.0.0.1", description="Where `mloop server` (the control plane) binds.")
+    port: int = Field(8000, ge=0, le=65535, description="Port of `mloop server`.")
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["*"], description="Origins that may call the control plane."
+    )
+    cors_methods: list[str] = Field(
+        default_factory=lambda: ["GET"], description="HTTP methods those origins may use."
+    )
+
+
+class LineageSettings(_Section):
+    storage_metadata: bool = Field(
+        True, description="Probe artifact storage security (encryption, versioning...)."
+    )
+    probe_ttl_seconds: float = Field(
+        300.0, ge=0, description="How long a bucket's probe result is reused."
+    )
+    s3_timeout_ms: int = Field(2000, ge=1, description="Timeout of each S3 probe call.")
+
+
 class AlertSettings(_Section):
     webhook_url: str | None = Field(None, description="POST alerts here (Slack-compatible JSON).")
 
@@ -99,6 +120,8 @@ class Settings(_Section):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    lineage: LineageSettings = Field(default_factory=LineageSettings)
 
 
 @dataclass

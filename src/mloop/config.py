@@ -86,6 +86,42 @@ class AlertSettings(_Section):
     webhook_url: str | None = Field(None, description="POST alerts here (Slack-compatible JSON).")
 
 
+class AppSettings(_Section):
+    """The inference web app (`mloop app`): which endpoint it calls and where it logs."""
+
+    endpoint: str | None = Field(
+        None, description="Model endpoint the app calls: an http(s):// URL or an endpoint name."
+    )
+    model_name: str | None = Field(
+        None, description="Registered model behind the endpoint (default: what the endpoint reports)."
+    )
+    interactions_group: str = Field(
+        "user-interactions", description="Feature group every prediction is logged to."
+    )
+    feedback_group: str = Field(
+        "user-feedback", description="Feature group of feedback (clicked or not), keyed by request id."
+    )
+    label_window: str = Field(
+        "1h", description="Feedback counts as a label only within this long after the prediction."
+    )
+    log_interactions: bool = Field(True, description="Log predictions and feedback (off for benchmarks).")
+    timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one call to the endpoint.")
+    max_records: int = Field(1000, gt=0, description="Most records one /api/predict call may carry.")
+
+
+class MonitoringSettings(_Section):
+    """Drift reports (`mloop monitor drift`) and the thresholds that raise an alert."""
+
+    window: str = Field("1h", description="How far back the interactions of a drift report reach.")
+    psi_threshold: float = Field(0.2, ge=0, description="Alert when a feature's PSI passes this.")
+    ks_threshold: float = Field(0.2, ge=0, le=1, description="Alert when a numeric KS statistic passes this.")
+    ks_pvalue: float = Field(0.01, gt=0, le=1, description="...and its p-value is below this.")
+    missing_rate_threshold: float = Field(
+        0.1, ge=0, le=1, description="Alert when a feature's missing rate grows by more than this."
+    )
+    min_rows: int = Field(30, ge=1, description="Fewer interactions than this: report, never alert.")
+
+
 class Settings(_Section):
     """The effective configuration of one workspace."""
 
@@ -120,6 +156,8 @@ class Settings(_Section):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    app: AppSettings = Field(default_factory=AppSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     lineage: LineageSettings = Field(default_factory=LineageSettings)
 

@@ -122,6 +122,25 @@ class MonitoringSettings(_Section):
     min_rows: int = Field(30, ge=1, description="Fewer interactions than this: report, never alert.")
 
 
+class ServingSettings(_Section):
+    poll_interval: float = Field(
+        1.0, gt=0, le=1.0, description="Seconds between checks of the endpoint configuration (hot swap)."
+    )
+    max_body_bytes: int = Field(6 * 1024 * 1024, gt=0, description="Largest request body (413 above).")
+    routing_header: str = Field(
+        "X-Mloop-Routing-Key", description="Header whose value pins a caller to one variant (sticky)."
+    )
+    max_error_rate: float = Field(
+        0.05, ge=0, le=1, description="Guardrail: a canary with a higher 5xx rate is set to weight 0."
+    )
+    max_p99_ms: float = Field(500.0, gt=0, description="Guardrail: canary p99 latency limit (ms).")
+    guardrail_window_s: float = Field(60.0, gt=0, description="Guardrail sliding window (seconds).")
+    guardrail_min_requests: int = Field(
+        20, ge=1, description="Guardrail: requests in the window before a canary can be judged."
+    )
+    image: str = Field("mloop-serving:latest", description="Serving container image (KServe export).")
+
+
 class Settings(_Section):
     """The effective configuration of one workspace."""
 
@@ -160,6 +179,7 @@ class Settings(_Section):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     lineage: LineageSettings = Field(default_factory=LineageSettings)
+    serving: ServingSettings = Field(default_factory=ServingSettings)
 
 
 @dataclass

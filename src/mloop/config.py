@@ -141,6 +141,34 @@ class ServingSettings(_Section):
     image: str = Field("mloop-serving:latest", description="Serving container image (KServe export).")
 
 
+class ReleaseSettings(_Section):
+    """Releases (`mloop release`): commit -> train & register -> approval -> deploy -> verify."""
+
+    pipeline: str | None = Field(None, description="Pipeline a release runs (built-in or [pipelines] name).")
+    parameters: dict[str, Any] = Field(default_factory=dict, description="Run parameters of that pipeline.")
+    model: str | None = Field(None, description="Registered model the pipeline registers a version of.")
+    endpoint: str | None = Field(None, description="Endpoint a release deploys to.")
+    canary_weight: int | None = Field(
+        None, ge=1, le=99, description="Deploy as a canary variant with this traffic weight (%); unset: production."
+    )
+    use_latest_approved: bool = Field(
+        False, description="Deploy the newest Approved version instead of the one the release registered."
+    )
+    approval_timeout: float | None = Field(
+        None, gt=0, description="Seconds to wait for approval before the release fails; unset: wait forever."
+    )
+    verify_payload: list[dict[str, Any]] | None = Field(
+        None, description="Records sent by the smoke invocation of Verify (default: the model's input example)."
+    )
+    verify_url: str | None = Field(
+        None, description="Base URL of the running model server Verify calls; unset: the endpoint in-process."
+    )
+    poll_interval: float = Field(1.0, gt=0, description="Seconds between checks while waiting (approval, lock).")
+    deploy_lock_timeout: float = Field(
+        600.0, gt=0, description="Seconds to wait for another release to finish deploying the same endpoint."
+    )
+
+
 class Settings(_Section):
     """The effective configuration of one workspace."""
 
@@ -175,6 +203,7 @@ class Settings(_Section):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    release: ReleaseSettings = Field(default_factory=ReleaseSettings)
     app: AppSettings = Field(default_factory=AppSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)

@@ -1,0 +1,510 @@
+"""The DSL: `@step` on typed functions, `@pipeline` to wire them, `If`/`Else`, `.after()`.
+
+Calling steps inside a `@pipeline` function does not run them: it records nodes of a
+`Graph` (outputs are references). Outside a pipeline a step is its plain function, so user code
+stays testable. Every wiring mistake (unknown or missing argument, a step passed instead of its
+output, an output type that does not fit the annotation, a cycle, an unknown parameter) raises
+`PipelineDefinitionError` naming the step and the argument, before anything runs.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, get_type_hints
+
+from mloop.pipelines import graph as g
+from mloop.pipelines.errors import PipelineDefinitionError
+from mloop.pipelines.typecheck import FEATURE_GROUP_MARK, fits, is_named_tuple, type_name
+
+# func ref -> function, so in-process runs can call functions that are not importable by name.
+FUNCTIONS: dict[str, Callable[..., Any]] = {}
+_BUILDER: contextvars.ContextVar[_Builder | None] = contextvars.ContextVar("mloop_builder", default=None)
+_NEVER_CACHE = (g.REGISTER_MODEL, g.ALERT, g.CONDITION)
+_PARAM_TYPES = {int: "int", float: "float", str: "str", bool: "bool", dict: "json", list: "json"}
+
+
+class _Operand:
+    """Something a condition can compare: a step output or a pipeline parameter."""
+
+    def binding(self) -> g.Binding:
+        raise NotImplementedError
+
+    def _cmp(self, op: str, other: Any) -> Comparison:
+        return Comparison(self, op, other)
+
+    def __ge__(self, other: Any) -> Comparison:  # type: ignore[override]
+        return self._cmp(">=", other)
+
+    def __gt__(self, other: Any) -> Comparison:  # type: ignore[override]
+        return self._cmp(">", other)
+
+    def __le__(self, other: Any) -> Comparison:  # type: ignore[override]
+        return self._cmp("<=", other)
+
+    def __lt__(self, other: Any) -> Comparison:  # type: ignore[override]
+        return self._cmp("<", other)
+
+    def __eq__(self, other: Any) -> Comparison:  # type: ignore[override]
+        return self._cmp("==", other)
+
+    def __ne__(self, other: Any) -> Comparison:  # type: ignore[override]
+        return self._cmp("!=", other)
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        raise PipelineDefinitionError(
+            "a step output or parameter was used in a Python `if`/`and`/`or` while building the "
+            "pipeline; its value is only known when the pipeline runs",
+            hint="Use `with If(output >= value):` and `with Else():` instead.",
+        )
+
+
+@dataclass(eq=False)
+class OutputRef(_Operand):
+    """A reference to one output of a step call (optionally indexed: `report["auc"]`)."""
+
+    step: str
+    output: str
+    type: Any = Any
+    path: tuple[Any, ...] = ()
+
+    def __getitem__(self, key: Any) -> OutputRef:
+        return OutputRef(self.step, self.output, Any, (*self.path, key))
+
+    def binding(self) -> g.Binding:
+        return g.Binding("output", step=self.step, output=self.output, path=self.path)
+
+    def after(self, *others: Any) -> OutputRef:
+        """Run this step only after `others` finished (ordering without data)."""
+        _current("after()").add_after(self.step, others)
+        return self
+
+    def __repr__(self) -> str:
+        index = "".join(f"[{p!r}]" for p in self.path)
+        return f"<output {self.step}.{self.output}{index}>"
+
+
+@dataclass(eq=False)
+class ParamRef(_Operand):
+    """A reference to a pipeline parameter."""
+
+    name: str
+    type: Any = Any
+
+    def binding(self) -> g.Binding:
+        return g.Binding("param", param=self.name)
+
+    def __repr__(self) -> str:
+        return f"<param {self.name}>"
+
+
+@dataclass(eq=False)
+class StepCall:
+    """The result of calling a step with no outputs: only good for `.after()`."""
+
+    step: str
+
+    def after(self, *others: Any) -> StepCall:
+        _current("after()").add_after(self.step, others)
+        return self
+
+
+class Outputs(tuple):  # type: ignore[type-arg]
+    """Several outputs of one step call; unpack it, or use `.after()` on it."""
+
+    step: str
+
+    def after(self, *others: Any) -> Outputs:
+        _current("after()").add_after(self.step, others)
+        return self
+
+
+@dataclass
+class Comparison:
+    left: Any
+    op: str
+    right: Any
+
+
+@dataclass
+class StepDef:
+    """A typed function wrapped by `@step`; called in a pipeline it records a node."""
+
+    func: Callable[..., Any]
+    name: str
+    kind: str
+    options: dict[str, Any]
+    outputs: dict[str, Any]  # output name -> annotation
+    hints: dict[str, Any]
+    signature: inspect.Signature
+
+    @property
+    def func_ref(self) -> str:
+        return f"{self.func.__module__}:{self.func.__qualname__}"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        builder = _BUILDER.get()
+        if builder is None:
+            return self.func(*args, **kwargs)
+        return builder.add_step(self, args, kwargs)
+
+    def split(self, result: Any) -> dict[str, Any]:
+        """The function's return value as named outputs."""
+        names = list(self.outputs)
+        if not names:
+            return {}
+        if len(names) == 1:
+            return {names[0]: result}
+        if not isinstance(result, tuple) or len(result) != len(names):
+            raise PipelineDefinitionError(
+                f"step '{self.name}' must return a tuple of {len(names)} values "
+                f"({', '.join(names)}), got {type(result).__name__}"
+            )
+        return dict(zip(names, result, strict=True))
+
+
+def step(
+    func: Callable[..., Any] | None = None, *, name: str | None = None, kind: str = g.PROCESSING,
+    cache: bool = True, retries: int = 0, retry_delay: float = 1.0, timeout: float | None = None,
+    resources: dict[str, Any] | None = None, isolation: str = "thread", version: str | None = None,
+    outputs: Sequence[str] | None = None, feature_groups: Sequence[str] = (),
+) -> Any:
+    """Make a typed function a pipeline step.
+
+    Args:
+        name: step name in graphs (default: the function name).
+        kind: lineage type: Processing, Training, Evaluation, Condition, RegisterModel, Alert.
+        cache: reuse a previous result with the same key (RegisterModel and Alert never cache).
+        retries: extra attempts after a failure, with exponential backoff from `retry_delay` s.
+        timeout: seconds per attempt (a process-isolated step is killed; a thread is abandoned).
+        resources: hints for KFP (`cpu`, `memory`, `gpu`).
+        isolation: "thread" (in-process, default) or "process" (a forked child per attempt).
+        version: explicit code version for the cache key, instead of hashing the source.
+        outputs: names for the elements of a tuple return.
+        feature_groups: feature groups the step reads (their data version joins the cache key);
+            inputs annotated `FeatureGroupName` are added automatically.
+    """
+    options = {
+        "cache": bool(cache) and kind not in _NEVER_CACHE, "retries": int(retries),
+        "retry_delay": float(retry_delay), "timeout": timeout, "resources": dict(resources or {}),
+        "isolation": isolation, "version": version, "feature_groups": list(feature_groups),
+    }
+    if isolation not in ("thread", "process"):
+        raise PipelineDefinitionError(f"isolation must be 'thread' or 'process', not '{isolation}'")
+    if kind not in g.KINDS:
+        raise PipelineDefinitionError(f"unknown step kind '{kind}'", hint=f"known: {', '.join(g.KINDS)}")
+
+    def wrap(fn: Callable[..., Any]) -> StepDef:
+        hints = _hints(fn)
+        definition = StepDef(
+            func=fn, name=name or fn.__name__, kind=kind, options=dict(options),
+            outputs=_output_spec(fn, hints.get("return", Any), outputs), hints=hints,
+            signature=inspect.signature(fn),
+        )
+        definition.options["feature_group_args"] = [
+            arg for arg, hint in hints.items() if arg != "return" and FEATURE_GROUP_MARK in
+            getattr(hint, "__metadata__", ())
+        ]
+        FUNCTIONS[definition.func_ref] = fn
+        functools.update_wrapper(definition, fn)  # type: ignore[arg-type]
+        return definition
+
+    return wrap(func) if func is not None else wrap
+
+
+def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return get_type_hints(fn, include_extras=True)
+    except Exception:  # unresolvable forward references: fall back to raw annotations
+        return dict(getattr(fn, "__annotations__", {}))
+
+
+def _output_spec(fn: Callable[..., Any], ret: Any, names: Sequence[str] | None) -> dict[str, Any]:
+    if ret is None or ret is type(None):
+        return {}
+    if is_named_tuple(ret):
+        return dict(get_type_hints(ret))
+    origin = getattr(ret, "__origin__", None)
+    args = getattr(ret, "__args__", ())
+    if origin is tuple and args and Ellipsis not in args:
+        labels = list(names) if names else [f"output_{i}" for i in range(len(args))]
+        if len(labels) != len(args):
+            raise PipelineDefinitionError(
+                f"step '{fn.__name__}' names {len(labels)} outputs but returns {len(args)} values"
+            )
+        return dict(zip(labels, args, strict=True))
+    if names and len(names) != 1:
+        raise PipelineDefinitionError(
+            f"step '{fn.__name__}' names {len(names)} outputs; annotate the return as "
+            f"tuple[{', '.join(['...'] * len(names))}]"
+        )
+    return {names[0] if names else "output": ret}
+
+
+@dataclass
+class _Builder:
+    graph: g.Graph
+    conditions: list[tuple[str, bool]] = field(default_factory=list)
+    last_if: str | None = None
+    counter: int = 0
+
+    def unique(self, base: str) -> str:
+        name, n = base, 1
+        while name in self.graph.nodes:
+            n += 1
+            name = f"{base}-{n}"
+        return name
+
+    def add_step(self, sdef: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        name = self.unique(sdef.name)
+        try:
+            bound = sdef.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise PipelineDefinitionError(
+                f"step '{name}': {exc}",
+                hint=f"its arguments are: {', '.join(sdef.signature.parameters) or 'none'}",
+            ) from exc
+        bound.apply_defaults()
+        inputs = {arg: self.bind(name, sdef, arg, value) for arg, value in bound.arguments.items()}
+        node = g.Node(
+            name=name, func=sdef.func_ref, kind=sdef.kind, inputs=inputs,
+            outputs={k: type_name(t) for k, t in sdef.outputs.items()},
+            when=list(self.conditions), options=dict(sdef.options),
+        )
+        self.graph.nodes[name] = node
+        self.last_if = None
+        refs = [OutputRef(name, out, typ) for out, typ in sdef.outputs.items()]
+        if not refs:
+            return StepCall(name)
+        if len(refs) == 1:
+            return refs[0]
+        result = Outputs(refs)
+        result.step = name
+        return result
+
+    def bind(self, step_name: str, sdef: StepDef, arg: str, value: Any) -> g.Binding:
+        where = f"argument '{arg}' of step '{step_name}'"
+        expected = sdef.hints.get(arg, Any)
+        if isinstance(value, StepDef):
+            raise PipelineDefinitionError(
+                f"{where} got the step '{value.name}' itself, not its output",
+                hint=f"Call it and pass the result: {value.name}(...)",
+            )
+        if isinstance(value, StepCall | Outputs):
+            what = "no outputs" if isinstance(value, StepCall) else f"{len(value)} outputs"
+            raise PipelineDefinitionError(
+                f"{where} got the call of step '{value.step}', which has {what}",
+                hint="Unpack several outputs (a, b = step(...)); order steps without data "
+                "with .after(other).",
+            )
+        if isinstance(value, Pipeline):
+            raise PipelineDefinitionError(f"{where} got the pipeline '{value.name}'")
+        if isinstance(value, OutputRef | ParamRef):
+            if not fits(value.type, expected):
+                source = (f"output '{value.output}' of step '{value.step}'"
+                          if isinstance(value, OutputRef) else f"parameter '{value.name}'")
+                raise PipelineDefinitionError(
+                    f"{where} expects {type_name(expected)} but {source} is {type_name(value.type)}"
+                )
+            return value.binding()
+        return g.Binding("value", value=_constant(where, value, expected))
+
+    def add_after(self, step_name: str, others: tuple[Any, ...]) -> None:
+        node = self.graph.nodes[step_name]
+        for other in others:
+            target = _step_of(other)
+            if target is None:
+                raise PipelineDefinitionError(
+                    f"step '{step_name}'.after() got {other!r}; pass the result of a step call"
+                )
+            if target not in node.after:
+                node.after.append(target)
+
+    def add_condition(self, comparison: Any) -> str:
+        if isinstance(comparison, Comparison):
+            left, op, right = comparison.left, comparison.op, comparison.right
+        elif isinstance(comparison, OutputRef | ParamRef):
+            left, op, right = comparison, "truthy", None
+        else:
+            raise PipelineDefinitionError(
+                f"If() needs a comparison on a step output or parameter, got {comparison!r}",
+                hint='For example: with If(report["auc"] >= auc_threshold): ...',
+            )
+        self.counter += 1
+        name = self.unique(f"condition-{self.counter}")
+        operands = {"left": left, "right": right}
+        inputs = {
+            key: val.binding() if isinstance(val, _Operand) else
+            g.Binding("value", value=_constant(f"the condition '{name}'", val, Any))
+            for key, val in operands.items()
+        }
+        self.graph.nodes[name] = g.Node(
+            name=name, func=g.CONDITION_FUNC, kind=g.CONDITION, inputs=inputs,
+            outputs={"result": "bool"}, when=list(self.conditions),
+            options={"cache": False, "op": op, "retries": 0, "isolation": "thread",
+                     "expression": _describe(left, op, right)},
+        )
+        return name
+
+
+def _describe(left: Any, op: str, right: Any) -> str:
+    def text(x: Any) -> str:
+        if isinstance(x, OutputRef):
+            return f"{x.step}.{x.output}" + "".join(f"[{p!r}]" for p in x.path)
+        if isinstance(x, ParamRef):
+            return x.name
+        return repr(x)
+
+    return text(left) if op == "truthy" else f"{text(left)} {op} {text(right)}"
+
+
+def _step_of(value: Any) -> str | None:
+    if isinstance(value, OutputRef | StepCall | Outputs):
+        return value.step
+    return None
+
+
+def _constant(where: str, value: Any, expected: Any) -> Any:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise PipelineDefinitionError(
+            f"{where} got a {type(value).__name__}; constants must be JSON values",
+            hint="Pass data between steps as step outputs, or make it a pipeline parameter.",
+        ) from exc
+    if value is not None and not fits(type(value), expected):
+        raise PipelineDefinitionError(
+            f"{where} expects {type_name(expected)} but got the constant {value!r}"
+        )
+    return value
+
+
+def _current(what: str) -> _Builder:
+    builder = _BUILDER.get()
+    if builder is None:
+        raise PipelineDefinitionError(f"{what} only works inside a @pipeline function")
+    return builder
+
+
+class If:
+    """`with If(report["auc"] >= threshold):` — the steps inside run only when it holds."""
+
+    def __init__(self, condition: Any) -> None:
+        self.condition = condition
+        self.name: str | None = None
+
+    def __enter__(self) -> If:
+        builder = _current("If()")
+        self.name = builder.add_condition(self.condition)
+        builder.conditions.append((self.name, True))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        builder = _current("If()")
+        builder.conditions.pop()
+        builder.last_if = self.name
+
+
+class Else:
+    """`with Else():` right after an `If` block — the steps inside run when it did not hold."""
+
+    def __enter__(self) -> Else:
+        builder = _current("Else()")
+        if builder.last_if is None:
+            raise PipelineDefinitionError("Else() must directly follow a `with If(...)` block")
+        self.name = builder.last_if
+        builder.conditions.append((self.name, False))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        builder = _current("Else()")
+        builder.conditions.pop()
+        builder.last_if = None
+
+
+class Pipeline:
+    """A `@pipeline` function: its typed, defaulted parameters are the run parameters."""
+
+    def __init__(self, func: Callable[..., Any], name: str, description: str) -> None:
+        self.func = func
+        self.name = name
+        self.description = description
+        self.params = _params(func, name)
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+        self._graph: g.Graph | None = None
+
+    @property
+    def graph(self) -> g.Graph:
+        """The validated graph (built once)."""
+        if self._graph is None:
+            self._graph = self.build()
+        return self._graph
+
+    def build(self) -> g.Graph:
+        graph = g.Graph(
+            name=self.name, params={p.name: p for p in self.params.values()},
+            source=f"{self.func.__module__}:{self.func.__qualname__}", description=self.description,
+        )
+        builder = _Builder(graph)
+        refs = {p: ParamRef(p, _PY_TYPES.get(spec.type, Any)) for p, spec in self.params.items()}
+        with _building(builder):
+            self.func(**refs)
+        try:
+            graph.validate()
+        except PipelineDefinitionError:
+            raise
+        except Exception as exc:
+            raise PipelineDefinitionError(str(exc), hint=getattr(exc, "hint", None)) from exc
+        return graph
+
+    def __repr__(self) -> str:
+        return f"<pipeline {self.name}>"
+
+
+_PY_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+
+
+@contextmanager
+def _building(builder: _Builder) -> Iterator[None]:
+    token = _BUILDER.set(builder)
+    try:
+        yield
+    finally:
+        _BUILDER.reset(token)
+
+
+def _params(func: Callable[..., Any], pipeline_name: str) -> dict[str, g.Param]:
+    hints = _hints(func)
+    params: dict[str, g.Param] = {}
+    for pname, p in inspect.signature(func).parameters.items():
+        where = f"parameter '{pname}' of pipeline '{pipeline_name}'"
+        if p.default is inspect.Parameter.empty:
+            raise PipelineDefinitionError(f"{where} needs a default value")
+        hint = hints.get(pname, type(p.default) if p.default is not None else str)
+        base = getattr(hint, "__origin__", hint)
+        if base not in _PARAM_TYPES:
+            raise PipelineDefinitionError(
+                f"{where} has type {type_name(hint)}; parameters are int, float, str, bool, dict "
+                "or list"
+            )
+        params[pname] = g.Param(pname, _PARAM_TYPES[base], p.default)
+    return params
+
+
+def pipeline(
+    func: Callable[..., Any] | None = None, *, name: str | None = None, description: str = ""
+) -> Any:
+    """Make a function a pipeline; `name` defaults to the function name with dashes."""
+
+    def wrap(fn: Callable[..., Any]) -> Pipeline:
+        doc = description or (inspect.getdoc(fn) or "").split("\n", 1)[0]
+        return Pipeline(fn, name or fn.__name__.replace("_", "-"), doc)
+
+    return wrap(func) if func is not None else wrap

@@ -1,0 +1,201 @@
+"""The inference web app: `create_inference_app(ws, ...)` -> FastAPI (page + JSON API).
+
+A separate process from the model server (seed 002: the web app calls the endpoint); it reuses
+one keep-alive HTTP client to the endpoint and logs every answered prediction before replying.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mloop.errors import MloopError
+from mloop.web.inference.schemas import (
+    CATEGORIES,
+    AdClickRecord,
+    Feedback,
+    FeedbackResponse,
+    PredictBatch,
+    Prediction,
+    PredictResponse,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from fastapi import FastAPI, Request
+
+    from mloop.config import AppSettings
+    from mloop.store import Workspace
+    from mloop.web.inference.service import InferenceService
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings: AppSettings | None = None,
+                         transport: Any = None) -> FastAPI:
+    """Build the app for workspace `ws`.
+
+    Args:
+        ws: the workspace whose feature store receives interactions and feedback.
+        endpoint: URL or endpoint name; default `app.endpoint` from the settings.
+        settings: the `[app]` settings; default `ws.settings.app`.
+        transport: an httpx transport for the endpoint client (tests, benchmarks).
+
+    Raises:
+        ConfigError: no endpoint configured; NotFound: an unknown endpoint name.
+    """
+    from fastapi import FastAPI
+
+    from mloop.web.inference.endpoint import EndpointClient
+    from mloop.web.inference.resolve import resolve_endpoint
+    from mloop.web.inference.service import InferenceService
+    from mloop.web.inference.store import InteractionStore
+
+    cfg = settings or ws.settings.app
+    url, model_name = resolve_endpoint(ws, endpoint or cfg.endpoint, cfg.model_name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = EndpointClient(url, model_name=model_name, timeout=cfg.timeout_seconds, transport=transport)
+        store = InteractionStore(ws, cfg) if cfg.log_interactions else None
+        service = InferenceService(cfg, client, store)
+        await service.start()
+        app.state.service = service
+        try:
+            yield
+        finally:
+            await service.close()
+
+    app = FastAPI(title="mloop inference app", version="1", lifespan=lifespan,
+                  description="Ad-click probability from the model endpoint; every prediction logged.")
+    app.state.endpoint_url = url
+    app.state.model_name = model_name
+    app.state.settings = cfg
+    _install_errors(app)
+    _add_routes(app)
+    return app
+
+
+def _service(request: Request) -> InferenceService:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def _add_routes(app: FastAPI) -> None:
+    from fastapi import Request
+    from fastapi.responses import HTMLResponse
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page(request: Request) -> HTMLResponse:
+        return HTMLResponse(_render_page(request.app))
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz(request: Request) -> dict[str, Any]:
+        service = _service(request)
+        return {"status": "ok", "endpoint": service.client.url, "logging": service.logging}
+
+    @app.post("/api/predict", tags=["predict"], response_model=Prediction | PredictResponse,
+              openapi_extra=_predict_body_schema())
+    async def predict(request: Request) -> Prediction | PredictResponse:
+        """Score one record (`{...}`) or many (`{"records": [...]}` or `[...]`)."""
+        records, single = _parse_records(await _json_body(request))
+        predictions = await _service(request).predict(records)
+        return predictions[0] if single else PredictResponse(predictions=predictions)
+
+    @app.post("/api/feedback", tags=["feedback"], response_model=FeedbackResponse)
+    async def feedback(body: Feedback, request: Request) -> FeedbackResponse:
+        """Record whether the user clicked the ad that `request_id` scored (once)."""
+        return await _service(request).feedback(body)
+
+
+async def _json_body(request: Request) -> Any:
+    from mloop.errors import InvalidInput
+
+    raw = await request.body()
+    if not raw.strip():
+        raise InvalidInput("empty request body", hint='Send a JSON record, e.g. {"age": 30, ...}.')
+    try:
+        import orjson
+
+        return orjson.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
+
+
+def _parse_records(body: Any) -> tuple[list[AdClickRecord], bool]:
+    from pydantic import ValidationError
+
+    from mloop.errors import InvalidInput
+
+    try:
+        if isinstance(body, dict) and "records" in body:
+            return PredictBatch.model_validate(body).records, False
+        if isinstance(body, list):
+            return PredictBatch.model_validate({"records": body}).records, False
+        if isinstance(body, dict):
+            return [AdClickRecord.model_validate(body)], True
+    except ValidationError as exc:
+        raise InvalidRecord(_describe(exc.errors())) from None
+    raise InvalidInput("expected a JSON object (one record), a list, or {\"records\": [...]}")
+
+
+class InvalidRecord(MloopError):
+    """A record failed validation: 422 naming the field and the valid values."""
+
+    code = "invalid_record"
+    http_status = 422
+    hint = ("Fields: age (0-120), " + "; ".join(f"{k}: {', '.join(v)}" for k, v in CATEGORIES.items()))
+
+
+def _describe(errors: list[Any]) -> str:
+    """Pydantic errors as one readable line: `record 2: age must be >= 0; ...`."""
+    parts = []
+    for err in errors[:5]:
+        loc = [str(p) for p in err["loc"] if p not in ("body", "records")]
+        prefix = f"record {loc.pop(0)}: " if loc and loc[0].isdigit() else ""
+        field = ".".join(loc)
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "missing":
+            msg = f"{field} is required"
+        elif err["type"] == "extra_forbidden":
+            msg = f"{field} is not a known field"
+        elif field and not msg.startswith((field, f"unknown {field}")):
+            msg = f"{field}: {msg}"
+        parts.append(prefix + msg)
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return "; ".join(parts) + more
+
+
+def _install_errors(app: FastAPI) -> None:
+    from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    @app.exception_handler(MloopError)
+    async def _mloop_error(_request: Request, exc: MloopError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        body = {"code": "invalid_input", "message": _describe(list(exc.errors())),
+                "hint": 'Feedback is {"request_id": "<from /api/predict>", "clicked": true|false}.'}
+        return JSONResponse(body, status_code=422)
+
+
+def _predict_body_schema() -> dict[str, Any]:
+    record = AdClickRecord.model_json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "oneOf": [record, {"type": "array", "items": record},
+                  {"type": "object", "properties": {"records": {"type": "array", "items": record}},
+                   "required": ["records"]}]}}}}}
+
+
+def _render_page(app: FastAPI) -> str:
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+    return env.get_template("index.html").render(
+        categories=CATEGORIES, endpoint=app.state.endpoint_url, model=app.state.model_name,
+        logging=app.state.settings.log_interactions,
+    )

@@ -1,0 +1,142 @@
+"""Calling the model endpoint: one keep-alive async HTTP client, errors translated at the edge.
+
+The app speaks the model server's KServe V1 route (`POST /v1/models/{name}:predict`) when it
+knows the model name, else the SageMaker route (`POST /invocations`, JSON); both carry raw
+feature records. The server says which model version and variant answered in its
+`X-Mloop-*` headers, and those travel with every logged interaction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mloop.errors import MloopError
+
+if TYPE_CHECKING:
+    import httpx
+
+
+class EndpointUnavailable(MloopError):
+    """The model endpoint cannot be reached or failed: nothing was predicted, nothing logged."""
+
+    code = "endpoint_unavailable"
+    http_status = 503
+
+
+class EndpointError(MloopError):
+    """The endpoint answered, but not with predictions we can use (misconfiguration)."""
+
+    code = "endpoint_error"
+    http_status = 502
+
+
+@dataclass(frozen=True)
+class EndpointAnswer:
+    """Probabilities for the records sent, and which model version and variant produced them."""
+
+    probabilities: list[float]
+    model: str | None
+    model_version: int | None
+    variant: str | None
+    latency_ms: float
+
+
+class EndpointClient:
+    """An async client of one endpoint URL, reusing connections (keep-alive) across requests."""
+
+    def __init__(self, url: str, *, model_name: str | None = None, timeout: float = 10.0,
+                 transport: Any = None) -> None:
+        import httpx
+
+        self.url = url.rstrip("/")
+        self.model_name = model_name
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout, limits=limits,
+                                         transport=transport)
+
+    @property
+    def route(self) -> str:
+        return f"/v1/models/{self.model_name}:predict" if self.model_name else "/invocations"
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def predict(self, records: list[dict[str, Any]]) -> EndpointAnswer:
+        """Score `records`; raises EndpointUnavailable (503) or EndpointError (502)."""
+        import httpx
+
+        started = time.perf_counter()
+        try:
+            response = await self._client.post(self.route, json={"instances": records})
+        except httpx.TimeoutException as exc:
+            raise EndpointUnavailable(
+                f"the model endpoint {self.url} did not answer in time",
+                hint="Check the model server (`mloop endpoints list`) or raise app.timeout_seconds.",
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise EndpointUnavailable(
+                f"the model endpoint {self.url} is unreachable ({type(exc).__name__})",
+                hint="Start it with `mloop serve ENDPOINT`, or point the app elsewhere with --endpoint.",
+            ) from exc
+        latency_ms = (time.perf_counter() - started) * 1000
+        _check_status(response, self.url)
+        probabilities = _probabilities(response, len(records))
+        headers = response.headers
+        version = headers.get("x-mloop-model-version")
+        return EndpointAnswer(
+            probabilities=probabilities,
+            model=headers.get("x-mloop-model") or self.model_name,
+            model_version=int(version) if version and version.isdigit() else None,
+            variant=headers.get("x-mloop-variant"),
+            latency_ms=latency_ms,
+        )
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("error") or body.get("detail") or body)[:300]
+    return str(body)[:200]
+
+
+def _check_status(response: httpx.Response, url: str) -> None:
+    if response.status_code >= 500:
+        raise EndpointUnavailable(
+            f"the model endpoint {url} failed with HTTP {response.status_code}: {_message(response)}",
+            hint="Check the model server's log; nothing was logged for this request.",
+        )
+    if response.status_code >= 400:
+        raise EndpointError(
+            f"the model endpoint {url} refused the request (HTTP {response.status_code}): "
+            f"{_message(response)}",
+            hint="Check app.model_name and that the endpoint serves an ad-click model.",
+        )
+
+
+def _probabilities(response: httpx.Response, expected: int) -> list[float]:
+    try:
+        body = response.json()
+        raw = body["predictions"] if isinstance(body, dict) else body
+        values = [_probability(item) for item in raw]
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise EndpointError(f"the endpoint's answer has no usable predictions: {response.text[:200]}") from exc
+    if len(values) != expected:
+        raise EndpointError(f"the endpoint returned {len(values)} predictions for {expected} records")
+    return values
+
+
+def _probability(item: Any) -> float:
+    """A click probability from one prediction: a number, [p0, p1], or {probability|score: p}."""
+    if isinstance(item, dict):
+        for key in ("probability", "score", "prediction", "value"):
+            if key in item:
+                return _probability(item[key])
+        raise KeyError("probability")
+    if isinstance(item, list):
+        return float(item[-1])
+    return float(item)

@@ -1,0 +1,38 @@
+"""Which URL the app calls: a URL as given, or an endpoint name looked up where `mloop serve`
+announced it (so the app follows the endpoint, never a hard-coded model: seed 002)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mloop.errors import ConfigError, NotFound
+
+if TYPE_CHECKING:
+    from mloop.store import Workspace
+
+
+def resolve_endpoint(ws: Workspace, endpoint: str | None, model_name: str | None) -> tuple[str, str | None]:
+    """`(url, model_name)` for an endpoint URL or name.
+
+    Raises:
+        ConfigError: no endpoint given or configured.
+        NotFound: a name no running `mloop serve` announced.
+    """
+    if not endpoint:
+        raise ConfigError("the inference app needs an endpoint",
+                          hint="Pass --endpoint URL_OR_NAME or set app.endpoint (MLOOP_APP__ENDPOINT).")
+    if endpoint.startswith(("http://", "https://")):
+        return endpoint.rstrip("/"), model_name
+    return _announced_url(ws, endpoint), model_name
+
+
+def _announced_url(ws: Workspace, name: str) -> str:
+    try:
+        from mloop.serving import served_url  # type: ignore[attr-defined]
+    except ImportError:
+        served_url = None
+    url = served_url(ws, name) if served_url is not None else None
+    if url:
+        return str(url)
+    raise NotFound(f"endpoint '{name}' is not being served from this workspace",
+                   hint=f"Start it with `mloop serve {name}`, or pass its URL: --endpoint http://HOST:PORT.")

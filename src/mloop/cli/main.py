@@ -18,6 +18,7 @@ from mloop import __version__
 COMMAND_MODULES = [
     "mloop.cli.init",
     "mloop.cli.demo",
+    "mloop.cli.webapp",
 ]
 
 app = typer.Typer(

@@ -10,6 +10,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+
 from mloop.errors import MloopError
 from mloop.web.inference.schemas import (
     CATEGORIES,
@@ -23,8 +27,6 @@ from mloop.web.inference.schemas import (
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
-
-    from fastapi import FastAPI, Request
 
     from mloop.config import AppSettings
     from mloop.store import Workspace
@@ -46,8 +48,6 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
     Raises:
         ConfigError: no endpoint configured; NotFound: an unknown endpoint name.
     """
-    from fastapi import FastAPI
-
     from mloop.web.inference.endpoint import EndpointClient
     from mloop.web.inference.resolve import resolve_endpoint
     from mloop.web.inference.service import InferenceService
@@ -83,9 +83,6 @@ def _service(request: Request) -> InferenceService:
 
 
 def _add_routes(app: FastAPI) -> None:
-    from fastapi import Request
-    from fastapi.responses import HTMLResponse
-
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page(request: Request) -> HTMLResponse:
         return HTMLResponse(_render_page(request.app))
@@ -168,10 +165,6 @@ def _describe(errors: list[Any]) -> str:
 
 
 def _install_errors(app: FastAPI) -> None:
-    from fastapi import Request
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
-
     @app.exception_handler(MloopError)
     async def _mloop_error(_request: Request, exc: MloopError) -> JSONResponse:
         return JSONResponse(exc.to_dict(), status_code=exc.http_status)

@@ -69,15 +69,19 @@ def _online(ws: Workspace, group: str, request_id: str) -> dict[str, Any] | None
 def ensure_group(ws: Workspace, name: str, columns: dict[str, str], description: str) -> None:
     """Create feature group `name` keyed by `request_id` with `event_time`, unless it exists."""
     from mloop.errors import Conflict, NotFound
-    from mloop.features import FeatureGroupSpec, create_group, get_group
+    from mloop.features import create_group, get_group
+    from mloop.features.schema import Feature, FeatureGroupSpec
 
     try:
         get_group(ws, name)
         return
     except NotFound:
         pass
-    spec = FeatureGroupSpec(name=name, id_column="request_id", time_column="event_time",
-                            columns=columns, description=description)
+    features = [Feature(name=col, type=kind, nullable=col != "request_id")  # type: ignore[arg-type]
+                for col, kind in columns.items()]
+    spec = FeatureGroupSpec(name=name, record_identifier="request_id", event_time="event_time",
+                            features=features, description=description,
+                            tags={"owner": "mloop app"})
     try:
         create_group(ws, spec)
     except Conflict:  # another app process created it first

@@ -1,0 +1,154 @@
+"""The inference app's HTTP contract: validation, 503 when the endpoint is down, feedback rules.
+
+The endpoint here is a tiny in-process ASGI model server (the real one is exercised in
+tests/integration/test_inference_app.py); the interaction store is the real feature store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+
+from mloop.config import AppSettings
+from mloop.web.inference import create_inference_app
+
+RECORD = {"age": 31, "gender": "Female", "device_type": "Mobile", "ad_position": "Top",
+          "browsing_history": "Shopping", "time_of_day": "Morning"}
+
+
+def model_server(state: dict[str, Any]) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/invocations")
+    async def invocations(request: Request) -> Any:
+        if state.get("down"):
+            return httpx.Response(503)  # never reached: the transport raises first
+        body = await request.json()
+        state["calls"] = state.get("calls", 0) + 1
+        from fastapi.responses import JSONResponse
+
+        preds = [0.1 + 0.01 * r["age"] / 10 for r in body["instances"]]
+        return JSONResponse({"predictions": preds}, headers={
+            "X-Mloop-Model": "ctr", "X-Mloop-Model-Version": "3", "X-Mloop-Variant": "production"})
+
+    return app
+
+
+class DownSwitch(httpx.AsyncBaseTransport):
+    """ASGI transport to the stub server that can be switched to 'connection refused'."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+        self.inner = httpx.ASGITransport(app=model_server(state))
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.state.get("down"):
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.fixture
+def served(workspace: Any) -> Iterator[tuple[TestClient, dict[str, Any], Any]]:
+    state: dict[str, Any] = {}
+    settings = AppSettings(endpoint="http://model.test", interactions_group="ix", feedback_group="fb")
+    app = create_inference_app(workspace, settings=settings, transport=DownSwitch(state))
+    with TestClient(app) as client:
+        yield client, state, workspace
+
+
+def interactions(ws: Any) -> Any:
+    from mloop.features import extract
+
+    return extract(ws, "ix")
+
+
+def test_page_shows_the_form(served: Any) -> None:
+    client, _, _ = served
+    page = client.get("/")
+    assert page.status_code == 200
+    for field in ("age", "gender", "device_type", "ad_position", "browsing_history", "time_of_day"):
+        assert f'name="{field}"' in page.text
+    assert "Did not click" in page.text
+
+
+def test_predict_one_logs_it_with_version_and_variant(served: Any) -> None:
+    client, _, ws = served
+    res = client.post("/api/predict", json=RECORD)
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert body["model"] == "ctr" and body["model_version"] == 3 and body["variant"] == "production"
+    assert 0 <= body["probability"] <= 1 and body["logged"] is True
+    rows = interactions(ws)
+    assert list(rows["request_id"]) == [body["request_id"]]
+    row = rows.iloc[0]
+    assert row["device_type"] == "Mobile" and row["model_version"] == 3 and row["prediction"] == body["probability"]
+
+
+def test_predict_many(served: Any) -> None:
+    client, _, ws = served
+    res = client.post("/api/predict", json={"records": [RECORD, {**RECORD, "age": 60}]})
+    assert res.status_code == 200, res.text
+    ids = [p["request_id"] for p in res.json()["predictions"]]
+    assert len(set(ids)) == 2
+    assert sorted(interactions(ws)["request_id"]) == sorted(ids)
+
+
+@pytest.mark.parametrize(("change", "needle"), [
+    ({"age": ""}, "age is required"),
+    ({"age": None}, "age is required"),
+    ({"age": -3}, "age"),
+    ({"device_type": "Smartwatch"}, "unknown device_type 'Smartwatch'; valid: Desktop, Mobile, Tablet"),
+    ({"colour": "red"}, "colour is not a known field"),
+])
+def test_bad_records_get_a_clear_422_and_nothing_is_called_or_logged(served: Any, change: dict[str, Any],
+                                                                     needle: str) -> None:
+    client, state, ws = served
+    res = client.post("/api/predict", json={**RECORD, **change})
+    assert res.status_code == 422
+    assert needle in res.json()["message"] and res.json()["code"] == "invalid_record"
+    assert "calls" not in state
+    assert interactions(ws).empty
+
+
+def test_missing_field_and_bad_json(served: Any) -> None:
+    client, _, _ = served
+    partial = {k: v for k, v in RECORD.items() if k != "gender"}
+    assert "gender is required" in client.post("/api/predict", json=partial).json()["message"]
+    res = client.post("/api/predict", content=b"{nope", headers={"content-type": "application/json"})
+    assert res.status_code == 400 and "not valid JSON" in res.json()["message"]
+    batch = client.post("/api/predict", json={"records": [RECORD, {**RECORD, "age": -1}]})
+    assert batch.status_code == 422 and batch.json()["message"].startswith("record 1: age")
+
+
+def test_endpoint_down_is_503_and_nothing_is_logged(served: Any) -> None:
+    client, state, ws = served
+    state["down"] = True
+    res = client.post("/api/predict", json=RECORD)
+    assert res.status_code == 503
+    assert res.json()["code"] == "endpoint_unavailable" and "unreachable" in res.json()["message"]
+    assert interactions(ws).empty
+    state["down"] = False
+    assert client.post("/api/predict", json=RECORD).status_code == 200
+
+
+def test_feedback_once_then_409_and_unknown_is_404(served: Any) -> None:
+    from mloop.features import extract
+
+    client, _, ws = served
+    rid = client.post("/api/predict", json=RECORD).json()["request_id"]
+    first = client.post("/api/feedback", json={"request_id": rid, "clicked": True})
+    assert first.status_code == 200, first.text
+    assert first.json()["seconds_after_prediction"] >= 0
+    again = client.post("/api/feedback", json={"request_id": rid, "clicked": False})
+    assert again.status_code == 409 and "already recorded (clicked=True)" in again.json()["message"]
+    unknown = client.post("/api/feedback", json={"request_id": "nope", "clicked": True})
+    assert unknown.status_code == 404 and "no prediction with request id 'nope'" in unknown.json()["message"]
+    bad = client.post("/api/feedback", json={"request_id": rid, "clicked": "maybe"})
+    assert bad.status_code == 422
+    feedback = extract(ws, "fb")
+    assert list(feedback["request_id"]) == [rid] and list(feedback["clicked"]) == [1]

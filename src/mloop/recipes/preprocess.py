@@ -1,0 +1,274 @@
+"""Preprocessing fitted on the training split and shipped inside the model.
+
+Numeric columns: median imputation, then standard scaling. Boolean columns: 0/1, missing -> the
+training mode. Categorical columns: one-hot over the categories seen in training (the most
+frequent `max_categories`); an unknown category encodes as all zeros; a missing value is its own
+category when training had missing values, else the most frequent category.
+
+Two transforms give bit-identical matrices: `transform_records` (lists of dicts or lists, pure
+Python + one numpy allocation: the serving hot path) and `transform_frame` (pandas, for batches).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mloop.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+MISSING_CATEGORY = "(missing)"
+NA_STRINGS = frozenset({"", "na", "nan", "null", "none", "n/a", "?"})
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
+
+
+@dataclass
+class ColumnSpec:
+    """How one raw input column becomes one or more model inputs."""
+
+    name: str
+    kind: str  # "numeric" | "boolean" | "categorical"
+    fill: Any = None  # numeric: median; boolean: 0.0/1.0; categorical: a category
+    mean: float = 0.0
+    scale: float = 1.0
+    categories: list[str] = field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return len(self.categories) if self.kind == "categorical" else 1
+
+
+def infer_kind(series: pd.Series) -> str:
+    """numeric, boolean or categorical, from the training column's dtype."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(series):
+        return "numeric"
+    return "categorical"
+
+
+class Preprocessor:
+    """The fitted column transforms, in input order."""
+
+    def __init__(self, columns: list[ColumnSpec]) -> None:
+        self.columns = columns
+        self.feature_names = [c.name for c in columns]
+        self.width = sum(c.width for c in columns)
+        self._plan = self._compile()
+
+    @classmethod
+    def fit(
+        cls,
+        frame: pd.DataFrame,
+        features: list[str],
+        *,
+        categorical: list[str] | None = None,
+        max_categories: int = 50,
+    ) -> Preprocessor:
+        """Learn medians, scales, modes and categories from the training frame only."""
+        forced = set(categorical or ())
+        specs = []
+        for name in features:
+            if name not in frame.columns:
+                raise InvalidInput(f"feature column '{name}' is not in the training data")
+            kind = "categorical" if name in forced else infer_kind(frame[name])
+            specs.append(_fit_column(frame[name], name, kind, max_categories))
+        return cls(specs)
+
+    @property
+    def output_names(self) -> list[str]:
+        """Names of the encoded matrix columns (one-hot columns as `name=category`)."""
+        names: list[str] = []
+        for c in self.columns:
+            names.extend([f"{c.name}={cat}" for cat in c.categories] if c.kind == "categorical" else [c.name])
+        return names
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": [asdict(c) for c in self.columns]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preprocessor:
+        return cls([ColumnSpec(**c) for c in data["columns"]])
+
+    def _compile(self) -> list[tuple[Any, ...]]:
+        plan: list[tuple[Any, ...]] = []
+        offset = 0
+        for c in self.columns:
+            index = {cat: offset + i for i, cat in enumerate(c.categories)}
+            plan.append((c.name, c.kind, offset, c.fill, c.mean, c.scale, index))
+            offset += c.width
+        return plan
+
+    def transform_records(self, rows: list[Any]) -> np.ndarray:
+        """Encode raw records (dicts by name, or lists in `feature_names` order).
+
+        Raises:
+            InvalidInput: a row of the wrong shape or a value that does not fit its column.
+        """
+        import numpy as np
+
+        names = self.feature_names
+        n_features = len(names)
+        out: list[list[float]] = []
+        for number, row in enumerate(rows):
+            if isinstance(row, dict):
+                values: Any = [row.get(name) for name in names]
+            elif isinstance(row, list | tuple):
+                if len(row) != n_features:
+                    raise InvalidInput(
+                        f"row {number}: {len(row)} values, expected {n_features}",
+                        hint="columns in order: " + ", ".join(names),
+                    )
+                values = row
+            else:
+                raise InvalidInput(f"row {number}: expected an object or a list, got {type(row).__name__}")
+            out.append(self._encode(values, number))
+        if not out:
+            return np.zeros((0, self.width), dtype=np.float64)
+        return np.array(out, dtype=np.float64)
+
+    def _encode(self, values: Any, number: int) -> list[float]:
+        vec = [0.0] * self.width
+        for (name, kind, offset, fill, mean, scale, index), value in zip(self._plan, values, strict=True):
+            if kind == "numeric":
+                vec[offset] = (parse_number(value, fill, name, number) - mean) / scale
+            elif kind == "boolean":
+                vec[offset] = parse_bool(value, fill, name, number)
+            else:
+                slot = index.get(fill if is_missing(value) else str(value))
+                if slot is not None:
+                    vec[slot] = 1.0
+        return vec
+
+    def transform_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        """Encode a DataFrame column by column (same result as `transform_records`)."""
+        import numpy as np
+
+        missing = [c.name for c in self.columns if c.name not in frame.columns]
+        if missing:
+            raise InvalidInput(f"missing feature columns: {', '.join(missing)}",
+                               hint="expected: " + ", ".join(self.feature_names))
+        out = np.zeros((len(frame), self.width), dtype=np.float64)
+        for (name, kind, offset, fill, mean, scale, index) in self._plan:
+            column = frame[name]
+            if kind == "numeric":
+                out[:, offset] = (_numeric_column(column, fill, name) - mean) / scale
+            elif kind == "boolean":
+                out[:, offset] = [parse_bool(v, fill, name, i) for i, v in enumerate(column.tolist())]
+            else:
+                keys = [fill if is_missing(v) else str(v) for v in column.tolist()]
+                slots = np.array([index.get(k, -1) for k in keys], dtype=np.int64)
+                hit = slots >= 0
+                out[np.nonzero(hit)[0], slots[hit]] = 1.0
+        return out
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, NaT/pd.NA and the usual missing-value strings."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    if isinstance(value, str):
+        return value.strip().lower() in NA_STRINGS
+    try:
+        return bool(value != value)  # numpy NaN, pd.NA raise or return NA
+    except (TypeError, ValueError):
+        return True
+
+
+def parse_number(value: Any, fill: float, name: str, row: int) -> float:
+    """A finite float, the fill value when missing, InvalidInput for text or infinities."""
+    kind = type(value)
+    if kind is float:
+        if value != value:
+            return fill
+        result = value
+    elif kind is int or kind is bool:
+        return float(value)
+    elif value is None:
+        return fill
+    elif kind is str:
+        text = value.strip()
+        if text.lower() in NA_STRINGS:
+            return fill
+        try:
+            result = float(text)
+        except ValueError:
+            raise InvalidInput(f"row {row}: column '{name}' expects a number, got {value!r}") from None
+    else:
+        if is_missing(value):
+            return fill
+        try:
+            result = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"row {row}: column '{name}' expects a number, got {value!r}") from None
+    if result != result:
+        return fill
+    if math.isinf(result):
+        raise InvalidInput(f"row {row}: column '{name}' is infinite")
+    return result
+
+
+def parse_bool(value: Any, fill: float, name: str, row: int) -> float:
+    """1.0 / 0.0 from booleans, 0/1 and true/false-like text; the fill value when missing."""
+    if value is True or value is False:
+        return float(value)
+    if is_missing(value):
+        return fill
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return 1.0
+    if text in _FALSE:
+        return 0.0
+    raise InvalidInput(f"row {row}: column '{name}' expects true/false, got {value!r}")
+
+
+def _numeric_column(column: pd.Series, fill: float, name: str) -> np.ndarray:
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        if np.isinf(values).any():
+            row = int(np.nonzero(np.isinf(values))[0][0])
+            raise InvalidInput(f"row {row}: column '{name}' is infinite")
+        return np.where(np.isnan(values), fill, values)
+    return np.array([parse_number(v, fill, name, i) for i, v in enumerate(column.tolist())], dtype=np.float64)
+
+
+def _fit_column(column: pd.Series, name: str, kind: str, max_categories: int) -> ColumnSpec:
+    import numpy as np
+
+    if kind == "numeric":
+        values = _numeric_column(column, np.nan, name)
+        present = values[~np.isnan(values)]
+        median = float(np.median(present)) if present.size else 0.0
+        filled = np.where(np.isnan(values), median, values)
+        std = float(filled.std()) if filled.size else 0.0
+        return ColumnSpec(name, kind, fill=median, mean=float(filled.mean()) if filled.size else 0.0,
+                          scale=std if std > 0 and math.isfinite(std) else 1.0)
+    if kind == "boolean":
+        flags = [parse_bool(v, math.nan, name, i) for i, v in enumerate(column.tolist())]
+        known = [f for f in flags if f == f]
+        mode = 1.0 if known and sum(known) * 2 > len(known) else 0.0
+        return ColumnSpec(name, kind, fill=mode)
+    keys = [None if is_missing(v) else str(v) for v in column.tolist()]
+    counts: dict[str, int] = {}
+    for key in keys:
+        if key is not None:
+            counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts, key=lambda k: (-counts[k], k))[:max_categories]
+    if any(key is None for key in keys):
+        fill = MISSING_CATEGORY
+        ranked = [*ranked[: max_categories - 1], MISSING_CATEGORY]
+    else:
+        fill = ranked[0] if ranked else MISSING_CATEGORY
+    return ColumnSpec(name, kind, fill=fill, categories=sorted(ranked))

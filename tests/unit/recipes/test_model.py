@@ -1,0 +1,203 @@
+"""TabularModel: record and frame paths agree with the raw estimator; missing values, unknown
+categories, bad input and save/load round trips."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mloop.errors import IntegrityError, InvalidInput, NotFound
+from mloop.recipes.model import TabularModel, infer_task, load_model_dir
+
+
+def _frame(n: int = 1500, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "age": rng.normal(40, 10, n),
+        "visits": rng.integers(0, 30, n),
+        "device": rng.choice(["mobile", "desktop", "tablet"], n),
+        "premium": rng.random(n) > 0.7,
+    })
+    df.loc[::13, "age"] = np.nan
+    df.loc[::29, "device"] = None
+    score = (df["age"].fillna(40) - 40) / 10 + (df["device"] == "mobile") * 1.5 + rng.normal(0, 0.7, n)
+    df["clicked"] = (score > 0.5).astype(int)
+    df["spend"] = 3 * df["visits"] + 10 * df["premium"] + rng.normal(0, 2, n)
+    return df
+
+
+FEATURES = ["age", "visits", "device", "premium"]
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    return _frame()
+
+
+@pytest.fixture(scope="module", params=["xgboost", "random_forest"])
+def classifier(request: pytest.FixtureRequest, frame: pd.DataFrame) -> TabularModel:
+    return TabularModel.fit(frame, "clicked", features=FEATURES, estimator=request.param,
+                            params={"n_estimators": 30, "max_depth": 4})
+
+
+def _raw_estimator(model: TabularModel, X: np.ndarray) -> np.ndarray:
+    if model.estimator_kind == "xgboost":
+        import xgboost as xgb
+
+        return model.estimator.booster.predict(xgb.DMatrix(X))
+    est = model.estimator.model
+    return est.predict(X) if model.task == "regression" else est.predict_proba(X)[:, 1]
+
+
+def test_records_frame_and_raw_estimator_agree(classifier: TabularModel, frame: pd.DataFrame) -> None:
+    by_frame = classifier.predict_frame(frame)
+    records = frame[FEATURES].to_dict("records")
+    by_dicts = classifier.predict_records(records)
+    by_lists = classifier.predict_records([[r[f] for f in FEATURES] for r in records])
+    raw = _raw_estimator(classifier, classifier.preprocessor.transform_frame(frame))
+    assert by_frame.shape == (len(frame),)
+    np.testing.assert_allclose(by_dicts, by_frame, atol=1e-6)
+    np.testing.assert_allclose(by_lists, by_frame, atol=1e-6)
+    np.testing.assert_allclose(raw, by_frame, atol=1e-6)
+    assert ((by_frame >= 0) & (by_frame <= 1)).all()
+
+
+def test_strings_as_from_csv_equal_typed_values(classifier: TabularModel) -> None:
+    typed = classifier.predict_records([{"age": 31.5, "visits": 4, "device": "mobile", "premium": True}])
+    text = classifier.predict_records([["31.5", "4", "mobile", "true"]])
+    np.testing.assert_allclose(text, typed, atol=1e-6)
+
+
+def test_missing_values_use_training_fill(classifier: TabularModel) -> None:
+    spec = {c.name: c for c in classifier.preprocessor.columns}
+    assert spec["device"].fill == "(missing)"  # training had missing devices
+    missing = classifier.predict_records([{"age": None, "visits": "", "device": None, "premium": float("nan")}])
+    filled = classifier.predict_records([{"age": spec["age"].fill, "visits": spec["visits"].fill,
+                                          "device": "(missing)", "premium": bool(spec["premium"].fill)}])
+    np.testing.assert_allclose(missing, filled, atol=1e-6)
+    # absent keys are missing values too
+    np.testing.assert_allclose(classifier.predict_records([{}]), missing, atol=1e-6)
+
+
+def test_unknown_category_encodes_as_all_zeros(classifier: TabularModel) -> None:
+    X = classifier.preprocessor.transform_records([{"age": 30, "visits": 2, "device": "smart-tv", "premium": 0}])
+    columns = classifier.preprocessor.output_names
+    assert all(X[0, i] == 0.0 for i, name in enumerate(columns) if name.startswith("device="))
+    assert np.isfinite(classifier.predict_records([{"device": "smart-tv"}])).all()
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"age": "forty"}, "expects a number"),
+    ({"premium": "maybe"}, "expects true/false"),
+    ({"age": "inf"}, "infinite"),
+    ([1, 2, 3], "3 values, expected 4"),
+    ("age=3", "expected an object or a list"),
+])
+def test_bad_values_are_invalid_input(classifier: TabularModel, row: object, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        classifier.predict_records([row])
+
+
+def test_frame_with_text_numbers_and_missing_column(classifier: TabularModel, frame: pd.DataFrame) -> None:
+    as_text = frame[FEATURES].head(50).astype(str).replace({"nan": "", "None": ""})
+    np.testing.assert_allclose(classifier.predict_frame(as_text), classifier.predict_frame(frame.head(50)),
+                               atol=1e-6)
+    with pytest.raises(InvalidInput, match="missing feature columns: premium"):
+        classifier.predict_frame(frame[["age", "visits", "device"]])
+
+
+def test_save_load_round_trip(classifier: TabularModel, frame: pd.DataFrame, tmp_path) -> None:
+    classifier.save(tmp_path / "m")
+    loaded = load_model_dir(tmp_path / "m")
+    assert loaded.feature_names == FEATURES
+    assert loaded.task == "classification" and loaded.classes == [0, 1]
+    np.testing.assert_allclose(loaded.predict_frame(frame), classifier.predict_frame(frame), atol=1e-6)
+    spec = json.loads((tmp_path / "m" / "mloop_model.json").read_text())
+    assert spec["format"] == "mloop-tabular" and spec["estimator"] == classifier.estimator_kind
+
+
+def test_save_is_deterministic(frame: pd.DataFrame, tmp_path) -> None:
+    """Same data and parameters -> same bytes, so content-addressed caching works."""
+    for name in ("a", "b"):
+        TabularModel.fit(frame, "clicked", features=FEATURES, params={"n_estimators": 5}).save(tmp_path / name)
+    for file in ("mloop_model.json", "model.xgb.json"):
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+
+
+def test_load_refuses_garbage(tmp_path) -> None:
+    with pytest.raises(NotFound):
+        load_model_dir(tmp_path)
+    (tmp_path / "mloop_model.json").write_text(json.dumps({"format": "other"}))
+    with pytest.raises(IntegrityError, match="format"):
+        load_model_dir(tmp_path)
+
+
+def test_skops_refuses_untrusted_types(frame: pd.DataFrame, tmp_path) -> None:
+    import skops.io
+    from sklearn.pipeline import FunctionTransformer
+
+    model = TabularModel.fit(frame, "clicked", features=FEATURES, estimator="rf", params={"n_estimators": 3})
+    model.save(tmp_path)
+    skops.io.dump(FunctionTransformer(func=math.sqrt), tmp_path / "model.skops")
+    with pytest.raises(IntegrityError, match="does not load"):
+        load_model_dir(tmp_path)
+
+
+@pytest.mark.parametrize("estimator", ["xgboost", "random_forest"])
+def test_regression(frame: pd.DataFrame, estimator: str) -> None:
+    model = TabularModel.fit(frame, "spend", features=FEATURES, estimator=estimator,
+                             params={"n_estimators": 40})
+    assert model.task == "regression" and model.classes == []
+    pred = model.predict_frame(frame)
+    np.testing.assert_allclose(model.predict_records(frame[FEATURES].to_dict("records")), pred, atol=1e-5)
+    r2 = 1 - ((frame["spend"] - pred) ** 2).sum() / ((frame["spend"] - frame["spend"].mean()) ** 2).sum()
+    assert r2 > 0.9
+    importances = model.feature_importances()
+    assert max(importances, key=importances.get) == "visits"
+    assert math.isclose(sum(importances.values()), 1.0)
+
+
+def test_multiclass_and_string_labels(frame: pd.DataFrame) -> None:
+    df = frame.assign(tier=pd.cut(frame["spend"], 3, labels=["low", "mid", "high"]).astype(str))
+    model = TabularModel.fit(df, "tier", features=FEATURES, params={"n_estimators": 10})
+    assert model.classes == ["high", "low", "mid"]
+    scores = model.predict_records(df[FEATURES].head(4).to_dict("records"))
+    assert scores.shape == (4, 3)
+    np.testing.assert_allclose(scores.sum(axis=1), 1.0, atol=1e-5)
+    assert set(model.predict_labels(scores)) <= {"high", "low", "mid"}
+
+
+def test_infer_task() -> None:
+    assert infer_task(pd.Series([0, 1, 1])) == "classification"
+    assert infer_task(pd.Series(["a", "b"])) == "classification"
+    assert infer_task(pd.Series([True, False])) == "classification"
+    assert infer_task(pd.Series(np.linspace(0, 5, 100))) == "regression"
+    assert infer_task(pd.Series(range(100))) == "regression"
+
+
+def test_target_with_one_class_is_invalid(frame: pd.DataFrame) -> None:
+    with pytest.raises(InvalidInput, match="1 class"):
+        TabularModel.fit(frame.assign(clicked=1), "clicked", features=FEATURES)
+    with pytest.raises(InvalidInput, match="unknown estimator"):
+        TabularModel.fit(frame, "clicked", features=FEATURES, estimator="svm")
+
+
+def test_mlflow_pyfunc_wraps_the_saved_model(classifier: TabularModel, frame: pd.DataFrame, tmp_path) -> None:
+    """The models-from-code wrapper loads the same model; MLflow scores raw rows identically."""
+    import mlflow.pyfunc
+
+    from mloop.recipes.model import pyfunc_code_path
+
+    model_dir = classifier.save(tmp_path / "m")
+    mlflow.pyfunc.save_model(str(tmp_path / "pyfunc"), python_model=pyfunc_code_path(),
+                             artifacts={"model_dir": str(model_dir)},
+                             input_example=classifier.input_example(frame))
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "pyfunc"))
+    rows = frame[FEATURES].head(20)
+    np.testing.assert_allclose(np.asarray(loaded.predict(classifier.input_example(rows, 20))),
+                               classifier.predict_frame(rows), atol=1e-6)
+    assert load_model_dir(tmp_path / "pyfunc").feature_names == FEATURES

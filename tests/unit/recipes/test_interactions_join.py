@@ -1,0 +1,56 @@
+"""The point-in-time label join: a label counts only after the prediction and within the window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from mloop.errors import InvalidInput
+from mloop.recipes.interactions import join_labels, parse_duration
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    interactions = pd.DataFrame({
+        "request_id": ["a", "b", "c", "d", "e"],
+        "event_time": [T0] * 5,
+        "age": [20, 30, 40, 50, 60],
+        "prediction": [0.1, 0.2, 0.3, 0.4, 0.5],
+    })
+    feedback = pd.DataFrame({
+        "request_id": ["a", "b", "c", "d", "zz"],
+        "event_time": [T0 + timedelta(minutes=5),    # in window: clicked
+                       T0 + timedelta(minutes=59),   # in window: not clicked
+                       T0 + timedelta(hours=2),      # too late: no label
+                       T0 - timedelta(seconds=1),    # before the prediction: never a label
+                       T0 + timedelta(minutes=1)],   # no such interaction
+        "clicked": [1, 0, 1, 1, 1],
+    })
+    return interactions, feedback
+
+
+def test_only_feedback_after_and_within_the_window_labels() -> None:
+    interactions, feedback = frames()
+    out = join_labels(interactions, feedback, window="1h")
+    assert list(out["request_id"]) == ["a", "b"]
+    assert list(out["click"]) == [1, 0]
+    assert list(out["label_delay_s"]) == [300.0, 3540.0]
+    assert "age" in out and "prediction" in out
+
+
+def test_a_longer_window_admits_late_feedback() -> None:
+    interactions, feedback = frames()
+    assert list(join_labels(interactions, feedback, window="3h")["request_id"]) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("1h", 3600), ("7d", 604800), (30, 30)])
+def test_durations(text: object, seconds: float) -> None:
+    assert parse_duration(text).total_seconds() == seconds  # type: ignore[arg-type]
+
+
+def test_bad_duration_is_clear() -> None:
+    with pytest.raises(InvalidInput, match="not a duration"):
+        parse_duration("soon")

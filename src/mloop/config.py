@@ -47,6 +47,9 @@ class RegistrySettings(_Section):
         False, description="Four-eyes rule: whoever registered a version cannot approve it."
     )
     webhook_url: str | None = Field(None, description="POST approval status changes here (JSON).")
+    require_principal: bool = Field(
+        True, description="Approvals and rejections need a named principal (MLOOP_PRINCIPAL)."
+    )
 
 
 class TokenSpec(_Section):
@@ -84,6 +87,13 @@ class LineageSettings(_Section):
 
 class AlertSettings(_Section):
     webhook_url: str | None = Field(None, description="POST alerts here (Slack-compatible JSON).")
+    webhook_attempts: int = Field(
+        4, ge=1, le=20, description="Delivery attempts per webhook POST (alerts and registry events)."
+    )
+    webhook_backoff_seconds: float = Field(
+        0.5, ge=0, description="First retry delay; doubles after each failed attempt."
+    )
+    webhook_timeout_seconds: float = Field(5.0, gt=0, description="Timeout of one webhook POST.")
 
 
 class AppSettings(_Section):

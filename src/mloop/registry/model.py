@@ -1,0 +1,128 @@
+"""The registry's data: statuses, `ModelVersion`, history entries, and its errors."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from mloop.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+
+PENDING = "PendingManualApproval"
+APPROVED = "Approved"
+REJECTED = "Rejected"
+STATUSES = (PENDING, APPROVED, REJECTED)
+STATUS_TAG = "mloop.approval_status"
+
+
+@dataclass
+class ModelVersion:
+    """One registered model version and its approval state.
+
+    `approved_by` / `approved_at` are set while the status is Approved; `decided_by` /
+    `decided_at` name whoever made the latest decision (approve or reject).
+    """
+
+    name: str
+    version: int
+    status: str
+    model_uri: str
+    run_id: str | None
+    metrics: dict[str, Any]
+    created_at: datetime
+    registered_by: str | None
+    approved_by: str | None
+    approved_at: datetime | None
+    comment: str | None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ModelVersion:
+        approved = row["status"] == APPROVED
+        return cls(
+            name=row["name"], version=int(row["version"]), status=row["status"],
+            model_uri=row["model_uri"], run_id=row["run_id"], metrics=dict(row["metrics"] or {}),
+            created_at=utc(row["created_at"]), registered_by=row["registered_by"],
+            approved_by=row["decided_by"] if approved else None,
+            approved_at=utc(row["decided_at"]) if approved else None,
+            comment=row["comment"], metadata=dict(row["meta"] or {}), source=row["source"],
+            decided_by=row["decided_by"], decided_at=utc(row["decided_at"]),
+        )
+
+
+@dataclass
+class Transition:
+    """One audit entry: a version moved from one status to another, by whom, when, why."""
+
+    id: int
+    name: str
+    version: int
+    from_status: str | None
+    to_status: str
+    principal: str | None
+    at: datetime
+    comment: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RegisteredModel:
+    """A registered model's summary: how many versions, the newest, the newest Approved."""
+
+    name: str
+    versions: int
+    latest_version: int
+    latest_approved: int | None
+    pending: int
+    approved: int
+    rejected: int
+    last_registered_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def utc(value: Any) -> Any:
+    """SQLite returns naive datetimes; they were stored in UTC."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class ModelVersionNotFound(NotFound):
+    code = "model_version_not_found"
+
+
+class NoApprovedVersion(NotFound):
+    """`latest_approved` found no Approved version: nothing may be deployed as "latest"."""
+
+    code = "no_approved_version"
+
+
+class ApprovalConflict(Conflict):
+    code = "approval_conflict"
+
+
+class CommentRequired(InvalidInput):
+    code = "comment_required"
+
+
+class PrincipalRequired(PermissionDenied):
+    code = "principal_required"
+    hint = "Set who you are: MLOOP_PRINCIPAL=alice (or `principal` in mloop.toml)."
+
+
+class FourEyesViolation(PermissionDenied):
+    code = "four_eyes"

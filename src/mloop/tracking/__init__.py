@@ -1,0 +1,29 @@
+"""Experiment tracking on MLflow: the only package that imports MLflow (lazily).
+
+`configure(ws)` points MLflow at the workspace's store (SQLite under `.mloop/` by default, or a
+remote `mlflow server`); runs, metrics and pyfunc models are logged through explicit clients;
+`model_registry` is the adapter `mloop.registry` builds its approval workflow on.
+"""
+
+from mloop.tracking.client import configure, experiment_id
+from mloop.tracking.errors import TrackingError, TrackingNotFound, TrackingUnavailable
+from mloop.tracking.models import default_requirements, download_model, load_pyfunc, log_model
+from mloop.tracking.runs import Run, get_run, log_metrics, log_params, set_tags, start_run
+
+__all__ = [
+    "Run",
+    "TrackingError",
+    "TrackingNotFound",
+    "TrackingUnavailable",
+    "configure",
+    "default_requirements",
+    "download_model",
+    "experiment_id",
+    "get_run",
+    "load_pyfunc",
+    "log_metrics",
+    "log_model",
+    "log_params",
+    "set_tags",
+    "start_run",
+]

@@ -1,0 +1,31 @@
+"""Errors of releases: a stage that fails, a rejection, a lost driver."""
+
+from __future__ import annotations
+
+from mloop.errors import Conflict, MloopError
+
+
+class StageFailed(MloopError):
+    """A stage could not do its job; the release ends Failed with this message."""
+
+    code = "release_stage_failed"
+    http_status = 409
+
+
+class StageRejected(MloopError):
+    """The model version was rejected; the release ends Rejected."""
+
+    code = "release_rejected"
+    http_status = 409
+
+
+class DriverLost(Conflict):
+    """Another process took the release over (this one was presumed dead)."""
+
+    code = "release_driver_lost"
+
+
+class ReleaseRefused(Conflict):
+    """A release cannot start now (another one waits for approval on the same endpoint)."""
+
+    code = "release_refused"

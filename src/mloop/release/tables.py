@@ -1,0 +1,54 @@
+"""SQLAlchemy Core tables of releases (mirror `release_0001`; the migration is the truth)."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Table, Text
+
+from mloop.store import metadata
+
+releases = Table(
+    "releases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("endpoint", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("pipeline", String(200), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("stage", String(30)),
+    Column("message", Text),
+    Column("commit", String(64)),
+    Column("branch", String(200)),
+    Column("model_version", Integer),
+    Column("created_by", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("driver", String(300)),
+    Column("heartbeat_at", DateTime(timezone=True)),
+)
+
+release_stages = Table(
+    "release_stages",
+    metadata,
+    Column("release_id", Integer, ForeignKey("releases.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(30), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("outputs", JSON, nullable=False),
+    Column("detail", Text),
+    Column("error", Text),
+)
+
+# One row per endpoint: its row lock serializes release starts, its column is the deploy lock.
+release_endpoints = Table(
+    "release_endpoints",
+    metadata,
+    Column("endpoint", String(200), primary_key=True),
+    Column("deploying_release", Integer),
+    Column("locked_at", DateTime(timezone=True)),
+)

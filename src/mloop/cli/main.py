@@ -19,6 +19,10 @@ COMMAND_MODULES = [
     "mloop.cli.init",
     "mloop.cli.demo",
     "mloop.cli.webapp",
+    "mloop.cli.models",
+    "mloop.cli.alerts",
+    "mloop.cli.server",
+    "mloop.cli.lineage",
 ]
 
 app = typer.Typer(

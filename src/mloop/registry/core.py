@@ -122,14 +122,6 @@ def _transition(
     policy = ws.settings.registry
     principal = (principal or ws.settings.principal or "").strip() or None
     comment = (comment or "").strip() or None
-    verb = "approve" if to == APPROVED else "reject"
-    if principal is None and policy.require_principal:
-        raise PrincipalRequired(f"cannot {verb} {name} version {version}: no principal")
-    if comment is None and policy.require_comment:
-        raise CommentRequired(
-            f"a comment is required to {verb} {name} version {version} (registry.require_comment)",
-            hint=f'mloop models {verb} {name} {version} --comment "why"',
-        )
     version = _check_version(version)
     now = datetime.now(UTC)
     with ws.db.begin() as conn:
@@ -139,6 +131,7 @@ def _transition(
         if found is None:
             _raise_missing(conn, name, version)
         row = dict(found._mapping)
+        _check_policy(name, version, to, principal, comment, policy)
         _check_allowed(row, to, principal, policy.require_distinct_approver)
         changes = {"status": to, "decided_by": principal, "decided_at": now, "comment": comment}
         conn.execute(t.update().where(t.c.id == row["id"]).values(**changes))
@@ -147,6 +140,19 @@ def _transition(
     updated = ModelVersion.from_row({**row, **changes})
     publish(ws, _event(ws, updated, row["status"], principal, comment, now))
     return updated
+
+
+def _check_policy(
+    name: str, version: int, to: str, principal: str | None, comment: str | None, policy: Any
+) -> None:
+    verb = "approve" if to == APPROVED else "reject"
+    if principal is None and policy.require_principal:
+        raise PrincipalRequired(f"cannot {verb} {name} version {version}: no principal")
+    if comment is None and policy.require_comment:
+        raise CommentRequired(
+            f"a comment is required to {verb} {name} version {version} (registry.require_comment)",
+            hint=f'mloop models {verb} {name} {version} --comment "why"',
+        )
 
 
 def _check_allowed(row: dict[str, Any], to: str, principal: str | None, four_eyes: bool) -> None:

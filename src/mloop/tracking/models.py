@@ -40,6 +40,7 @@ def log_model(
     pip_requirements: list[str] | None = None,
     code_paths: list[str] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    **flavor_options: Any,
 ) -> str:
     """Log `python_model` (an `mlflow.pyfunc.PythonModel`) as an MLflow model of run `run_id`.
 
@@ -47,6 +48,7 @@ def log_model(
         python_model: the pyfunc wrapper; `artifacts` maps names to local files it loads.
         input_example: stored with the model; the signature is inferred from it when
             `signature` is None.
+        flavor_options: passed to MLflow's pyfunc flavor (e.g. `model_config`).
         pip_requirements: defaults to the pinned mlflow/cloudpickle/numpy/pandas of this
             environment (MLflow's own inference loads the model in a subprocess: seconds).
 
@@ -72,7 +74,7 @@ def log_model(
             artifacts=dict(artifacts) if artifacts else None, input_example=input_example,
             signature=signature, run_id=run_id, model_id=logged.model_id,
             pip_requirements=pip_requirements or default_requirements(),
-            code_paths=code_paths, metadata=dict(metadata) if metadata else None,
+            code_paths=code_paths, metadata=dict(metadata) if metadata else None, **flavor_options,
         )
     return str(info.model_uri)
 

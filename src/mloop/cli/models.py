@@ -1,0 +1,117 @@
+"""`mloop models`: registered models, versions and the approval workflow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from mloop.cli._output import JsonOption, console, emit, table, workspace
+
+models_app = typer.Typer(help="Registered models, versions and approvals.", no_args_is_help=True)
+
+_VERSION_COLUMNS = ["version", "status", "metrics", "run_id", "created_at", "registered_by",
+                    "decided_by", "comment"]
+
+
+def _version_row(v: Any) -> dict[str, Any]:
+    row = v.to_dict()
+    row["metrics"] = ", ".join(f"{k}={_fmt(x)}" for k, x in v.metrics.items()) or None
+    row["run_id"] = (v.run_id or "")[:12] or None
+    return row
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+@models_app.command("list")
+def list_cmd(as_json: bool = JsonOption) -> None:
+    """Every registered model: versions, newest, newest Approved, pending approvals."""
+    from mloop import registry
+
+    models = registry.list_models(workspace())
+
+    def render(items: list[Any]) -> None:
+        if not items:
+            console().print("no registered models yet (a pipeline run registers one: `mloop run ...`)")
+            return
+        table([m.to_dict() for m in items], ["name", "versions", "latest_version", "latest_approved",
+                                             "pending", "approved", "rejected", "last_registered_at"])
+
+    emit(models, as_json, render)
+
+
+@models_app.command("show")
+def show(
+    name: str = typer.Argument(..., help="Model name."),
+    version: int | None = typer.Argument(None, help="One version (all when omitted)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """A model's versions, or one version in detail."""
+    from mloop import registry
+
+    ws = workspace()
+    if version is None:
+        items = registry.versions(ws, name)
+        emit(items, as_json, lambda vs: table([_version_row(v) for v in vs], _VERSION_COLUMNS, title=name))
+        return
+    item = registry.get_version(ws, name, version)
+
+    def render(v: Any) -> None:
+        out = console()
+        for key, value in v.to_dict().items():
+            out.print(f"[bold]{key:<14}[/] {'-' if value in (None, {}, '') else value}")
+
+    emit(item, as_json, render)
+
+
+def _decide(verb: str, name: str, version: int, comment: str | None, as_json: bool) -> None:
+    from mloop import registry
+
+    ws = workspace()
+    fn = registry.approve if verb == "approve" else registry.reject
+    result = fn(ws, name, version, principal=ws.settings.principal, comment=comment)
+    emit(result, as_json, lambda v: console().print(
+        f"{v.name} version {v.version} is now [bold]{v.status}[/] (by {v.decided_by})"))
+
+
+@models_app.command("approve")
+def approve(
+    name: str = typer.Argument(..., help="Model name."),
+    version: int = typer.Argument(..., help="Version number."),
+    comment: str | None = typer.Option(None, "--comment", "-m", help="Why (required by default)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Approve a version (principal: MLOOP_PRINCIPAL); deploys of "latest" will pick it up."""
+    _decide("approve", name, version, comment, as_json)
+
+
+@models_app.command("reject")
+def reject(
+    name: str = typer.Argument(..., help="Model name."),
+    version: int = typer.Argument(..., help="Version number."),
+    comment: str | None = typer.Option(None, "--comment", "-m", help="Why (required by default)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Reject a version (or revoke its approval)."""
+    _decide("reject", name, version, comment, as_json)
+
+
+@models_app.command("history")
+def history(
+    name: str = typer.Argument(..., help="Model name."),
+    version: int | None = typer.Option(None, "--version", "-v", help="Only this version."),
+    as_json: bool = JsonOption,
+) -> None:
+    """The approval audit trail: who moved which version from what to what, when and why."""
+    from mloop import registry
+
+    items = registry.history(workspace(), name, version)
+    emit(items, as_json, lambda ts: table(
+        [t.to_dict() for t in ts], ["at", "version", "from_status", "to_status", "principal", "comment"],
+        title=f"{name} history"))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "mloop.cli.init",
     "mloop.cli.demo",
     "mloop.cli.webapp",
+    "mloop.cli.monitor",
     "mloop.cli.models",
     "mloop.cli.alerts",
     "mloop.cli.server",

@@ -5,6 +5,7 @@ endpoint, window=...)` gathers both sides, writes the JSON + HTML report and rai
 """
 
 from mloop.monitoring.drift import DriftReport, compare
+from mloop.monitoring.report import drift_report, recent_interactions
 from mloop.monitoring.stats import FeatureDrift, psi
 
-__all__ = ["DriftReport", "FeatureDrift", "compare", "psi"]
+__all__ = ["DriftReport", "FeatureDrift", "compare", "drift_report", "psi", "recent_interactions"]

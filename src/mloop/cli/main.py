@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "mloop.cli.alerts",
     "mloop.cli.server",
     "mloop.cli.lineage",
+    "mloop.cli.release",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,41 @@
+"""`mloop server`: the control plane (lineage API, dashboard, OpenAPI) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import typer
+
+from mloop.cli._output import console, workspace
+
+
+def server(
+    host: str | None = typer.Option(None, "--host", help="Bind address (default: [server] host, 127.0.0.1)."),
+    port: int | None = typer.Option(None, "--port", help="Port (default: [server] port, 8000)."),
+) -> None:
+    """Serve the control plane: /lineage, /docs (OpenAPI), /healthz and the dashboard."""
+    import logging
+
+    import uvicorn
+
+    from mloop.web import create_app
+
+    ws = workspace()
+    settings = ws.settings
+    bind_host = host or settings.server.host
+    bind_port = settings.server.port if port is None else port
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(ws)
+    out = console(stderr=True)
+    out.print(f"control plane for [bold]{ws.root}[/] on http://{bind_host}:{bind_port}  "
+              f"(OpenAPI: /docs, lineage: /lineage?pipeline=NAME)")
+    if not settings.auth.tokens:
+        out.print("[dim]no [auth] tokens configured: only anonymous reads are possible[/]")
+    try:
+        uvicorn.run(app, host=bind_host, port=bind_port, log_level=settings.log_level.lower(),
+                    access_log=True, server_header=False)
+    finally:
+        ws.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("server")(server)

@@ -1,0 +1,17 @@
+"""Lineage: the graph of pipelines, runs, artifacts, models and endpoints, and storage probes.
+
+    from mloop import lineage
+    lineage.pipeline(ws, "ad-click-ctr")       # seed 004's format
+    lineage.model(ws, "ad-click-ctr", 3)        # run, data, feature groups, approvals, endpoints
+    lineage.endpoint(ws, "ctr")                 # the chain behind each variant
+    lineage.artifact(ws, digest)                # producer and consumers
+"""
+
+from mloop.lineage.graph import NOT_STARTED, RunNotFound, job_arn, pipeline, pipeline_arn
+from mloop.lineage.storage import clear_cache, describe_location, probe_local_file, probe_s3_bucket
+from mloop.lineage.upstream import artifact, endpoint, model
+
+__all__ = [
+    "NOT_STARTED", "RunNotFound", "artifact", "clear_cache", "describe_location", "endpoint", "job_arn",
+    "model", "pipeline", "pipeline_arn", "probe_local_file", "probe_s3_bucket",
+]

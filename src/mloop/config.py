@@ -133,6 +133,9 @@ class MonitoringSettings(_Section):
 
 
 class ServingSettings(_Section):
+    endpoint: str | None = Field(
+        None, description="Endpoint `mloop serve` serves when none is named (the serving container)."
+    )
     poll_interval: float = Field(
         1.0, gt=0, le=1.0, description="Seconds between checks of the endpoint configuration (hot swap)."
     )

@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "mloop.cli.webapp",
     "mloop.cli.monitor",
     "mloop.cli.models",
+    "mloop.cli.endpoints",
+    "mloop.cli.serve",
     "mloop.cli.alerts",
     "mloop.cli.server",
     "mloop.cli.lineage",

@@ -1,0 +1,148 @@
+"""`mloop deploy` and `mloop endpoints list|show|history|set-weights|promote|rollback|export`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
+
+endpoints_app = typer.Typer(help="Endpoints: variants, weights, history, promote, rollback, export.",
+                            no_args_is_help=True)
+
+
+def _render_endpoint(ep: dict[str, Any]) -> None:
+    out = console()
+    follow = f"  follows [bold]{ep['follow_model']}[/]" if ep.get("follow_model") else ""
+    if ep.get("follow_model") and ep.get("follow_canary_weight"):
+        follow += f" (canary {ep['follow_canary_weight']}%)"
+    out.print(f"endpoint [bold]{ep['name']}[/]  generation {ep['generation']}{follow}")
+    table(ep["variants"], ["name", "model_name", "model_version", "weight", "deployed_at"])
+
+
+def deploy(
+    endpoint: str = typer.Argument(..., help="Endpoint name (created on first deploy)."),
+    model: str = typer.Option(..., "--model", "-m", help="Registered model name."),
+    version: int | None = typer.Option(None, "--version", "-v", help="Model version to deploy."),
+    latest_approved: bool = typer.Option(False, "--latest-approved", help="Deploy the newest Approved version."),
+    variant: str = typer.Option("production", "--variant", help="Variant name (production, canary...)."),
+    weight: int = typer.Option(100, "--weight", help="Traffic share 0-100; others share the rest."),
+    follow_approved: bool = typer.Option(False, "--follow-approved",
+                                         help="Also deploy every newer Approved version automatically."),
+    canary_weight: int | None = typer.Option(None, "--canary-weight",
+                                             help="With --follow-approved: new versions arrive as a canary."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Deploy an Approved model version to an endpoint variant (servers pick it up live)."""
+    from mloop.errors import InvalidInput
+    from mloop.serving import deploy as do_deploy
+
+    if canary_weight is not None and not follow_approved:
+        raise InvalidInput("--canary-weight needs --follow-approved")
+    if canary_weight is not None and not 1 <= canary_weight <= 99:
+        raise InvalidInput(f"--canary-weight must be 1-99, got {canary_weight}")
+    ep = do_deploy(workspace(), endpoint, model, version=version, latest_approved=latest_approved,
+                   variant=variant, weight=weight, follow_approved=follow_approved,
+                   canary_weight=canary_weight)
+    emit(ep.to_dict(), as_json, _render_endpoint)
+
+
+@endpoints_app.command("list")
+def list_cmd(as_json: bool = JsonOption) -> None:
+    """Every endpoint and its variants."""
+    from mloop.serving import list_endpoints
+
+    rows = [{"name": e.name, "generation": e.generation, "follow": e.follow_model,
+             "variants": ", ".join(f"{v.name}={v.model_name}:v{v.model_version}@{v.weight}%" for v in e.variants)}
+            for e in list_endpoints(workspace())]
+    empty = "no endpoints yet; create one with `mloop deploy ENDPOINT --model NAME --latest-approved`"
+    emit(rows, as_json, lambda r: table(r, ["name", "variants", "generation", "follow"]) if r
+         else console().print(empty))
+
+
+@endpoints_app.command("show")
+def show(endpoint: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
+    """One endpoint: variants, weights, what it follows."""
+    from mloop.serving import get_endpoint
+
+    emit(get_endpoint(workspace(), endpoint).to_dict(), as_json, _render_endpoint)
+
+
+@endpoints_app.command("history")
+def history_cmd(endpoint: str = typer.Argument(...), limit: int = typer.Option(50, "--limit"),
+                as_json: bool = JsonOption) -> None:
+    """Every configuration change, newest first (deploys, weights, promotes, rollbacks, guardrails)."""
+    from mloop.serving import history
+
+    rows = history(workspace(), endpoint, limit=limit)
+    for row in rows:
+        row["config"] = ", ".join(f"{v['name']}={v['model_name']}:v{v['model_version']}@{v['weight']}%"
+                                  for v in row["variants"])
+        row["why"] = row["detail"].get("reason", "")
+    emit(rows, as_json, lambda r: table(r, ["generation", "at", "action", "principal", "config", "why"]))
+
+
+@endpoints_app.command("set-weights")
+def set_weights_cmd(endpoint: str = typer.Argument(...),
+                    weights: list[str] = typer.Argument(..., help="VARIANT=WEIGHT ... (sum 100)"),
+                    as_json: bool = JsonOption) -> None:
+    """Shift traffic between variants, e.g. `production=90 canary=10`."""
+    from mloop.serving import set_weights
+    from mloop.serving.endpoints import parse_weights
+
+    ep = set_weights(workspace(), endpoint, parse_weights(weights))
+    emit(ep.to_dict() if ep else {}, as_json, _render_endpoint)
+
+
+@endpoints_app.command("promote")
+def promote_cmd(endpoint: str = typer.Argument(...),
+                variant: str = typer.Option("canary", "--variant", help="The variant to promote."),
+                as_json: bool = JsonOption) -> None:
+    """Make the canary the production variant (100% of the traffic)."""
+    from mloop.serving import promote
+
+    emit(promote(workspace(), endpoint, variant).to_dict(), as_json, _render_endpoint)
+
+
+@endpoints_app.command("rollback")
+def rollback_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
+    """Go back to the previous configuration (repeat to walk further back)."""
+    from mloop.serving import rollback
+
+    emit(rollback(workspace(), endpoint).to_dict(), as_json, _render_endpoint)
+
+
+@endpoints_app.command("export")
+def export_cmd(
+    endpoint: str = typer.Argument(...),
+    target: str = typer.Option("kserve", "--target", help="Only 'kserve' (an InferenceService manifest)."),
+    image: str | None = typer.Option(None, "--image", help="Serving image (default: setting serving.image)."),
+    namespace: str | None = typer.Option(None, "--namespace"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Write a KServe InferenceService manifest for the endpoint."""
+    import yaml
+
+    from mloop.errors import InvalidInput
+    from mloop.serving.export import kserve_manifest
+
+    if target != "kserve":
+        raise InvalidInput(f"unknown export target '{target}'", hint="known: kserve")
+    manifest = kserve_manifest(workspace(), endpoint, image=image, namespace=namespace)
+    if as_json and output is None:
+        print_json(manifest)
+        return
+    text = yaml.safe_dump(manifest, sort_keys=False)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    console().print(f"wrote [bold]{output}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("deploy")(deploy)
+    app.add_typer(endpoints_app, name="endpoints")

@@ -1,0 +1,56 @@
+"""`mloop serve`: the model server for one endpoint (or one local model directory)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def serve(
+    endpoint: str | None = typer.Argument(
+        None, help="Endpoint to serve (default: setting serving.endpoint). SageMaker's 'serve' "
+        "argument is accepted and ignored."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (0.0.0.0 in containers)."),
+    port: int = typer.Option(8080, "--port", "-p"),
+    workers: int = typer.Option(1, "--workers", "-w", help="Worker processes."),
+    poll_interval: float | None = typer.Option(None, "--poll-interval",
+                                               help="Seconds between configuration checks (<= 1)."),
+    model_dir: Path | None = typer.Option(
+        None, "--model-dir", help="Serve this model directory, no workspace needed "
+        "(default in a SageMaker container: /opt/ml/model when no endpoint is configured)."),
+) -> None:
+    """Serve an endpoint over HTTP: SageMaker /ping + /invocations, KServe V1 and V2, /metrics."""
+    import os
+
+    from mloop.errors import InvalidInput
+    from mloop.serving.serve import serve as run
+
+    if endpoint == "serve":  # SageMaker runs `<image> serve`
+        endpoint = None
+    root = None
+    if model_dir is None:
+        from mloop.config import find_workspace, load_settings
+
+        sm_dir = Path("/opt/ml/model")
+        try:
+            root = find_workspace()
+            endpoint = endpoint or load_settings(root).settings.serving.endpoint
+        except Exception:
+            if not endpoint and sm_dir.is_dir():
+                model_dir = sm_dir
+            else:
+                raise
+        if endpoint is None and model_dir is None:
+            raise InvalidInput("name the endpoint to serve: `mloop serve ENDPOINT`",
+                               hint="or set serving.endpoint (MLOOP_SERVING__ENDPOINT)")
+    if model_dir is not None and not model_dir.is_dir():
+        raise InvalidInput(f"--model-dir {model_dir} is not a directory")
+    typer.echo(f"serving {endpoint or model_dir} on http://{host}:{port} "
+               f"({workers} worker{'s' if workers > 1 else ''}; pid {os.getpid()})", err=True)
+    run(root, endpoint or "model", host=host, port=port, workers=workers, poll_interval=poll_interval,
+        model_dir=model_dir)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,190 @@
+"""The model server: one ASGI app for the SageMaker, KServe V1 and Open Inference V2 contracts.
+
+`create_app(ws, endpoint)` returns a FastAPI app (OpenAPI, health, metadata, metrics, and the
+prediction routes) wrapped in a small raw-ASGI front that answers the prediction routes and
+`/ping` itself: on the hot path a request costs a header scan, one body read, the parse, the
+model and one send, with no per-request framework objects. Both paths call the same handler.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from mloop.serving import handler
+from mloop.serving.errors import PayloadTooLarge
+from mloop.serving.protocols.common import dumps
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from mloop.serving.live import LiveEndpoint
+    from mloop.serving.metrics import ServerMetrics
+    from mloop.serving.models import Loader
+    from mloop.store import Workspace
+
+JSON = b"application/json"
+
+
+class ServingApp:
+    """The ASGI callable: fast prediction routes in front of the FastAPI app."""
+
+    def __init__(self, live: LiveEndpoint, metrics: ServerMetrics, api: FastAPI, *,
+                 max_body: int, routing_header: str, fast: bool = True) -> None:
+        self.live = live
+        self.metrics = metrics
+        self.api = api
+        self.max_body = max_body
+        self.routing_header = routing_header.lower().encode()
+        self.fast = fast
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self.fast and scope["type"] == "http":
+            path: str = scope["path"]
+            method: str = scope["method"]
+            if method == "POST":
+                route = _route(path)
+                if route is not None:
+                    await self._predict(scope, receive, send, *route)
+                    return
+            elif method == "GET" and path == "/ping":
+                await _send(send, *ping(self.live))
+                return
+        await self.api(scope, receive, send)
+
+    async def _predict(self, scope: dict[str, Any], receive: Any, send: Any, protocol: str,
+                       model: str | None, version: str | None) -> None:
+        ctype = accept = ""
+        key = target = None
+        length = -1
+        routing = self.routing_header
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                ctype = value.decode("latin-1")
+            elif name == b"content-length":
+                length = int(value) if value.isdigit() else -1
+            elif name == b"accept":
+                accept = value.decode("latin-1")
+            elif name == routing:
+                key = value.decode("latin-1")
+            elif name == b"x-mloop-target-variant":
+                target = value.decode("latin-1")
+        try:
+            body = await read_body(receive, self.max_body, length)
+        except PayloadTooLarge as exc:
+            await _send(send, *handler.error_response(exc))
+            return
+        req = handler.Request(protocol, body, ctype, accept, key, target, model, version)
+        await _send(send, *handler.predict(self.live, self.metrics, req))
+
+
+def _route(path: str) -> tuple[str, str | None, str | None] | None:
+    if path == "/invocations":
+        return handler.SAGEMAKER, None, None
+    if path.startswith("/v1/models/") and path.endswith(":predict"):
+        return handler.V1, path[11:-8], None
+    if path.startswith("/v2/models/") and path.endswith("/infer"):
+        rest = path[11:-6]
+        if "/versions/" in rest:
+            name, _, version = rest.partition("/versions/")
+            return handler.V2, name, version
+        return handler.V2, rest, None
+    return None
+
+
+async def read_body(receive: Any, limit: int, length: int = -1) -> bytes:
+    """The request body, refusing more than `limit` bytes (413) before reading it all."""
+    if length > limit:
+        raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {limit} bytes",
+                              hint="Send smaller batches (setting serving.max_body_bytes).")
+    message = await receive()
+    body = message.get("body", b"")
+    if not message.get("more_body"):
+        return body
+    chunks = [body]
+    size = len(body)
+    while message.get("more_body"):
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes",
+                                  hint="Send smaller batches (setting serving.max_body_bytes).")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _send(send: Any, status: int, body: bytes, ctype: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def ping(live: LiveEndpoint) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]:
+    """SageMaker's health check: 200 once the endpoint's models are loaded, 503 before."""
+    dep = live.current
+    if live.ready and dep is not None:
+        return 200, dumps({"status": "ok", "endpoint": live.name, "generation": dep.generation}), JSON, []
+    msg = f"endpoint '{live.name}' has no model loaded yet" + (f": {live.last_error}" if live.last_error else "")
+    return 503, dumps({"code": "no_model_deployed", "message": msg,
+                       "hint": f"Deploy one: `mloop deploy {live.name} --model NAME --latest-approved`."}), JSON, []
+
+
+def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = None,
+               poll_interval: float | None = None, fast: bool = True,
+               live: LiveEndpoint | None = None) -> ServingApp:
+    """The model server for `endpoint` of workspace `ws`.
+
+    Args:
+        ws: the workspace (its metadata store holds the endpoint's configuration).
+        endpoint: the endpoint to serve; it may not exist yet (the server waits for a deploy).
+        loader: how variants become loaded models (default: download from the registry).
+        poll_interval: seconds between configuration checks (default: setting, <= 1 s).
+        fast: answer prediction routes in the raw ASGI front (False: FastAPI only, for comparison).
+        live: a prepared serving state (e.g. `static_endpoint` for a local model directory).
+    """
+    from mloop.config import ServingSettings
+    from mloop.serving.live import LiveEndpoint
+    from mloop.serving.metrics import ServerMetrics
+    from mloop.serving.models import workspace_loader
+    from mloop.serving.routes import build_api
+
+    settings = ws.settings.serving if ws is not None else ServingSettings()
+    metrics = ServerMetrics(endpoint)
+    if live is None:
+        assert ws is not None
+        live = LiveEndpoint(ws, endpoint, loader or workspace_loader(ws),
+                            poll_interval or settings.poll_interval, metrics)
+    live.metrics = metrics
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> Any:
+        live.start()
+        try:
+            yield
+        finally:
+            live.stop()
+
+    api = build_api(live, metrics, settings.max_body_bytes, settings.routing_header, lifespan)
+    return ServingApp(live, metrics, api, max_body=settings.max_body_bytes,
+                      routing_header=settings.routing_header, fast=fast)
+
+
+def app_from_env() -> ServingApp:
+    """Factory for `uvicorn --factory` workers: settings come from the environment."""
+    from mloop.serving.live import static_endpoint
+    from mloop.serving.models import load_served
+    from mloop.store import open_workspace
+
+    endpoint = os.environ.get("_MLOOP_SERVE_ENDPOINT", "model")
+    model_dir = os.environ.get("_MLOOP_SERVE_MODEL_DIR")
+    fast = os.environ.get("_MLOOP_SERVE_FAST", "1") == "1"
+    if model_dir:
+        from pathlib import Path
+
+        served = load_served(Path(model_dir), endpoint, 1, f"file://{model_dir}")
+        return create_app(None, endpoint, live=static_endpoint(endpoint, served), fast=fast)
+    poll = os.environ.get("_MLOOP_SERVE_POLL")
+    ws = open_workspace(os.environ.get("MLOOP_WORKSPACE"))
+    return create_app(ws, endpoint, poll_interval=float(poll) if poll else None, fast=fast)

@@ -1,0 +1,135 @@
+"""The prediction path shared by every protocol: route, parse, predict, render, record.
+
+Framework-free and synchronous: the raw ASGI front and the FastAPI routes both call `predict`,
+so the documented API (OpenAPI, fuzzed by schemathesis) and the fast path behave the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from mloop.errors import MloopError
+from mloop.serving.errors import ModelError, ModelNotFound, NoModelDeployed
+from mloop.serving.protocols import (
+    parse_invocation,
+    parse_v1,
+    parse_v2,
+    render_invocation,
+    render_v1,
+    render_v2,
+)
+from mloop.serving.protocols.common import dumps
+
+if TYPE_CHECKING:
+    from mloop.serving.live import Deployment, LiveEndpoint, LiveVariant
+    from mloop.serving.metrics import ServerMetrics
+
+log = logging.getLogger("mloop.serving")
+
+SAGEMAKER, V1, V2 = "sagemaker", "v1", "v2"
+JSON = b"application/json"
+
+Response = tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]
+
+
+class Request:
+    """What the handler needs from an HTTP request (headers already lower-cased)."""
+
+    __slots__ = ("accept", "body", "content_type", "model", "protocol", "routing_key", "target", "version")
+
+    def __init__(self, protocol: str, body: bytes, content_type: str = "", accept: str = "",
+                 routing_key: str | None = None, target: str | None = None,
+                 model: str | None = None, version: str | None = None) -> None:
+        self.protocol = protocol
+        self.body = body
+        self.content_type = content_type
+        self.accept = accept
+        self.routing_key = routing_key
+        self.target = target
+        self.model = model
+        self.version = version
+
+
+def error_response(exc: MloopError, headers: list[tuple[bytes, bytes]] | None = None) -> Response:
+    status = exc.http_status if 400 <= exc.http_status < 600 else 500
+    return status, dumps(exc.to_dict()), JSON, headers or []
+
+
+def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> Response:
+    """Answer one prediction request; never raises (errors become JSON responses)."""
+    started = time.perf_counter()
+    dep = live.current
+    try:
+        variant = _choose(live, dep, req)
+    except MloopError as exc:
+        return error_response(exc)
+    code = 200
+    try:
+        response = _run(variant, req)
+    except MloopError as exc:
+        response = error_response(exc, variant.headers)
+        code = response[0]
+    except Exception as exc:  # the model itself failed: a 500 that counts against the variant
+        log.exception("variant %s (%s v%s) failed", variant.name, variant.model.name, variant.version)
+        err = ModelError(f"model {variant.model.name} v{variant.version} (variant '{variant.name}') "
+                         f"failed: {type(exc).__name__}: {exc}")
+        response = error_response(err, variant.headers)
+        code = 500
+    elapsed = time.perf_counter() - started
+    variant.window.add(time.monotonic(), elapsed, code >= 500)
+    if metrics is not None:
+        metrics.observe(variant.name, variant.model.name, variant.version, code, elapsed)
+    return response
+
+
+def _choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVariant:
+    if dep is None or not dep.router:
+        raise NoModelDeployed(
+            f"endpoint '{live.name}' has no model deployed yet" + (f" ({live.last_error})" if live.last_error else ""),
+            hint=f"Deploy one: `mloop deploy {live.name} --model NAME --latest-approved`.",
+        )
+    if req.model is not None and req.model not in dep.model_names:
+        raise ModelNotFound(f"model '{req.model}' is not served here",
+                            hint="known: " + ", ".join(sorted(dep.model_names)))
+    if req.version is not None:
+        found = dep.by_version(req.version)
+        if found is None:
+            raise ModelNotFound(f"model '{req.model}' version '{req.version}' is not served here",
+                                hint="served versions: " + ", ".join(v.version for v in dep.variants.values()))
+        return found
+    return dep.router.pick(req.routing_key, req.target)
+
+
+def _run(variant: LiveVariant, req: Request) -> Response:
+    model = variant.model
+    if req.protocol == SAGEMAKER:
+        rows = parse_invocation(req.body, req.content_type)
+        body, ctype = render_invocation(model.predict(rows), req.accept)
+        return 200, body, ctype, variant.headers
+    if req.protocol == V1:
+        return 200, render_v1(model.predict(parse_v1(req.body))), JSON, variant.headers
+    rows, request_id, outputs = parse_v2(req.body, model.feature_names)
+    body = render_v2(model.predict(rows), req.model or model.name, model.version, request_id, outputs)
+    return 200, body, JSON, variant.headers
+
+
+def model_metadata(live: LiveEndpoint, name: str, protocol: str) -> tuple[int, Any]:
+    """(status, document) for `GET /v1/models/{name}` and `GET /v2/models/{name}`."""
+    dep = live.current
+    if dep is None or name not in dep.model_names:
+        err = (NoModelDeployed(f"endpoint '{live.name}' has no model deployed yet") if dep is None
+               else ModelNotFound(f"model '{name}' is not served here",
+                                  hint="known: " + ", ".join(sorted(dep.model_names))))
+        return err.http_status, err.to_dict()
+    variants = list(dep.variants.values())
+    if protocol == V1:
+        return 200, {"name": name, "ready": bool(dep.router),
+                     "variants": [{"name": v.name, "model": v.model.name, "version": v.version,
+                                   "weight": v.weight} for v in variants]}
+    first = (dep.variants.get("production") or variants[0]).model
+    inputs = [{"name": f["name"], "datatype": "FP64" if f.get("kind") in ("numeric", "boolean") else "BYTES",
+               "shape": [-1]} for f in first.describe.get("inputs", [])]
+    return 200, {"name": name, "versions": sorted({v.version for v in variants}), "platform": first.kind,
+                 "inputs": inputs, "outputs": [{"name": "predict", "datatype": "FP64", "shape": [-1]}]}

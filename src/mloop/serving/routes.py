@@ -1,0 +1,169 @@
+"""The FastAPI side of the model server: OpenAPI, health, metadata, metrics, and the prediction
+routes (the raw front answers those first; these are the documented, equivalent fallbacks)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mloop import __version__
+from mloop.errors import MloopError
+from mloop.serving import handler
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from mloop.serving.live import LiveEndpoint
+    from mloop.serving.metrics import ServerMetrics
+
+_ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+ERRORS = {str(c): {"description": d, **_ERR} for c, d in (
+    (400, "Malformed input"), (404, "Unknown model"), (413, "Body too large"),
+    (415, "Unsupported content type"), (503, "No model loaded yet"))}
+ROWS = {"type": "array", "minItems": 1, "items": {"oneOf": [{"type": "array"}, {"type": "object"}]}}
+INVOCATION_BODY = {"requestBody": {"required": True, "content": {
+    "text/csv": {"schema": {"type": "string"}, "example": "25,1,0,1,0,0,1,1"},
+    "application/json": {"schema": {"type": "object", "properties": {
+        "instances": ROWS, "dataframe_records": ROWS,
+        "dataframe_split": {"type": "object", "properties": {
+            "columns": {"type": "array", "items": {"type": "string"}}, "data": ROWS}}}}},
+}}}
+V1_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["instances"], "properties": {"instances": ROWS}}}}}}
+TENSOR = {"type": "object", "required": ["name", "shape", "datatype", "data"], "properties": {
+    "name": {"type": "string"}, "shape": {"type": "array", "items": {"type": "integer"}},
+    "datatype": {"type": "string", "enum": ["FP32", "FP64", "INT64", "BYTES", "BOOL"]},
+    "data": {"type": "array"}}}
+V2_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["inputs"], "properties": {
+        "id": {"type": "string"}, "inputs": {"type": "array", "items": TENSOR},
+        "outputs": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
+    }}}}}}
+
+
+def build_api(live: LiveEndpoint, metrics: ServerMetrics, max_body: int, routing_header: str,
+              lifespan: Any) -> FastAPI:
+    """The FastAPI app of a model server."""
+    from fastapi import FastAPI, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse, Response
+    from starlette.exceptions import HTTPException
+
+    from mloop.serving.app import ping
+    from mloop.serving.errors import PayloadTooLarge
+
+    api = FastAPI(title=f"mloop model server: {live.name}", version=__version__, lifespan=lifespan,
+                  docs_url="/docs", redoc_url=None)
+
+    def out(status: int, body: bytes, ctype: bytes, headers: list[tuple[bytes, bytes]]) -> Response:
+        return Response(body, status, {k.decode(): v.decode() for k, v in headers}, ctype.decode())
+
+    async def run(request: Request, protocol: str, model: str | None = None, version: str | None = None) -> Response:
+        h = request.headers
+        length = h.get("content-length", "")
+        try:
+            if length.isdigit() and int(length) > max_body:
+                raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {max_body} bytes")
+            body = await request.body()
+            if len(body) > max_body:
+                raise PayloadTooLarge(f"request body exceeds the limit of {max_body} bytes")
+        except MloopError as exc:
+            return out(*handler.error_response(exc))
+        req = handler.Request(protocol, body, h.get("content-type", ""), h.get("accept", ""),
+                              h.get(routing_header), h.get("x-mloop-target-variant"), model, version)
+        return out(*handler.predict(live, metrics, req))
+
+    def doc(status_doc: tuple[int, Any]) -> JSONResponse:
+        return JSONResponse(status_doc[1], status_doc[0])
+
+    @api.get("/ping", tags=["sagemaker"], responses={"503": ERRORS["503"]})
+    def ping_route() -> Response:
+        return out(*ping(live))
+
+    @api.post("/invocations", tags=["sagemaker"], openapi_extra=INVOCATION_BODY, responses=ERRORS)
+    async def invocations(request: Request) -> Response:
+        return await run(request, handler.SAGEMAKER)
+
+    @api.get("/v1/models", tags=["kserve-v1"])
+    def v1_list() -> dict[str, Any]:
+        dep = live.current
+        return {"models": sorted(dep.model_names) if dep else []}
+
+    @api.get("/v1/models/{name}", tags=["kserve-v1"], responses=ERRORS)
+    def v1_model(name: str) -> JSONResponse:
+        return doc(handler.model_metadata(live, name, handler.V1))
+
+    @api.post("/v1/models/{name}:predict", tags=["kserve-v1"], openapi_extra=V1_BODY, responses=ERRORS)
+    async def v1_predict(name: str, request: Request) -> Response:
+        return await run(request, handler.V1, name)
+
+    @api.get("/v2", tags=["open-inference-v2"])
+    def v2_server() -> dict[str, Any]:
+        return {"name": "mloop", "version": __version__, "extensions": []}
+
+    @api.get("/v2/health/live", tags=["open-inference-v2"])
+    def v2_live() -> dict[str, Any]:
+        return {"live": True}
+
+    @api.get("/v2/health/ready", tags=["open-inference-v2"], responses={"503": ERRORS["503"]})
+    def v2_ready() -> JSONResponse:
+        return JSONResponse({"ready": live.ready}, 200 if live.ready else 503)
+
+    @api.get("/v2/models/{name}", tags=["open-inference-v2"], responses=ERRORS)
+    def v2_model(name: str) -> JSONResponse:
+        return doc(handler.model_metadata(live, name, handler.V2))
+
+    @api.get("/v2/models/{name}/ready", tags=["open-inference-v2"], responses=ERRORS)
+    def v2_model_ready(name: str) -> JSONResponse:
+        status, body = handler.model_metadata(live, name, handler.V2)
+        return JSONResponse({"name": name, "ready": status == 200} if status == 200 else body, status)
+
+    @api.post("/v2/models/{name}/infer", tags=["open-inference-v2"], openapi_extra=V2_BODY, responses=ERRORS)
+    async def v2_infer(name: str, request: Request) -> Response:
+        return await run(request, handler.V2, name)
+
+    @api.post("/v2/models/{name}/versions/{version}/infer", tags=["open-inference-v2"],
+              openapi_extra=V2_BODY, responses=ERRORS)
+    async def v2_infer_version(name: str, version: str, request: Request) -> Response:
+        return await run(request, handler.V2, name, version)
+
+    @api.get("/metrics", tags=["metrics"])
+    def metrics_route() -> Response:
+        body, ctype = metrics.render()
+        return Response(body, 200, media_type=ctype)
+
+    _error_handlers(api, MloopError, RequestValidationError, HTTPException, JSONResponse)
+    _error_schema(api)
+    return api
+
+
+def _error_handlers(api: Any, mloop_error: Any, validation: Any, http_exc: Any, json_response: Any) -> None:
+    @api.exception_handler(mloop_error)
+    async def on_mloop(_r: Any, exc: MloopError) -> Any:
+        return json_response(exc.to_dict(), exc.http_status)
+
+    @api.exception_handler(validation)
+    async def on_validation(_r: Any, exc: Any) -> Any:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return json_response({"code": "invalid_input", "message": f"{where}: {first.get('msg', 'invalid')}"}, 400)
+
+    @api.exception_handler(http_exc)
+    async def on_http(_r: Any, exc: Any) -> Any:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return json_response({"code": code, "message": str(exc.detail)}, exc.status_code)
+
+
+def _error_schema(api: Any) -> None:
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema:
+            return api.openapi_schema
+        schema = get_openapi(title=api.title, version=api.version, routes=api.routes)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "hint": {"type": "string"}}}
+        api.openapi_schema = schema
+        return schema
+
+    api.openapi = openapi

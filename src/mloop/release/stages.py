@@ -1,0 +1,211 @@
+"""The real stage implementations: Source, TrainRegister, Approval, Deploy, Verify.
+
+Each is written so that running it again after a crash is safe: it records what it started
+(the pipeline run, the endpoint generation before the deploy) as partial outputs first, and on a
+second attempt adopts or finishes that work instead of doing it twice.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from mloop.errors import MloopError
+from mloop.release.errors import StageFailed, StageRejected
+
+if TYPE_CHECKING:
+    from mloop.release.engine import StageContext
+
+
+def source(ctx: StageContext) -> dict[str, Any]:
+    """Record the commit, branch, dirty flag (checked at start) and the pipeline definition hash."""
+    info = dict(ctx.options.get("source") or {})
+    return {**info, "pipeline": ctx.release.pipeline, "pipeline_hash": pipeline_hash(ctx)}
+
+
+def pipeline_hash(ctx: StageContext) -> str:
+    """The digest of the pipeline's definition graph (what exactly will be trained).
+
+    Raises:
+        StageFailed: the pipeline is unknown or its definition is invalid.
+    """
+    from mloop.pipelines import load_pipeline
+
+    try:
+        definition = load_pipeline(ctx.ws, ctx.release.pipeline)
+    except MloopError as exc:
+        raise StageFailed(f"pipeline '{ctx.release.pipeline}': {exc.message}", hint=exc.hint) from exc
+    graph = definition.graph() if callable(getattr(definition, "graph", None)) else definition.graph
+    return str(graph.digest())
+
+
+def train_register(ctx: StageContext) -> dict[str, Any]:
+    """Run the pipeline (or finish the run a crash interrupted) and find the version it registered."""
+    from mloop.pipelines import get_run, retry_run
+
+    release = ctx.release
+    earlier = ctx.outputs("TrainRegister").get("run_id")
+    record = _existing_run(ctx, earlier, get_run) if earlier else None
+    if record is not None and record.status != "Succeeded":
+        ctx.progress(f"finishing pipeline run {earlier} (interrupted): retrying what did not succeed")
+        record = retry_run(ctx.ws, earlier)
+    elif record is None:
+        record = _run(ctx)
+    if record.status != "Succeeded":
+        raise StageFailed(
+            f"pipeline run {record.id} of {release.pipeline} ended {record.status}"
+            + (f": {record.error}" if record.error else ""),
+            hint=f"Inspect it with `mloop runs show {record.id}`; fix, commit, and start a new release.",
+        )
+    version = _registered_version(ctx, record)
+    return {"run_id": record.id, "model_version": version.version, "model_uri": version.model_uri,
+            "metrics": version.metrics}
+
+
+def _existing_run(ctx: StageContext, run_id: str, get_run: Any) -> Any:
+    try:
+        return get_run(ctx.ws, run_id)
+    except MloopError:
+        return None  # the crash came before the run was recorded: run it now
+
+
+def _run(ctx: StageContext) -> Any:
+    """Run the pipeline under a run id recorded first, so a crash mid-run can be finished."""
+    import inspect
+
+    from mloop.pipelines import run_pipeline
+    from mloop.pipelines.runs import new_run_id
+
+    release = ctx.release
+    accepted = inspect.signature(run_pipeline).parameters
+    extra: dict[str, Any] = {}
+    if "run_id" in accepted:
+        extra["run_id"] = new_run_id(release.pipeline)
+    if "git_commit" in accepted:
+        extra["git_commit"] = release.commit
+    ctx.progress(f"running pipeline {release.pipeline} with {release.params or 'its defaults'}",
+                 **({"run_id": extra["run_id"]} if "run_id" in extra else {}))
+    record = run_pipeline(ctx.ws, release.pipeline, dict(release.params), **extra)
+    ctx.progress(run_id=record.id)
+    return record
+
+
+def _registered_version(ctx: StageContext, record: Any) -> Any:
+    from mloop import registry
+
+    model = ctx.release.model
+    try:
+        candidates = registry.versions(ctx.ws, model)
+    except registry.ModelNotFound:
+        candidates = []
+    mlflow_runs = {s.mlflow_run_id for s in getattr(record, "steps", []) if getattr(s, "mlflow_run_id", None)}
+    mine = [v for v in candidates
+            if v.metadata.get("pipeline_run_id") == record.id or (v.run_id and v.run_id in mlflow_runs)]
+    if not mine:
+        raise StageFailed(
+            f"pipeline run {record.id} succeeded but registered no version of model '{model}' "
+            "(did its quality gate fail?)",
+            hint=f"See `mloop runs show {record.id}`; check [release] model matches the pipeline's model name.",
+        )
+    return max(mine, key=lambda v: v.version)
+
+
+def approval(ctx: StageContext) -> dict[str, Any]:
+    """Wait until the registered version is Approved (continue) or Rejected (end Rejected)."""
+    from mloop import registry
+
+    release = ctx.release
+    name, version = release.model, int(release.model_version or 0)
+    since = ctx.outputs("Approval").get("waiting_since")
+    if since is None:
+        since = datetime.now(UTC).isoformat()
+        ctx.progress(f"waiting for approval of {name} v{version}: `mloop release approve {release.id}`",
+                     waiting_since=since)
+    timeout = ctx.options.get("approval_timeout")
+    poll = float(ctx.options.get("poll_interval") or 1.0)
+    while True:
+        mv = registry.get_version(ctx.ws, name, version)
+        if mv.status == registry.APPROVED:
+            return {"status": mv.status, "approved_by": mv.approved_by, "comment": mv.comment,
+                    "approved_at": mv.approved_at.isoformat() if mv.approved_at else None}
+        if mv.status == registry.REJECTED:
+            why = f": {mv.comment}" if mv.comment else ""
+            raise StageRejected(f"{name} v{version} was rejected by {mv.decided_by or 'someone'}{why}")
+        waited = (datetime.now(UTC) - datetime.fromisoformat(since)).total_seconds()
+        if timeout and waited > float(timeout):
+            raise StageFailed(
+                f"no decision on {name} v{version} within the approval timeout ({float(timeout):g} s)",
+                hint="Approve it (`mloop models approve`) and start a new release, or raise "
+                "[release] approval_timeout.",
+            )
+        ctx.sleep(poll)
+
+
+def deploy(ctx: StageContext) -> dict[str, Any]:
+    """Deploy exactly this release's version (or the newest Approved, when configured)."""
+    from mloop import registry, serving
+    from mloop.serving.endpoints import find_endpoint
+
+    release, opts = ctx.release, ctx.options
+    version = int(release.model_version or 0)
+    if opts.get("use_latest_approved"):
+        version = registry.latest_approved(ctx.ws, release.model).version
+    current = find_endpoint(ctx.ws, release.endpoint)
+    partial = ctx.outputs("Deploy")
+    if "generation" in partial and current and _serves(current, partial["variant"], version):
+        return partial  # deployed before a crash: do not deploy twice
+    weight = opts.get("canary_weight")
+    variant, weight = ("canary", int(weight)) if weight and current else ("production", 100)
+    previous = current.generation if current else 0
+    ctx.progress(f"deploying {release.model} v{version} to {release.endpoint}/{variant} ({weight}%)",
+                 previous_generation=previous, variant=variant, weight=weight, version=version)
+    endpoint = serving.deploy(ctx.ws, release.endpoint, release.model, version=version,
+                              variant=variant, weight=weight, principal=ctx.ws.settings.principal)
+    return {"version": version, "variant": variant, "weight": weight,
+            "generation": endpoint.generation, "previous_generation": previous}
+
+
+def _serves(endpoint: Any, variant: str, version: int) -> bool:
+    return any(v.name == variant and v.model_version == version for v in endpoint.variants)
+
+
+def verify(ctx: StageContext) -> dict[str, Any]:
+    """Smoke-invoke the endpoint through every protocol; roll back and fail if it misbehaves."""
+    from mloop.release.verify import smoke
+
+    deployed = ctx.outputs("Deploy")
+    started = time.perf_counter()
+    try:
+        checks = smoke(ctx.ws, ctx.release, deployed, ctx.options)
+    except StageFailed as exc:
+        note = rollback(ctx, deployed)
+        raise StageFailed(f"{exc.message}; {note}", hint=exc.hint) from exc
+    return {"checks": checks, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def rollback(ctx: StageContext, deployed: dict[str, Any]) -> str:
+    """Undo this release's deploy, once: only if the endpoint still shows our generation."""
+    from mloop import serving
+    from mloop.serving.endpoints import find_endpoint
+
+    release = ctx.release
+    current = find_endpoint(ctx.ws, release.endpoint)
+    if current is None or current.generation != deployed.get("generation"):
+        return "the endpoint changed since this deploy; not rolled back"
+    try:
+        restored = serving.rollback(ctx.ws, release.endpoint, principal=ctx.ws.settings.principal)
+    except MloopError as exc:
+        return f"could not roll back: {exc.message}"
+    ctx.progress(rolled_back_to=restored.generation)
+    served = ", ".join(f"{v.name}={v.model_name} v{v.model_version}" for v in restored.variants)
+    return f"rolled endpoint '{release.endpoint}' back ({served})"
+
+
+STAGE_FUNCTIONS = {
+    "Source": source,
+    "TrainRegister": train_register,
+    "Approval": approval,
+    "Deploy": deploy,
+    "Verify": verify,
+}

@@ -1,0 +1,138 @@
+"""Finding pipelines by name (project `[pipelines]` settings, then built-ins) and their parameters."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from mloop.errors import InvalidInput, did_you_mean
+from mloop.pipelines import graph as g
+from mloop.pipelines.errors import PipelineDefinitionError, PipelineNotFound
+
+if TYPE_CHECKING:
+    from mloop.pipelines.dsl import Pipeline
+    from mloop.store import Workspace
+
+
+def builtin_pipelines() -> dict[str, str]:
+    """The reference pipelines shipped with mloop (name -> "module:function")."""
+    try:
+        from mloop.recipes.pipelines import BUILTIN
+    except ImportError:
+        return {}
+    return dict(BUILTIN)
+
+
+def list_pipelines(ws: Workspace) -> dict[str, str]:
+    """Every pipeline name this workspace can run, project ones overriding built-ins."""
+    return {**builtin_pipelines(), **ws.settings.pipelines}
+
+
+def import_ref(ref: str, what: str) -> Any:
+    """Import "module:attr.attr" (the workspace root is importable, like a project)."""
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise PipelineDefinitionError(f"{what}: '{ref}' is not 'module:function'")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+    except ImportError as exc:
+        raise PipelineDefinitionError(
+            f"{what}: cannot import '{module_name}': {exc}",
+            hint="Check the module path in mloop.toml [pipelines] and that it is importable.",
+        ) from exc
+    except AttributeError as exc:
+        raise PipelineDefinitionError(f"{what}: '{module_name}' has no '{attr}'") from exc
+    return target
+
+
+def load_pipeline(ws: Workspace, name_or_pipeline: Any) -> Pipeline:
+    """The `@pipeline` object for a name, a "module:function" reference, or the object itself.
+
+    Raises:
+        PipelineNotFound: unknown name (the hint lists the known ones).
+        PipelineDefinitionError: the reference cannot be imported or is not a pipeline.
+    """
+    from mloop.pipelines.dsl import Pipeline
+
+    if isinstance(name_or_pipeline, Pipeline):
+        return name_or_pipeline
+    name = str(name_or_pipeline)
+    known = list_pipelines(ws)
+    ref = known.get(name) or (name if ":" in name else None)
+    if ref is None:
+        raise PipelineNotFound(
+            f"no pipeline named '{name}'",
+            hint=did_you_mean(name, known) + ". Declare yours in mloop.toml [pipelines].",
+        )
+    root = str(ws.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    target = import_ref(ref, f"pipeline '{name}'")
+    if not isinstance(target, Pipeline):
+        raise PipelineDefinitionError(
+            f"pipeline '{name}': {ref} is a {type(target).__name__}, not a @pipeline function"
+        )
+    return target
+
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def _coerce(param: g.Param, value: Any) -> Any:
+    where = f"parameter '{param.name}' ({param.type})"
+    try:
+        if param.type == "json":
+            return json.loads(value) if isinstance(value, str) else value
+        if param.type == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE | _FALSE:
+                return text in _TRUE
+            raise ValueError(value)
+        if param.type == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        if param.type == "float":
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{where} cannot be {value!r}") from exc
+
+
+def resolve_params(graph: g.Graph, given: dict[str, Any] | None) -> dict[str, Any]:
+    """Defaults overridden by `given`, converted to the declared types.
+
+    Raises:
+        InvalidInput: an unknown parameter (with the closest name) or a value of the wrong type.
+    """
+    values = {name: p.default for name, p in graph.params.items()}
+    for key, value in (given or {}).items():
+        if key not in graph.params:
+            raise InvalidInput(
+                f"pipeline '{graph.name}' has no parameter '{key}'",
+                hint=did_you_mean(key, graph.params),
+            )
+        values[key] = _coerce(graph.params[key], value)
+    return values
+
+
+def parse_param_args(items: list[str]) -> dict[str, str]:
+    """`["k=v", ...]` from the command line.
+
+    Raises:
+        InvalidInput: an item without '='.
+    """
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"--param '{item}' is not key=value", hint="e.g. --param max_depth=4")
+        out[key.strip()] = value
+    return out

@@ -42,6 +42,14 @@ def infer_task(target: pd.Series) -> str:
     return "regression"
 
 
+def default_features(frame: pd.DataFrame, target: str) -> list[str]:
+    """Every column but the target and date/time columns (event times are not features)."""
+    import pandas as pd
+
+    return [c for c in frame.columns
+            if c != target and not pd.api.types.is_datetime64_any_dtype(frame[c])]
+
+
 class TabularModel:
     """A fitted preprocessing + estimator pair with a stable record-level interface.
 
@@ -75,8 +83,8 @@ class TabularModel:
     @classmethod
     def fit(cls, frame: pd.DataFrame, target: str, *, features: list[str] | None = None,
             task: str | None = None, estimator: str = "xgboost", params: dict[str, Any] | None = None,
-            categorical: list[str] | None = None, seed: int = 0,
-            metadata: dict[str, Any] | None = None) -> TabularModel:
+            categorical: list[str] | None = None, derived: list[dict[str, Any]] | None = None,
+            seed: int = 0, metadata: dict[str, Any] | None = None) -> TabularModel:
         """Fit preprocessing and estimator on a training frame (the training split only).
 
         Args:
@@ -87,6 +95,7 @@ class TabularModel:
             estimator: "xgboost" or "random_forest".
             params: estimator parameters (n_estimators, max_depth, learning_rate, ...).
             categorical: columns to one-hot even if they look numeric.
+            derived: features computed from raw columns inside the model (`mloop.recipes.derived`).
 
         Raises:
             InvalidInput: unknown columns, task or estimator; too few classes.
@@ -96,11 +105,11 @@ class TabularModel:
         if target not in frame.columns:
             raise InvalidInput(f"target column '{target}' is not in the training data")
         labelled = frame[frame[target].notna()]
-        features = list(features) if features else [c for c in frame.columns if c != target]
+        features = list(features) if features else default_features(frame, target)
         task = task or infer_task(labelled[target])
         if task not in TASKS:
             raise InvalidInput(f"unknown task '{task}'", hint="one of: " + ", ".join(TASKS))
-        preprocessor = Preprocessor.fit(labelled, features, categorical=categorical)
+        preprocessor = Preprocessor.fit(labelled, features, categorical=categorical, derived=derived)
         X = preprocessor.transform_frame(labelled)
         classes: list[Any] = []
         if task == "classification":

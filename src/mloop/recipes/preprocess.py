@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import InvalidInput
+from mloop.recipes import derived as derived_features
 
 if TYPE_CHECKING:
     import numpy as np
@@ -57,11 +58,16 @@ def infer_kind(series: pd.Series) -> str:
 class Preprocessor:
     """The fitted column transforms, in input order."""
 
-    def __init__(self, columns: list[ColumnSpec]) -> None:
+    def __init__(self, columns: list[ColumnSpec], derived: list[dict[str, Any]] | None = None) -> None:
         self.columns = columns
-        self.feature_names = [c.name for c in columns]
+        self.derived = derived_features.check(list(derived or []))
+        made = {d["name"] for d in self.derived}
+        raw = [c.name for c in columns if c.name not in made]
+        #: raw input columns: what records carry (derived features are computed from them)
+        self.feature_names = raw + [c for c in derived_features.input_columns(self.derived) if c not in raw]
         self.width = sum(c.width for c in columns)
         self._plan = self._compile()
+        self._column_names = [c.name for c in columns]
 
     @classmethod
     def fit(
@@ -71,16 +77,27 @@ class Preprocessor:
         *,
         categorical: list[str] | None = None,
         max_categories: int = 50,
+        derived: list[dict[str, Any]] | None = None,
     ) -> Preprocessor:
-        """Learn medians, scales, modes and categories from the training frame only."""
+        """Learn medians, scales, modes and categories from the training frame only.
+
+        `derived` declares features computed from raw columns (see `mloop.recipes.derived`);
+        they are appended to `features` and computed inside the model at prediction time.
+        """
         forced = set(categorical or ())
+        declared = derived_features.check(list(derived or []))
+        absent = [c for c in derived_features.input_columns(declared) if c not in frame.columns]
+        if absent:
+            raise InvalidInput(f"derived features read columns not in the training data: {', '.join(absent)}")
+        frame = _with_derived(frame, declared)
+        names = [f for f in features if f not in {d["name"] for d in declared}] + [d["name"] for d in declared]
         specs = []
-        for name in features:
+        for name in names:
             if name not in frame.columns:
                 raise InvalidInput(f"feature column '{name}' is not in the training data")
             kind = "categorical" if name in forced else infer_kind(frame[name])
             specs.append(_fit_column(frame[name], name, kind, max_categories))
-        return cls(specs)
+        return cls(specs, declared)
 
     @property
     def output_names(self) -> list[str]:
@@ -91,11 +108,11 @@ class Preprocessor:
         return names
 
     def to_dict(self) -> dict[str, Any]:
-        return {"columns": [asdict(c) for c in self.columns]}
+        return {"columns": [asdict(c) for c in self.columns], "derived": self.derived}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preprocessor:
-        return cls([ColumnSpec(**c) for c in data["columns"]])
+        return cls([ColumnSpec(**c) for c in data["columns"]], data.get("derived"))
 
     def _compile(self) -> list[tuple[Any, ...]]:
         plan: list[tuple[Any, ...]] = []
@@ -115,11 +132,14 @@ class Preprocessor:
         import numpy as np
 
         names = self.feature_names
+        columns = self._column_names
         n_features = len(names)
         out: list[list[float]] = []
+        if self.derived:
+            rows = [self._derive(row, number) for number, row in enumerate(rows)]
         for number, row in enumerate(rows):
             if isinstance(row, dict):
-                values: Any = [row.get(name) for name in names]
+                values: Any = [row.get(name) for name in columns]
             elif isinstance(row, list | tuple):
                 if len(row) != n_features:
                     raise InvalidInput(
@@ -133,6 +153,22 @@ class Preprocessor:
         if not out:
             return np.zeros((0, self.width), dtype=np.float64)
         return np.array(out, dtype=np.float64)
+
+    def _derive(self, row: Any, number: int) -> dict[str, Any]:
+        """A record as a dict by column, with the derived features added."""
+        if isinstance(row, dict):
+            values = dict(row)
+        elif isinstance(row, list | tuple) and len(row) == len(self.feature_names):
+            values = dict(zip(self.feature_names, row, strict=True))
+        else:
+            return row  # the shape check below reports it
+
+        def parse(value: Any, column: str) -> float:
+            return parse_number(value, math.nan, column, number)
+
+        for spec in self.derived:
+            values[spec["name"]] = derived_features.compute(spec, values, parse)
+        return values
 
     def _encode(self, values: Any, number: int) -> list[float]:
         vec = [0.0] * self.width
@@ -151,10 +187,11 @@ class Preprocessor:
         """Encode a DataFrame column by column (same result as `transform_records`)."""
         import numpy as np
 
-        missing = [c.name for c in self.columns if c.name not in frame.columns]
+        missing = [name for name in self.feature_names if name not in frame.columns]
         if missing:
             raise InvalidInput(f"missing feature columns: {', '.join(missing)}",
                                hint="expected: " + ", ".join(self.feature_names))
+        frame = _with_derived(frame, self.derived)
         out = np.zeros((len(frame), self.width), dtype=np.float64)
         for (name, kind, offset, fill, mean, scale, index) in self._plan:
             column = frame[name]
@@ -229,6 +266,24 @@ def parse_bool(value: Any, fill: float, name: str, row: int) -> float:
     if text in _FALSE:
         return 0.0
     raise InvalidInput(f"row {row}: column '{name}' expects true/false, got {value!r}")
+
+
+def _with_derived(frame: pd.DataFrame, derived: list[dict[str, Any]]) -> pd.DataFrame:
+    """`frame` plus the derived columns (same scalar code as the record path)."""
+    if not derived:
+        return frame
+    records = frame[derived_features.input_columns(derived)].to_dict("records")
+    extra = {}
+    for spec in derived:
+        values = []
+        for number, record in enumerate(records):
+            def parse(value: Any, column: str, number: int = number) -> float:
+                return parse_number(value, math.nan, column, number)
+
+            values.append(derived_features.compute(spec, record, parse))
+            record[spec["name"]] = values[-1]
+        extra[spec["name"]] = values
+    return frame.assign(**extra)
 
 
 def _numeric_column(column: pd.Series, fill: float, name: str) -> np.ndarray:

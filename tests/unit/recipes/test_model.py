@@ -201,3 +201,24 @@ def test_mlflow_pyfunc_wraps_the_saved_model(classifier: TabularModel, frame: pd
     np.testing.assert_allclose(np.asarray(loaded.predict(classifier.input_example(rows, 20))),
                                classifier.predict_frame(rows), atol=1e-6)
     assert load_model_dir(tmp_path / "pyfunc").feature_names == FEATURES
+
+
+def test_derived_features_are_computed_inside_the_model() -> None:
+    from mloop.recipes.datasets.housing import housing
+
+    df = housing(3000, seed=1)
+    derived = [{"name": "bedroom_ratio", "op": "ratio", "args": ["AveBedrms", "AveRooms"]},
+               {"name": "dist_to_bay", "op": "haversine_km", "args": ["Latitude", "Longitude", 37.77, -122.42]}]
+    model = TabularModel.fit(df, "MedHouseVal", features=["MedInc", "Latitude", "Longitude"], derived=derived,
+                             estimator="rf", params={"n_estimators": 10})
+    assert model.feature_names == ["MedInc", "Latitude", "Longitude", "AveBedrms", "AveRooms"]
+    assert model.preprocessor.output_names[-2:] == ["bedroom_ratio", "dist_to_bay"]
+    raw = df[model.feature_names]
+    by_frame = model.predict_frame(raw)
+    np.testing.assert_allclose(model.predict_records(raw.to_dict("records")), by_frame, atol=1e-6)
+    np.testing.assert_allclose(model.predict_records(raw.values.tolist()), by_frame, atol=1e-6)
+    # a zero denominator is a missing value, not an error
+    row = {**raw.iloc[0].to_dict(), "AveRooms": 0}
+    assert np.isfinite(model.predict_records([row])).all()
+    with pytest.raises(InvalidInput, match="unknown op"):
+        TabularModel.fit(df, "MedHouseVal", derived=[{"name": "x", "op": "sqrt", "args": ["MedInc"]}])

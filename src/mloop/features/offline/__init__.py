@@ -1,0 +1,171 @@
+"""The offline store: DuckDB over the group's immutable Parquet files (local or S3 via fsspec).
+
+Each committed ingestion contributes one Parquet file; its ingestion id orders ingestions, and
+`_mloop_row` orders rows within a file, so "the newest record" is well defined even when two
+records of an id share an event time: the later-written one wins, here and in the online store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from mloop.errors import InvalidInput
+from mloop.features.online_rows import q
+from mloop.features.schema import ROW_COLUMN, FeatureGroup
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+    from mloop.store import Workspace
+
+SEQ = "_mloop_seq"
+FILE = "_mloop_file"
+
+
+def connect(ws: Workspace) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in UTC that can read the artifact store (fsspec for S3)."""
+    import duckdb
+
+    con = duckdb.connect(config={"threads": 2, "memory_limit": "2GB"})
+    con.execute("SET TimeZone = 'UTC'")
+    if ws.settings.artifact_root.startswith("s3://"):
+        con.register_filesystem(ws.artifacts.fs)
+    return con
+
+
+def _files(ws: Workspace, group: FeatureGroup) -> list[tuple[int, str]]:
+    """(ingestion id, readable path) of every committed Parquet file of the group."""
+    from sqlalchemy import select
+
+    from mloop.features.tables import feature_ingestions as t
+
+    query = select(t.c.id, t.c.digest).where(t.c.group_id == group.id, t.c.digest.is_not(None))
+    with ws.db.begin() as conn:
+        rows = conn.execute(query.order_by(t.c.id)).all()
+    s3 = ws.settings.artifact_root.startswith("s3://")
+    seen: set[str] = set()
+    out = []
+    for seq, digest in rows:
+        if digest in seen:  # a forced re-ingest of identical bytes adds no new rows
+            continue
+        seen.add(digest)
+        path = ws.artifacts.fs_path(digest)
+        out.append((seq, f"s3://{path}" if s3 else path))
+    return out
+
+
+def source_sql(con: duckdb.DuckDBPyConnection, ws: Workspace, group: FeatureGroup, name: str) -> str:
+    """Register a view `name` over the group's rows with their ordering columns; returns it."""
+    import pyarrow as pa
+
+    from mloop.features.validate import arrow_schema
+
+    files = _files(ws, group)
+    if not files:
+        empty = arrow_schema(group.spec).empty_table().append_column(SEQ, pa.array([], pa.int64()))
+        con.register(name, empty)
+        return name
+    con.register(f"{name}_files", pa.table({FILE: [p for _, p in files], SEQ: [s for s, _ in files]}))
+    paths = ", ".join("'" + p.replace("'", "''") + "'" for _, p in files)
+    cols = ", ".join(f"p.{q(c)}" for c in [*group.spec.names, ROW_COLUMN])
+    con.execute(
+        f"CREATE TEMP VIEW {name} AS SELECT {cols}, m.{SEQ} FROM read_parquet([{paths}], "
+        f"filename='{FILE}') p JOIN {name}_files m ON p.{FILE} = m.{FILE}"
+    )
+    return name
+
+
+def _columns(group: FeatureGroup, columns: Sequence[str] | None) -> list[str]:
+    spec = group.spec
+    if columns is None:
+        return spec.names
+    for name in columns:
+        spec.feature(name)
+    keep = [spec.record_identifier, spec.event_time]
+    return keep + [c for c in columns if c not in keep]
+
+
+def _as_of(value: datetime | str | None) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InvalidInput(f"as_of '{value}' is not an ISO 8601 time") from exc
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def extract(
+    ws: Workspace, group: str, *, as_of: datetime | str | None = None,
+    columns: Sequence[str] | None = None, where: str | None = None, history: bool = False,
+) -> pd.DataFrame:
+    """The group's records from the offline store.
+
+    Args:
+        group: the feature group.
+        as_of: ignore events after this time (default: now, i.e. everything).
+        columns: features to return (the id and event time always come along).
+        where: a SQL filter over the features, applied to the result (e.g. "age > 30").
+        history: every event instead of the newest record per id.
+
+    Returns:
+        A DataFrame ordered by id (snapshot) or by event time (history).
+
+    Raises:
+        FeatureGroupNotFound; InvalidInput for an unknown column, bad `as_of` or bad `where`.
+    """
+    import duckdb
+
+    from mloop.features.groups import get_group
+    from mloop.features.records import flush_local
+
+    flush_local(ws, group)
+    grp = get_group(ws, group)
+    spec = grp.spec
+    con = connect(ws)
+    try:
+        src = source_sql(con, ws, grp, "src")
+        cols = ", ".join(q(c) for c in _columns(grp, columns))
+        ident, ts = q(spec.record_identifier), q(spec.event_time)
+        cutoff = _as_of(as_of)
+        filt = f"WHERE {ts} <= $as_of" if cutoff else ""
+        order = f"{ts}, {SEQ}, {ROW_COLUMN}"
+        if history:
+            inner = f"SELECT * FROM {src} {filt}"
+        else:
+            inner = (f"SELECT * FROM {src} {filt} QUALIFY row_number() OVER (PARTITION BY {ident} "
+                     f"ORDER BY {ts} DESC, {SEQ} DESC, {ROW_COLUMN} DESC) = 1")
+            order = ident
+        sql = f"SELECT {cols} FROM ({inner}) WHERE {where or 'TRUE'} ORDER BY {order}"
+        params = {"as_of": cutoff} if cutoff else {}
+        try:
+            return con.execute(sql, params).df()
+        except (duckdb.BinderException, duckdb.ParserException, duckdb.ConversionException) as exc:
+            raise InvalidInput(f"cannot extract from '{group}': {str(exc).splitlines()[0]}",
+                               hint=f"Columns: {', '.join(spec.names)}") from exc
+    finally:
+        con.close()
+
+
+def build_training_set(
+    ws: Workspace, entities: pd.DataFrame, features: Sequence[str], *,
+    id_column: str | None = None, time_column: str | None = None,
+) -> pd.DataFrame:
+    """Point-in-time correct join of entity rows with feature values (see `pit.py`)."""
+    from mloop.features.offline.pit import training_set
+
+    return training_set(ws, entities, features, id_column=id_column, time_column=time_column)
+
+
+def offline_paths(ws: Workspace, group: str) -> list[str]:
+    """The readable paths of the group's Parquet files (for tools that want raw files)."""
+    from mloop.features.groups import get_group
+
+    return [p for _, p in _files(ws, get_group(ws, group))]
+

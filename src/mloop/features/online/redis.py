@@ -1,0 +1,87 @@
+"""Redis online store: one string per (group, id) holding "<20-digit ts>|<json>".
+
+Writes go through one Lua script per batch that compares the stored timestamp prefix and
+sets only when the new one is not older: atomic on the server, so concurrent writers from any
+number of processes keep the newest event. Reads are a single MGET.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from mloop.errors import ConfigError, StoreUnavailable
+from mloop.features.online import Row
+
+_PUT = """
+for i = 1, #KEYS do
+  local new = ARGV[i]
+  local cur = redis.call('GET', KEYS[i])
+  if (not cur) or string.sub(cur, 1, 20) <= string.sub(new, 1, 20) then
+    redis.call('SET', KEYS[i], new)
+  end
+end
+return #KEYS
+"""
+_BATCH = 1000
+_OFFSET = 10**18  # keeps pre-1970 timestamps positive so the 20-digit prefix sorts as text
+
+
+class RedisOnlineStore:
+    def __init__(self, url: str) -> None:
+        try:
+            import redis
+        except ImportError as exc:
+            raise ConfigError("online_store_url needs the redis client",
+                              hint="pip install 'mloop[redis]'") from exc
+        self.url = url
+        self.client = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
+        self._script = self.client.register_script(_PUT)
+
+    def _key(self, group: str, ident: str) -> str:
+        return f"mloop:fg:{group}:{ident}"
+
+    def _call(self, fn: Any) -> Any:
+        import redis
+
+        try:
+            return fn()
+        except redis.ConnectionError as exc:
+            raise StoreUnavailable(f"cannot reach the Redis online store {self.url}: {exc}",
+                                   hint="Start Redis or fix online_store_url (`mloop config show`).") from exc
+
+    def put(self, group: str, rows: Iterable[Row]) -> None:
+        keys: list[str] = []
+        values: list[str] = []
+        for ident, ts, data in rows:
+            keys.append(self._key(group, ident))
+            values.append(f"{ts + _OFFSET:020d}|{data}")
+            if len(keys) >= _BATCH:
+                self._flush(keys, values)
+                keys, values = [], []
+        if keys:
+            self._flush(keys, values)
+
+    def _flush(self, keys: list[str], values: list[str]) -> None:
+        self._call(lambda: self._script(keys=keys, args=values))
+
+    def get(self, group: str, ids: Sequence[str]) -> dict[str, str]:
+        keys = [self._key(group, i) for i in ids]
+        raw = self._call(lambda: self.client.mget(keys))
+        return {i: v[21:].decode() for i, v in zip(ids, raw, strict=True) if v is not None}
+
+    def delete_group(self, group: str) -> None:
+        def run() -> None:
+            batch: list[bytes] = []
+            for key in self.client.scan_iter(match=f"mloop:fg:{group}:*", count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    self.client.delete(*batch)
+                    batch = []
+            if batch:
+                self.client.delete(*batch)
+
+        self._call(run)
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,88 @@
+"""SQLite online store (the default): one WITHOUT ROWID table keyed by (group, id), WAL mode.
+
+The newest-wins rule is one statement (`ON CONFLICT ... DO UPDATE ... WHERE excluded.ts >=
+ts`), so it holds across threads and processes without any read-modify-write race.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from mloop.errors import ConfigError, StoreUnavailable
+from mloop.features.online import Row
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS online_records (
+    grp TEXT NOT NULL, id TEXT NOT NULL, ts INTEGER NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (grp, id)
+) WITHOUT ROWID
+"""
+_UPSERT = (
+    "INSERT INTO online_records (grp, id, ts, data) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (grp, id) DO UPDATE SET ts = excluded.ts, data = excluded.data "
+    "WHERE excluded.ts >= online_records.ts"
+)
+_CHUNK = 500  # ids per SELECT (well under SQLite's variable limit)
+
+
+class SqliteOnlineStore:
+    def __init__(self, url: str) -> None:
+        if not url.startswith("sqlite:///"):
+            raise ConfigError(f"online_store_url '{url}' must look like sqlite:///path/online.db")
+        self.path = Path(url[len("sqlite:///") :].split("?", 1)[0])
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._conn() as conn:
+            conn.execute(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        # One connection per thread: sqlite3 connections are not safe to share.
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA busy_timeout=30000")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"cannot open the online store {self.path}: {exc}") from exc
+            self._local.conn = conn
+        return conn
+
+    def put(self, group: str, rows: Iterable[Row]) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(_UPSERT, ((group, i, ts, data) for i, ts, data in rows))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def get(self, group: str, ids: Sequence[str]) -> dict[str, str]:
+        conn = self._conn()
+        if len(ids) == 1:
+            row = conn.execute(
+                "SELECT data FROM online_records WHERE grp = ? AND id = ?", (group, ids[0])
+            ).fetchone()
+            return {ids[0]: row[0]} if row else {}
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), _CHUNK):
+            part = list(ids[start : start + _CHUNK])
+            marks = ",".join("?" * len(part))
+            query = f"SELECT id, data FROM online_records WHERE grp = ? AND id IN ({marks})"
+            out.update(conn.execute(query, (group, *part)).fetchall())
+        return out
+
+    def delete_group(self, group: str) -> None:
+        self._conn().execute("DELETE FROM online_records WHERE grp = ?", (group,))
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

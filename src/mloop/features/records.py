@@ -1,0 +1,265 @@
+"""Durable record writes for serving-time logging: `put_records`.
+
+A record is acknowledged once it is committed to a local SQLite spool in WAL mode
+(`.mloop/spool/<group>.db`); a kill -9 after that loses nothing (power loss may lose the last
+commits: synchronous=NORMAL, the usual WAL trade-off). The online store is updated right after.
+Spooled records are flushed to one Parquet file per batch (an ingestion, bumping the data
+version) when enough accumulate, when the oldest is old enough (a background thread), when
+the process exits, and before any `extract` in this workspace.
+
+Flushing is crash-safe and exactly-once: under an exclusive file lock a flusher first claims
+the pending rows with a batch id, then writes the Parquet file, commits the ingestion with
+`dedupe_key = records:<batch>` and finally deletes the batch from the spool. A flusher killed
+at any step leaves a claimed batch that the next flusher finishes; the unique dedupe key keeps
+it from being committed twice. Many processes may write and flush the same group at once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import fcntl
+import os
+import sqlite3
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from mloop.features.schema import FeatureGroup
+    from mloop.store import Workspace
+
+FLUSH_ROWS = 50_000
+FLUSH_SECONDS = 30.0
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+           "at REAL NOT NULL, data TEXT NOT NULL, batch TEXT)")
+
+
+class _Spool:
+    """One group's spool database; one sqlite3 connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self.unchecked = 0
+        self.checked_at = time.monotonic()
+        self.conn().execute(_SCHEMA)
+
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=60000")
+            self._local.conn = conn
+        return conn
+
+    def append(self, rows: list[str]) -> None:
+        conn = self.conn()
+        now = time.time()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany("INSERT INTO spool (at, data) VALUES (?, ?)", ((now, r) for r in rows))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def pending(self) -> tuple[int, float | None]:
+        count, oldest = self.conn().execute("SELECT count(*), min(at) FROM spool").fetchone()
+        return int(count), oldest
+
+
+_spools: dict[tuple[str, str], _Spool] = {}
+_spools_lock = threading.Lock()
+_workspaces: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _spool_path(ws: Workspace, group: str) -> Path:
+    return ws.state_dir / "spool" / f"{group}.db"
+
+
+def _spool(ws: Workspace, group: str) -> _Spool:
+    key = (str(ws.root), group)
+    with _spools_lock:
+        spool = _spools.get(key)
+        if spool is None:
+            spool = _spools[key] = _Spool(_spool_path(ws, group))
+            _start_flusher(ws)
+        return spool
+
+
+def put_records(ws: Workspace, group: str, records: list[dict[str, Any]]) -> None:
+    """Append records to a feature group; returns once they are durable.
+
+    Each record is validated against the group's schema (all of them before any is written);
+    a missing event time gets the current time. The records reach the online store at once
+    and the offline store at the next flush.
+
+    Raises:
+        FeatureGroupNotFound; InvalidInput for a record that does not fit the schema.
+    """
+    from mloop.features.groups import cached_group
+    from mloop.features.online_rows import record_row
+    from mloop.features.validate import check_record
+
+    if not records:
+        return
+    grp = cached_group(ws, group)
+    now = datetime.now(UTC)
+    rows = [record_row(grp.spec, check_record(grp.spec, r, now)) for r in records]
+    spool = _spool(ws, group)
+    spool.append([data for _, _, data in rows])  # the acknowledgement point
+    if grp.spec.online:
+        from mloop.features.online import online_store
+
+        online_store(ws).put(group, rows)
+    spool.unchecked += len(rows)
+    if spool.unchecked >= FLUSH_ROWS // 10 or time.monotonic() - spool.checked_at > 1.0:
+        _maybe_flush(ws, group, spool)
+
+
+def _maybe_flush(ws: Workspace, group: str, spool: _Spool) -> None:
+    spool.unchecked, spool.checked_at = 0, time.monotonic()
+    count, oldest = spool.pending()
+    if count >= FLUSH_ROWS or (oldest is not None and time.time() - oldest >= FLUSH_SECONDS):
+        flush_records(ws, group)
+
+
+@contextmanager
+def _flush_lock(path: Path) -> Iterator[None]:
+    with open(path.with_name(path.name + ".flush.lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def flush_records(ws: Workspace, group: str) -> int:
+    """Move every spooled record of `group` to the offline store now; returns rows flushed."""
+    from mloop.features.groups import get_group
+
+    spool = _spool(ws, group)
+    grp = get_group(ws, group)
+    flushed = 0
+    with _flush_lock(spool.path):
+        conn = spool.conn()
+        for (batch,) in conn.execute("SELECT DISTINCT batch FROM spool WHERE batch IS NOT NULL").fetchall():
+            flushed += _flush_batch(ws, grp, spool, batch)  # left by a killed flusher
+        batch = uuid.uuid4().hex
+        conn.execute("UPDATE spool SET batch = ? WHERE batch IS NULL", (batch,))
+        flushed += _flush_batch(ws, grp, spool, batch)
+    return flushed
+
+
+def _table(grp: FeatureGroup, rows: list[tuple[int, str]]) -> pa.Table:
+    import orjson
+    import pyarrow as pa
+
+    from mloop.features.validate import arrow_schema, arrow_type
+
+    records = [orjson.loads(data) for _, data in rows]
+    arrays = []
+    for f in grp.spec.features:
+        values = [r.get(f.name) for r in records]
+        kind = arrow_type(f.type)
+        arrays.append(pa.array(values, pa.string()).cast(kind) if f.type == "timestamp"
+                      else pa.array(values, kind))
+    arrays.append(pa.array([seq for seq, _ in rows], pa.int64()))
+    return pa.Table.from_arrays(arrays, schema=arrow_schema(grp.spec))
+
+
+def _flush_batch(ws: Workspace, grp: FeatureGroup, spool: _Spool, batch: str) -> int:
+    import pyarrow.parquet as pq
+
+    from mloop.features.groups import commit_ingestion, mark_online_applied
+    from mloop.features.online_rows import apply_parquet
+
+    conn = spool.conn()
+    rows = conn.execute("SELECT seq, data FROM spool WHERE batch = ? ORDER BY seq", (batch,)).fetchall()
+    if not rows:
+        return 0
+    tmp = ws.state_dir / "tmp"
+    tmp.mkdir(exist_ok=True)
+    staging = tmp / f"flush-{os.getpid()}-{batch}.parquet"
+    try:
+        pq.write_table(_table(grp, rows), staging, compression="zstd")
+        digest = ws.artifacts.put(staging)
+        committed = commit_ingestion(
+            ws, grp, kind="records", source=f"put_records:{spool.path}"[:1000], source_hash=batch,
+            dedupe_key=f"records:{batch}", digest=digest, rows=len(rows), rejected=0, quarantine=None)
+        if committed is not None and grp.spec.online:
+            apply_parquet(ws, grp.spec, str(staging))  # covers a crash between spool and online put
+            mark_online_applied(ws, committed[0])
+    finally:
+        staging.unlink(missing_ok=True)
+    conn.execute("DELETE FROM spool WHERE batch = ?", (batch,))
+    return len(rows)
+
+
+def flush_local(ws: Workspace, group: str) -> None:
+    """Flush this workspace's spool of `group` if it holds records (before reads)."""
+    path = _spool_path(ws, group)
+    if path.exists() and _spool(ws, group).pending()[0]:
+        flush_records(ws, group)
+
+
+def drop_spool(ws: Workspace, group: str) -> None:
+    with _spools_lock:
+        _spools.pop((str(ws.root), group), None)
+    path = _spool_path(ws, group)
+    for suffix in ("", "-wal", "-shm", ".flush.lock"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def close_records(ws: Workspace | None = None) -> None:
+    """Flush every spool this process opened (for `ws`, or all); runs at interpreter exit."""
+    for (root, group), _spool_obj in list(_spools.items()):
+        if ws is not None and root != str(ws.root):
+            continue
+        target = ws if ws is not None else next((w for w in _workspaces if str(w.root) == root), None)
+        if target is None:
+            continue
+        try:
+            flush_records(target, group)
+        except Exception:  # exit-time best effort: the records stay durable in the spool
+            pass
+
+
+def _start_flusher(ws: Workspace) -> None:
+    """One daemon thread per process flushes spools whose oldest record is too old."""
+    _workspaces.add(ws)
+    global _flusher
+    if _flusher is not None:
+        return
+    _flusher = threading.Thread(target=_flush_loop, name="mloop-records-flusher", daemon=True)
+    _flusher.start()
+    atexit.register(close_records)
+
+
+_flusher: threading.Thread | None = None
+
+
+def _flush_loop() -> None:
+    while True:
+        time.sleep(max(0.5, FLUSH_SECONDS / 4))
+        for (root, group), spool in list(_spools.items()):
+            ws = next((w for w in _workspaces if str(w.root) == root), None)
+            if ws is None:
+                continue
+            try:
+                _, oldest = spool.pending()
+                if oldest is not None and time.time() - oldest >= FLUSH_SECONDS:
+                    flush_records(ws, group)
+            except Exception:  # keep flushing other groups; records stay durable in the spool
+                continue

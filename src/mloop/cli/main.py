@@ -18,6 +18,7 @@ from mloop import __version__
 COMMAND_MODULES = [
     "mloop.cli.init",
     "mloop.cli.demo",
+    "mloop.cli.features",
     "mloop.cli.webapp",
     "mloop.cli.monitor",
     "mloop.cli.models",

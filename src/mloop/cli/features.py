@@ -1,0 +1,197 @@
+"""`mloop features list|show|create|delete` and `mloop ingest FILE --group NAME`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
+
+if TYPE_CHECKING:
+    from mloop.features import IngestReport
+
+features_app = typer.Typer(help="Feature groups: schemas, data versions, ingestions.",
+                           no_args_is_help=True)
+
+_COLUMNS = ["name", "type", "nullable", "constraints", "role"]
+
+
+def _schema_rows(spec: Any) -> list[dict[str, Any]]:
+    rows = []
+    for f in spec.features:
+        rules = []
+        if f.allowed is not None:
+            rules.append("in " + ", ".join(map(str, f.allowed)))
+        if f.min is not None:
+            rules.append(f">= {f.min}")
+        if f.max is not None:
+            rules.append(f"<= {f.max}")
+        role = {spec.record_identifier: "record id", spec.event_time: "event time"}.get(f.name, "")
+        rows.append({"name": f.name, "type": f.type, "nullable": "yes" if f.nullable else "no",
+                     "constraints": "; ".join(rules), "role": role})
+    return rows
+
+
+@features_app.command("list")
+def list_cmd(as_json: bool = JsonOption) -> None:
+    """List feature groups with their data version."""
+    from mloop.features import list_groups
+
+    groups = list_groups(workspace())
+    data = [{"name": g.name, "id": g.spec.record_identifier, "event_time": g.spec.event_time,
+             "features": len(g.spec.features), "data_version": g.data_version,
+             "online": g.spec.online, "created_at": g.created_at} for g in groups]
+
+    def render(rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            console().print("no feature groups yet; create one with `mloop features create`")
+            return
+        table(rows, ["name", "id", "event_time", "features", "data_version", "online", "created_at"])
+
+    emit(data, as_json, render)
+
+
+@features_app.command("show")
+def show(name: str = typer.Argument(..., help="Feature group name."), as_json: bool = JsonOption) -> None:
+    """Show a group's schema and its ingestions."""
+    from mloop.features import get_group
+    from mloop.features.groups import ingestions
+
+    ws = workspace()
+    group = get_group(ws, name)
+    history = [{"version": i.version, "kind": i.kind, "rows": i.rows, "rejected": i.rejected,
+                "source": i.source, "created_at": i.created_at, "quarantine": i.quarantine}
+               for i in ingestions(ws, group)]
+    data = {**group.to_dict(), "ingestions": history}
+
+    def render(_: Any) -> None:
+        out = console()
+        out.print(f"[bold]{group.name}[/]  data version {group.data_version}  "
+                  f"online {'on' if group.spec.online else 'off'}  {group.spec.description}")
+        table(_schema_rows(group.spec), _COLUMNS, title="schema")
+        if history:
+            table(history, ["version", "kind", "rows", "rejected", "source", "created_at"],
+                  title="ingestions")
+
+    emit(data, as_json, render)
+
+
+@features_app.command("create")
+def create(
+    name: str = typer.Argument(..., help="Feature group name."),
+    from_csv: Path | None = typer.Option(None, "--from-csv", help="Infer the schema from this CSV/Parquet."),
+    from_file: Path | None = typer.Option(None, "--from-file", help="A spec in TOML or YAML."),
+    id_column: str | None = typer.Option(None, "--id", help="Record identifier column (with --from-csv)."),
+    event_time: str | None = typer.Option(None, "--event-time", help="Event-time column (with --from-csv)."),
+    description: str | None = typer.Option(None, "--description", help="What the group holds."),
+    offline_only: bool = typer.Option(False, "--offline-only", help="No online store for this group."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Create a group from a spec file, or infer it from a CSV (prints the schema)."""
+    from mloop.errors import InvalidInput
+    from mloop.features import create_group, infer_spec, load_spec_file
+
+    if (from_csv is None) == (from_file is None):
+        raise InvalidInput("give exactly one of --from-csv FILE or --from-file SPEC",
+                           hint="e.g. `mloop features create ads --from-csv ads.csv --id id`")
+    if from_csv is not None:
+        if not id_column:
+            raise InvalidInput("--from-csv needs --id COLUMN (the record identifier)")
+        spec = infer_spec(from_csv, name, id_column, event_time)
+    else:
+        assert from_file is not None
+        spec = load_spec_file(from_file, name)
+    if description is not None:
+        spec.description = description
+    if offline_only:
+        spec.online = False
+    group = create_group(workspace(), spec)
+
+    def render(_: Any) -> None:
+        console().print(f"created feature group [bold]{group.name}[/]")
+        table(_schema_rows(group.spec), _COLUMNS, title="schema")
+        console().print(f"next: `mloop ingest FILE --group {group.name}`")
+
+    emit(group.to_dict(), as_json, render)
+
+
+@features_app.command("delete")
+def delete(
+    name: str = typer.Argument(..., help="Feature group name."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete a group, its ingestion records, online rows and record spool."""
+    from mloop.features import delete_group, get_group
+
+    ws = workspace()
+    get_group(ws, name)
+    if not yes and not as_json:
+        typer.confirm(f"Delete feature group '{name}'?", abort=True)
+    delete_group(ws, name)
+    emit({"deleted": name}, as_json, lambda _: console().print(f"deleted feature group {name}"))
+
+
+def ingest(
+    file: Path = typer.Argument(..., help="CSV (with a header) or Parquet file."),
+    group: str = typer.Option(..., "--group", "-g", help="Feature group to ingest into."),
+    force: bool = typer.Option(False, "--force", help="Ingest even if this content was ingested."),
+    max_reject_ratio: float | None = typer.Option(
+        None, "--max-reject-ratio", min=0.0, max=1.0,
+        help="Fail if more than this share of rows is rejected (default: only if all are)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Validate FILE against the group's schema and ingest it (offline + online)."""
+    from mloop.features import ingest as run_ingest
+
+    ws = workspace()
+    if as_json or not console().is_terminal:
+        report = run_ingest(ws, file, group, force=force, max_reject_ratio=max_reject_ratio)
+    else:
+        report = _with_progress(ws, file, group, force, max_reject_ratio)
+    if as_json:
+        print_json(report.to_dict())
+        return
+    _print_report(report)
+
+
+def _with_progress(ws: Any, file: Path, group: str, force: bool, ratio: float | None) -> IngestReport:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mloop.features import ingest as run_ingest
+
+    size = file.stat().st_size if file.is_file() else 0
+    columns = (TextColumn("[bold]ingest[/]"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TextColumn("{task.fields[rows]:,} rows  {task.fields[rate]:,.0f} rows/s"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console(stderr=True), transient=True) as bar:
+        task = bar.add_task("ingest", total=size or None, rows=0, rate=0.0)
+
+        def update(rows: int, done: int) -> None:
+            elapsed = bar.tasks[0].elapsed or 1e-9
+            bar.update(task, completed=done, rows=rows, rate=rows / elapsed)
+
+        return run_ingest(ws, file, group, force=force, max_reject_ratio=ratio, progress=update)
+
+
+def _print_report(report: IngestReport) -> None:
+    out = console()
+    if report.skipped:
+        out.print(f"{report.source} was already ingested into '{report.group}' (same content, "
+                  f"{report.ingested} rows); nothing to do. Use --force to ingest it again.")
+        return
+    out.print(f"[green]ingested[/] {report.ingested:,} of {report.rows:,} rows into "
+              f"[bold]{report.group}[/] (data version {report.data_version}) "
+              f"in {report.seconds:.2f} s, {report.rows_per_second:,.0f} rows/s")
+    if report.rejected:
+        out.print(f"[yellow]rejected[/] {report.rejected:,} rows → {report.quarantine}")
+        for ex in report.examples:
+            where = f"line {ex['line']}" if ex["line"] is not None else "line ?"
+            out.print(f"  {where}: {ex['reason']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(features_app, name="features")
+    app.command("ingest")(ingest)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 # (name, module) in the order they run.
 CHAPTERS: list[tuple[str, str]] = [
     ("workspace", "mloop.demo.workspace"),
+    ("features", "mloop.demo.features"),
     ("registry", "mloop.demo.registry"),
 ]
 

@@ -9,7 +9,7 @@ follows a logistic model of the features with noise, so a decent model reaches A
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,3 +67,42 @@ def ad_clicks(n: int = 10_000, seed: int = 0) -> pd.DataFrame:
     })
     return frame[["id", "full_name", "age", "gender", "device_type", "ad_position",
                   "browsing_history", "time_of_day", "click", "event_time"]]
+
+
+def ad_clicks_spec(name: str = "ad-clicks") -> Any:
+    """The feature group spec for `ad_clicks` rows, with the original's allowed values."""
+    from mloop.features import Feature, FeatureGroupSpec
+
+    def cat(column: str, values: tuple[str, ...]) -> Feature:
+        return Feature(name=column, type="string", allowed=list(values))
+
+    return FeatureGroupSpec(
+        name=name, record_identifier="id", event_time="event_time",
+        description="Ad impressions and whether they were clicked (synthetic, seed-shaped).",
+        features=[
+            Feature(name="id", type="int", nullable=False),
+            Feature(name="full_name", type="string"),
+            Feature(name="age", type="int", min=0, max=120),
+            cat("gender", GENDERS), cat("device_type", DEVICES), cat("ad_position", POSITIONS),
+            cat("browsing_history", HISTORIES), cat("time_of_day", TIMES),
+            Feature(name="click", type="int", nullable=False, allowed=[0, 1]),
+            Feature(name="event_time", type="timestamp"),
+        ],
+    )
+
+
+def write_broken_csv(frame: pd.DataFrame, path: Any) -> list[str]:
+    """Write `frame` as CSV plus a few deliberately broken rows; returns what each one breaks."""
+    frame.to_csv(path, index=False)
+    broken = [
+        ("age is not a number", "900001,User900001,forty,Male,Mobile,Top,News,Morning,1,2024-01-05T10:00:00Z"),
+        ("gender outside the allowed values",
+         "900002,User900002,33,Robot,Mobile,Top,News,Morning,0,2024-01-05T10:00:00Z"),
+        ("a column is missing", "900003,User900003,33,Male,Mobile,Top,News,Morning,1"),
+        ("click is not 0/1", "900004,User900004,33,Female,Tablet,Side,News,Night,7,2024-01-05T10:00:00Z"),
+        ("age above max", "900005,User900005,430,Female,Tablet,Side,News,Night,1,2024-01-05T10:00:00Z"),
+    ]
+    with open(path, "a", encoding="utf-8") as fh:
+        for _, line in broken:
+            fh.write(line + "\n")
+    return [what for what, _ in broken]

@@ -1,0 +1,30 @@
+"""Pytest fixtures for code that talks to MLflow: import them into a conftest.py.
+
+`ml_workspace` is the `workspace` fixture with a pre-migrated MLflow SQLite store copied in,
+which saves about a second per test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.mlflow_server import install_mlflow_db, mlflow_db_template
+
+
+@pytest.fixture(scope="session")
+def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return mlflow_db_template(tmp_path_factory.mktemp("mlflow-template"))
+
+
+@pytest.fixture
+def ml_workspace(workspace_dir: Path, mlflow_template: Path) -> Iterator[object]:
+    """A fresh embedded workspace whose MLflow store already exists."""
+    from mloop.store import open_workspace
+
+    install_mlflow_db(mlflow_template, workspace_dir)
+    ws = open_workspace(workspace_dir)
+    yield ws
+    ws.close()

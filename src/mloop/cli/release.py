@@ -8,6 +8,12 @@ import typer
 
 from mloop.cli._output import JsonOption, console, print_json, table, workspace
 
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
 if TYPE_CHECKING:
     from mloop.release import Release
 
@@ -33,16 +39,24 @@ def _render(release: Release) -> None:
     out = console()
     out.print(_headline(release))
     rows = [{"stage": s.name, "status": s.status, "attempts": s.attempts or None, "seconds": s.seconds,
-             "detail": s.error or s.detail or _summary(s.outputs) or None} for s in release.stages]
+             "detail": _esc(_detail(s)) or None} for s in release.stages]
     table(rows, ["stage", "status", "attempts", "seconds", "detail"])
     if release.message:
-        out.print(f"[red]{release.message}[/]" if release.status != "Succeeded" else release.message)
+        out.print(f"[red]{_esc(release.message)}[/]" if release.status != "Succeeded" else _esc(release.message))
     if not release.finished and not release.driven:
         out.print(f"[dim]no process is driving it: continue with `mloop release resume {release.id}`[/]")
 
 
+def _detail(stage: Any) -> str:
+    if stage.status == "Succeeded":
+        return _summary(stage.outputs) or stage.detail or ""
+    return stage.error or stage.detail or ""
+
+
 def _summary(outputs: dict[str, Any]) -> str:
-    keys = ("commit", "run_id", "model_version", "approved_by", "version", "variant", "weight", "checks")
+    if "checks" in outputs:  # Verify: one short line per protocol
+        return ", ".join(f"{c['protocol']} {c['status']} v{c['version']} {c['ms']}ms" for c in outputs["checks"])
+    keys = ("commit", "run_id", "model_version", "approved_by", "version", "variant", "weight")
     parts = [f"{k}={str(outputs[k])[:40]}" for k in keys if k in outputs]
     return " ".join(parts)
 
@@ -60,8 +74,8 @@ class _Progress:
             if s.status == "Pending" or self.seen.get(s.name) == key:
                 continue
             self.seen[s.name] = key
-            text = s.error or s.detail or _summary(s.outputs)
-            self.out.print(f"  {s.name:<13} {_status(s.status)}" + (f"  {text}" if text else ""))
+            text = _detail(s)
+            self.out.print(f"  {s.name:<13} {_status(s.status)}" + (f"  {_esc(text)}" if text else ""))
 
 
 def _finish(release: Release, as_json: bool) -> None:

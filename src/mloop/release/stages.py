@@ -49,7 +49,15 @@ def train_register(ctx: StageContext) -> dict[str, Any]:
     record = _existing_run(ctx, earlier, get_run) if earlier else None
     if record is not None and record.status != "Succeeded":
         ctx.progress(f"finishing pipeline run {earlier} (interrupted): retrying what did not succeed")
-        record = retry_run(ctx.ws, earlier)
+        if record.status == "Executing":  # its process died with the previous driver
+            from mloop.pipelines.runs import update_run
+
+            update_run(ctx.ws, earlier, status="Stopped", error="interrupted: the release driver died")
+        from mloop.pipelines.runs import new_run_id
+
+        retry_id = new_run_id(release.pipeline)
+        ctx.progress(run_id=retry_id, retried_run_id=earlier)  # recorded before it starts
+        record = retry_run(ctx.ws, earlier, run_id=retry_id)
     elif record is None:
         record = _run(ctx)
     if record.status != "Succeeded":
@@ -72,23 +80,14 @@ def _existing_run(ctx: StageContext, run_id: str, get_run: Any) -> Any:
 
 def _run(ctx: StageContext) -> Any:
     """Run the pipeline under a run id recorded first, so a crash mid-run can be finished."""
-    import inspect
-
     from mloop.pipelines import run_pipeline
     from mloop.pipelines.runs import new_run_id
 
     release = ctx.release
-    accepted = inspect.signature(run_pipeline).parameters
-    extra: dict[str, Any] = {}
-    if "run_id" in accepted:
-        extra["run_id"] = new_run_id(release.pipeline)
-    if "git_commit" in accepted:
-        extra["git_commit"] = release.commit
-    ctx.progress(f"running pipeline {release.pipeline} with {release.params or 'its defaults'}",
-                 **({"run_id": extra["run_id"]} if "run_id" in extra else {}))
-    record = run_pipeline(ctx.ws, release.pipeline, dict(release.params), **extra)
-    ctx.progress(run_id=record.id)
-    return record
+    run_id = new_run_id(release.pipeline)
+    ctx.progress(f"running pipeline {release.pipeline} as run {run_id} with {release.params or 'its defaults'}",
+                 run_id=run_id)
+    return run_pipeline(ctx.ws, release.pipeline, dict(release.params), run_id=run_id)
 
 
 def _registered_version(ctx: StageContext, record: Any) -> Any:
@@ -100,8 +99,9 @@ def _registered_version(ctx: StageContext, record: Any) -> Any:
     except registry.ModelNotFound:
         candidates = []
     mlflow_runs = {s.mlflow_run_id for s in getattr(record, "steps", []) if getattr(s, "mlflow_run_id", None)}
+    run_ids = {record.id, getattr(record, "origin_run_id", None)} - {None}
     mine = [v for v in candidates
-            if v.metadata.get("pipeline_run_id") == record.id or (v.run_id and v.run_id in mlflow_runs)]
+            if v.metadata.get("pipeline_run_id") in run_ids or (v.run_id and v.run_id in mlflow_runs)]
     if not mine:
         raise StageFailed(
             f"pipeline run {record.id} succeeded but registered no version of model '{model}' "

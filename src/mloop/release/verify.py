@@ -3,7 +3,8 @@
 Every call targets the deployed variant (`X-Mloop-Target-Variant`), must answer 200 with one
 prediction per record, and must say (`X-Mloop-Model-Version`) that the version this release
 deployed answered. Servers pick up a new configuration within their poll interval, so an answer
-from the old version is retried until `VERIFY_TIMEOUT_S`; any other failure fails at once.
+from the old version (or a 503 while loading) is retried until `VERIFY_TIMEOUT_S`; any other
+failure fails at once.
 Without `verify_url` the endpoint's server runs in-process (same app, same protocols).
 """
 
@@ -68,8 +69,8 @@ def _check(client: httpx.Client, protocol: str, path: str, body: dict[str, Any],
                           hint="Is the model server running at [release] verify_url?") from exc
     ms = round((time.perf_counter() - started) * 1000, 1)
     answered = resp.headers.get("x-mloop-model-version")
-    if resp.status_code == 200 and answered is not None and answered != str(version):
-        return None
+    if resp.status_code == 503 or (resp.status_code == 200 and answered != str(version)):
+        return None  # the server has not loaded this deploy yet
     if resp.status_code != 200:
         raise StageFailed(f"{protocol} smoke call {path} answered {resp.status_code}: {resp.text[:300]}",
                           hint="Check [release] verify_payload against the model's features.")
@@ -111,9 +112,10 @@ def smoke(ws: Workspace, release: Release, deployed: dict[str, Any], options: di
             while (result := _check(client, protocol, path, body, variant, version, len(records))) is None:
                 if time.monotonic() > deadline:
                     raise StageFailed(
-                        f"endpoint '{release.endpoint}' still answers another version than v{version} "
-                        f"after {VERIFY_TIMEOUT_S:g} s",
-                        hint="Is the server at verify_url serving this workspace's endpoint?",
+                        f"endpoint '{release.endpoint}' did not answer with v{version} (variant {variant}) "
+                        f"within {VERIFY_TIMEOUT_S:g} s",
+                        hint="Is the server at verify_url serving this workspace's endpoint? "
+                        "Its log says why a model did not load.",
                     )
                 time.sleep(0.2)
             results.append(result)

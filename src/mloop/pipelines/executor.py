@@ -52,6 +52,8 @@ class RunState:
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
     conditions: dict[str, bool] = field(default_factory=dict)
     reuse: dict[str, tuple[dict[str, Any], dict[str, ArtifactInfo]]] = field(default_factory=dict)
+    mlflow_run_id: str | None = None  # set when another process opened the parent run (KFP)
+    experiment: str | None = None
 
     def set_mlflow(self, mlflow_run_id: str, experiment: str) -> None:
         runs.update_run(self.ws, self.run_id, mlflow_run_id=mlflow_run_id, experiment=experiment)

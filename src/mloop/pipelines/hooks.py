@@ -51,6 +51,11 @@ class TrackingHook(Hook):
         self.nested: dict[str, tuple[ExitStack, Any]] = {}
 
     def _ensure_parent(self, run: RunState) -> str:
+        if self.parent is None and run.mlflow_run_id:  # opened by an earlier task of this run
+            from types import SimpleNamespace
+
+            self.parent = SimpleNamespace(run_id=run.mlflow_run_id,
+                                          experiment=run.experiment or run.graph.name)
         if self.parent is None:
             from mloop import tracking
 

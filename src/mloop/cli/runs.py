@@ -1,0 +1,130 @@
+"""`mloop runs list | show | logs | retry | clone`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
+from mloop.cli.run import STYLE, ParamOption, execute_with_view, report
+
+runs_app = typer.Typer(help="Pipeline runs: list, inspect, read logs, retry, clone.",
+                       no_args_is_help=True)
+
+
+def _counts(steps: dict[str, int]) -> str:
+    return " ".join(f"{n} {k}" for k, n in sorted(steps.items()))
+
+
+@runs_app.command("list")
+def list_cmd(
+    pipeline: str | None = typer.Option(None, "--pipeline", help="Only runs of this pipeline."),
+    status: str | None = typer.Option(None, "--status", help="Only runs with this status."),
+    limit: int = typer.Option(20, "--limit", help="How many (newest first)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """The newest pipeline runs."""
+    from mloop.pipelines.runs import list_runs
+
+    rows = list_runs(workspace(), pipeline=pipeline, status=status, limit=limit)
+
+    def render(items: list[dict[str, Any]]) -> None:
+        view = [{**r, "steps": _counts(r["steps"]),
+                 "origin": f"{r['origin_kind']} of {r['origin_run_id']}" if r["origin_run_id"] else None}
+                for r in items]
+        table(view, ["id", "pipeline_name", "status", "created_at", "duration_s", "steps", "origin"])
+
+    emit(rows, as_json, render)
+
+
+@runs_app.command("show")
+def show_cmd(run_id: str, as_json: bool = JsonOption) -> None:
+    """A run's parameters, steps (status, attempts, time, metrics) and artifacts."""
+    from mloop.pipelines.runs import get_run
+
+    record = get_run(workspace(), run_id)
+    if as_json:
+        print_json(record.to_dict())
+        return
+    out = console()
+    style = STYLE.get(record.status, "")
+    out.print(f"run [bold]{record.id}[/] of [bold]{record.pipeline}[/]: [{style}]{record.status}[/]"
+              f"  ({record.duration_s or 0:.2f}s, target {record.target})")
+    if record.origin_run_id:
+        out.print(f"{record.origin_kind} of run {record.origin_run_id}")
+    if record.error:
+        out.print(f"[red]{record.error}[/]")
+    if record.mlflow_run_id:
+        out.print(f"MLflow run {record.mlflow_run_id} (experiment {record.experiment})")
+    out.print("params: " + ", ".join(f"{k}={v}" for k, v in record.params.items()))
+    rows = []
+    for s in record.steps:
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(s.metrics.items())[:4])
+        outputs = ", ".join(f"{k}:{v['format']}:{v['digest'][:10]}" for k, v in s.outputs.items())
+        rows.append({"step": s.name, "kind": s.kind, "status": s.status, "attempts": s.attempts,
+                     "time_s": s.duration_s, "metrics": metrics or None, "outputs": outputs or None,
+                     "note": s.message})
+    table(rows, ["step", "kind", "status", "attempts", "time_s", "metrics", "outputs", "note"])
+
+
+@runs_app.command("logs")
+def logs_cmd(
+    run_id: str, step: str | None = typer.Option(None, "--step", help="Only this step."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Captured stdout, stderr and log records of a run's steps (and tracebacks of failures)."""
+    from mloop.pipelines.runs import get_run, step_logs
+
+    ws = workspace()
+    logs = step_logs(ws, run_id, step)
+    errors = {s.name: s.error for s in get_run(ws, run_id).steps if s.error}
+
+    def render(data: dict[str, str]) -> None:
+        out = console()
+        for name, text in data.items():
+            out.rule(f"[bold]{name}[/]")
+            if text:
+                out.out(text.rstrip("\n"), highlight=False)
+            if name in errors:
+                out.out(errors[name].rstrip("\n"), highlight=False, style="red")
+            if not text and name not in errors:
+                out.print("[dim](no output)[/]")
+
+    emit({"logs": logs, "errors": errors} if as_json else logs, as_json, render)
+
+
+@runs_app.command("retry")
+def retry_cmd(
+    run_id: str, workers: int = typer.Option(4, "--workers"),
+    no_tracking: bool = typer.Option(False, "--no-tracking"), as_json: bool = JsonOption,
+) -> None:
+    """Re-execute a failed or stopped run, reusing its succeeded steps (digests verified)."""
+    from mloop.pipelines import retry_run
+
+    ws = workspace()
+    record = execute_with_view(lambda **kw: retry_run(ws, run_id, workers=workers,
+                                                      tracking=not no_tracking, **kw), as_json)
+    report(record, as_json)
+
+
+@runs_app.command("clone")
+def clone_cmd(
+    run_id: str, param: list[str] = ParamOption,
+    no_cache: bool = typer.Option(False, "--no-cache"), workers: int = typer.Option(4, "--workers"),
+    no_tracking: bool = typer.Option(False, "--no-tracking"), as_json: bool = JsonOption,
+) -> None:
+    """Run a run's pipeline again with changed parameters (linked to the original)."""
+    from mloop.pipelines import clone_run
+    from mloop.pipelines.registry import parse_param_args
+
+    ws = workspace()
+    params = parse_param_args(param)
+    record = execute_with_view(lambda **kw: clone_run(ws, run_id, params, no_cache=no_cache,
+                                                      workers=workers, tracking=not no_tracking,
+                                                      **kw), as_json)
+    report(record, as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(runs_app, name="runs")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import ArtifactNotFound, NotFound, did_you_mean
-from mloop.lineage.graph import _numeric, elapsed, iso, job_arn
+from mloop.lineage.records import _numeric, elapsed, iso, job_arn
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -48,7 +48,8 @@ def _find_producer(conn: Connection, version: dict[str, Any]) -> tuple[dict[str,
     candidates = []
     if run_id and step_name:
         candidates.append(query.where(step_runs.c.run_id == run_id, step_runs.c.step_name == step_name))
-    candidates.append(query.where(step_runs.c.model_uri == version["model_uri"]))
+    uris = [u for u in (version["model_uri"], version.get("source")) if u]
+    candidates.append(query.where(step_runs.c.model_uri.in_(uris)))
     if version.get("run_id"):
         candidates.append(query.where(step_runs.c.mlflow_run_id == version["run_id"]))
     step = None
@@ -100,22 +101,21 @@ def _feature_groups(conn: Connection, run: dict[str, Any] | None) -> list[dict[s
         return []
     from sqlalchemy import select
 
-    from mloop.lineage.graph import _feature_groups as groups_of
+    from mloop.lineage.records import _feature_groups as groups_of
+    from mloop.lineage.records import _RunData
     from mloop.pipelines.graph import Graph
-    from mloop.pipelines.tables import pipelines, step_runs
+    from mloop.pipelines.tables import pipelines
 
     row = conn.execute(select(pipelines.c.graph).where(pipelines.c.id == run["pipeline_id"])).first()
     if row is None:
         return []
     graph = Graph.from_dict(row.graph)
-    steps = {r.step_name: dict(r._mapping) for r in conn.execute(
-        select(step_runs).where(step_runs.c.run_id == run["id"]))}
+    data = _RunData(conn, run, graph)
     out: list[dict[str, Any]] = []
     for node in graph.nodes.values():
-        step = steps.get(node.name)
-        recorded = ((step or {}).get("params") or {}).get("feature_group_versions") or {}
+        step = data.steps.get(node.name)
         for name in groups_of(node, step):
-            out.append({"name": name, "step": node.name, "dataVersion": recorded.get(name),
+            out.append({"name": name, "step": node.name, "dataVersion": data.group_version(name, step),
                         "uri": f"mloop://feature-groups/{name}"})
     return out
 

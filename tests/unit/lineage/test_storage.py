@@ -153,7 +153,8 @@ def test_local_files_report_public_access_from_their_mode(tmp_path: Path) -> Non
     assert got["publicAccess"] == "Blocked" and got["versioning"] == "content-addressed"
     assert got["encryption"] == "None" and got["tags"] == {}
     traversable_to_root = all(os.stat(p).st_mode & 0o001 for p in (tmp_path, *tmp_path.parents))
-    assert storage.probe_local_file(root, shared)["publicAccess"] == ("NotBlocked" if traversable_to_root else "Blocked")
+    expected = "NotBlocked" if traversable_to_root else "Blocked"
+    assert storage.probe_local_file(root, shared)["publicAccess"] == expected
     missing = storage.probe_local_file(root, root / "objects" / "gone")
     assert missing["publicAccess"] == "Unknown" and "cannot stat" in missing["reasons"]["publicAccess"]
 

@@ -19,8 +19,10 @@ from mloop.serving.endpoints import (
 )
 from mloop.serving.errors import EndpointNotFound, NotApproved
 from mloop.serving.router import Router
+from mloop.serving.serve import served_url
 
 __all__ = [
     "Endpoint", "EndpointNotFound", "NotApproved", "Router", "Variant", "create_app", "deploy",
-    "get_endpoint", "history", "list_endpoints", "promote", "rollback", "set_follow", "set_weights",
+    "get_endpoint", "history", "list_endpoints", "promote", "rollback", "served_url", "set_follow",
+    "set_weights",
 ]

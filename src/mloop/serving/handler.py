@@ -72,7 +72,7 @@ def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> 
         response = error_response(exc, variant.headers)
         code = response[0]
     except Exception as exc:  # the model itself failed: a 500 that counts against the variant
-        log.exception("variant %s (%s v%s) failed", variant.name, variant.model.name, variant.version)
+        _log_failure(variant, exc)
         err = ModelError(f"model {variant.model.name} v{variant.version} (variant '{variant.name}') "
                          f"failed: {type(exc).__name__}: {exc}")
         response = error_response(err, variant.headers)
@@ -82,6 +82,20 @@ def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> 
     if metrics is not None:
         metrics.observe(variant.name, variant.model.name, variant.version, code, elapsed)
     return response
+
+
+_logged: set[int] = set()
+
+
+def _log_failure(variant: LiveVariant, exc: Exception) -> None:
+    """The first failure of a loaded model with its traceback; later ones in one line."""
+    msg = "variant %s (%s v%s) failed: %s"
+    args = (variant.name, variant.model.name, variant.version, exc)
+    if id(variant.model) in _logged:
+        log.warning(msg, *args)
+        return
+    _logged.add(id(variant.model))
+    log.error(msg, *args, exc_info=exc)
 
 
 def _choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVariant:

@@ -6,9 +6,13 @@ import os
 import socket
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mloop.errors import InvalidInput
 from mloop.serving.errors import PortInUse
+
+if TYPE_CHECKING:
+    from mloop.store import Workspace
 
 
 def check_port(host: str, port: int) -> None:
@@ -62,8 +66,53 @@ def serve(
         os.environ["_MLOOP_SERVE_POLL"] = str(poll_interval)
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mloop-metrics-")
-    uvicorn.run(
-        "mloop.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-        loop="uvloop", http="httptools", lifespan="on", access_log=False, log_level=log_level,
-        server_header=False, date_header=False, timeout_graceful_shutdown=10,
-    )
+    note = _announce(root, endpoint, host, port) if root is not None and model_dir is None else None
+    try:
+        uvicorn.run(
+            "mloop.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+            loop="uvloop", http="httptools", lifespan="on", access_log=False, log_level=log_level,
+            server_header=False, date_header=False, timeout_graceful_shutdown=10,
+        )
+    finally:
+        if note is not None:
+            note.unlink(missing_ok=True)
+
+
+def _servers_dir(root: Path) -> Path:
+    from mloop.config import STATE_DIR
+
+    path = root / STATE_DIR / "serving" / "servers"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _announce(root: Path, endpoint: str, host: str, port: int) -> Path:
+    """Tell this workspace where the endpoint is served (the inference app finds it so)."""
+    import json
+
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    path = _servers_dir(root) / f"{endpoint}.json"
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"url": f"http://{shown}:{port}", "pid": os.getpid(), "port": port}))
+    os.replace(tmp, path)
+    return path
+
+
+def served_url(ws: Workspace, endpoint: str) -> str | None:
+    """The URL of a live `mloop serve` of `endpoint` started from this workspace, or None."""
+    import json
+
+    path = _servers_dir(ws.root) / f"{endpoint}.json"
+    try:
+        note = json.loads(path.read_text())
+        os.kill(int(note["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(note["url"]))
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        if sock.connect_ex((parts.hostname or "127.0.0.1", parts.port or int(note["port"]))) != 0:
+            return None
+    return str(note["url"])

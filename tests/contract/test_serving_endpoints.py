@@ -1,0 +1,80 @@
+"""Endpoint records on every metadata backend: deploy, weights, promote, rollback, history."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from mloop import registry, serving
+from mloop.errors import InvalidInput
+from mloop.serving.errors import EndpointNotFound, InvalidWeights, NotApproved, NothingToRollBack
+
+
+@pytest.fixture(scope="module")
+def mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One MLflow store for the module: creating one costs seconds, model names are unique."""
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+
+
+@pytest.fixture
+def ws(database_url: str, tmp_path: Path, mlflow_db: str):  # type: ignore[no-untyped-def]
+    from mloop.config import init_workspace
+    from mloop.store import open_workspace
+
+    init_workspace(tmp_path / "ws")
+    workspace = open_workspace(tmp_path / "ws", database_url=database_url, tracking_uri=mlflow_db)
+    yield workspace
+    workspace.close()
+
+
+def _versions(ws, name: str, n: int, tmp_path: Path, approve: int) -> None:  # type: ignore[no-untyped-def]
+    for i in range(n):
+        (tmp_path / f"m{i}").mkdir()
+        mv = registry.register(ws, name, str(tmp_path / f"m{i}"), principal="tester")
+        if i < approve:
+            registry.approve(ws, name, mv.version, principal="approver", comment="ok")
+
+
+def test_deploy_weights_promote_rollback(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model, ep = f"m-{uuid.uuid4().hex[:6]}", f"ep-{uuid.uuid4().hex[:6]}"
+    _versions(ws, model, 3, tmp_path, approve=2)
+    with pytest.raises(EndpointNotFound):
+        serving.get_endpoint(ws, ep)
+    with pytest.raises(NotApproved, match="PendingManualApproval"):
+        serving.deploy(ws, ep, model, version=3)
+    with pytest.raises(InvalidWeights, match="first variant"):
+        serving.deploy(ws, ep, model, version=1, weight=50)
+    first = serving.deploy(ws, ep, model, version=1)
+    assert [(v.name, v.model_version, v.weight) for v in first.variants] == [("production", 1, 100)]
+    canary = serving.deploy(ws, ep, model, latest_approved=True, variant="canary", weight=10)
+    assert {v.name: (v.model_version, v.weight) for v in canary.variants} == {
+        "production": (1, 90), "canary": (2, 10)}
+    with pytest.raises(InvalidWeights, match="sum to 100, got 110"):
+        serving.set_weights(ws, ep, {"production": 100})
+    with pytest.raises(InvalidInput, match="no variant 'canry'"):
+        serving.set_weights(ws, ep, {"canry": 10})
+    moved = serving.set_weights(ws, ep, {"production": 70, "canary": 30})
+    assert moved is not None and moved.variant("canary").weight == 30
+    promoted = serving.promote(ws, ep)
+    assert [(v.name, v.model_version, v.weight) for v in promoted.variants] == [("production", 2, 100)]
+    # rollback walks back: promote -> 70/30 -> 90/10 -> v1 only -> nothing left
+    steps = [serving.rollback(ws, ep) for _ in range(3)]
+    assert [{v.name: v.weight for v in s.variants} for s in steps] == [
+        {"production": 70, "canary": 30}, {"production": 90, "canary": 10}, {"production": 100}]
+    with pytest.raises(NothingToRollBack):
+        serving.rollback(ws, ep)
+    actions = [h["action"] for h in serving.history(ws, ep)]
+    assert actions == ["rollback"] * 3 + ["promote", "set-weights", "deploy", "deploy"]
+    assert serving.get_endpoint(ws, ep).generation == 7
+    assert [e.name for e in serving.list_endpoints(ws)].count(ep) == 1
+
+
+def test_stale_generation_changes_nothing(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model, ep = f"m-{uuid.uuid4().hex[:6]}", f"ep-{uuid.uuid4().hex[:6]}"
+    _versions(ws, model, 2, tmp_path, approve=2)
+    serving.deploy(ws, ep, model, version=1)
+    serving.deploy(ws, ep, model, version=2, variant="canary", weight=20)
+    assert serving.set_weights(ws, ep, {"canary": 0, "production": 100}, expected_generation=1) is None
+    assert serving.set_weights(ws, ep, {"canary": 0, "production": 100}, expected_generation=2) is not None

@@ -76,3 +76,21 @@ def start_app(ws: Path, endpoint: str, *extra: str) -> tuple[subprocess.Popen[by
     proc = spawn([MLOOP, "app", "--endpoint", endpoint, "--port", str(port), *extra], ws, port,
                  "mloop app", ws / "app.log")
     return proc, f"http://127.0.0.1:{port}"
+
+
+def train_model_dir(target: Path, rows: int = 2000) -> Path:
+    """A small real ad-click model (XGBoost, preprocessing inside) saved to `target`."""
+    from mloop.recipes.datasets import ad_clicks
+    from mloop.recipes.model import TabularModel
+
+    frame = ad_clicks(rows, seed=1).drop(columns=["id", "full_name", "event_time"], errors="ignore")
+    model = TabularModel.fit(frame, "click", params={"n_estimators": 20, "max_depth": 3})
+    return model.save(target)
+
+
+def start_model_server(model_dir: Path, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`mloop serve --model-dir` as a real process on a free port."""
+    port = free_port()
+    proc = spawn([MLOOP, "serve", "--model-dir", str(model_dir), "--port", str(port)], cwd, port,
+                 "mloop serve", cwd / "serve.log", timeout=90)
+    return proc, f"http://127.0.0.1:{port}"

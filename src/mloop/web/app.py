@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # Built-in routers, in the order they appear in the OpenAPI description.
 ROUTER_MODULES: list[str] = [
     "mloop.web.routers.lineage",
+    "mloop.web.dashboard",
 ]
 
 DESCRIPTION = """The mloop control plane: lineage of pipelines, models and endpoints.

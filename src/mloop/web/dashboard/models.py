@@ -1,0 +1,85 @@
+"""Models: registered models, their versions, the approval queue and the audit trail.
+
+Approve / Reject go through `mloop.registry` with the session's principal, so the same policy
+(comment required, four-eyes rule) applies as on the command line; the page shows the refusal.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from mloop.errors import MloopError
+from mloop.web.dashboard import session
+from mloop.web.dashboard.render import page
+
+router = APIRouter(include_in_schema=False)
+
+
+def _queue(ws: object) -> list[object]:
+    from mloop import registry
+
+    pending = []
+    for model in registry.list_models(ws):  # type: ignore[arg-type]
+        if model.pending:
+            pending += [v for v in registry.versions(ws, model.name) if v.status == registry.PENDING]  # type: ignore[arg-type]
+    return sorted(pending, key=lambda v: v.created_at)
+
+
+@router.get("/ui/models", response_class=HTMLResponse)
+def models_page(request: Request, flash: str | None = None, kind: str | None = None) -> HTMLResponse:
+    from mloop import registry
+
+    who = session.principal(request, "viewer")
+    ws = request.app.state.ws
+    return page(request, "models.html", active="models", models=registry.list_models(ws),
+                queue=_queue(ws), can_approve=who.can("approver"), flash=flash, flash_kind=kind,
+                settings=ws.settings.registry)
+
+
+@router.get("/ui/models/{name}", response_class=HTMLResponse)
+def model_page(request: Request, name: str) -> HTMLResponse:
+    from mloop import registry
+
+    who = session.principal(request, "viewer")
+    ws = request.app.state.ws
+    versions = sorted(registry.versions(ws, name), key=lambda v: -v.version)
+    return page(request, "model.html", active="models", name=name, versions=versions,
+                history=list(reversed(registry.history(ws, name))), can_approve=who.can("approver"),
+                deployments=_deployments(ws, name))
+
+
+def _deployments(ws: object, name: str) -> dict[int, list[str]]:
+    """version -> ['endpoint/variant', ...] where it serves now (empty when serving is absent)."""
+    try:
+        from mloop import serving
+
+        out: dict[int, list[str]] = {}
+        for endpoint in serving.list_endpoints(ws):  # type: ignore[attr-defined]
+            for variant in endpoint.variants:
+                if variant.model == name:
+                    out.setdefault(variant.version, []).append(f"{endpoint.name}/{variant.name}")
+        return out
+    except (ImportError, AttributeError):
+        return {}
+
+
+@router.post("/ui/models/{name}/{version}/decision", response_model=None)
+def decide(request: Request, name: str, version: int, decision: str = Form(...),
+           comment: str = Form(""), csrf: str = Form("")) -> HTMLResponse | RedirectResponse:
+    from mloop import registry
+
+    session.check_csrf(request, csrf)
+    who = session.principal(request, "approver")
+    ws = request.app.state.ws
+    if decision not in ("approve", "reject"):
+        return models_page(request, flash=f"unknown decision '{decision}'", kind="error")
+    action = registry.approve if decision == "approve" else registry.reject
+    try:
+        action(ws, name, version, principal=who.name, comment=comment.strip() or None)
+    except MloopError as exc:
+        response = models_page(request, flash=f"{exc.message}. {exc.hint or ''}".strip(), kind="error")
+        response.status_code = exc.http_status
+        return response
+    verb = "approved" if decision == "approve" else "rejected"
+    return RedirectResponse(f"/ui/models/{name}?done={verb}", status_code=303)

@@ -1,0 +1,154 @@
+"""The dashboard in headless Chromium against a real control plane and a real workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mloop.pipelines import Else, If, pipeline, step
+from tests.e2e.conftest import screenshot, write_tokens
+
+pytestmark = pytest.mark.browser
+
+
+@step
+def load(n: int) -> dict:
+    return {"rows": n}
+
+
+@step(kind="Training")
+def train(data: dict) -> dict:
+    from mloop.pipelines import current_context
+
+    current_context().log_metrics({"auc": 0.81, "logloss": 0.45})
+    return {"auc": 0.81}
+
+
+@step(kind="RegisterModel")
+def register(report: dict) -> str:
+    return "registered"
+
+
+@step(kind="Alert")
+def alert(report: dict) -> str:
+    return "alerted"
+
+
+@pipeline(name="tiny-ctr")
+def tiny(n: int = 10, auc_threshold: float = 0.7):  # type: ignore[no-untyped-def]
+    report = train(load(n))
+    with If(report["auc"] >= auc_threshold):
+        register(report)
+    with Else():
+        alert(report)
+
+
+def _pending_version(ws: Any) -> int:
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    from mloop import registry, tracking
+    from mloop.tracking.wrappers import log_estimator
+
+    x = pd.DataFrame(np.random.default_rng(0).normal(size=(60, 2)), columns=["a", "b"])
+    model = LogisticRegression().fit(x, (x["a"] > 0).astype(int))
+    with tracking.start_run(ws, experiment="e2e") as run:
+        uri = log_estimator(ws, run.run_id, model, input_example=x[:2])
+    return registry.register(ws, "ctr", uri, run_id=run.run_id, metrics={"auc": 0.81},
+                             principal="trainer").version
+
+
+@pytest.fixture(scope="module")
+def populated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One workspace for the module (tests run in file order; the approval comes last)."""
+    from mloop.config import init_workspace
+    from mloop.pipelines import run_pipeline
+    from mloop.store import open_workspace
+
+    workspace_dir = tmp_path_factory.mktemp("dash") / "ws"
+    init_workspace(workspace_dir)
+    write_tokens(workspace_dir)
+    ws = open_workspace(workspace_dir)
+    assert run_pipeline(ws, tiny, {"n": 5}).status == "Succeeded"
+    _pending_version(ws)
+    ws.close()
+    return workspace_dir
+
+
+def _login(page: Any, base: str, token: str, next_path: str = "/ui/pipelines") -> None:
+    page.goto(f"{base}/ui/login?next={next_path}")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+
+
+def test_pipeline_graph_colours_nodes_by_status_and_opens_the_side_panel(control_plane: str,
+                                                                          page: Any) -> None:
+    page.goto(f"{control_plane}/ui/pipelines")
+    page.click("text=tiny-ctr")
+    statuses = page.eval_on_selector_all(".node", "els => els.map(e => [e.dataset.node, e.dataset.status])")
+    statuses = dict(statuses)
+    conditions = [name for name in statuses if name.startswith("condition")]
+    assert len(conditions) == 1 and statuses.pop(conditions[0]) == "Succeeded"
+    assert statuses == {"load": "Succeeded", "train": "Succeeded", "register": "Succeeded", "alert": "Skipped"}
+    ok = page.eval_on_selector(".node[data-node=train] rect", "e => getComputedStyle(e).stroke")
+    skipped = page.eval_on_selector(".node[data-node=alert] rect", "e => getComputedStyle(e).stroke")
+    assert ok == "rgb(27, 127, 59)" and skipped == "rgb(122, 122, 122)"
+    vias = page.eval_on_selector_all("path.edge", "els => els.map(e => e.dataset.via)")
+    assert "ref:Get" in vias and "condition" in vias
+    assert sorted(page.locator(".edgelabel").all_text_contents()) == ["else", "if true"]
+    page.click(".node[data-node=train]")
+    panel = page.locator("#panel")
+    assert panel.is_visible()
+    text = panel.inner_text()
+    assert "auc" in text and "0.81" in text and "Training" in text and "Succeeded" in text
+    screenshot(page, "pipeline-graph")
+    page.keyboard.press("Escape")
+
+
+def test_approving_without_a_comment_is_refused_with_the_reason(control_plane: str,
+                                                                 page: Any) -> None:
+    _login(page, control_plane, "approver-token-2222", "/ui/models")
+    card = page.locator("[data-version='ctr:1']")
+    card.locator("input[name=comment]").evaluate("e => e.removeAttribute('required')")
+    card.locator("button[value=approve]").click()
+    assert "comment" in page.locator(".flash.error").inner_text().lower()
+    assert page.locator("[data-version='ctr:1']").is_visible()  # still pending
+
+
+def test_a_viewer_cannot_approve(control_plane: str, page: Any) -> None:
+    _login(page, control_plane, "viewer-token-1111", "/ui/models")
+    button = page.locator("[data-version='ctr:1'] button[value=approve]")
+    assert button.is_disabled()
+    screenshot(page, "models-as-viewer")
+    csrf = page.locator("[data-version='ctr:1'] input[name=csrf]").input_value()
+    response = page.request.post(f"{control_plane}/ui/models/ctr/1/decision",
+                                 form={"decision": "approve", "comment": "sneaky", "csrf": csrf})
+    assert response.status == 403
+    assert "approver" in response.text()
+    page.goto(f"{control_plane}/ui/models/ctr")
+    assert "sneaky" not in page.locator("#audit").inner_text()
+
+
+def test_a_wrong_token_does_not_log_in_and_forms_need_csrf(control_plane: str,
+                                                           page: Any) -> None:
+    _login(page, control_plane, "not-a-token")
+    assert "not valid" in page.locator(".flash").inner_text()
+    response = page.request.post(f"{control_plane}/ui/models/ctr/1/decision",
+                                 form={"decision": "approve", "comment": "x"})
+    assert response.status == 403 and "CSRF" in response.text()
+
+
+def test_an_approver_approves_a_pending_version_and_sees_the_audit_entry(control_plane: str,
+                                                                          page: Any) -> None:
+    _login(page, control_plane, "approver-token-2222", "/ui/models")
+    card = page.locator("[data-version='ctr:1']")
+    assert card.is_visible()
+    card.locator("input[name=comment]").fill("AUC 0.81 beats the gate")
+    card.locator("button[value=approve]").click()
+    page.wait_for_url("**/ui/models/ctr?done=approved")
+    audit = page.locator("#audit").inner_text()
+    assert "Approved" in audit and "ana" in audit and "AUC 0.81 beats the gate" in audit
+    screenshot(page, "model-approved")

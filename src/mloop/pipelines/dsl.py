@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, get_type_hints
 
+from mloop.errors import did_you_mean
 from mloop.pipelines import graph as g
 from mloop.pipelines.errors import PipelineDefinitionError
 from mloop.pipelines.typecheck import FEATURE_GROUP_MARK, fits, is_named_tuple, type_name
@@ -131,6 +132,13 @@ class Comparison:
     left: Any
     op: str
     right: Any
+
+    def __bool__(self) -> bool:
+        raise PipelineDefinitionError(
+            "a comparison on a step output or parameter was used in a Python `if` while building "
+            "the pipeline; its value is only known when the pipeline runs",
+            hint="Use `with If(output >= value):` and `with Else():` instead.",
+        )
 
 
 @dataclass
@@ -264,6 +272,12 @@ class _Builder:
 
     def add_step(self, sdef: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         name = self.unique(sdef.name)
+        known = sdef.signature.parameters
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in known.values())
+        for arg in kwargs:
+            if arg not in known and not takes_any:
+                raise PipelineDefinitionError(
+                    f"step '{name}' has no argument '{arg}'", hint=did_you_mean(arg, known))
         try:
             bound = sdef.signature.bind(*args, **kwargs)
         except TypeError as exc:

@@ -31,36 +31,37 @@ def test_steps_outside_pipelines_are_plain_functions() -> None:
 
 
 def test_unknown_argument_names_step_and_argument() -> None:
-    with pytest.raises(PipelineDefinitionError, match="step 'load' has no argument 'rows'"):
+    with pytest.raises(PipelineDefinitionError, match=r"step 'load' has no argument 'rows'"):
         build(lambda n=3: ex.load(rows=n))
 
 
 def test_missing_argument() -> None:
-    with pytest.raises(PipelineDefinitionError, match="step 'add'.*missing a required argument: 'b'"):
+    with pytest.raises(PipelineDefinitionError, match=r"step 'add'.*missing a required argument: 'b'"):
         build(lambda n=3: ex.add(n))
 
 
 def test_step_instead_of_output() -> None:
-    with pytest.raises(PipelineDefinitionError, match="argument 'df' of step 'split' got the step 'load' itself"):
+    with pytest.raises(PipelineDefinitionError, match=r"argument 'df' of step 'split' got the step 'load' itself"):
         build(lambda n=3: ex.split(ex.load))
 
 
 def test_several_outputs_not_unpacked() -> None:
-    with pytest.raises(PipelineDefinitionError, match="argument 'data' of step 'train'.*2 outputs"):
+    with pytest.raises(PipelineDefinitionError, match=r"argument 'data' of step 'train'.*2 outputs"):
         build(lambda n=3: ex.train(ex.split(ex.load(n))))
 
 
 def test_output_type_mismatch() -> None:
     with pytest.raises(PipelineDefinitionError,
-                       match="argument 'report' of step 'register' expects dict but output 'output' "
-                             "of step 'load' is pandas.DataFrame"):
+                       match=r"argument 'report' of step 'register' expects dict but output 'output' "
+                             r"of step 'load' is pandas.DataFrame"):
         build(lambda n=3: ex.register(ex.load(n)))
 
 
 def test_parameter_and_constant_type_mismatch() -> None:
-    with pytest.raises(PipelineDefinitionError, match="argument 'n' of step 'load' expects int but parameter 'x' is str"):
+    with pytest.raises(PipelineDefinitionError,
+                       match=r"argument 'n' of step 'load' expects int but parameter 'x' is str"):
         build(lambda x="a": ex.load(x))
-    with pytest.raises(PipelineDefinitionError, match="expects int but got the constant 'ten'"):
+    with pytest.raises(PipelineDefinitionError, match=r"expects int but got the constant 'ten'"):
         build(lambda: ex.load("ten"))
 
 
@@ -70,14 +71,14 @@ def test_cycle_through_after() -> None:
         b = ex.add(a, 1)
         a.after(b)
 
-    with pytest.raises(PipelineDefinitionError, match="cycle among steps: add -> add-2"):
+    with pytest.raises(PipelineDefinitionError, match=r"cycle among steps: add -> add-2"):
         build(cyclic)
 
 
 def test_parameters_need_defaults_and_simple_types() -> None:
-    with pytest.raises(PipelineDefinitionError, match="parameter 'n' of pipeline 't' needs a default"):
+    with pytest.raises(PipelineDefinitionError, match=r"parameter 'n' of pipeline 't' needs a default"):
         pipeline(name="t")(lambda n: None)
-    with pytest.raises(PipelineDefinitionError, match="parameters are int, float, str, bool"):
+    with pytest.raises(PipelineDefinitionError, match=r"parameters are int, float, str, bool"):
         def bad(df: pd.DataFrame = None) -> None: ...  # type: ignore[assignment]
         pipeline(name="t")(bad)
 
@@ -87,7 +88,7 @@ def test_python_if_on_an_output_is_refused() -> None:
         if ex.add(n, 1) > 3:
             ex.add(1, 1)
 
-    with pytest.raises(PipelineDefinitionError, match="Python `if`"):
+    with pytest.raises(PipelineDefinitionError, match=r"Python `if`"):
         build(wrong)
 
 
@@ -96,7 +97,7 @@ def test_else_needs_if_and_nested_conditions() -> None:
         with Else():
             ex.add(n, 1)
 
-    with pytest.raises(PipelineDefinitionError, match="Else\\(\\) must directly follow"):
+    with pytest.raises(PipelineDefinitionError, match=r"Else\\(\\) must directly follow"):
         build(orphan)
 
     def nested(n: int = 1, t: int = 2) -> None:
@@ -119,14 +120,14 @@ def test_after_and_duplicates() -> None:
 
 
 def test_constants_must_be_json() -> None:
-    with pytest.raises(PipelineDefinitionError, match="constants must be JSON"):
+    with pytest.raises(PipelineDefinitionError, match=r"constants must be JSON"):
         build(lambda: ex.split(pd.DataFrame()))
 
 
 def test_step_options_are_checked() -> None:
-    with pytest.raises(PipelineDefinitionError, match="unknown step kind 'Trainer'"):
+    with pytest.raises(PipelineDefinitionError, match=r"unknown step kind 'Trainer'"):
         step(kind="Trainer")
-    with pytest.raises(PipelineDefinitionError, match="isolation"):
+    with pytest.raises(PipelineDefinitionError, match=r"isolation"):
         step(isolation="vm")
 
 

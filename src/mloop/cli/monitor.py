@@ -16,8 +16,10 @@ monitor_app = typer.Typer(help="Monitor endpoints: drift between traffic and tra
 @monitor_app.command("drift")
 def drift(
     endpoint: str = typer.Argument(..., help="Endpoint name (or the URL the app was started with)."),
-    window: str | None = typer.Option(None, "--window", "-w", help="How far back: 30m, 1h, 7d (default monitoring.window)."),
-    reference: Path | None = typer.Option(None, "--reference", help="Training data file (CSV/Parquet) instead of lineage."),
+    window: str | None = typer.Option(
+        None, "--window", "-w", help="How far back: 30m, 1h, 7d (default monitoring.window)."),
+    reference: Path | None = typer.Option(
+        None, "--reference", help="Training data file (CSV/Parquet) instead of lineage."),
     no_alert: bool = typer.Option(False, "--no-alert", help="Report only; never raise an alert."),
     as_json: bool = JsonOption,
 ) -> None:

@@ -7,6 +7,7 @@ HTML report and raises an alert through `mloop.alerts` when a threshold is passe
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -103,7 +104,7 @@ def _prediction_summary(current: pd.DataFrame, column: str, reference: pd.DataFr
     summary: dict[str, Any] = {
         "count": int(values.size), "mean": float(values.mean()),
         "quantiles": {q: float(np.quantile(values, float(q))) for q in ("0.05", "0.25", "0.5", "0.75", "0.95")},
-        "bins": [f"[{lo:.1f}, {hi:.1f})" for lo, hi in zip(PREDICTION_BINS[:-1], PREDICTION_BINS[1:], strict=True)],
+        "bins": [f"[{lo:.1f}, {hi:.1f})" for lo, hi in itertools.pairwise(PREDICTION_BINS)],
         "shares": [float(c) / values.size for c in counts],
     }
     if label and label in reference and len(reference):

@@ -8,6 +8,8 @@ missing is seen as such and not as a shifted distribution.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +41,7 @@ class FeatureDrift:
         return asdict(self)
 
 
-def psi(reference: np.ndarray, current: np.ndarray) -> float:
+def psi(reference: Sequence[float] | np.ndarray, current: Sequence[float] | np.ndarray) -> float:
     """PSI of two share vectors over the same bins (each sums to 1)."""
     import numpy as np
 
@@ -132,4 +134,4 @@ def _edge_labels(edges: np.ndarray) -> list[str]:
     def fmt(x: float) -> str:
         return "-inf" if x == float("-inf") else "inf" if x == float("inf") else f"{x:.4g}"
 
-    return [f"[{fmt(lo)}, {fmt(hi)})" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    return [f"[{fmt(lo)}, {fmt(hi)})" for lo, hi in itertools.pairwise(edges)]

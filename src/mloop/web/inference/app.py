@@ -54,13 +54,15 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
     from mloop.web.inference.store import InteractionStore
 
     cfg = settings or ws.settings.app
-    url, model_name = resolve_endpoint(ws, endpoint or cfg.endpoint, cfg.model_name)
+    given = endpoint or cfg.endpoint
+    url, model_name = resolve_endpoint(ws, given, cfg.model_name)
+    label = url if not given or given.startswith(("http://", "https://")) else given
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = EndpointClient(url, model_name=model_name, timeout=cfg.timeout_seconds, transport=transport)
         store = InteractionStore(ws, cfg) if cfg.log_interactions else None
-        service = InferenceService(cfg, client, store)
+        service = InferenceService(cfg, client, store, endpoint_label=label)
         await service.start()
         app.state.service = service
         try:

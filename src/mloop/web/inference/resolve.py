@@ -27,11 +27,9 @@ def resolve_endpoint(ws: Workspace, endpoint: str | None, model_name: str | None
 
 
 def _announced_url(ws: Workspace, name: str) -> str:
-    try:
-        from mloop.serving import served_url  # type: ignore[attr-defined]
-    except ImportError:
-        served_url = None
-    url = served_url(ws, name) if served_url is not None else None
+    from mloop.serving import served_url
+
+    url = served_url(ws, name)
     if url:
         return str(url)
     raise NotFound(f"endpoint '{name}' is not being served from this workspace",

@@ -27,9 +27,10 @@ class InferenceService:
     """Scores records through the endpoint and logs interactions and feedback."""
 
     def __init__(self, settings: AppSettings, client: EndpointClient,
-                 store: InteractionStore | None) -> None:
+                 store: InteractionStore | None, *, endpoint_label: str | None = None) -> None:
         self.settings = settings
         self.client = client
+        self.endpoint_label = endpoint_label or client.url  # the endpoint name when started by name
         self.store = store
         self._interactions: GroupCommitWriter | None = None
         self._feedback: GroupCommitWriter | None = None
@@ -68,7 +69,7 @@ class InferenceService:
             rows = [
                 {"request_id": rid, "event_time": at, **features, "prediction": prob,
                  "model_name": answer.model, "model_version": answer.model_version,
-                 "variant": answer.variant, "latency_ms": latency, "endpoint": self.client.url}
+                 "variant": answer.variant, "latency_ms": latency, "endpoint": self.endpoint_label}
                 for rid, features, prob in zip(ids, raw, answer.probabilities, strict=True)
             ]
             await self._interactions.put(rows)

@@ -77,7 +77,7 @@ def ensure_group(ws: Workspace, name: str, columns: dict[str, str], description:
         return
     except NotFound:
         pass
-    features = [Feature(name=col, type=kind, nullable=col != "request_id")  # type: ignore[arg-type]
+    features = [Feature(name=col, type=kind, nullable=col != "request_id")  # type: ignore[arg-type, call-arg]
                 for col, kind in columns.items()]
     spec = FeatureGroupSpec(name=name, record_identifier="request_id", event_time="event_time",
                             features=features, description=description,

@@ -1,0 +1,123 @@
+"""Chapter: the inference web app in front of the endpoint; simulated users; logged interactions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from mloop.demo import DemoContext
+
+TITLE = "Inference app: predictions logged with version and variant, feedback joined later"
+NEEDS: tuple[str, ...] = ("workspace", "features", "registry", "pipelines", "serving")
+USERS = 300
+
+
+def endpoint_of(ctx: DemoContext) -> tuple[str, str]:
+    """(endpoint name, URL) of the model server the serving chapter started."""
+    from mloop.errors import NotFound
+    from mloop.serving import list_endpoints, served_url
+
+    name = ctx.state.get("endpoint") or ctx.state.get("serving_endpoint")
+    names = [name] if name else [e.name for e in list_endpoints(ctx.workspace)]
+    for candidate in names:
+        url = ctx.state.get("endpoint_url") or served_url(ctx.workspace, candidate)
+        if url:
+            return candidate, str(url)
+    raise NotFound("no running endpoint to put the app in front of", hint="run the serving chapter first")
+
+
+def run(ctx: DemoContext) -> None:
+    from mloop.demo.traffic import send_users, users
+    from mloop.features import extract
+
+    ws = ctx.workspace
+    name, endpoint_url = endpoint_of(ctx)
+    url = _start_app(ctx, name)
+    ctx.did(f"started the inference app (its own process) in front of endpoint '{name}'", url)
+    ctx.say(f"[dim]open {url}/ in a browser: a form, the click probability, two feedback buttons[/]")
+    stats = send_users(url, users(USERS, seed=11), seed=11)
+    versions = ", ".join(f"{k}: {v}" for k, v in sorted(stats["versions"].items()))
+    ctx.did(f"{stats['predictions']} simulated users got a prediction ({versions}); "
+            f"{stats['feedback']} told us what they did, {stats['clicks']} clicked")
+    _show_logs(ctx, extract(ws, ws.settings.app.interactions_group), extract(ws, ws.settings.app.feedback_group))
+    _show_errors(ctx, url)
+    ctx.state.update(app_url=url, app_endpoint=name, app_endpoint_url=endpoint_url,
+                     app_interactions=stats["predictions"], app_feedback=stats["feedback"])
+
+
+def _start_app(ctx: DemoContext, endpoint: str) -> str:
+    port = _free_port()
+    log = open(ctx.workspace.state_dir / "demo-app.log", "ab")  # noqa: SIM115 - closed in cleanup
+    proc = subprocess.Popen([sys.executable, "-m", "mloop", "app", "--endpoint", endpoint, "--port", str(port)],
+                            cwd=ctx.workspace.root, stdout=log, stderr=subprocess.STDOUT)
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+    ctx.cleanups.append(stop)
+    url = f"http://127.0.0.1:{port}"
+    _wait_ready(url, proc, ctx.workspace.state_dir / "demo-app.log")
+    return url
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Any, timeout: float = 60) -> None:
+    import time
+
+    import httpx
+
+    from mloop.errors import MloopError
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise MloopError(f"the app exited with {proc.returncode}: {log.read_text()[-500:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise MloopError(f"the app did not come up within {timeout:.0f} s", hint=f"see {log}")
+
+
+def _show_logs(ctx: DemoContext, interactions: Any, feedback: Any) -> None:
+    ws = ctx.workspace
+    ctx.did(f"{len(interactions)} interactions logged to feature group '{ws.settings.app.interactions_group}'",
+            "mloop features show " + ws.settings.app.interactions_group)
+    cols = ["request_id", "age", "device_type", "ad_position", "prediction", "model_version", "variant"]
+    for row in interactions.tail(3)[cols].to_dict("records"):
+        ctx.say(f"[dim]{row['request_id'][:8]}… age {row['age']:>2} {row['device_type']:<7} "
+                f"{row['ad_position']:<6} p={row['prediction']:.3f} v{row['model_version']} {row['variant']}[/]")
+    rate = feedback["clicked"].mean() if len(feedback) else 0.0
+    ctx.did(f"{len(feedback)} feedback rows in '{ws.settings.app.feedback_group}' "
+            f"(click rate {rate:.1%}), keyed by request id")
+
+
+def _show_errors(ctx: DemoContext, url: str) -> None:
+    import httpx
+
+    from mloop.demo.traffic import users
+
+    record = users(1, seed=3)[0]
+    for label, bad in (("a negative age", {**record, "age": -4}),
+                       ("an unknown device type", {**record, "device_type": "Smartwatch"})):
+        res = httpx.post(f"{url}/api/predict", json=bad, timeout=10)
+        ctx.say(f"{label} -> [yellow]{res.status_code}[/] {res.json()['message']}")
+    ok = httpx.post(f"{url}/api/predict", json=record, timeout=10).json()
+    httpx.post(f"{url}/api/feedback", json={"request_id": ok["request_id"], "clicked": False}, timeout=10)
+    twice = httpx.post(f"{url}/api/feedback", json={"request_id": ok["request_id"], "clicked": True}, timeout=10)
+    ctx.say(f"feedback twice -> [yellow]{twice.status_code}[/] {twice.json()['message']}")

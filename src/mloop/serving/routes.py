@@ -1,8 +1,6 @@
 """The FastAPI side of the model server: OpenAPI, health, metadata, metrics, and the prediction
 routes (the raw front answers those first; these are the documented, equivalent fallbacks)."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Any
 
 from mloop import __version__
@@ -40,8 +38,8 @@ V2_BODY = {"requestBody": {"required": True, "content": {"application/json": {"s
     }}}}}}
 
 
-def build_api(live: LiveEndpoint, metrics: ServerMetrics, max_body: int, routing_header: str,
-              lifespan: Any) -> FastAPI:
+def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, routing_header: str,
+              lifespan: Any) -> "FastAPI":
     """The FastAPI app of a model server."""
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
@@ -75,58 +73,60 @@ def build_api(live: LiveEndpoint, metrics: ServerMetrics, max_body: int, routing
     def doc(status_doc: tuple[int, Any]) -> JSONResponse:
         return JSONResponse(status_doc[1], status_doc[0])
 
-    @api.get("/ping", tags=["sagemaker"], responses={"503": ERRORS["503"]})
+    @api.get("/ping", response_model=None, tags=["sagemaker"], responses={"503": ERRORS["503"]})
     def ping_route() -> Response:
         return out(*ping(live))
 
-    @api.post("/invocations", tags=["sagemaker"], openapi_extra=INVOCATION_BODY, responses=ERRORS)
+    @api.post("/invocations", response_model=None, tags=["sagemaker"], openapi_extra=INVOCATION_BODY, responses=ERRORS)
     async def invocations(request: Request) -> Response:
         return await run(request, handler.SAGEMAKER)
 
-    @api.get("/v1/models", tags=["kserve-v1"])
+    @api.get("/v1/models", response_model=None, tags=["kserve-v1"])
     def v1_list() -> dict[str, Any]:
         dep = live.current
         return {"models": sorted(dep.model_names) if dep else []}
 
-    @api.get("/v1/models/{name}", tags=["kserve-v1"], responses=ERRORS)
+    @api.get("/v1/models/{name}", response_model=None, tags=["kserve-v1"], responses=ERRORS)
     def v1_model(name: str) -> JSONResponse:
         return doc(handler.model_metadata(live, name, handler.V1))
 
-    @api.post("/v1/models/{name}:predict", tags=["kserve-v1"], openapi_extra=V1_BODY, responses=ERRORS)
+    @api.post("/v1/models/{name}:predict", response_model=None, tags=["kserve-v1"], openapi_extra=V1_BODY,
+              responses=ERRORS)
     async def v1_predict(name: str, request: Request) -> Response:
         return await run(request, handler.V1, name)
 
-    @api.get("/v2", tags=["open-inference-v2"])
+    @api.get("/v2", response_model=None, tags=["open-inference-v2"])
     def v2_server() -> dict[str, Any]:
         return {"name": "mloop", "version": __version__, "extensions": []}
 
-    @api.get("/v2/health/live", tags=["open-inference-v2"])
+    @api.get("/v2/health/live", response_model=None, tags=["open-inference-v2"])
     def v2_live() -> dict[str, Any]:
         return {"live": True}
 
-    @api.get("/v2/health/ready", tags=["open-inference-v2"], responses={"503": ERRORS["503"]})
+    @api.get("/v2/health/ready", response_model=None, tags=["open-inference-v2"], responses={"503": ERRORS["503"]})
     def v2_ready() -> JSONResponse:
         return JSONResponse({"ready": live.ready}, 200 if live.ready else 503)
 
-    @api.get("/v2/models/{name}", tags=["open-inference-v2"], responses=ERRORS)
+    @api.get("/v2/models/{name}", response_model=None, tags=["open-inference-v2"], responses=ERRORS)
     def v2_model(name: str) -> JSONResponse:
         return doc(handler.model_metadata(live, name, handler.V2))
 
-    @api.get("/v2/models/{name}/ready", tags=["open-inference-v2"], responses=ERRORS)
+    @api.get("/v2/models/{name}/ready", response_model=None, tags=["open-inference-v2"], responses=ERRORS)
     def v2_model_ready(name: str) -> JSONResponse:
         status, body = handler.model_metadata(live, name, handler.V2)
         return JSONResponse({"name": name, "ready": status == 200} if status == 200 else body, status)
 
-    @api.post("/v2/models/{name}/infer", tags=["open-inference-v2"], openapi_extra=V2_BODY, responses=ERRORS)
+    @api.post("/v2/models/{name}/infer", response_model=None, tags=["open-inference-v2"], openapi_extra=V2_BODY,
+              responses=ERRORS)
     async def v2_infer(name: str, request: Request) -> Response:
         return await run(request, handler.V2, name)
 
-    @api.post("/v2/models/{name}/versions/{version}/infer", tags=["open-inference-v2"],
+    @api.post("/v2/models/{name}/versions/{version}/infer", response_model=None, tags=["open-inference-v2"],
               openapi_extra=V2_BODY, responses=ERRORS)
     async def v2_infer_version(name: str, version: str, request: Request) -> Response:
         return await run(request, handler.V2, name, version)
 
-    @api.get("/metrics", tags=["metrics"])
+    @api.get("/metrics", response_model=None, tags=["metrics"])
     def metrics_route() -> Response:
         body, ctype = metrics.render()
         return Response(body, 200, media_type=ctype)

@@ -106,7 +106,8 @@ def _set_global(uri: str) -> None:
 def _quiet_logs() -> None:
     # MLflow migrates a new SQLite store with Alembic and logs every revision at INFO.
     for name in ("alembic.runtime.migration", "mlflow.store.db.utils", "mlflow.models.model",
-                 "mlflow.tracking._model_registry.fluent"):
+                 "mlflow.tracking._model_registry.fluent", "mlflow.tracking._tracking_service.client",
+                 "mlflow.store.model_registry.abstract_store"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # Its pickling advice on every pyfunc log is noise for mloop's own model wrappers.
     logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)

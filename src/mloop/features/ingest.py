@@ -152,7 +152,7 @@ def _stage(ws: Workspace, path: Path, group: FeatureGroup, quarantine: _Quaranti
 
     now = datetime.now(UTC)
     seen = kept = done_bytes = 0
-    with pq.ParquetWriter(staging, arrow_schema(group.spec), compression="zstd") as writer:
+    with pq.ParquetWriter(staging, arrow_schema(group.spec), compression="snappy") as writer:
         for batch in _batches(path, group):
             good = _process(batch, group, now, seen, quarantine)
             seen += batch.n + len(batch.unparsable)

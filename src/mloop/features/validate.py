@@ -169,30 +169,35 @@ def _typed(text: pa.Array, feature: Feature, problems: Problems) -> pa.Array:
 
 
 def _constraints(typed: pa.Array, text: pa.Array, feature: Feature, problems: Problems) -> None:
+    """Check nullability, length, allowed values and bounds; each check first asks one
+    vectorized yes/no question and builds per-row masks only when something fails."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if not feature.nullable and typed.null_count:
         missing = _mask(pc.is_null(typed)) & ~problems.bad
         problems.add(missing, lambda i: f"{feature.name}: missing value (not nullable)")
-    if feature.type == "string":
+    if feature.type == "string" and len(text) and (pc.max(pc.binary_length(text)).as_py() or 0) > feature.max_length:
         long = _mask(pc.greater(pc.binary_length(text), feature.max_length))
-        if long.any():
-            problems.add(long, lambda i: f"{feature.name}: value is {len(text[i].as_py().encode())} "
-                         f"bytes, longer than max_length {feature.max_length}")
+        problems.add(long, lambda i: f"{feature.name}: value is {len(text[i].as_py().encode())} "
+                     f"bytes, longer than max_length {feature.max_length}")
     if feature.allowed is not None:
         allowed = pa.array(feature.allowed).cast(typed.type)
-        out = _mask(pc.invert(pc.is_in(typed, value_set=allowed))) & _mask(pc.is_valid(typed))
-        problems.add(out, lambda i: f"{feature.name}: {_show(typed[i].as_py())} not in allowed values "
-                     f"{feature.allowed}")
-    for bound, op, word in ((feature.min, pc.less, "below min"), (feature.max, pc.greater, "above max")):
-        if bound is not None and feature.type in ("int", "float"):
+        inside = pc.is_in(typed, value_set=allowed)
+        if not pc.all(pc.or_(inside, pc.is_null(typed))).as_py():
+            out = _mask(pc.invert(inside)) & _mask(pc.is_valid(typed))
+            problems.add(out, lambda i: f"{feature.name}: {_show(typed[i].as_py())} not in allowed "
+                         f"values {feature.allowed}")
+    if feature.type in ("int", "float") and (feature.min is not None or feature.max is not None):
+        low, high = pc.min_max(typed).values()
+        checks = ((feature.min, pc.less, "below min", low), (feature.max, pc.greater, "above max", high))
+        for bound, op, word, seen in checks:
+            if bound is None or seen.as_py() is None or not op(seen, pa.scalar(float(bound))).as_py():
+                continue
             out = _mask(op(typed, pa.scalar(float(bound))))
-            problems.add(out, lambda i, b=bound, w=word: f"{feature.name}: {typed[i].as_py()} {w} {b}")
-    if feature.type == "float":
-        nan = _mask(pc.is_nan(typed))
-        if nan.any() and not feature.nullable:
-            problems.add(nan, lambda i: f"{feature.name}: NaN (not nullable)")
+            problems.add(out, lambda i, b=bound, w=word: f"{feature.name}: {typed[i].as_py()} {w} {b:g}")
+    if feature.type == "float" and not feature.nullable and pc.any(pc.is_nan(typed)).as_py():
+        problems.add(_mask(pc.is_nan(typed)), lambda i: f"{feature.name}: NaN (not nullable)")
 
 
 def validate(

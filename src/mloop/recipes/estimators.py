@@ -48,6 +48,9 @@ class XGBoostEstimator:
             "seed": seed,
             "tree_method": "hist",
             "verbosity": 0,
+            # One thread unless asked: OpenMP threads spin when cores are shared, and a loaded
+            # 2-core machine trained 10x slower with two threads than with one.
+            "nthread": 1,
         }
         if task == "regression":
             booster_params.update(objective="reg:squarederror", eval_metric="rmse")

@@ -150,10 +150,10 @@ class TabularModel:
         return [self.classes[i] for i in index]
 
     def feature_importances(self) -> dict[str, float]:
-        """Importance per raw input column (one-hot columns summed), normalised to sum 1."""
+        """Importance per model column (one-hot columns summed; derived features by name), summing to 1."""
         names = self.preprocessor.output_names
         values = self.estimator.importances(len(names))
-        total: dict[str, float] = dict.fromkeys(self.feature_names, 0.0)
+        total: dict[str, float] = dict.fromkeys([c.name for c in self.preprocessor.columns], 0.0)
         for column, value in zip(self._owners(), values, strict=False):
             total[column] += value
         norm = sum(total.values()) or 1.0
@@ -165,12 +165,14 @@ class TabularModel:
     def input_example(self, frame: pd.DataFrame, rows: int = 5) -> pd.DataFrame:
         """A few raw rows for MLflow's signature: numbers as float64 (they may be missing)."""
         example = frame[self.feature_names].head(rows).copy()
-        for column in self.preprocessor.columns:
-            if column.kind == "numeric":
-                example[column.name] = example[column.name].astype("float64")
-            elif column.kind == "categorical":
-                example[column.name] = example[column.name].astype("object").where(
-                    example[column.name].notna(), None).map(lambda v: v if v is None else str(v))
+        kinds = {c.name: c.kind for c in self.preprocessor.columns}
+        for name in self.feature_names:
+            kind = kinds.get(name, "numeric")  # inputs only derived features read are numbers
+            if kind == "numeric":
+                example[name] = example[name].astype("float64")
+            elif kind == "categorical":
+                example[name] = example[name].astype("object").where(
+                    example[name].notna(), None).map(lambda v: v if v is None else str(v))
         return example
 
     def describe(self) -> dict[str, Any]:

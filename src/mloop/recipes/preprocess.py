@@ -89,7 +89,7 @@ class Preprocessor:
         absent = [c for c in derived_features.input_columns(declared) if c not in frame.columns]
         if absent:
             raise InvalidInput(f"derived features read columns not in the training data: {', '.join(absent)}")
-        frame = _with_derived(frame, declared)
+        frame = with_derived(frame, declared)
         names = [f for f in features if f not in {d["name"] for d in declared}] + [d["name"] for d in declared]
         specs = []
         for name in names:
@@ -191,7 +191,7 @@ class Preprocessor:
         if missing:
             raise InvalidInput(f"missing feature columns: {', '.join(missing)}",
                                hint="expected: " + ", ".join(self.feature_names))
-        frame = _with_derived(frame, self.derived)
+        frame = with_derived(frame, self.derived)
         out = np.zeros((len(frame), self.width), dtype=np.float64)
         for (name, kind, offset, fill, mean, scale, index) in self._plan:
             column = frame[name]
@@ -268,7 +268,7 @@ def parse_bool(value: Any, fill: float, name: str, row: int) -> float:
     raise InvalidInput(f"row {row}: column '{name}' expects true/false, got {value!r}")
 
 
-def _with_derived(frame: pd.DataFrame, derived: list[dict[str, Any]]) -> pd.DataFrame:
+def with_derived(frame: pd.DataFrame, derived: list[dict[str, Any]]) -> pd.DataFrame:
     """`frame` plus the derived columns (same scalar code as the record path)."""
     if not derived:
         return frame

@@ -1,0 +1,123 @@
+"""Steps that bring data in and check it: extract (feature group), load (CSV/Parquet or the
+SYNTHETIC generator), and validate (a failed validation stops the run with a report artifact)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd  # the DSL resolves step annotations at import time
+
+from mloop.errors import InvalidInput
+from mloop.pipelines import step
+from mloop.pipelines.typecheck import FeatureGroupName
+from mloop.recipes.steps.validation import ValidationFailed, check_data, summary
+
+if TYPE_CHECKING:
+    from mloop.store import Workspace
+
+SYNTHETIC = "synthetic"
+
+
+def workspace() -> Workspace:
+    """The workspace of the running step."""
+    from mloop.pipelines import current_context
+
+    return current_context().workspace
+
+
+def read_group(ws: Workspace, group: str, *, as_of: str = "", drop_keys: bool = True) -> pd.DataFrame:
+    """A feature-group snapshot, without its record id and event time when `drop_keys`."""
+    from mloop.features import extract as extract_group
+    from mloop.features import get_group
+
+    frame = extract_group(ws, group, as_of=as_of or None)
+    if drop_keys:
+        spec = get_group(ws, group).spec
+        frame = frame.drop(columns=[c for c in (spec.record_identifier, spec.event_time) if c in frame.columns])
+    return frame
+
+
+@step(name="extract")
+def extract(group: FeatureGroupName, as_of: str = "", drop_keys: bool = True) -> pd.DataFrame:
+    """Snapshot of a feature group (newest record per id); its data version joins the cache key."""
+    frame = read_group(workspace(), group, as_of=as_of, drop_keys=drop_keys)
+    print(f"extracted {len(frame)} rows x {frame.shape[1]} columns from feature group '{group}'")
+    return frame
+
+
+def read_source(ws: Workspace | None, data_source: str) -> pd.DataFrame:
+    """`synthetic[:rows[:seed]]` (SYNTHETIC housing rows) or a CSV/Parquet path or URL.
+
+    Raises:
+        InvalidInput: an unreadable source.
+    """
+    import pandas as pd
+
+    from mloop.recipes.datasets.housing import housing
+
+    if data_source == SYNTHETIC or data_source.startswith(SYNTHETIC + ":"):
+        parts = data_source.split(":")[1:]
+        try:
+            rows, seed = int(parts[0]) if parts else 20_000, int(parts[1]) if len(parts) > 1 else 0
+        except ValueError as exc:
+            raise InvalidInput(f"data_source '{data_source}': expected synthetic[:rows[:seed]]") from exc
+        return housing(rows, seed)
+    options: dict[str, Any] = {}
+    if data_source.startswith("s3://") and ws is not None and ws.settings.s3_endpoint_url:
+        options["storage_options"] = {"client_kwargs": {"endpoint_url": ws.settings.s3_endpoint_url}}
+    reader = pd.read_parquet if data_source.endswith((".parquet", ".pq")) else pd.read_csv
+    try:
+        return reader(data_source, **options)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise InvalidInput(f"cannot read data_source '{data_source}': {exc}",
+                           hint="Pass a CSV or Parquet path/URL, or 'synthetic' for generated rows.") from exc
+
+
+@step(name="load", cache=False)
+def load_table(data_source: str = SYNTHETIC) -> pd.DataFrame:
+    """Rows from a file (re-read every run; later steps cache on its content digest)."""
+    frame = read_source(workspace(), data_source)
+    label = " (SYNTHETIC rows)" if frame.attrs.get("synthetic") else ""
+    print(f"loaded {len(frame)} rows x {frame.shape[1]} columns from {data_source}{label}")
+    return frame
+
+
+@step(name="load", cache=False)
+def load_source(feature_group: FeatureGroupName = "", data_source: str = "") -> pd.DataFrame:
+    """A feature group when named, else a file: the generic pipeline's input."""
+    ws = workspace()
+    if feature_group:
+        frame = read_group(ws, feature_group)
+    elif data_source:
+        frame = read_source(ws, data_source)
+    else:
+        raise InvalidInput("the tabular pipeline needs feature_group or data_source",
+                           hint="mloop run tabular --param feature_group=NAME --param target=COLUMN")
+    print(f"loaded {len(frame)} rows x {frame.shape[1]} columns from {feature_group or data_source}")
+    return frame
+
+
+@step(name="validate", outputs=("data", "report"))
+def validate(
+    data: pd.DataFrame, target: str, min_rows: int = 100, max_null_ratio: float = 0.6,
+    required: list | None = None, ranges: dict | None = None, min_minority_ratio: float = 0.01,
+    task: str = "auto",
+) -> tuple[pd.DataFrame, dict]:
+    """Schema, row count, null ratios, ranges and label balance; fails the run when any fails.
+
+    The report is stored as an artifact either way; on failure its URI is in the error.
+    """
+    report = check_data(data, target=target, min_rows=min_rows, max_null_ratio=max_null_ratio,
+                        required=list(required or []), ranges=dict(ranges or {}),
+                        min_minority_ratio=min_minority_ratio, task=task)
+    text = summary(report)
+    print(text)
+    if not report["passed"]:
+        ws = workspace()
+        digest = ws.artifacts.put(json.dumps(report, indent=2, default=str).encode())
+        uri = ws.artifacts.uri(digest)
+        print(f"validation report: {uri}")
+        raise ValidationFailed(text, hint=f"Full report: {uri} (sha256:{digest[:12]}). Fix the data "
+                               "or relax the validation parameters.", report_uri=uri)
+    return data, report

@@ -1,0 +1,63 @@
+"""The two branches of the metric gate: register the model (PendingManualApproval) or alert."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from mloop.pipelines import step
+from mloop.recipes.model import TabularModel
+
+
+def _facts(report: dict) -> dict[str, Any]:
+    return {k: v for k, v in report.items()
+            if isinstance(v, int | float | str | bool) and not (isinstance(v, float) and math.isnan(v))}
+
+
+@step(name="register", kind="RegisterModel")
+def register_model(model: TabularModel, model_uri: str, report: dict, model_name: str) -> dict:
+    """Register the trained model through `mloop.registry` (starts PendingManualApproval).
+
+    When the training step ran without tracking (no MLflow run), the model is logged here first.
+    """
+    from mloop import registry, tracking
+    from mloop.pipelines import current_context
+    from mloop.recipes.steps.training import log_tabular_model
+
+    ctx = current_context()
+    ws = ctx.workspace
+    if not model_uri:
+        experiment = str(ctx.params.get("experiment_name") or model_name)
+        with tracking.start_run(ws, experiment=experiment, run_name=f"{ctx.run_id}/register") as run:
+            model_uri = log_tabular_model(ws, run.run_id, model, _example(model))
+    metadata = {"pipeline_run_id": ctx.run_id, "step": ctx.step_name, "task": model.task,
+                "estimator": model.estimator_kind, "features": model.feature_names,
+                "dataset": model.metadata.get("dataset"), "synthetic": bool(model.metadata.get("synthetic"))}
+    version = registry.register(ws, model_name, model_uri, metrics=_facts(report), metadata=metadata)
+    print(f"registered {version.name} version {version.version} ({version.status}) from {model_uri}")
+    return {"name": version.name, "version": version.version, "status": version.status,
+            "model_uri": version.model_uri, "source_uri": model_uri}
+
+
+def _example(model: TabularModel) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame([{name: None for name in model.feature_names}])
+
+
+@step(name="alert", kind="Alert")
+def send_alert(report: dict, threshold: float, model_name: str, severity: str = "warning") -> dict:
+    """Raise an alert through `mloop.alerts`: the model missed its gate and was not registered."""
+    from mloop.alerts import raise_alert
+    from mloop.pipelines import current_context
+
+    ctx = current_context()
+    metric, score = report.get("metric", "score"), report.get("score")
+    title = (f"{model_name}: {metric} {score:.4f} is below the threshold {threshold} - not registered"
+             if isinstance(score, float) else f"{model_name}: evaluation missed the threshold {threshold}")
+    detail = {"pipeline_run_id": ctx.run_id, "metric": metric, "score": score, "threshold": threshold,
+              "model_name": model_name, "report": _facts(report)}
+    alert = raise_alert(ws=ctx.workspace, source=f"pipeline/{ctx.run_id}/{ctx.step_name}", severity=severity,
+                        title=title, detail=detail)
+    print(f"alert #{alert.id} ({alert.severity}): {title}; delivery: {alert.delivery}")
+    return {"alert_id": alert.id, "title": title, "delivery": alert.delivery}

@@ -31,7 +31,7 @@ def test_spec_rules() -> None:
 
     with pytest.raises(InvalidSpec, match="record_identifier 'nope'"):
         parse_spec({"name": "g", "record_identifier": "nope", "features": [{"name": "a", "type": "int"}]})
-    with pytest.raises(InvalidSpec, match="should be .int."):
+    with pytest.raises(InvalidSpec, match=r"should be .int."):
         parse_spec({"name": "g", "record_identifier": "a", "features": [{"name": "a", "type": "integer"}]})
     with pytest.raises(InvalidSpec, match="valid group name"):
         parse_spec({"name": "bad name!", "record_identifier": "a", "features": [{"name": "a", "type": "int"}]})

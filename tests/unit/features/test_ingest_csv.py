@@ -66,7 +66,7 @@ def test_same_content_is_skipped_unless_forced(ev: Any, tmp_path: Path) -> None:
 
 def test_max_reject_ratio_and_all_rejected(ev: Any, tmp_path: Path) -> None:
     text = HEADER + "1,2024-01-01,1.5,3,red,true\n2,2024-01-01,bad,3,red,true\n"
-    with pytest.raises(IngestRejected, match="50.0%"):
+    with pytest.raises(IngestRejected, match=r"50\.0%"):
         ingest(ev, write(tmp_path / "r.csv", text), "ev", max_reject_ratio=0.2)
     assert data_version(ev, "ev") == 0
     with pytest.raises(IngestRejected, match="every row"):

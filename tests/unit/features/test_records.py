@@ -1,0 +1,96 @@
+"""put_records: validation, durability, flushing, concurrency and kill -9 safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mloop.errors import InvalidInput
+from mloop.features import data_version, extract, flush_records, get_online, put_records
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_put_records_online_then_offline_on_flush(ev: Any) -> None:
+    put_records(ev, "ev", [{"uid": 1, "x": 1.0, "color": "red", "ts": "2024-01-02T00:00:00Z"}])
+    put_records(ev, "ev", [{"uid": 1, "x": 0.5, "ts": "2024-01-01T00:00:00Z"}])  # older: not online
+    put_records(ev, "ev", [{"uid": 2, "x": 2.0, "n": 5, "ok": True}])  # no time: now
+    assert get_online(ev, "ev", [1], ["x", "color"]) == {1: {"x": 1.0, "color": "red"}}
+    assert data_version(ev, "ev") == 0
+    assert flush_records(ev, "ev") == 3
+    assert data_version(ev, "ev") == 1
+    hist = extract(ev, "ev", history=True)
+    assert len(hist) == 3 and extract(ev, "ev").set_index("uid")["x"].to_dict() == {1: 1.0, 2: 2.0}
+    assert flush_records(ev, "ev") == 0 and data_version(ev, "ev") == 1
+
+
+def test_extract_sees_acknowledged_records(ev: Any) -> None:
+    put_records(ev, "ev", [{"uid": 7, "x": 7.0}])
+    assert extract(ev, "ev")["uid"].tolist() == [7]
+
+
+@pytest.mark.parametrize(("record", "match"), [
+    ({"uid": 1, "colour": "red"}, "unknown field 'colour'"),
+    ({"x": 1.0}, "lacks 'uid'"),
+    ({"uid": 1, "x": "abc"}, "not a valid float"),
+    ({"uid": 1, "color": "pink"}, "not in allowed"),
+    ({"uid": 1, "n": 5000}, "outside"),
+])
+def test_bad_records_are_refused_whole(ev: Any, record: dict[str, Any], match: str) -> None:
+    with pytest.raises(InvalidInput, match=match):
+        put_records(ev, "ev", [{"uid": 9, "x": 1.0}, record])
+    assert get_online(ev, "ev", [9]) == {}  # nothing of the batch was written
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    from mloop.features import put_records
+    from mloop.store import open_workspace
+    ws = open_workspace(sys.argv[1])
+    start, count, batch = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    import mloop.features.records as r
+    r.FLUSH_ROWS = int(sys.argv[5])
+    for i in range(start, start + count, batch):
+        put_records(ws, "ev", [{"uid": j, "x": float(j)} for j in range(i, i + batch)])
+        print(i + batch - 1, flush=True)   # acknowledged up to here
+""")
+
+
+def _writer(ws: Any, start: int, count: int, batch: int = 1, flush_rows: int = 50_000) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(ws.root), str(start), str(count), str(batch), str(flush_rows)],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+
+
+def test_concurrent_writers_lose_nothing(ev: Any) -> None:
+    procs = [_writer(ev, w * 10_000, 150, batch=3, flush_rows=100) for w in range(4)]
+    for p in procs:
+        assert p.wait(timeout=60) == 0
+    flush_records(ev, "ev")
+    hist = extract(ev, "ev", history=True)
+    assert sorted(hist["uid"]) == sorted(w * 10_000 + i for w in range(4) for i in range(150))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flush_rows", [50_000, 40], ids=["kill-while-writing", "kill-while-flushing"])
+def test_kill_9_after_ack_loses_nothing(ev: Any, flush_rows: int) -> None:
+    proc = _writer(ev, 0, 100_000, batch=5, flush_rows=flush_rows)
+    assert proc.stdout is not None
+    acked = -1
+    while acked < 600:
+        acked = int(proc.stdout.readline())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    for line in proc.stdout.read().split():  # acknowledged before the kill landed
+        acked = max(acked, int(line))
+    flush_records(ev, "ev")
+    uids = extract(ev, "ev", history=True)["uid"].tolist()
+    assert len(uids) == len(set(uids)), "a record was flushed twice"
+    assert set(range(acked + 1)) <= set(uids)

@@ -336,8 +336,10 @@ def run_pipeline(
     return execute_graph(ws, graph, values, no_cache=no_cache, **options)
 
 
-def retry_run(ws: Workspace, run_id: str, **options: Any) -> runs.RunRecord:
+def retry_run(ws: Workspace, run_id: str, *, new_run_id: str | None = None, **options: Any) -> runs.RunRecord:
     """Re-execute a failed or stopped run as a new run linked to it, reusing succeeded steps.
+
+    `new_run_id` names the new run up front (the dashboard links to it before it finishes).
 
     Succeeded and cached steps are reused only if their artifacts still verify; everything else
     executes again (with today's code of each step).
@@ -359,12 +361,12 @@ def retry_run(ws: Workspace, run_id: str, **options: Any) -> runs.RunRecord:
                                                          v["format"], v["uri"], v.get("meta") or {})
                                          for k, v in step.outputs.items()})
     return execute_graph(ws, graph, dict(original.params), origin=(run_id, "retry"), reuse=reuse,
-                         **options)
+                         run_id=new_run_id, **options)
 
 
 def clone_run(
     ws: Workspace, run_id: str, params: dict[str, Any] | None = None, *, no_cache: bool = False,
-    **options: Any,
+    new_run_id: str | None = None, **options: Any,
 ) -> runs.RunRecord:
     """Run the same definition again with changed parameters, linked to the original run."""
     from mloop.pipelines.registry import resolve_params
@@ -372,7 +374,8 @@ def clone_run(
     original = runs.get_run(ws, run_id)
     graph = runs.run_graph(ws, run_id)
     values = resolve_params(graph, {**original.params, **(params or {})})
-    return execute_graph(ws, graph, values, no_cache=no_cache, origin=(run_id, "clone"), **options)
+    return execute_graph(ws, graph, values, no_cache=no_cache, origin=(run_id, "clone"),
+                         run_id=new_run_id, **options)
 
 
 def to_json(record: runs.RunRecord) -> str:

@@ -3,7 +3,8 @@
 The tracking hook makes a pipeline run an MLflow parent run (parameters; tags: pipeline, run id,
 git commit) and every executed Training step a nested run with its inputs as parameters, its
 metrics and whatever model it logs through `ctx.log_model`. The parent run opens with the first
-step that actually executes: a fully cached re-run produces nothing new to track and stays fast.
+executed Training step or the first step that logs metrics: a re-run whose training and
+evaluation are cached has nothing new to track and stays fast (MLflow is not even imported).
 The experiment is the `experiment_name` parameter, else the pipeline name.
 """
 
@@ -70,14 +71,12 @@ class TrackingHook(Hook):
         return str(self.parent.run_id)
 
     def step_started(self, run: RunState, node: g.Node, ctx: StepContext) -> None:
-        if node.kind == g.CONDITION:
-            return
-        parent_id = self._ensure_parent(run)
-        ctx.mlflow_run_id = parent_id
-        if node.kind != g.TRAINING:
+        if node.kind != g.TRAINING:  # other steps open the parent only if they log metrics
+            ctx.mlflow_run_id = self.parent.run_id if self.parent is not None else run.mlflow_run_id
             return
         from mloop import tracking
 
+        parent_id = self._ensure_parent(run)
         stack = ExitStack()
         nested = stack.enter_context(tracking.start_run(
             run.ws, experiment=self.parent.experiment, run_name=f"{run.run_id}/{node.name}",
@@ -87,10 +86,14 @@ class TrackingHook(Hook):
         self.nested[node.name] = (stack, nested)
 
     def step_finished(self, run: RunState, node: g.Node, ctx: StepContext, outcome: Outcome) -> None:
+        entry = self.nested.pop(node.name, None)
+        if entry is None and outcome.metrics and node.kind != g.CONDITION:
+            self._ensure_parent(run)
+        target = entry[1].run_id if entry else (self.parent.run_id if self.parent else None)
+        if target is None:
+            return
         from mloop import tracking
 
-        entry = self.nested.pop(node.name, None)
-        target = entry[1].run_id if entry else (self.parent.run_id if self.parent else None)
         try:
             if target and entry is not None:
                 params = _scalar_params(ctx, run.values.get(node.name, {}))

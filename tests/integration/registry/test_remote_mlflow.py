@@ -21,15 +21,16 @@ def _workspace(workspace_dir: Path, mlflow_url: str, database_url: str) -> Any:
 
 
 def test_log_register_approve_and_load_through_the_server(
-    workspace_dir: Path, mlflow_url: str, database_url: str, tmp_path: Path,
+    workspace_dir: Path, mlflow_url: str, pg_url: str, tmp_path: Path,
 ) -> None:
+    """The scale-out configuration: PostgreSQL metadata + a remote MLflow server."""
     import numpy as np
     import pandas as pd
     from sklearn.linear_model import LinearRegression
 
     from mloop.tracking.wrappers import log_estimator
 
-    ws = _workspace(workspace_dir, mlflow_url, database_url)
+    ws = _workspace(workspace_dir, mlflow_url, pg_url)
     name = f"remote-{uuid.uuid4().hex[:8]}"  # the server and the PG database outlive one test
     x = pd.DataFrame({"a": np.arange(10.0), "b": np.arange(10.0) ** 2})
     model = LinearRegression().fit(x, 3 * x["a"] + 1)

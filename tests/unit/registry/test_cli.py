@@ -1,0 +1,85 @@
+"""`mloop models` and `mloop alerts` as a user runs them: real subprocesses, exit codes, stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mloop import registry
+from mloop.alerts import raise_alert
+
+MLOOP = [sys.executable, "-m", "mloop"]
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")} | env
+    return subprocess.run(MLOOP + args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120)
+
+
+def invoke(args: list[str], root: Path, monkeypatch: pytest.MonkeyPatch, principal: str = "tester") -> Any:
+    """In-process for speed; the error printer is covered by the subprocess tests below."""
+    from typer.testing import CliRunner
+
+    from mloop.cli.main import app
+
+    monkeypatch.setenv("MLOOP_WORKSPACE", str(root))
+    monkeypatch.setenv("MLOOP_PRINCIPAL", principal)
+    return CliRunner().invoke(app, args)
+
+
+def test_models_commands(ml_workspace: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = ml_workspace.root
+    registry.register(ml_workspace, "ctr", "s3://b/m", metrics={"auc": 0.8}, principal="carol")
+    registry.register(ml_workspace, "ctr", "s3://b/m", principal="carol")
+
+    listed = json.loads(invoke(["models", "list", "--json"], root, monkeypatch).stdout)
+    assert [(m["name"], m["versions"], m["pending"]) for m in listed] == [("ctr", 2, 2)]
+    approved = invoke(["models", "approve", "ctr", "1", "--comment", "good AUC", "--json"], root, monkeypatch,
+                      principal="alice")
+    assert approved.exit_code == 0, approved.output
+    body = json.loads(approved.stdout)
+    assert (body["status"], body["approved_by"], body["comment"]) == ("Approved", "alice", "good AUC")
+    again = invoke(["models", "approve", "ctr", "1", "-m", "again"], root, monkeypatch, principal="bob")
+    assert isinstance(again.exception, registry.ApprovalConflict)
+    assert isinstance(invoke(["models", "show", "ctx"], root, monkeypatch).exception, registry.ModelNotFound)
+    shown = json.loads(invoke(["models", "show", "ctr", "2", "--json"], root, monkeypatch).stdout)
+    assert shown["status"] == "PendingManualApproval" and shown["registered_by"] == "carol"
+    history = json.loads(invoke(["models", "history", "ctr", "--json"], root, monkeypatch).stdout)
+    assert [h["to_status"] for h in history] == ["PendingManualApproval"] * 2 + ["Approved"]
+    assert "ctr history" in invoke(["models", "history", "ctr"], root, monkeypatch).stdout
+    rejected = invoke(["models", "reject", "ctr", "2", "-m", "worse", "--json"], root, monkeypatch)
+    assert json.loads(rejected.stdout)["status"] == "Rejected"
+
+
+def test_errors_are_one_line_and_a_hint(ml_workspace: Any) -> None:
+    registry.register(ml_workspace, "ctr", "s3://b/m")
+    missing = run(["models", "approve", "ctr", "1"], ml_workspace.root, MLOOP_PRINCIPAL="alice")
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert missing.stderr.splitlines() == [
+        "error: a comment is required to approve ctr version 1 (registry.require_comment)",
+        'hint: mloop models approve ctr 1 --comment "why"',
+    ]
+
+
+def test_four_eyes_from_the_cli(ml_workspace: Any) -> None:
+    registry.register(ml_workspace, "ctr", "s3://b/m", principal="alice")
+    result = run(["models", "approve", "ctr", "1", "-m", "mine"], ml_workspace.root,
+                 MLOOP_PRINCIPAL="alice", MLOOP_REGISTRY__REQUIRE_DISTINCT_APPROVER="true")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: alice registered ctr version 1 and cannot also approve it")
+
+
+def test_alerts_list(workspace: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    raise_alert(workspace, source="ad-click-ctr/alert", severity="warning", title="AUC 0.61 < 0.7",
+                detail={"auc": 0.61})
+    rows = json.loads(invoke(["alerts", "list", "--json"], workspace.root, monkeypatch).stdout)
+    assert [(r["severity"], r["title"], r["delivery"]) for r in rows] == [("warning", "AUC 0.61 < 0.7", "none")]
+    assert "AUC 0.61" in invoke(["alerts", "list"], workspace.root, monkeypatch).stdout
+    bad = invoke(["alerts", "list", "--severity", "loud"], workspace.root, monkeypatch).exception
+    assert "known: critical, error, info, warning" in bad.hint

@@ -58,11 +58,12 @@ def raise_alert(
 
     severity = _check(severity, title, detail)
     url = ws.settings.alerts.webhook_url
-    values = {"at": datetime.now(UTC), "source": source, "severity": severity, "title": title,
+    values: dict[str, Any] = {"at": datetime.now(UTC), "source": source, "severity": severity, "title": title,
               "detail": detail or {}, "principal": ws.settings.principal,
               "delivery": "pending" if url else "none"}
     with ws.db.begin() as conn:
-        alert_id = int(conn.execute(alerts.insert().values(**values)).inserted_primary_key[0])
+        key = conn.execute(alerts.insert().values(**values)).inserted_primary_key
+        alert_id = int(key[0]) if key else 0
     alert = Alert(id=alert_id, **values)
     log.log(_LOG_LEVEL[severity], "alert #%d [%s] %s: %s %s", alert_id, severity, source, title,
             detail or "")

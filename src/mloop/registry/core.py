@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from mloop.errors import InvalidInput, did_you_mean
 from mloop.registry.events import StatusChange, publish
@@ -282,7 +282,7 @@ def history(ws: Workspace, name: str, version: int | None = None) -> list[Transi
     return [Transition(**{**r, "at": utc(r["at"])}) for r in rows]
 
 
-def _raise_missing(conn: Connection, name: str, version: int | None) -> None:
+def _raise_missing(conn: Connection, name: str, version: int | None) -> NoReturn:
     from sqlalchemy import select
 
     from mloop.registry.tables import registry_versions as t

@@ -177,6 +177,10 @@ def _take_deploy_lock(ctx: StageContext) -> None:
                 hint=f"Check it with `mloop release status {holder}`, then `mloop release resume {release.id}`.",
             )
         ctx.sleep(poll)
+    if ctx.stage == "Deploy":
+        from datetime import UTC, datetime
+
+        ctx.progress(lock_acquired_at=datetime.now(UTC).isoformat())
 
 
 def _describe(exc: MloopError) -> str:

@@ -53,11 +53,10 @@ def train_register(ctx: StageContext) -> dict[str, Any]:
             from mloop.pipelines.runs import update_run
 
             update_run(ctx.ws, earlier, status="Stopped", error="interrupted: the release driver died")
-        from mloop.pipelines.runs import new_run_id
-
-        retry_id = new_run_id(release.pipeline)
-        ctx.progress(run_id=retry_id, retried_run_id=earlier)  # recorded before it starts
-        record = retry_run(ctx.ws, earlier, run_id=retry_id)
+        # A crash during the retry leaves `run_id` on the original: the next resume retries again,
+        # still reusing every step that succeeded.
+        record = retry_run(ctx.ws, earlier)
+        ctx.progress(run_id=record.id, retried_run_id=earlier)
     elif record is None:
         record = _run(ctx)
     if record.status != "Succeeded":

@@ -214,6 +214,7 @@ def ingest(
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"no file at {path}", hint="Check the path.")
+    repair_online(ws, grp)  # finish an ingestion whose online upsert was killed
     source_hash = file_hash(path)
     report = IngestReport(group=group, source=str(path), source_hash=source_hash)
     previous = find_ingestion(ws, grp, source_hash)
@@ -221,7 +222,6 @@ def ingest(
         report.skipped, report.rows, report.ingested = True, previous.rows + previous.rejected, previous.rows
         report.data_version, report.digest = grp.data_version, previous.digest
         return report
-    repair_online(ws, grp)
     report = _run(ws, path, grp, report, force, max_reject_ratio, progress)
     report.seconds = time.perf_counter() - started
     return report

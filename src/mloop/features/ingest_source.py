@@ -165,10 +165,13 @@ def _parse(chunk: bytes, names: list[str], invalid: list[str]) -> pa.Table:
     raise AssertionError("unreachable")
 
 
-def csv_batches(path: Path, names: list[str], header_bytes: int, block: int = BLOCK) -> Iterator[RawBatch]:
+def csv_batches(
+    path: Path, names: list[str], header_bytes: int, block: int | None = None
+) -> Iterator[RawBatch]:
     """Raw batches of a CSV file after its header line."""
     import pyarrow as pa
 
+    block = block or BLOCK
     for chunk, newlines_before in _blocks(path, header_bytes, block):
         invalid: list[str] = []
         try:

@@ -214,10 +214,11 @@ def pipeline(ws: Workspace, name: str, include_latest_exec: bool = True, run_id:
         raise PipelineNotFound(f"pipeline '{name}' is not in domain '{domain}'",
                                hint=f"its domain is {_domain_of(raw) or 'not set'}")
     modified = latest["created_at"] if latest else None
-    return _answer(ws, name, graph, modified, data)
+    digest = definition["graph_hash"] if definition else graph.digest()
+    return _answer(ws, name, graph, digest, modified, data)
 
 
-def _answer(ws: Workspace, name: str, graph: Graph, modified: datetime | None,
+def _answer(ws: Workspace, name: str, graph: Graph, digest: str, modified: datetime | None,
             data: _RunData | None) -> dict[str, Any]:
     arts = _Artifacts(ws) if data is not None else None
     steps = data.steps if data is not None else {}
@@ -232,7 +233,7 @@ def _answer(ws: Workspace, name: str, graph: Graph, modified: datetime | None,
         })
     return {
         "pipeline": {"name": name, "arn": pipeline_arn(name), "lastModifiedTime": iso(modified),
-                     "digest": graph.digest(), "description": graph.description or None},
+                     "digest": digest, "description": graph.description or None},
         "summary": _summary(nodes, data),
         "graph": {"nodes": nodes, "edges": _edges(graph),
                   "artifacts": list(arts.items.values()) if arts else []},

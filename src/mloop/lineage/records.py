@@ -128,50 +128,28 @@ def _pick_run(conn: Connection, name: str, run_id: str | None) -> dict[str, Any]
 
 
 class _RunData:
-    """Step runs of one run, the artifacts they wrote and read, loaded in four queries."""
+    """Step runs of one run, the artifacts they wrote and read, loaded in a few queries."""
 
-    def __init__(self, conn: Connection, run: dict[str, Any], graph: Graph | None = None) -> None:
+    def __init__(self, conn: Connection, run: dict[str, Any], graph: Graph | None = None,
+                 origins: bool = True) -> None:
         from sqlalchemy import select
 
-        from mloop.pipelines.tables import artifact_uses, artifacts, step_runs
+        from mloop.pipelines.tables import step_runs as sr
 
         self.run = run
-        rows = conn.execute(select(step_runs).where(step_runs.c.run_id == run["id"])).all()
+        # Not logs or tracebacks: they can be large and lineage shows the one-line message.
+        cols = [c for c in sr.c if c.name not in ("logs", "error", "func", "cache_key", "log_digest")]
+        rows = conn.execute(select(*cols).where(sr.c.run_id == run["id"])).all()
         self.steps: dict[str, dict[str, Any]] = {r.step_name: dict(r._mapping) for r in rows}
         ids = [s["id"] for s in self.steps.values()]
-        origin_ids = [s["cached_from"] for s in self.steps.values() if s["cached_from"]]
-        self.origins: dict[int, tuple[str, str]] = {}
-        if origin_ids:
-            query = select(step_runs.c.id, step_runs.c.run_id, step_runs.c.step_name).where(
-                step_runs.c.id.in_(origin_ids))
-            self.origins = {r.id: (r.run_id, r.step_name) for r in conn.execute(query)}
-        digests = {d for s in self.steps.values() for d in (s["outputs"] or {}).values() if isinstance(d, str)}
-        self.uses: dict[int, list[tuple[str, int]]] = {}
-        if ids:
-            query = select(artifact_uses.c.step_run_id, artifact_uses.c.input_name,
-                           artifact_uses.c.artifact_id).where(artifact_uses.c.step_run_id.in_(ids))
-            use_rows = conn.execute(query).all()
-            for u in use_rows:
-                self.uses.setdefault(u.step_run_id, []).append((u.input_name, u.artifact_id))
-            used_ids = {u.artifact_id for u in use_rows}
-        else:
-            used_ids = set()
+        cached = [s["cached_from"] for s in self.steps.values() if s["cached_from"]]
+        self.origins = _origins(conn, cached) if origins else {}
+        self.uses = _uses(conn, ids)
+        used = sorted({aid for pairs in self.uses.values() for _, aid in pairs})
+        self.by_id = _artifacts(conn, ids, used)
         self.by_digest: dict[str, dict[str, Any]] = {}
-        self.by_id: dict[int, dict[str, Any]] = {}
-        cols = [artifacts.c.id, artifacts.c.digest, artifacts.c.uri, artifacts.c.size, artifacts.c.type,
-                artifacts.c.format]
-        conds = []
-        if digests:
-            conds.append(artifacts.c.digest.in_(sorted(digests)))
-        if used_ids:
-            conds.append(artifacts.c.id.in_(sorted(used_ids)))
-        if conds:
-            from sqlalchemy import or_
-
-            for a in conn.execute(select(*cols).where(or_(*conds)).order_by(artifacts.c.id)):
-                rec = dict(a._mapping)
-                self.by_id[rec["id"]] = rec
-                self.by_digest.setdefault(rec["digest"], rec)
+        for rec in self.by_id.values():
+            self.by_digest.setdefault(rec["digest"], rec)
         groups = {g for node in (graph.nodes.values() if graph else ()) for g in
                   _feature_groups(node, self.steps.get(node.name))}
         self.ingestions = ingestion_history(conn, sorted(groups))
@@ -182,6 +160,54 @@ class _RunData:
         if group in recorded:
             return int(recorded[group])
         return version_at(self.ingestions.get(group, []), (step or {}).get("started_at"))
+
+
+def _origins(conn: Connection, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """step run id -> (run id, step name) of the step runs that cached steps reused."""
+    if not ids:
+        return {}
+    from sqlalchemy import select
+
+    from mloop.pipelines.tables import step_runs
+
+    query = select(step_runs.c.id, step_runs.c.run_id, step_runs.c.step_name).where(step_runs.c.id.in_(ids))
+    return {r.id: (r.run_id, r.step_name) for r in conn.execute(query)}
+
+
+def _uses(conn: Connection, step_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+    """step run id -> [(input name, artifact id)]."""
+    if not step_ids:
+        return {}
+    from sqlalchemy import select
+
+    from mloop.pipelines.tables import artifact_uses as au
+
+    out: dict[int, list[tuple[str, int]]] = {}
+    query = select(au.c.step_run_id, au.c.input_name, au.c.artifact_id).where(au.c.step_run_id.in_(step_ids))
+    for u in conn.execute(query):
+        out.setdefault(u.step_run_id, []).append((u.input_name, u.artifact_id))
+    return out
+
+
+def _artifacts(conn: Connection, step_ids: list[int], used_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Artifact rows written by these step runs or read by them, by id.
+
+    Selected by producer, not by digest: a digest reused by 1,000 cached runs has 1,000 rows.
+    Two indexed queries rather than one `OR`, which SQLite answers with a table scan.
+    """
+    from sqlalchemy import select
+
+    from mloop.pipelines.tables import artifacts as a
+
+    cols = select(a.c.id, a.c.digest, a.c.uri, a.c.size, a.c.type, a.c.format, a.c.producer_step_run_id,
+                  a.c.output_name)
+    out: dict[int, dict[str, Any]] = {}
+    if step_ids:
+        out.update((r.id, dict(r._mapping)) for r in conn.execute(cols.where(a.c.producer_step_run_id.in_(step_ids))))
+    missing = [i for i in used_ids if i not in out]
+    if missing:
+        out.update((r.id, dict(r._mapping)) for r in conn.execute(cols.where(a.c.id.in_(missing))))
+    return dict(sorted(out.items()))
 
 
 def ingestion_history(conn: Connection, groups: list[str]) -> dict[str, list[tuple[datetime, int]]]:

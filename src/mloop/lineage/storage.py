@@ -227,9 +227,16 @@ def describe_location(uri: str, *, endpoint_url: str | None = None, local_root: 
         if probe:
             out["s3"] = probe_s3_bucket(bucket, endpoint_url=endpoint_url, timeout_ms=timeout_ms, ttl=ttl)
         return out
+    # A local file's metadata comes from its mode; cached per file like a bucket's, for the TTL.
+    return _cached(("file", uri, str(local_root), str(probe)), ttl,
+                   lambda: _describe_file(uri, local_root, probe, ttl))
+
+
+def _describe_file(uri: str, local_root: Path | None, probe: bool, ttl: float) -> dict[str, Any]:
     path = Path(unquote(urlparse(uri).path)) if uri.startswith("file://") else Path(uri)
     root = local_root if local_root and _is_under(path, local_root) else path.parent
-    out = {"bucket": str(root), "key": str(path.relative_to(root)) if _is_under(path, root) else path.name}
+    out: dict[str, Any] = {"bucket": str(root),
+                           "key": str(path.relative_to(root)) if _is_under(path, root) else path.name}
     if probe:
         out["storage"] = probe_local_file(root, path, ttl=ttl)
     return out

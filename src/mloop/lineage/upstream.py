@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import ArtifactNotFound, NotFound, did_you_mean
-from mloop.lineage.records import _numeric, elapsed, iso, job_arn
+from mloop.lineage.records import _feature_groups as groups_of
+from mloop.lineage.records import _numeric, _RunData, elapsed, iso, job_arn
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from mloop.pipelines.graph import Graph
     from mloop.store import Workspace
 
 
@@ -65,52 +67,47 @@ def _find_producer(conn: Connection, version: dict[str, Any]) -> tuple[dict[str,
     return step, (dict(run._mapping) if run else None)
 
 
-def _upstream_data(conn: Connection, step_run_id: int) -> list[dict[str, Any]]:
-    """Every artifact the step consumed, directly or through the steps that produced its inputs."""
-    from sqlalchemy import select
-
-    from mloop.pipelines.tables import artifact_uses, artifacts, step_runs
-
-    seen_steps: set[int] = set()
-    frontier = [step_run_id]
-    found: dict[int, dict[str, Any]] = {}
-    while frontier:
-        seen_steps.update(frontier)
-        query = (select(artifacts, artifact_uses.c.input_name, artifact_uses.c.step_run_id.label("consumer"),
-                        step_runs.c.step_name.label("producer_step"))
-                 .join(artifact_uses, artifact_uses.c.artifact_id == artifacts.c.id)
-                 .join(step_runs, step_runs.c.id == artifacts.c.producer_step_run_id)
-                 .where(artifact_uses.c.step_run_id.in_(frontier)))
-        rows = [dict(r._mapping) for r in conn.execute(query)]
-        frontier = []
-        for row in rows:
-            found.setdefault(row["id"], row)
-            if row["producer_step_run_id"] not in seen_steps:
-                frontier.append(row["producer_step_run_id"])
-        frontier = sorted(set(frontier))
-    return [
-        {"name": f"{r['producer_step']}.{r['output_name']}", "uri": r["uri"], "digest": r["digest"],
-         "size": r["size"], "type": r["type"], "artifactId": r["id"]}
-        for r in sorted(found.values(), key=lambda r: r["id"])
-    ]
-
-
-def _feature_groups(conn: Connection, run: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Feature groups the run's steps read, with the data version each step recorded."""
+def _run_data(conn: Connection, run: dict[str, Any] | None) -> tuple[Graph | None, _RunData | None]:
+    """The definition a run executed and its records (steps, uses, artifacts), loaded once."""
     if run is None:
-        return []
+        return None, None
     from sqlalchemy import select
 
-    from mloop.lineage.records import _feature_groups as groups_of
-    from mloop.lineage.records import _RunData
     from mloop.pipelines.graph import Graph
     from mloop.pipelines.tables import pipelines
 
     row = conn.execute(select(pipelines.c.graph).where(pipelines.c.id == run["pipeline_id"])).first()
-    if row is None:
+    graph = Graph.from_dict(row.graph) if row is not None else None
+    return graph, _RunData(conn, run, graph, origins=False)
+
+
+def _upstream_data(data: _RunData, step_run_id: int) -> list[dict[str, Any]]:
+    """Every artifact the step consumed, directly or through the steps that produced its inputs."""
+    names = {s["id"]: s["step_name"] for s in data.steps.values()}
+    found: dict[int, dict[str, Any]] = {}
+    seen: set[int] = set()
+    frontier = [step_run_id]
+    while frontier:
+        current = frontier.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for _input, artifact_id in data.uses.get(current, []):
+            rec = data.by_id.get(artifact_id)
+            if rec is not None:
+                found.setdefault(artifact_id, rec)
+                frontier.append(rec["producer_step_run_id"])
+    return [
+        {"name": f"{names.get(r['producer_step_run_id'], '?')}.{r['output_name']}", "uri": r["uri"],
+         "digest": r["digest"], "size": r["size"], "type": r["type"], "artifactId": r["id"]}
+        for r in sorted(found.values(), key=lambda r: r["id"])
+    ]
+
+
+def _feature_groups(graph: Graph | None, data: _RunData | None) -> list[dict[str, Any]]:
+    """Feature groups the run's steps read, with the data version each step read."""
+    if graph is None or data is None:
         return []
-    graph = Graph.from_dict(row.graph)
-    data = _RunData(conn, run, graph)
     out: list[dict[str, Any]] = []
     for node in graph.nodes.values():
         step = data.steps.get(node.name)
@@ -168,8 +165,9 @@ def model(ws: Workspace, name: str, version: int) -> dict[str, Any]:
         audit = conn.execute(select(ra).where(ra.c.name == name, ra.c.version == int(version))
                              .order_by(ra.c.id)).all()
         step, run = _find_producer(conn, row)
-        data = _upstream_data(conn, step["id"]) if step else []
-        groups = _feature_groups(conn, run)
+        graph, records = _run_data(conn, run)
+        data = _upstream_data(records, step["id"]) if step and records else []
+        groups = _feature_groups(graph, records)
         deployments = _deployments(conn, name, int(version))
     return {
         "model": {"name": row["name"], "version": int(row["version"]), "status": row["status"],

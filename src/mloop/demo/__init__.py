@@ -24,6 +24,8 @@ CHAPTERS: list[tuple[str, str]] = [
     ("workspace", "mloop.demo.workspace"),
     ("features", "mloop.demo.features"),
     ("registry", "mloop.demo.registry"),
+    ("pipelines", "mloop.demo.pipelines"),
+    ("release", "mloop.demo.release"),
 ]
 
 

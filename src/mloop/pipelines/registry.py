@@ -96,9 +96,10 @@ def _coerce(param: g.Param, value: Any) -> Any:
                 return text in _TRUE
             raise ValueError(value)
         if param.type == "int":
-            if isinstance(value, float) and not value.is_integer():
+            number = float(value) if isinstance(value, str) and "." in value else value
+            if isinstance(number, float) and not number.is_integer():
                 raise ValueError(value)
-            return int(value)
+            return int(number)
         if param.type == "float":
             return float(value)
         return str(value)

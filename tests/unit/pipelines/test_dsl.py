@@ -97,7 +97,7 @@ def test_else_needs_if_and_nested_conditions() -> None:
         with Else():
             ex.add(n, 1)
 
-    with pytest.raises(PipelineDefinitionError, match=r"Else\\(\\) must directly follow"):
+    with pytest.raises(PipelineDefinitionError, match=r"Else\(\) must directly follow"):
         build(orphan)
 
     def nested(n: int = 1, t: int = 2) -> None:

@@ -39,6 +39,7 @@ def control_plane(populated: Path) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
     env["MLOOP_PRINCIPAL"] = "tester"
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # test pipelines are importable
     proc = subprocess.Popen([sys.executable, "-m", "mloop", "server", "--port", str(port)],
                             cwd=workspace_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

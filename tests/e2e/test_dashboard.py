@@ -9,6 +9,7 @@ import pytest
 
 from mloop.pipelines import Else, If, pipeline, step
 from tests.e2e.conftest import screenshot, write_tokens
+from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +46,7 @@ def tiny(n: int = 10, auc_threshold: float = 0.7):  # type: ignore[no-untyped-de
         alert(report)
 
 
-def _pending_version(ws: Any) -> int:
+def _pending_version(ws: Any, name: str = "ctr") -> int:
     import numpy as np
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
@@ -57,8 +58,19 @@ def _pending_version(ws: Any) -> int:
     model = LogisticRegression().fit(x, (x["a"] > 0).astype(int))
     with tracking.start_run(ws, experiment="e2e") as run:
         uri = log_estimator(ws, run.run_id, model, input_example=x[:2])
-    return registry.register(ws, "ctr", uri, run_id=run.run_id, metrics={"auc": 0.81},
+    return registry.register(ws, name, uri, run_id=run.run_id, metrics={"auc": 0.81},
                              principal="trainer").version
+
+
+def _served_endpoint(ws: Any) -> None:
+    """Endpoint `ctr-live`: v1 in production (80%), v2 as a canary (20%)."""
+    from mloop import registry, serving
+
+    for _ in range(2):
+        version = _pending_version(ws, "ctr-live")
+        registry.approve(ws, "ctr-live", version, principal="ana", comment="ok")
+    serving.deploy(ws, "ctr-live", "ctr-live", version=1)
+    serving.deploy(ws, "ctr-live", "ctr-live", version=2, variant="canary", weight=20)
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +84,10 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     init_workspace(workspace_dir)
     write_tokens(workspace_dir)
     ws = open_workspace(workspace_dir)
-    assert run_pipeline(ws, tiny, {"n": 5}).status == "Succeeded"
+    assert run_pipeline(ws, tiny, {"n": 7, "auc_threshold": 0.9}).status == "Succeeded"  # gate fails
+    assert run_pipeline(ws, tiny, {"n": 5}).status == "Succeeded"  # the latest run: gate passes
     _pending_version(ws)
+    _served_endpoint(ws)
     ws.close()
     return workspace_dir
 
@@ -106,6 +120,49 @@ def test_pipeline_graph_colours_nodes_by_status_and_opens_the_side_panel(control
     assert "auc" in text and "0.81" in text and "Training" in text and "Succeeded" in text
     screenshot(page, "pipeline-graph")
     page.keyboard.press("Escape")
+
+
+def test_a_deployer_changes_endpoint_weights_and_sees_them_applied(control_plane: str, page: Any) -> None:
+    page.goto(f"{control_plane}/ui/endpoints/ctr-live")
+    assert page.locator("input[name='weight:production']").is_disabled()  # anonymous viewer
+    _login(page, control_plane, "deployer-token-3333", "/ui/endpoints/ctr-live")
+    assert page.locator(".bar").inner_text().split() == ["canary", "20%", "production", "80%"] or \
+        "production 80%" in page.locator(".bar").inner_text()
+    page.fill("input[name='weight:production']", "50")
+    page.fill("input[name='weight:canary']", "50")
+    page.click("button[value=weights]")
+    page.wait_for_url("**/ui/endpoints/ctr-live?flash=*")
+    assert page.locator("input[name='weight:production']").input_value() == "50"
+    assert "set-weights" in page.locator("#history").inner_text()
+    screenshot(page, "endpoint-weights")
+    page.fill("input[name='weight:production']", "70")
+    page.click("button[value=weights]")  # 70 + 50 != 100: refused, nothing changed
+    assert "100" in page.locator(".flash.error").inner_text()
+    page.goto(f"{control_plane}/ui/endpoints/ctr-live")
+    assert page.locator("input[name='weight:production']").input_value() == "50"
+
+
+def test_runs_compare_side_by_side_and_clone_with_an_edited_parameter(control_plane: str, page: Any) -> None:
+    page.goto(f"{control_plane}/ui/runs?pipeline=tiny-ctr")
+    boxes = page.locator("#runs input[name=compare]")
+    assert boxes.count() == 2
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.click("#compare-form button[type=submit]")
+    table = page.locator("#comparison").inner_text()
+    assert "param auc_threshold" in table and "0.9" in table and "train.auc" in table
+    screenshot(page, "runs-compare")
+    _login(page, control_plane, "deployer-token-3333", "/ui/runs")
+    page.locator("#runs tbody tr a").first.click()
+    page.fill("#p-n", "11")
+    page.click("button[value=clone]")
+    page.wait_for_url("**/ui/pipelines/tiny-ctr?run=*")
+    new_run = page.url.split("run=")[1]
+    wait_until(lambda: "✓ Succeeded</span></h1>" in page.request.get(f"{control_plane}/ui/runs/{new_run}").text(),
+               timeout=60, what="the cloned run to succeed")
+    page.goto(f"{control_plane}/ui/runs?pipeline=tiny-ctr")
+    assert page.locator("#runs tbody tr").count() == 3
+    assert "clone of" in page.locator(f"#runs tr[data-run='{new_run}']").inner_text()
 
 
 def test_approving_without_a_comment_is_refused_with_the_reason(control_plane: str,

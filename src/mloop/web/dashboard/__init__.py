@@ -13,12 +13,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from mloop.errors import MloopError, PermissionDenied, Unauthenticated
+from mloop.errors import MloopError, Unauthenticated
 
 PAGE_MODULES = [
     "mloop.web.dashboard.login",
     "mloop.web.dashboard.pipelines",
     "mloop.web.dashboard.models",
+    "mloop.web.dashboard.endpoints",
+    "mloop.web.dashboard.runs",
 ]
 
 
@@ -44,7 +46,6 @@ def register(app: FastAPI) -> None:
 
         if isinstance(exc, Unauthenticated) and request.method == "GET":
             return RedirectResponse(f"/ui/login?next={request.url.path}", status_code=303)
-        status = exc.http_status if isinstance(exc, PermissionDenied | Unauthenticated) else exc.http_status
-        return page(request, "error.html", status_code=status, error=exc)
+        return page(request, "error.html", status_code=exc.http_status, error=exc)
 
     app.add_exception_handler(MloopError, html_errors)

@@ -83,7 +83,7 @@ def _run(ctx: StageContext) -> Any:
     from mloop.pipelines.runs import new_run_id
 
     release = ctx.release
-    run_id = new_run_id(release.pipeline)
+    run_id = new_run_id(release.pipeline.rsplit(":", 1)[-1])  # a "module:function" ref names no run
     ctx.progress(f"running pipeline {release.pipeline} as run {run_id} with {release.params or 'its defaults'}",
                  run_id=run_id)
     return run_pipeline(ctx.ws, release.pipeline, dict(release.params), run_id=run_id)

@@ -20,6 +20,12 @@ _EXPORTS: dict[str, str] = {
     "Workspace": "mloop.store",
     "open_workspace": "mloop.store",
     "ArtifactStore": "mloop.store",
+    "step": "mloop.pipelines",
+    "pipeline": "mloop.pipelines",
+    "If": "mloop.pipelines",
+    "Else": "mloop.pipelines",
+    "run_pipeline": "mloop.pipelines",
+    "current_context": "mloop.pipelines",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -6,6 +6,7 @@ def test_public_api_is_pinned() -> None:
         [
             "__version__", "MloopError", "Settings", "load_settings", "init_workspace",
             "Workspace", "open_workspace", "ArtifactStore",
+            "step", "pipeline", "If", "Else", "run_pipeline", "current_context",
         ]
     )
     for name in mloop.__all__:

@@ -16,7 +16,18 @@ from tests.support.mlflow_server import install_mlflow_db, mlflow_db_template
 
 @pytest.fixture(scope="session")
 def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return mlflow_db_template(tmp_path_factory.mktemp("mlflow-template"))
+    """One template per test session, shared by every conftest that imports this fixture."""
+    import fcntl
+
+    directory = tmp_path_factory.getbasetemp() / "mlflow-template"
+    directory.mkdir(exist_ok=True)
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = directory / "ready"
+        if not done.exists():
+            mlflow_db_template(directory)
+            done.touch()
+    return directory / "mlflow.db"
 
 
 @pytest.fixture

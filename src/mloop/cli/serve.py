@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+SAGEMAKER_MODEL_DIR = Path("/opt/ml/model")
+
 
 def serve(
     endpoint: str | None = typer.Argument(
@@ -30,26 +32,33 @@ def serve(
         endpoint = None
     root = None
     if model_dir is None:
-        from mloop.config import find_workspace, load_settings
-
-        sm_dir = Path("/opt/ml/model")
-        try:
-            root = find_workspace()
-            endpoint = endpoint or load_settings(root).settings.serving.endpoint
-        except Exception:
-            if not endpoint and sm_dir.is_dir():
-                model_dir = sm_dir
-            else:
-                raise
-        if endpoint is None and model_dir is None:
-            raise InvalidInput("name the endpoint to serve: `mloop serve ENDPOINT`",
-                               hint="or set serving.endpoint (MLOOP_SERVING__ENDPOINT)")
+        root, endpoint, model_dir = _resolve(endpoint)
     if model_dir is not None and not model_dir.is_dir():
         raise InvalidInput(f"--model-dir {model_dir} is not a directory")
     typer.echo(f"serving {endpoint or model_dir} on http://{host}:{port} "
                f"({workers} worker{'s' if workers > 1 else ''}; pid {os.getpid()})", err=True)
     run(root, endpoint or "model", host=host, port=port, workers=workers, poll_interval=poll_interval,
         model_dir=model_dir)
+
+
+def _resolve(endpoint: str | None) -> tuple[Path | None, str | None, Path | None]:
+    """(workspace root, endpoint, model dir): an endpoint of the workspace, else SageMaker's model."""
+    from mloop.config import find_workspace, load_settings
+    from mloop.errors import InvalidInput, WorkspaceNotFound
+
+    try:
+        root: Path | None = find_workspace()
+    except WorkspaceNotFound:
+        if endpoint is None and SAGEMAKER_MODEL_DIR.is_dir():
+            return None, None, SAGEMAKER_MODEL_DIR
+        raise
+    endpoint = endpoint or load_settings(root).settings.serving.endpoint
+    if endpoint is None:
+        if SAGEMAKER_MODEL_DIR.is_dir():
+            return None, None, SAGEMAKER_MODEL_DIR
+        raise InvalidInput("name the endpoint to serve: `mloop serve ENDPOINT`",
+                           hint="or set serving.endpoint (MLOOP_SERVING__ENDPOINT)")
+    return root, endpoint, None
 
 
 def register(app: typer.Typer) -> None:

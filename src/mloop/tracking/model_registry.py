@@ -31,6 +31,8 @@ def create_version(
         except MlflowException as exc:
             if exc.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
                 raise
+        if source.startswith("runs:/"):
+            source = _logged_model_of_run(client, source)
         model_id = None
         if source.startswith("models:/m-"):
             model_id = source[len("models:/"):].split("/", 1)[0]
@@ -41,6 +43,23 @@ def create_version(
             description=description, model_id=model_id,
         )
     return _as_dict(version)
+
+
+def _logged_model_of_run(client: Any, uri: str) -> str:
+    """`runs:/RUN/NAME` -> `models:/m-...`: MLflow 3 keeps models beside runs, not inside them."""
+    from mloop.tracking.errors import TrackingNotFound
+
+    run_id, _, name = uri[len("runs:/"):].partition("/")
+    run = client.get_run(run_id)
+    found = [m for m in client.search_logged_models(experiment_ids=[run.info.experiment_id],
+                                                      filter_string=f"name = '{name or 'model'}'")
+             if m.source_run_id == run_id]
+    if not found:
+        return uri  # an MLflow 2-style model stored inside the run's artifacts
+    if len(found) > 1:
+        raise TrackingNotFound(f"run {run_id} logged {len(found)} models named '{name}'",
+                               hint="Register the `models:/m-...` URI that log_model returned.")
+    return f"models:/{found[0].model_id}"
 
 
 def set_version_tag(ws: Workspace, name: str, version: int, key: str, value: str) -> None:

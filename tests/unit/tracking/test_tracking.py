@@ -86,3 +86,15 @@ def test_unreachable_server_fails_fast_with_a_hint(workspace_dir: Path) -> None:
         pass
     assert time.monotonic() - started < 5
     assert "unreachable" in info.value.message and "mlflow server" in (info.value.hint or "")
+
+
+def test_a_runs_uri_registers_the_logged_model(ml_workspace: Any, tmp_path: Path) -> None:
+    from mloop import registry
+    from mloop.tracking.wrappers import log_estimator
+
+    model, _ = _fitted()
+    with tracking.start_run(ml_workspace, experiment="models") as run:
+        log_estimator(ml_workspace, run.run_id, model, name="clf")
+    version = registry.register(ml_workspace, "clf", f"runs:/{run.run_id}/clf")
+    assert version.source.startswith("models:/m-") and version.run_id == run.run_id
+    assert (tracking.download_model(ml_workspace, version.model_uri, tmp_path / "d") / "MLmodel").exists()

@@ -120,6 +120,10 @@ def test_pipeline_graph_colours_nodes_by_status_and_opens_the_side_panel(control
     assert "auc" in text and "0.81" in text and "Training" in text and "Succeeded" in text
     screenshot(page, "pipeline-graph")
     page.keyboard.press("Escape")
+    assert not panel.is_visible()
+    page.focus(".node[data-node=load]")
+    page.keyboard.press("Enter")  # keyboard-usable
+    assert "load" in panel.inner_text()
 
 
 def test_a_deployer_changes_endpoint_weights_and_sees_them_applied(control_plane: str, page: Any) -> None:
@@ -209,3 +213,20 @@ def test_an_approver_approves_a_pending_version_and_sees_the_audit_entry(control
     audit = page.locator("#audit").inner_text()
     assert "Approved" in audit and "ana" in audit and "AUC 0.81 beats the gate" in audit
     screenshot(page, "model-approved")
+
+
+def test_every_page_renders_at_desktop_and_narrow_widths(control_plane: str, page: Any) -> None:
+    for path in ("/ui/pipelines", "/ui/runs", "/ui/models", "/ui/endpoints", "/ui/releases", "/ui/monitoring",
+                 "/ui/pipelines/housing"):
+        response = page.goto(f"{control_plane}{path}")
+        assert response.status == 200, path
+        assert page.locator("header nav a[aria-current=page]").count() == 1
+        screenshot(page, path.strip("/").replace("/", "-"))
+    page.goto(f"{control_plane}/ui/pipelines/housing")  # declared, never ran
+    assert set(page.eval_on_selector_all(".node", "els => els.map(e => e.dataset.status)")) == {"NotStarted"}
+    page.set_viewport_size({"width": 420, "height": 800})
+    page.goto(f"{control_plane}/ui/models")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 440
+    screenshot(page, "models-narrow")
+    page.goto(f"{control_plane}/ui/pipelines/no-such-pipeline")
+    assert "not found" in page.locator("h1").inner_text()

@@ -21,6 +21,7 @@ PAGE_MODULES = [
     "mloop.web.dashboard.models",
     "mloop.web.dashboard.endpoints",
     "mloop.web.dashboard.runs",
+    "mloop.web.dashboard.operations",
 ]
 
 

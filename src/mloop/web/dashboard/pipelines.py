@@ -19,16 +19,17 @@ def pipeline_rows(ws: Any) -> list[dict[str, Any]]:
     """Every known pipeline with its newest run (or none)."""
     from sqlalchemy import func, select
 
+    from mloop.pipelines import list_pipelines
     from mloop.pipelines.tables import pipeline_runs, pipelines
 
     with ws.db.begin() as conn:
-        names = [r[0] for r in conn.execute(select(pipelines.c.name).distinct().order_by(pipelines.c.name))]
+        recorded = {r[0] for r in conn.execute(select(pipelines.c.name).distinct())}
         counts = dict(conn.execute(select(pipeline_runs.c.pipeline_name, func.count())
                                    .group_by(pipeline_runs.c.pipeline_name)).all())
     from mloop.pipelines import list_runs
 
     rows = []
-    for name in names:
+    for name in sorted(recorded | set(list_pipelines(ws))):  # declared ones show before they run
         latest = list_runs(ws, pipeline=name, limit=1)
         rows.append({"name": name, "runs": counts.get(name, 0), "latest": latest[0] if latest else None})
     return rows

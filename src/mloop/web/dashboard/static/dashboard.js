@@ -58,4 +58,5 @@
     });
   });
   panel.querySelector("[data-close]").addEventListener("click", function () { panel.hidden = true; });
+  document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") panel.hidden = true; });
 })();

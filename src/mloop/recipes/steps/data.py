@@ -118,6 +118,6 @@ def validate(
         digest = ws.artifacts.put(json.dumps(report, indent=2, default=str).encode())
         uri = ws.artifacts.uri(digest)
         print(f"validation report: {uri}")
-        raise ValidationFailed(text, hint=f"Full report: {uri} (sha256:{digest[:12]}). Fix the data "
-                               "or relax the validation parameters.", report_uri=uri)
+        raise ValidationFailed(f"{text} (report: {uri})", hint="Fix the data or relax the validation "
+                               "parameters (min_rows, max_null_ratio, ranges).", report_uri=uri)
     return data, report

@@ -83,6 +83,9 @@ class LineageSettings(_Section):
         300.0, ge=0, description="How long a bucket's probe result is reused."
     )
     s3_timeout_ms: int = Field(2000, ge=1, description="Timeout of each S3 probe call.")
+    domain: str | None = Field(
+        None, description="Domain of this workspace's pipelines (GET /lineage?domain= must match)."
+    )
 
 
 class AlertSettings(_Section):

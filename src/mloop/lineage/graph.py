@@ -53,7 +53,7 @@ class _Artifacts:
         self.items: dict[str, dict[str, Any]] = {}
         root = settings.artifact_root
         self.local_root = None if "://" in root else Path(root)
-        self.kwargs = {
+        self.kwargs: dict[str, Any] = {
             "endpoint_url": settings.s3_endpoint_url, "probe": settings.lineage.storage_metadata,
             "ttl": settings.lineage.probe_ttl_seconds, "timeout_ms": settings.lineage.s3_timeout_ms,
         }
@@ -190,32 +190,41 @@ def pipeline(ws: Workspace, name: str, include_latest_exec: bool = True, run_id:
         PipelineNotFound: no such pipeline, or its domain does not match.
         RunNotFound: `run_id` is not a run of this pipeline.
     """
+    graph, digest, modified, data = _load(ws, name, include_latest_exec or bool(run_id), run_id)
+    if domain is not None:
+        own = _domain_of(graph.to_dict()) or ws.settings.lineage.domain
+        if own != domain:
+            from mloop.pipelines.errors import PipelineNotFound
+
+            raise PipelineNotFound(f"pipeline '{name}' is not in domain '{domain}'",
+                                   hint=f"its domain is {own or 'not set ([lineage] domain)'}")
+    return _answer(ws, name, graph, digest, modified, data)
+
+
+def _load(ws: Workspace, name: str, with_run: bool,
+          run_id: str | None) -> tuple[Graph, str, datetime | None, _RunData | None]:
+    """(definition, its digest, when it last changed, the run's records) in one transaction.
+
+    A run is described with the definition it executed, which may be older than the latest.
+    """
     from mloop.pipelines.graph import Graph
 
     with ws.db.begin() as conn:
         latest = _latest_definition(conn, name)
-        run = _pick_run(conn, name, run_id) if (include_latest_exec or run_id) and latest else None
-        if run is not None and run["pipeline_id"] != latest["id"]:  # type: ignore[index]
-            definition = _definition_by_id(conn, run["pipeline_id"])
-        else:
-            definition = latest
-        data = _RunData(conn, run, Graph.from_dict(definition["graph"])) if run is not None and definition else None
-        if definition is None:
+        if latest is None:
             unrun = _unrun_definition(ws, name)
             if unrun is None:
                 raise _not_found(ws, conn, name)
             if run_id:
                 raise RunNotFound(f"run '{run_id}' not found for pipeline '{name}'")
-    graph = Graph.from_dict(definition["graph"]) if definition else unrun
-    raw = definition["graph"] if definition else graph.to_dict()
-    if domain is not None and _domain_of(raw) != domain:
-        from mloop.pipelines.errors import PipelineNotFound
-
-        raise PipelineNotFound(f"pipeline '{name}' is not in domain '{domain}'",
-                               hint=f"its domain is {_domain_of(raw) or 'not set'}")
-    modified = latest["created_at"] if latest else None
-    digest = definition["graph_hash"] if definition else graph.digest()
-    return _answer(ws, name, graph, digest, modified, data)
+            return unrun, unrun.digest(), None, None
+        run = _pick_run(conn, name, run_id) if with_run else None
+        definition = latest
+        if run is not None and run["pipeline_id"] != latest["id"]:
+            definition = _definition_by_id(conn, run["pipeline_id"])
+        graph = Graph.from_dict(definition["graph"])
+        data = _RunData(conn, run, graph) if run is not None else None
+        return graph, str(definition["graph_hash"]), latest["created_at"], data
 
 
 def _answer(ws: Workspace, name: str, graph: Graph, digest: str, modified: datetime | None,

@@ -108,6 +108,8 @@ def test_unknown_pipeline_run_and_domain(ws: Workspace) -> None:
         lineage.pipeline(ws, small.name, run_id="no-such-run")
     with pytest.raises(PipelineNotFound):
         lineage.pipeline(ws, small.name, domain="marketing")
+    ws.settings.lineage.domain = "marketing"  # the workspace's domain tags its pipelines
+    assert lineage.pipeline(ws, small.name, domain="marketing")["pipeline"]["name"] == small.name
 
 
 def test_a_run_still_executing(workspace_dir: Path) -> None:

@@ -28,6 +28,7 @@ CHAPTERS: list[tuple[str, str]] = [
     ("serving", "mloop.demo.serving"),
     ("lineage", "mloop.demo.lineage"),
     ("release", "mloop.demo.release"),
+    ("dashboard", "mloop.demo.dashboard"),
 ]
 
 
@@ -90,8 +91,10 @@ def run_demo(
     chapters = _select(only)
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="mloop-demo-"))
     init_workspace(root)
+    tokens = _demo_tokens(root)
     console = Console(highlight=False, soft_wrap=True)
     ctx = DemoContext(workspace=open_workspace(root), console=console, quiet=quiet)
+    ctx.state["tokens"] = tokens
     done: list[dict[str, Any]] = []
     try:
         for index, (name, module_name) in enumerate(chapters, start=1):
@@ -112,6 +115,24 @@ def run_demo(
         for chapter in done:
             console.print(f"  {chapter['name']:<14} {chapter['seconds']:>7.2f} s  {chapter['title']}")
     return {"workspace": str(root), "chapters": done, "state": _jsonable(ctx.state)}
+
+
+def _demo_tokens(root: Path) -> dict[str, str]:
+    """One access token per role for the demo's servers, written to its mloop.toml once."""
+    import secrets
+    import tomllib
+
+    config = root / "mloop.toml"
+    current = tomllib.loads(config.read_text(encoding="utf-8")).get("auth", {}).get("tokens", {})
+    if current:
+        return {spec["role"]: token for token, spec in current.items()}
+    tokens = {role: f"{role}-{secrets.token_urlsafe(12)}" for role in ("viewer", "approver", "deployer", "admin")}
+    lines = ["", "# Demo access tokens (dashboard login, mutating API calls). Keep real tokens secret.",
+             "[auth.tokens]"]
+    lines += [f'"{token}" = {{ principal = "demo-{role}", role = "{role}" }}' for role, token in tokens.items()]
+    with open(config, "a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return tokens
 
 
 def _jsonable(state: dict[str, Any]) -> dict[str, Any]:

@@ -42,6 +42,10 @@ def test_server_answers_and_never_logs_a_token(workspace_dir: Path) -> None:
             cors = http.get("/healthz", headers={"Origin": "https://front.example"})
             assert cors.headers["access-control-allow-origin"] == "*"
             assert http.get("/openapi.json").json()["info"]["title"] == "mloop control plane"
+        taken = subprocess.run([sys.executable, "-m", "mloop", "server", "--port", str(port)], cwd=workspace_dir,
+                               env=env, capture_output=True, text=True, timeout=60)
+        assert taken.returncode == 1 and "Traceback" not in taken.stderr
+        assert f"cannot listen on 127.0.0.1:{port}" in taken.stderr and "--port" in taken.stderr
     finally:
         proc.terminate()
         proc.wait(timeout=20)

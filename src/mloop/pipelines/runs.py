@@ -108,7 +108,7 @@ def save_pipeline(conn: Connection, graph: g.Graph) -> int:
             result = conn.execute(pipelines.insert().values(
                 name=graph.name, graph_hash=digest, graph=graph.to_dict(), source=graph.source,
                 created_at=now()))
-            return int(result.inserted_primary_key[0])
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
     except IntegrityError:  # another process stored it first
         return int(conn.execute(query).scalar_one())
 
@@ -182,7 +182,7 @@ def finish_step(
                 digest=info.digest, uri=info.uri, size=info.size, type=info.type,
                 format=info.format, producer_step_run_id=step_run_id, output_name=name,
                 meta=info.meta, created_at=now()))
-            ids[name] = int(result.inserted_primary_key[0])
+            ids[name] = int(result.inserted_primary_key[0])  # type: ignore[index]
         if uses:
             conn.execute(artifact_uses.insert(), [
                 {"artifact_id": aid, "step_run_id": step_run_id, "input_name": name}

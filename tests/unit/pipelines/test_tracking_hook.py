@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
+from mloop.pipelines import run_pipeline
+from tests.unit.pipelines import example as ex
+
+
+def test_parent_run_and_nested_training_run(workspace: Any) -> None:
+    from mloop import tracking
+
+    record = run_pipeline(workspace, ex.example, {"experiment_name": "exp-hook"})
+    assert record.status == "Succeeded", record.error
+    assert record.experiment == "exp-hook"
+    parent = tracking.get_run(workspace, record.mlflow_run_id)
+    assert parent["params"]["depth"] == "3"
+    assert parent["tags"]["mloop.run_id"] == record.id
+    assert parent["tags"]["mloop.pipeline"] == "example"
+    train = record.step("train")
+    nested = tracking.get_run(workspace, train.mlflow_run_id)
+    assert nested["tags"]["mlflow.parentRunId"] == record.mlflow_run_id
+    assert nested["metrics"]["importance.x"] == 0.7
+    assert nested["params"]["depth"] == "3"
+    assert nested["status"] == "FINISHED" and parent["status"] == "FINISHED"
+    cached = run_pipeline(workspace, ex.example, {"experiment_name": "exp-hook"})
+    assert cached.mlflow_run_id is None  # nothing new to track
+    assert cached.step("train").mlflow_run_id == train.mlflow_run_id

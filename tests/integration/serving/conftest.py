@@ -64,7 +64,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """Endpoint `ctr-ep` served before any deploy; model `ctr` v1, v2 (Approved), v3 broken (Approved)."""
     from mloop.config import init_workspace

@@ -23,6 +23,7 @@ def endpoint_of(ctx: DemoContext) -> tuple[str, str]:
     for candidate in names:
         url = ctx.state.get("endpoint_url") or served_url(ctx.workspace, candidate)
         if url:
+            _wait_ready(str(url), None, ctx.workspace.state_dir / "demo-app.log", path="/ping")
             return candidate, str(url)
     raise NotFound("no running endpoint to put the app in front of", hint="run the serving chapter first")
 
@@ -74,7 +75,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Any, timeout: float = 60) -> None:
+def _wait_ready(url: str, proc: subprocess.Popen[bytes] | None, log: Any, timeout: float = 60,
+                path: str = "/healthz") -> None:
+    """Poll `url + path` until it answers 200 (a model server answers /ping once its model loaded)."""
     import time
 
     import httpx
@@ -83,10 +86,10 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Any, timeout: floa
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if proc is not None and proc.poll() is not None:
             raise MloopError(f"the app exited with {proc.returncode}: {log.read_text()[-500:]}")
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

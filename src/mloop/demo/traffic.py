@@ -19,13 +19,15 @@ def users(n: int, seed: int, *, shifted: bool = False) -> list[dict[str, Any]]:
 
     frame = ad_clicks(n, seed=seed)
     rng = np.random.default_rng(seed)
+    # The app wants complete records: fill a missing value with a draw from the column's values.
+    present = {field: frame[field].dropna().to_numpy() for field in FIELDS}
     out = []
     for row in frame[FIELDS].to_dict("records"):
         record: dict[str, Any] = {}
         for field in FIELDS:
             value = row[field]
-            if value is None or value != value:  # the app wants complete records: fill like the data
-                value = int(rng.integers(18, 65)) if field == "age" else str(rng.choice(CATEGORIES[field]))
+            if value is None or value != value:
+                value = rng.choice(present[field])
             record[field] = int(value) if field == "age" else str(value)
         if shifted:
             record["age"] = int(min(record["age"] + 25, 95))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mloop.pipelines import Else, If, pipeline
 from mloop.recipes.steps import evaluate, extract, register_model, send_alert, split, train_model, validate
+from mloop.recipes.steps.interactions import join_interactions
 
 AD_CLICK_RANGES = {"age": [0, 120]}
 
@@ -19,9 +20,20 @@ def ad_click_ctr(
     model_name: str = "ad-click-ctr",
     feature_group: str = "ad-clicks",
     target: str = "click",
+    training_source: str = "features",
+    # None: not read, so lineage of a features-only run stays exact (str | None is no DSL param type)
+    interactions_group: str = None,  # type: ignore[assignment]  # noqa: RUF013
+    feedback_group: str = None,  # type: ignore[assignment]  # noqa: RUF013
+    label_window: str = "1h",
 ) -> None:
-    """Extract ad clicks, validate, split, train XGBoost, evaluate; register if AUC passes, else alert."""
-    raw = extract(feature_group)
+    """Extract ad clicks, validate, split, train XGBoost, evaluate; register if AUC passes, else alert.
+
+    `training_source="interactions"` (or `"both"`) trains on what the inference app logged, labelled
+    by feedback that arrived after the prediction and within `label_window` (point in time); the
+    groups default to the `[app]` settings' interactions_group and feedback_group.
+    """
+    raw = join_interactions(extract(feature_group), training_source, interactions_group, feedback_group,
+                            label_window, target)
     data, _checks = validate(raw, target, max_null_ratio=0.6, ranges=AD_CLICK_RANGES)
     train, test = split(data, target, test_size=test_size)
     model, model_uri = train_model(train, target, estimator="xgboost", n_estimators=n_estimators,

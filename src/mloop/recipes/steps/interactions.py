@@ -3,27 +3,23 @@
 `training_source` picks the rows: "features" (the feature group only, the default and the
 behaviour before this step existed), "interactions" (what the inference app logged, labelled by
 feedback within `label_window`, point in time) or "both". The interactions and feedback groups
-are `FeatureGroupName` inputs, so their data versions join the cache key and lineage.
+are `FeatureGroupName` inputs, so their data versions join the cache key and lineage; left None
+(features only) they are not read and lineage lists only the feature group.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import pandas as pd  # the DSL resolves step annotations at import time
 
 from mloop.errors import InvalidInput
 from mloop.pipelines import step
 from mloop.pipelines.typecheck import FeatureGroupName
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 SOURCES = ("features", "interactions", "both")
 
 
 def combine(raw: pd.DataFrame, labelled: pd.DataFrame, training_source: str, target: str) -> pd.DataFrame:
     """The training rows for `training_source`, in the feature group's columns."""
-    import pandas as pd
-
     if training_source not in SOURCES:
         raise InvalidInput(f"unknown training_source '{training_source}'", hint="one of: " + ", ".join(SOURCES))
     if training_source == "features":
@@ -48,9 +44,13 @@ def join_interactions(raw: pd.DataFrame, training_source: str, interactions_grou
 
     if training_source == "features":
         return raw
-    labelled = interactions_training_set(current_context().workspace, interactions_group=interactions_group,
-                                         feedback_group=feedback_group, window=label_window, label=target)
+    ws = current_context().workspace
+    app = ws.settings.app
+    labelled = interactions_training_set(ws, interactions_group=interactions_group or app.interactions_group,
+                                         feedback_group=feedback_group or app.feedback_group,
+                                         window=label_window, label=target)
     out = combine(raw, labelled, training_source, target)
+    current_context().log_metrics({"labelled_interactions": len(labelled), "training_rows": len(out)})
     print(f"training on {training_source}: {len(labelled)} labelled interactions "
           f"(window {label_window}), {len(out)} rows in all")
     return out

@@ -159,6 +159,9 @@ def _describe(errors: list[Any]) -> str:
             msg = f"{field} is required"
         elif err["type"] == "extra_forbidden":
             msg = f"{field} is not a known field"
+        elif err["type"] in ("greater_than_equal", "less_than_equal"):
+            bound = err.get("ctx", {}).get("ge", err.get("ctx", {}).get("le"))
+            msg = f"{field} must be {'at least' if err['type'] == 'greater_than_equal' else 'at most'} {bound}"
         elif field and not msg.startswith((field, f"unknown {field}")):
             msg = f"{field}: {msg}"
         parts.append(prefix + msg)

@@ -37,6 +37,8 @@ def run(ctx: DemoContext) -> None:
         ctx.say(f"GET /lineage without a pipeline → {missing.status_code} {missing.text}")
         if ctx.state.get("pipeline_model_version"):
             _model(ctx, http, ctx.state["pipeline_model"], int(ctx.state["pipeline_model_version"]))
+        if ctx.state.get("serving_endpoint"):
+            _endpoint(ctx, http, ctx.state["serving_endpoint"])
     ctx.say(f"try: [bold]curl '{url}/lineage?pipeline={PIPELINE}&includeLatestExec=true'[/] · "
             f"[bold]mloop lineage show {PIPELINE}[/] · OpenAPI at {url}/docs")
     ctx.state.update(control_plane_url=url, lineage_json=str(out))
@@ -115,3 +117,16 @@ def _model(ctx: DemoContext, http: Any, name: str, version: int) -> None:
     ctx.say(f"approvals: {approvals}; deployments: {deployed}")
 
 
+
+
+def _endpoint(ctx: DemoContext, http: Any, name: str) -> None:
+    response = http.get(f"/lineage/endpoints/{name}")
+    if response.status_code != 200:
+        ctx.say(f"[yellow]endpoint lineage of {name}: {response.status_code} {response.text}[/]")
+        return
+    for v in response.json()["variants"]:
+        chain = v["lineage"] or {}
+        run = chain.get("run") or {}
+        groups = ", ".join(f"{g['name']} v{g['dataVersion']}" for g in chain.get("featureGroups", []))
+        ctx.did(f"endpoint {name}/{v['variant']} ({v['weight']}%) → {v['model']} v{v['version']} "
+                f"← run {run.get('runId')} ← {groups or 'no feature group'}", f"mloop lineage endpoint {name}")

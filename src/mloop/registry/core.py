@@ -123,13 +123,13 @@ def _transition(
     principal = (principal or ws.settings.principal or "").strip() or None
     comment = (comment or "").strip() or None
     version = _check_version(version)
-    now = datetime.now(UTC)
     with ws.db.begin() as conn:
         found = conn.execute(
             select(t).where(t.c.name == name, t.c.version == version).with_for_update()
         ).first()
         if found is None:
             _raise_missing(conn, name, version)
+        now = datetime.now(UTC)  # once the lock is held, so the trail's times follow its order
         row = dict(found._mapping)
         _check_policy(name, version, to, principal, comment, policy)
         _check_allowed(row, to, principal, policy.require_distinct_approver)

@@ -49,6 +49,9 @@ def test_concurrent_approvers_in_separate_processes(
     assert sorted(outputs[0]["done"] + outputs[1]["done"]) == list(range(1, 9))
     assert sorted(o["contested"] for o in outputs) == ["approval_conflict", "ok"]
     _check_consistent(ws, name)
+    if database_url.startswith("sqlite"):  # one writer at a time: times follow the trail's order
+        times = [t.at for t in registry.history(ws, name)]
+        assert times == sorted(times)
 
 
 def _check_consistent(ws: Any, name: str) -> None:

@@ -53,10 +53,12 @@ def train_register(ctx: StageContext) -> dict[str, Any]:
             from mloop.pipelines.runs import update_run
 
             update_run(ctx.ws, earlier, status="Stopped", error="interrupted: the release driver died")
-        # A crash during the retry leaves `run_id` on the original: the next resume retries again,
-        # still reusing every step that succeeded.
-        record = retry_run(ctx.ws, earlier)
-        ctx.progress(run_id=record.id, retried_run_id=earlier)
+        from mloop.pipelines.runs import new_run_id
+
+        retry_id = new_run_id(release.pipeline.rsplit(":", 1)[-1])
+        tried = [*ctx.outputs("TrainRegister").get("runs", [earlier]), retry_id]
+        ctx.progress(run_id=retry_id, retried_run_id=earlier, runs=tried)  # recorded before it starts
+        record = retry_run(ctx.ws, earlier, new_run_id=retry_id)
     elif record is None:
         record = _run(ctx)
     if record.status != "Succeeded":
@@ -98,7 +100,7 @@ def _registered_version(ctx: StageContext, record: Any) -> Any:
     except registry.ModelNotFound:
         candidates = []
     mlflow_runs = {s.mlflow_run_id for s in getattr(record, "steps", []) if getattr(s, "mlflow_run_id", None)}
-    run_ids = {record.id, getattr(record, "origin_run_id", None)} - {None}
+    run_ids = {record.id, record.origin_run_id, *ctx.outputs("TrainRegister").get("runs", [])} - {None}
     mine = [v for v in candidates
             if v.metadata.get("pipeline_run_id") in run_ids or (v.run_id and v.run_id in mlflow_runs)]
     if not mine:

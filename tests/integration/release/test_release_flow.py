@@ -61,6 +61,23 @@ class Project:
                    timeout=60, what=f"release {release_id} waiting for approval")
         return self.release(release_id)
 
+    def decide(self, verb: str, release_id: int, comment: str, principal: str = "dev") -> None:
+        """Approve or reject in-process (the CLI path is covered by test_happy_path)."""
+        from mloop.release import approve_release, reject_release
+        from mloop.store import open_workspace
+
+        ws = open_workspace(self.root)
+        try:
+            act = approve_release if verb == "approve" else reject_release
+            act(ws, release_id, principal=principal, comment=comment)
+        finally:
+            ws.close()
+
+    def wait_finished(self, release_id: int, timeout: float = 90) -> Any:
+        wait_until(lambda: self.release(release_id).finished, timeout=timeout,
+                   what=f"release {release_id} to finish")
+        return self.release(release_id)
+
     def served_version(self) -> str | None:
         resp = httpx.post(f"{self.url}/invocations", json={"instances": [VERIFY_RECORD]}, timeout=5)
         return resp.headers.get("x-mloop-model-version") if resp.status_code == 200 else None
@@ -84,7 +101,7 @@ ctr = "ctr_project:ctr"
 pipeline = "ctr"
 model = "ctr-model"
 endpoint = "ctr"
-parameters = {{ rows = 500, n_estimators = 10 }}
+parameters = {{ rows = 300, n_estimators = 10 }}
 poll_interval = 0.1
 verify_url = "http://127.0.0.1:{port}"
 verify_payload = [{{ {record} }}]
@@ -152,12 +169,10 @@ def test_rejection_ends_the_release_and_keeps_the_endpoint(project: Project) -> 
     _change_param(project, "n_estimators", 12, "more trees")
     rid = project.json("release", "start", "--detach")["id"]
     project.wait_for_approval(rid)
-    project.mloop("release", "reject", str(rid), "-m", "not better")
-    watched = project.mloop("release", "status", str(rid), "--watch", "--json", check=False)
-    assert watched.returncode == 1
-    done = json.loads(watched.stdout)
-    assert done["status"] == "Rejected" and "rejected by dev: not better" in done["message"]
-    assert [s["status"] for s in done["stages"]][2:] == ["Rejected", "Pending", "Pending"]
+    project.decide("reject", rid, "not better")
+    done = project.wait_finished(rid)
+    assert done.status == "Rejected" and "rejected by dev: not better" in (done.message or "")
+    assert [s.status for s in done.stages][2:] == ["Rejected", "Pending", "Pending"]
     assert project.served_version() == before
 
 
@@ -167,10 +182,10 @@ def test_failed_verify_rolls_the_endpoint_back(project: Project) -> None:
     bad = json.dumps([{**VERIFY_RECORD, "age": "thirty"}])
     rid = project.json("release", "start", "--detach", MLOOP_RELEASE__VERIFY_PAYLOAD=bad)["id"]
     project.wait_for_approval(rid)
-    project.mloop("release", "approve", str(rid), "-m", "ok")
-    done = json.loads(project.mloop("release", "status", str(rid), "--watch", "--json", check=False).stdout)
-    assert done["status"] == "Failed" and done["stage"] == "Verify"
-    assert "answered 400" in done["message"] and "rolled endpoint 'ctr' back" in done["message"]
+    project.decide("approve", rid, "ok")
+    done = project.wait_finished(rid)
+    assert done.status == "Failed" and done.stage == "Verify"
+    assert "answered 400" in (done.message or "") and "rolled endpoint 'ctr' back" in (done.message or "")
     wait_until(lambda: project.served_version() == before, timeout=10, what="rolled back version")
 
 
@@ -206,7 +221,7 @@ def test_kill_9_during_training_and_approval_then_resume(project: Project) -> No
     driver.send_signal(signal.SIGKILL)
     driver.wait(10)
 
-    project.mloop("release", "approve", str(rid), "-m", "ok")
+    project.decide("approve", rid, "ok")
     done = project.json("release", "resume", str(rid))
     assert done["status"] == "Succeeded"
     attempts = {s["name"]: s["attempts"] for s in done["stages"]}
@@ -229,7 +244,7 @@ def test_two_concurrent_releases_never_deploy_at_once(project: Project) -> None:
     for rid in ids:
         project.wait_for_approval(rid)
     for rid in ids:
-        project.mloop("release", "approve", str(rid), "-m", "ship it")
+        project.decide("approve", rid, "ship it")
     for proc in drivers:
         assert proc.wait(90) == 0
     done = sorted((project.release(i) for i in ids), key=lambda r: r.outputs("Deploy")["lock_acquired_at"])

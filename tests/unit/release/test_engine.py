@@ -50,7 +50,8 @@ def test_happy_path_records_every_stage(release_ws: Any, repo: Path) -> None:
     assert [s.status for s in release.stages] == ["Succeeded"] * 5
     assert all(s.started_at and s.finished_at and s.finished_at >= s.started_at for s in release.stages)
     assert release.commit == git(repo, "rev-parse", "HEAD").strip()
-    assert release.model_version == 7 and release.outputs("Deploy") == {"version": 7}
+    assert release.model_version == 7 and release.outputs("Deploy")["version"] == 7
+    assert "lock_acquired_at" in release.outputs("Deploy")
     assert release.driver is None and calls == Counter({name: 1 for name in STAGES})
     assert seen[-1] == "Succeeded"
 

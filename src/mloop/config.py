@@ -46,7 +46,9 @@ class RegistrySettings(_Section):
     require_distinct_approver: bool = Field(
         False, description="Four-eyes rule: whoever registered a version cannot approve it."
     )
-    webhook_url: str | None = Field(None, description="POST approval status changes here (JSON).")
+    webhook_url: str | None = Field(
+        None, description="POST approval status changes here (JSON; retried per alerts.webhook_*)."
+    )
     require_principal: bool = Field(
         True, description="Approvals and rejections need a named principal (MLOOP_PRINCIPAL)."
     )

@@ -42,7 +42,10 @@ def translate(exc: BaseException, uri: str) -> MloopError:
     message = getattr(exc, "message", None) or str(exc)
     message = message.strip().splitlines()[0][:300] if message else first
     if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
-        return TrackingNotFound(message, hint="List what exists with `mloop models list` or the MLflow UI.")
+        return TrackingNotFound(
+            message,
+            hint=f"Check the id or name; the MLflow UI lists what exists (`mlflow ui --backend-store-uri {uri}`).",
+        )
     if code in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE"):
         return InvalidInput(f"MLflow rejected the request: {message}")
     return TrackingError(f"MLflow error ({code or type(exc).__name__}): {message}",

@@ -50,6 +50,15 @@ def dump(
                     f"{len(data['graph']['artifacts'])} artifacts; {_status(s['overallStatus'])}")
 
 
+def _where(item: dict[str, Any]) -> str:
+    """A short location: the digest of a stored artifact, else the URI (models:/..., mloop://...)."""
+    from rich.markup import escape
+
+    if item.get("digest"):
+        return f"sha256:{item['digest'][:12]}"
+    return escape(str(item.get("uri")))
+
+
 def _render_pipeline(data: dict[str, Any]) -> None:
     from rich.markup import escape
     from rich.tree import Tree
@@ -81,9 +90,11 @@ def _render_pipeline(data: dict[str, Any]) -> None:
                                                       for k, v in sorted(metrics.items())))
         for item in node["outputs"]:
             if item.get("uri"):
-                branch.add(f"[dim]→ {escape(item['name'])}:[/] {escape(str(item['uri']))}")
+                branch.add(f"[dim]→ {escape(item['name'])}:[/] {_where(item)}")
         if run.get("error"):
             branch.add(f"[red]{escape(run['error'])}[/]")
+        elif run.get("message"):
+            branch.add(f"[dim]{escape(run['message'])}[/]")
     console().print(tree)
 
 
@@ -114,7 +125,7 @@ def _render_model(data: dict[str, Any]) -> None:
         node = tree.add(f"run [bold]{run['runId']}[/] of {escape(run['pipeline'])} {_status(run['status'])}"
                         + (f", step {run['step']}" if run.get("step") else ""))
         for item in data["data"]:
-            node.add(f"[dim]data[/] {escape(item['name'])} {escape(str(item['uri']))}")
+            node.add(f"[dim]data[/] {escape(item['name'])} {_where(item)} [dim]{escape(str(item.get('type')))}[/]")
         for group in data["featureGroups"]:
             version = group.get("dataVersion")
             node.add(f"[dim]feature group[/] {escape(group['name'])}" + (f" v{version}" if version else ""))

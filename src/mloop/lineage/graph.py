@@ -137,7 +137,7 @@ def _outputs(node: Node, step: dict[str, Any] | None, data: _RunData | None,
             item["digest"] = digest
         out.append(item)
     if step and step.get("model_uri"):
-        out.append({"name": "model", "uri": step["model_uri"]})
+        out.append({"name": "mlflowModel", "uri": step["model_uri"]})  # the MLflow logged model
     return out
 
 
@@ -161,8 +161,8 @@ def _step_run(name: str, run_id: str, node: Node, step: dict[str, Any] | None,
         "cachedFrom": job_arn(name, origin[0], origin[1]) if origin else None,
         "attempts": int(step["attempts"] or 0),
     }
-    if step.get("message") and step["status"] in ("Failed", "Stopped", "Skipped"):
-        run["error"] = step["message"]
+    if step.get("message"):
+        run["error" if step["status"] in ("Failed", "Stopped") else "message"] = step["message"]
     if step.get("mlflow_run_id"):
         run["mlflowRunId"] = step["mlflow_run_id"]
     return run

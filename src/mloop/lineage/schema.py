@@ -35,7 +35,7 @@ _RUN = {
         "status": _STATUS, "startTime": _TIME, "endTime": _TIME, "elapsedSec": _NUM, "jobArn": _STR,
         "metrics": {"type": "object", "additionalProperties": {"type": ["number", "null"]}},
         "cached": {"type": "boolean"}, "cachedFrom": _NSTR, "attempts": {"type": "integer"},
-        "error": _NSTR,
+        "error": _NSTR, "message": _NSTR,
     },
 }
 

@@ -97,10 +97,18 @@ def case_ingest(work: Path, rows: int) -> dict:
     base = peak_rss_mb()
     ws = _ws(work / "ws-ingest")
     create_group(ws, ad_clicks_spec("ads"))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = ingest(ws, csv, "ads")
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    offline = _ws(work / "ws-ingest-offline")
+    spec = ad_clicks_spec("ads")
+    spec.online = False
+    create_group(offline, spec)
+    t0 = time.perf_counter()
+    ingest(offline, csv, "ads")
+    offline_wall = time.perf_counter() - t0
     return {"rows": report.rows, "ingested": report.ingested, "wall_s": round(wall, 2),
+            "cpu_s": round(cpu, 2), "offline_only_rows_per_s": round(report.rows / offline_wall),
             "rows_per_s": round(report.rows / wall), "csv_mb": round(csv.stat().st_size / 2**20, 1),
             "peak_rss_mb": round(peak_rss_mb()), "rss_before_mb": round(base)}
 
@@ -126,10 +134,11 @@ def case_training(work: Path, rows: int, entities: int) -> dict:
     ws = _events_ws(work, rows)
     ents = entities_frame(entities)
     base = peak_rss_mb()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     out = build_training_set(ws, ents, ["events:f_float", "events:f_int", "events:f_str"])
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {"entities": entities, "events": rows, "rows_returned": len(out), "wall_s": round(wall, 2),
+            "cpu_s": round(cpu, 2),
             "peak_rss_mb": round(peak_rss_mb()), "rss_before_mb": round(base),
             "matched": int(out["f_float"].notna().sum())}
 
@@ -213,11 +222,12 @@ def case_big(work: Path, gb: float) -> dict:
                 fh.write(body)
     ws = _ws(work / "ws-big")
     create_group(ws, ad_clicks_spec("ads"))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = ingest(ws, csv, "ads", force=True)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {"csv_gb": round(csv.stat().st_size / 2**30, 2), "rows": report.rows, "wall_s": round(wall, 1),
-            "rows_per_s": round(report.rows / wall), "peak_rss_mb": round(peak_rss_mb())}
+            "rows_per_s": round(report.rows / wall), "cpu_s": round(cpu, 1),
+            "peak_rss_mb": round(peak_rss_mb())}
 
 
 # ---------------------------------------------------------------- driver
@@ -262,7 +272,8 @@ def main() -> None:
 
 
 def report(args: argparse.Namespace) -> None:
-    work = Path(tempfile.mkdtemp(prefix="mloop-bench-fs-"))
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="mloop-bench-fs-"))
+    work.mkdir(parents=True, exist_ok=True)
     rows = str(args.rows)
     mloop = {
         "ingest": run_case(work, "--case", "ingest", "--rows", rows),
@@ -277,7 +288,8 @@ def report(args: argparse.Namespace) -> None:
     if args.big_gb:
         mloop["big_ingest"] = run_case(work, "--case", "big", "--big-gb", str(args.big_gb))
     feast = _feast(work, args) if not args.skip_feast else {"skipped": "--skip-feast"}
-    result = {"machine": {"cpus": os.cpu_count()}, "rows": args.rows, "mloop": mloop, "feast": feast}
+    result = {"machine": {"cpus": os.cpu_count(), "loadavg_at_end": os.getloadavg()},
+              "rows": args.rows, "mloop": mloop, "feast": feast}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))
     _print(result)
@@ -312,7 +324,9 @@ def _print(result: dict) -> None:
         return d if d != {} else "-"
 
     rows = [
-        ("ingest rows/s (validated CSV)", g(m, "ingest", "rows_per_s"), g(f, "ingest", "rows_per_s")),
+        ("ingest rows/s (validated CSV)", g(m, "ingest", "rows_per_s"), "n/a"),
+        ("ingest offline-only rows/s", g(m, "ingest", "offline_only_rows_per_s"), "-"),
+        ("ingest CPU s (1M rows, with online)", g(m, "ingest", "cpu_s"), "-"),
         ("ingest peak RSS MB", g(m, "ingest", "peak_rss_mb"), "-"),
         ("training 100k wall s", g(m, "training_100k", "wall_s"), g(f, "training_100k", "wall_s")),
         ("training 100k rows returned", g(m, "training_100k", "rows_returned"),
@@ -333,10 +347,24 @@ def _print(result: dict) -> None:
     if "big_ingest" in m:
         rows.append(("big CSV ingest GB / peak RSS MB",
                      f"{g(m, 'big_ingest', 'csv_gb')} / {g(m, 'big_ingest', 'peak_rss_mb')}", "-"))
-    print(f"{'case':<42} {'mloop':>20} {'feast':>20}")
+    print(f"{'case':<42} {'mloop':>20} {'feast':>20} {'mloop advantage':>16}")
     for name, a, b in rows:
-        print(f"{name:<42} {a!s:>20} {b!s:>20}")
+        print(f"{name:<42} {a!s:>20} {b!s:>20} {_ratio(name, a, b):>16}")
     print(f"results: {RESULTS}")
+
+
+def _ratio(name: str, a: object, b: object) -> str:
+    """How many times better mloop is (throughput: a/b; times and latencies: b/a)."""
+    def first(v: object) -> float | None:
+        try:
+            return float(str(v).split("/")[-1]) if "/" in str(v) else float(v)  # p99 for latencies
+        except (TypeError, ValueError):
+            return None
+
+    x, y = first(a), first(b)
+    if not x or not y or "returned" in name:
+        return "-"
+    return f"x{x / y:.1f}" if "rows/s" in name else f"x{y / x:.1f}"
 
 
 def _pp(d: dict, key: str, sub: str) -> str:

@@ -56,7 +56,14 @@ def rows_from_table(spec: FeatureGroupSpec, table: pa.Table) -> list[Row]:
 
 
 def apply_parquet(ws: Workspace, spec: FeatureGroupSpec, path: str, fs: Any = None) -> int:
-    """Upsert every row of an offline Parquet file into the online store; returns rows."""
+    """Upsert every row of an offline Parquet file into the online store; returns rows.
+
+    Building the rows of the next batch (DuckDB) overlaps with writing the current one (the
+    store's client); both release the GIL, so the two cores work at once.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from mloop.features.online import online_store
@@ -64,11 +71,16 @@ def apply_parquet(ws: Workspace, spec: FeatureGroupSpec, path: str, fs: Any = No
     store = online_store(ws)
     done = 0
     pf = pq.ParquetFile(fs.open(path, "rb") if fs is not None else path)
-    for batch in pf.iter_batches(batch_size=100_000):
-        import pyarrow as pa
-
-        store.put(spec.name, rows_from_table(spec, pa.Table.from_batches([batch])))
-        done += batch.num_rows
+    with ThreadPoolExecutor(1, thread_name_prefix="mloop-online-rows") as pool:
+        pending = None
+        for batch in pf.iter_batches(batch_size=100_000):
+            future = pool.submit(rows_from_table, spec, pa.Table.from_batches([batch]))
+            if pending is not None:
+                store.put(spec.name, pending.result())
+            pending = future
+            done += batch.num_rows
+        if pending is not None:
+            store.put(spec.name, pending.result())
     return done
 
 

@@ -141,6 +141,29 @@ def check(url: str, mlflow_url: str | None, model: Any) -> dict[str, float]:
     return diffs
 
 
+def swap_under_load(ws: Any, url: str, seconds: int, tmp: Path) -> dict[str, Any]:
+    """wrk at 8 connections while the endpoint goes through deploy, weights, promote, rollback."""
+    import threading
+
+    from mloop import registry, serving
+
+    version = registry.latest_approved(ws, "ad-click").version
+    ctype, body, _ = payloads(1)["csv"]
+    box: dict[str, Any] = {}
+    runner = threading.Thread(target=lambda: box.update(wrk(f"{url}/invocations", ctype, body, 8,
+                                                            max(seconds, 8), tmp)))
+    runner.start()
+    steps = [lambda: serving.deploy(ws, "bench", "ad-click", version=version, variant="canary", weight=20),
+             lambda: serving.set_weights(ws, "bench", {"production": 50, "canary": 50}),
+             lambda: serving.promote(ws, "bench"), lambda: serving.rollback(ws, "bench")]
+    pause = max(seconds, 8) / (len(steps) + 1)
+    for step in steps:
+        time.sleep(pause)
+        step()
+    runner.join()
+    return {"changes": ["deploy canary 20%", "set-weights 50/50", "promote", "rollback"], **box}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5.0, help="wrk duration per point (issue: 15)")
@@ -173,6 +196,9 @@ def main() -> None:
                 row["ratio_rps"] = row["mloop"]["rps"] / max(row["mlflow"]["rps"], 1e-9)
             results.append(row)
             print_row(row)
+        swap = swap_under_load(ws, url, args.seconds, tmp)
+        print(f"hot swap under load (deploy, set-weights, promote, rollback): {swap['rps']:.0f} req/s, "
+              f"non-2xx {swap['non_2xx']:.0f}, socket errors '{swap['socket_errors']}'", flush=True)
     finally:
         for p in procs:
             p.terminate()
@@ -180,7 +206,8 @@ def main() -> None:
     report = {"seconds_per_point": args.seconds, "workers": args.workers, "cpus": os.cpu_count(),
               "model": "ad-click XGBoost 100 trees depth 6, 6 raw features (one-hot inside)",
               "max_abs_diff_vs_in_process": diffs, "in_process_floor": {
-                  "1_row": floor(model, 1), "100_rows": floor(model, 100)}, "points": results}
+                  "1_row": floor(model, 1), "100_rows": floor(model, 100)}, "points": results,
+              "hot_swap_under_load": swap, "load_average": os.getloadavg()}
     out = ROOT / "bench" / "results" / "serving.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

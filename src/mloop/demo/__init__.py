@@ -27,6 +27,8 @@ CHAPTERS: list[tuple[str, str]] = [
     ("pipelines", "mloop.demo.pipelines"),
     ("serving", "mloop.demo.serving"),
     ("lineage", "mloop.demo.lineage"),
+    ("app", "mloop.demo.app"),
+    ("monitoring", "mloop.demo.monitoring"),
     ("release", "mloop.demo.release"),
     ("dashboard", "mloop.demo.dashboard"),
 ]

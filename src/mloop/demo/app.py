@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from mloop.demo import DemoContext
 
 TITLE = "Inference app: predictions logged with version and variant, feedback joined later"
-NEEDS: tuple[str, ...] = ("workspace", "features", "registry", "pipelines", "serving")
+NEEDS: tuple[str, ...] = ("features", "pipelines", "serving")
 USERS = 300
 
 
@@ -50,8 +51,9 @@ def run(ctx: DemoContext) -> None:
 def _start_app(ctx: DemoContext, endpoint: str) -> str:
     port = _free_port()
     log = open(ctx.workspace.state_dir / "demo-app.log", "ab")  # noqa: SIM115 - closed in cleanup
+    env = {**os.environ, "MLOOP_WORKSPACE": str(ctx.workspace.root)}
     proc = subprocess.Popen([sys.executable, "-m", "mloop", "app", "--endpoint", endpoint, "--port", str(port)],
-                            cwd=ctx.workspace.root, stdout=log, stderr=subprocess.STDOUT)
+                            cwd=ctx.workspace.root, env=env, stdout=log, stderr=subprocess.STDOUT)
 
     def stop() -> None:
         proc.terminate()

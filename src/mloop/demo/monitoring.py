@@ -9,7 +9,7 @@ from typing import Any
 from mloop.demo import DemoContext
 
 TITLE = "Monitoring: drift vs the training data, an alert, retraining on logged interactions"
-NEEDS: tuple[str, ...] = ("workspace", "features", "registry", "pipelines", "serving", "app")
+NEEDS: tuple[str, ...] = ("features", "pipelines", "serving", "app")
 SHIFTED_USERS = 200
 
 
@@ -65,9 +65,11 @@ def _retrain(ctx: DemoContext) -> None:
     record = run_pipeline(ws, "ad-click-ctr", params)
     joined = record.step("join_interactions")
     auc = record.step("evaluate").metrics.get("auc")
-    ctx.did(f"retrained ad-click-ctr on the feature group + interactions labelled within "
-            f"{app.label_window} (point in time): run {record.status}, AUC {auc:.3f}, "
-            f"join_interactions {joined.status}", f"mloop runs show {record.id}")
+    labelled = int(joined.metrics.get("labelled_interactions", 0))
+    ctx.did(f"retrained ad-click-ctr on the feature group + {labelled} interactions labelled within "
+            f"{app.label_window} of their prediction (point in time): run {record.status}, AUC {auc:.3f}",
+            f"mloop runs show {record.id}")
+    _show_lineage(ctx, record.id)
     new = [v for v in registry.versions(ws, model) if v.version not in before]
     if new:
         ctx.did(f"new version {model} v{new[-1].version} arrived in the registry as [bold]{new[-1].status}[/]"
@@ -76,3 +78,13 @@ def _retrain(ctx: DemoContext) -> None:
     else:
         ctx.say(f"[yellow]the AUC gate kept the retrained model out of the registry (AUC {auc:.3f})[/]")
     ctx.state.update(retrain_run_id=record.id)
+
+
+def _show_lineage(ctx: DemoContext, run_id: str) -> None:
+    from mloop import lineage
+
+    graph = lineage.pipeline(ctx.workspace, "ad-click-ctr", run_id=run_id)
+    node = next(n for n in graph["graph"]["nodes"] if n["id"] == "join_interactions")
+    groups = [f"{i['name']} (data version {i.get('dataVersion')})" for i in node["inputs"]
+              if i.get("from") == "feature-group"]
+    ctx.did("lineage: the run read " + ", ".join(groups), "mloop lineage show ad-click-ctr")

@@ -17,12 +17,12 @@ def users(n: int, seed: int, *, shifted: bool = False) -> list[dict[str, Any]]:
 
     from mloop.recipes.datasets import ad_clicks
 
-    frame = ad_clicks(n, seed=seed)
+    pool = ad_clicks(max(n, 200), seed=seed)
     rng = np.random.default_rng(seed)
     # The app wants complete records: fill a missing value with a draw from the column's values.
-    present = {field: frame[field].dropna().to_numpy() for field in FIELDS}
+    present = {field: pool[field].dropna().to_numpy() for field in FIELDS}
     out = []
-    for row in frame[FIELDS].to_dict("records"):
+    for row in pool.head(n)[FIELDS].to_dict("records"):
         record: dict[str, Any] = {}
         for field in FIELDS:
             value = row[field]

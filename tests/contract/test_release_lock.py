@@ -19,7 +19,7 @@ from tests.unit.release.test_engine import fake_stages
 
 
 @pytest.fixture
-def ws(repo: Path, database_url: str) -> Any:
+def ws(repo: Path, database_url: str) -> Any:  # noqa: F811
     from mloop.store import open_workspace
 
     workspace = open_workspace(repo, database_url=database_url,

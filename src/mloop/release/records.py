@@ -207,7 +207,7 @@ def insert_release(conn: Connection, values: dict[str, Any]) -> int:
     result = conn.execute(
         releases.insert().values(status="Pending", stage=STAGES[0], created_at=at, updated_at=at, **values)
     )
-    release_id = int(result.inserted_primary_key[0])
+    release_id = int(result.inserted_primary_key[0])  # type: ignore[index]
     conn.execute(
         release_stages.insert(),
         [

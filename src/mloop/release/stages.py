@@ -45,7 +45,7 @@ def train_register(ctx: StageContext) -> dict[str, Any]:
     from mloop.pipelines import get_run, retry_run
 
     release = ctx.release
-    earlier = ctx.outputs("TrainRegister").get("run_id")
+    earlier: str = ctx.outputs("TrainRegister").get("run_id") or ""
     record = _existing_run(ctx, earlier, get_run) if earlier else None
     if record is not None and record.status != "Succeeded":
         ctx.progress(f"finishing pipeline run {earlier} (interrupted): retrying what did not succeed")

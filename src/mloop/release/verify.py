@@ -93,7 +93,8 @@ def _client(ws: Workspace, endpoint: str, url: str | None) -> Iterator[httpx.Cli
 
     from mloop.serving import create_app
 
-    with TestClient(create_app(ws, endpoint), raise_server_exceptions=False) as client:
+    app: Any = create_app(ws, endpoint)
+    with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
 

@@ -129,7 +129,7 @@ def test_a_release_waiting_for_approval_refuses_a_second_start(release_ws: Any) 
 
 def test_user_mistakes_are_clear(release_ws: Any, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (repo / "train.py").write_text("print('changed')\n")
-    with pytest.raises(InvalidInput, match="uncommitted changes.*train.py") as dirty:
+    with pytest.raises(InvalidInput, match=r"uncommitted changes.*train\.py") as dirty:
         start_release(release_ws, stages=fake_stages(Counter()))
     assert "--allow-dirty" in (dirty.value.hint or "")
     allowed = start_release(release_ws, allow_dirty=True, stages=fake_stages(Counter()))

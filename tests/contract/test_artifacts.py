@@ -69,15 +69,16 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 
 
 def test_large_streams_are_not_read_into_memory(artifact_root: str, s3_endpoint_for_root: str | None) -> None:
-    """512 MB go through a writer process whose peak RSS stays far below the data size."""
-    total = 512 * 1024 * 1024
+    """Hundreds of MB go through a writer process whose peak RSS stays far below the data size."""
+    # moto keeps S3 objects in this process's memory, so the S3 run streams less.
+    total = (512 if s3_endpoint_for_root else 1024) * 1024 * 1024
     result = subprocess.run(
         [sys.executable, "-c", STREAMER, artifact_root, s3_endpoint_for_root or "", str(total)],
         capture_output=True, text=True, timeout=300, env=os.environ.copy(),
     )
     assert result.returncode == 0, result.stderr
     peak_mb = int(result.stdout.strip())
-    assert peak_mb < 300, f"peak RSS {peak_mb} MB while storing 512 MB"
+    assert peak_mb < 400, f"peak RSS {peak_mb} MB while storing {total >> 20} MB"
 
 
 def test_verify_detects_corruption(tmp_path: Path) -> None:

@@ -23,7 +23,10 @@ def drift(
     no_alert: bool = typer.Option(False, "--no-alert", help="Report only; never raise an alert."),
     as_json: bool = JsonOption,
 ) -> None:
-    """PSI and KS per feature, missing rates, prediction distribution; alert past the thresholds."""
+    """PSI and KS per feature, missing rates, prediction distribution; alert past the thresholds.
+
+    Exits 2 when a threshold was passed (for CI and cron), 0 otherwise.
+    """
     from mloop.monitoring import drift_report
     from mloop.monitoring.reference import read_reference_file
 

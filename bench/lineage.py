@@ -3,7 +3,7 @@ and 50 artifacts (target p99 <= 50 ms warm), and a model version's upstream quer
 
 The latest run is a real execution of a 10-step pipeline (5 outputs per step = 50 artifacts);
 999 older runs are copies of its records with earlier timestamps (as re-runs with cached steps
-leave them: the same digests, new rows). The control plane runs as a real uvicorn server on a
+leave them: the same digests, new rows). The control plane runs as a real `mloop server` process on a
 free port; requests go over HTTP with keep-alive. Prints a table and writes
 bench/results/lineage.json.
 
@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,8 +66,10 @@ def copy_past_runs(ws: Any, run_id: str, count: int) -> None:
         run = dict(conn.execute(select(pipeline_runs).where(pipeline_runs.c.id == run_id)).one()._mapping)
         steps = [dict(r._mapping) for r in conn.execute(select(step_runs).where(step_runs.c.run_id == run_id))]
         ids = [s["id"] for s in steps]
-        arts = [dict(r._mapping) for r in conn.execute(select(artifacts).where(artifacts.c.producer_step_run_id.in_(ids)))]
-        uses = [dict(r._mapping) for r in conn.execute(select(artifact_uses).where(artifact_uses.c.step_run_id.in_(ids)))]
+        produced = artifacts.c.producer_step_run_id.in_(ids)
+        arts = [dict(r._mapping) for r in conn.execute(select(artifacts).where(produced))]
+        used = artifact_uses.c.step_run_id.in_(ids)
+        uses = [dict(r._mapping) for r in conn.execute(select(artifact_uses).where(used))]
         base = datetime.now(UTC) - timedelta(days=30)
         for k in range(count):
             at = base + timedelta(minutes=k)
@@ -105,18 +108,16 @@ def register_version(ws: Any, run_id: str) -> None:
              "principal": "bench", "at": now, "comment": "ok"}])
 
 
-def serve(ws: Any) -> tuple[Any, int, threading.Thread]:
-    import uvicorn
-
-    from mloop.web import create_app
-
+def serve(root: Path, database_url: str | None) -> tuple[subprocess.Popen[bytes], int]:
+    """`mloop server` in its own process (a client in the same process would share its GIL)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: port_open(port), what="control plane")
-    return server, port, thread
+    env = {**os.environ, "MLOOP_WORKSPACE": str(root), "MLOOP_LOG_LEVEL": "WARNING"}
+    if database_url:
+        env["MLOOP_DATABASE_URL"] = database_url
+    proc = subprocess.Popen([sys.executable, "-m", "mloop", "server", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: port_open(port), timeout=60, what="control plane")
+    return proc, port
 
 
 def measure(client: httpx.Client, url: str, n: int) -> dict[str, float]:
@@ -157,7 +158,7 @@ def main() -> None:
     data = lineage.pipeline(ws, "bench-lineage")
     assert len(data["graph"]["nodes"]) == STEPS and len(data["graph"]["artifacts"]) == STEPS * len(OUTPUTS)
 
-    server, port, thread = serve(ws)
+    proc, port = serve(root, args.database_url)
     rows = []
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
@@ -166,8 +167,8 @@ def main() -> None:
             rows.append({"query": "GET /lineage/models/bench-model/1", "target_p99_ms": 20,
                          **measure(client, "/lineage/models/bench-model/1", args.requests)})
     finally:
-        server.should_exit = True
-        thread.join(10)
+        proc.terminate()
+        proc.wait(timeout=20)
     t = time.perf_counter()
     for _ in range(100):
         lineage.model(ws, "bench-model", 1)
@@ -181,12 +182,14 @@ def main() -> None:
     for row in rows:
         ok = "ok" if row["p99_ms"] <= row["target_p99_ms"] else "MISSED"
         print(f"{row['query']:<62} {row['p50_ms']:>8} {row['p99_ms']:>8} {row['target_p99_ms']:>6} {ok}")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (numbers are only comparable when idle)")
     print(f"library: lineage.pipeline {lib_pipeline_ms:.2f} ms/call, lineage.model {lib_model_ms:.2f} ms/call")
     result = {
         "runs": args.runs, "steps": STEPS, "artifacts": STEPS * len(OUTPUTS), "database": ws.db.dialect,
         "setup_s": round(setup_s, 1), "http": rows,
         "library_ms": {"pipeline": round(lib_pipeline_ms, 2), "model": round(lib_model_ms, 2)},
-        "at": datetime.now(UTC).isoformat(),
+        "at": datetime.now(UTC).isoformat(), "load_average_1m": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
     }
     out = ROOT / "bench" / "results" / "lineage.json"
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -42,7 +42,7 @@ deployer < admin). Errors are JSON `{code, message, hint}`; an unexpected failur
 """
 
 
-def get_workspace(request: Request) -> Workspace:
+async def get_workspace(request: Request) -> Workspace:
     """A FastAPI dependency: the workspace this app serves."""
     return request.app.state.ws  # type: ignore[no-any-return]
 

@@ -97,7 +97,7 @@ def require_role(role: str) -> Callable[[Request], Principal]:
     if role not in ROLES:
         raise InvalidInput(f"unknown role '{role}'", hint=f"roles: {', '.join(ROLES)}")
 
-    def dependency(
+    async def dependency(  # async: pure CPU, no need for a threadpool hop per request
         request: Request, _doc: HTTPAuthorizationCredentials | None = Security(_BEARER)
     ) -> Principal:
         settings = request.app.state.ws.settings

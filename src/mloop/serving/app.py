@@ -150,7 +150,7 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
     from mloop.serving.models import workspace_loader
     from mloop.serving.routes import build_api
 
-    settings = ws.settings.serving if ws is not None else ServingSettings()
+    settings = ws.settings.serving if ws is not None else ServingSettings.model_validate({})
     metrics = ServerMetrics(endpoint)
     if live is None:
         assert ws is not None

@@ -239,7 +239,11 @@ def resolve_version(ws: Workspace, model: str, version: int | None, latest_appro
 
     if (version is None) == (not latest_approved):
         raise InvalidInput("give exactly one of --version N or --latest-approved")
-    mv = registry.latest_approved(ws, model) if latest_approved else registry.get_version(ws, model, version)
+    if latest_approved:
+        mv = registry.latest_approved(ws, model)
+    else:
+        assert version is not None
+        mv = registry.get_version(ws, model, version)
     if mv.status != "Approved":
         raise NotApproved(
             f"model '{model}' version {mv.version} is {mv.status}; only Approved versions deploy",

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from mloop.serving.metrics import ServerMetrics
 
 _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-ERRORS = {str(c): {"description": d, **_ERR} for c, d in (
+ERRORS: dict[int | str, dict[str, Any]] = {str(c): {"description": d, **_ERR} for c, d in (
     (400, "Malformed input"), (404, "Unknown model"), (413, "Body too large"),
     (415, "Unsupported content type"), (503, "No model loaded yet"))}
 ROWS = {"type": "array", "minItems": 1, "items": {"oneOf": [{"type": "array"}, {"type": "object"}]}}
@@ -73,7 +73,7 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
     def doc(status_doc: tuple[int, Any]) -> JSONResponse:
         return JSONResponse(status_doc[1], status_doc[0])
 
-    @api.get("/ping", response_model=None, tags=["sagemaker"], responses={"503": ERRORS["503"]})
+    @api.get("/ping", response_model=None, tags=["sagemaker"], responses={503: ERRORS["503"]})
     def ping_route() -> Response:
         return out(*ping(live))
 
@@ -103,7 +103,7 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
     def v2_live() -> dict[str, Any]:
         return {"live": True}
 
-    @api.get("/v2/health/ready", response_model=None, tags=["open-inference-v2"], responses={"503": ERRORS["503"]})
+    @api.get("/v2/health/ready", response_model=None, tags=["open-inference-v2"], responses={503: ERRORS["503"]})
     def v2_ready() -> JSONResponse:
         return JSONResponse({"ready": live.ready}, 200 if live.ready else 503)
 

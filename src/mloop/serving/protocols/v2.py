@@ -33,9 +33,9 @@ def parse_v2(body: bytes, feature_names: list[str]) -> tuple[Rows, Any, list[str
     if request_id is not None and not isinstance(request_id, str):
         raise InvalidInput('"id" must be a string')
     outputs = doc.get("outputs")
-    names = None
+    names: list[str] | None = None
     if isinstance(outputs, list):
-        names = [o.get("name") for o in outputs if isinstance(o, dict) and isinstance(o.get("name"), str)]
+        names = [str(o["name"]) for o in outputs if isinstance(o, dict) and isinstance(o.get("name"), str)]
     if len(tensors) == 1 and tensors[0][0] not in feature_names:
         return _matrix(tensors[0], len(feature_names)), request_id, names
     return _columns(tensors, feature_names), request_id, names

@@ -19,6 +19,8 @@ def _render_endpoint(ep: dict[str, Any]) -> None:
     if ep.get("follow_model") and ep.get("follow_canary_weight"):
         follow += f" (canary {ep['follow_canary_weight']}%)"
     out.print(f"endpoint [bold]{ep['name']}[/]  generation {ep['generation']}{follow}")
+    if ep.get("guardrails"):
+        out.print("guardrails: " + ", ".join(f"{k}={v}" for k, v in ep["guardrails"].items()))
     table(ep["variants"], ["name", "model_name", "model_version", "weight", "deployed_at"])
 
 
@@ -33,6 +35,9 @@ def deploy(
                                          help="Also deploy every newer Approved version automatically."),
     canary_weight: int | None = typer.Option(None, "--canary-weight",
                                              help="With --follow-approved: new versions arrive as a canary."),
+    max_error_rate: float | None = typer.Option(None, "--max-error-rate",
+                                                help="Guardrail: canary 5xx rate limit (default: setting)."),
+    max_p99_ms: float | None = typer.Option(None, "--max-p99-ms", help="Guardrail: canary p99 limit in ms."),
     as_json: bool = JsonOption,
 ) -> None:
     """Deploy an Approved model version to an endpoint variant (servers pick it up live)."""
@@ -43,9 +48,12 @@ def deploy(
         raise InvalidInput("--canary-weight needs --follow-approved")
     if canary_weight is not None and not 1 <= canary_weight <= 99:
         raise InvalidInput(f"--canary-weight must be 1-99, got {canary_weight}")
+    if max_error_rate is not None and not 0 <= max_error_rate <= 1:
+        raise InvalidInput(f"--max-error-rate is a fraction 0-1, got {max_error_rate}")
+    limits = {k: v for k, v in (("max_error_rate", max_error_rate), ("max_p99_ms", max_p99_ms)) if v is not None}
     ep = do_deploy(workspace(), endpoint, model, version=version, latest_approved=latest_approved,
                    variant=variant, weight=weight, follow_approved=follow_approved,
-                   canary_weight=canary_weight)
+                   canary_weight=canary_weight, guardrails=limits or None)
     emit(ep.to_dict(), as_json, _render_endpoint)
 
 
@@ -131,7 +139,11 @@ def export_cmd(
 
     if target != "kserve":
         raise InvalidInput(f"unknown export target '{target}'", hint="known: kserve")
-    manifest = kserve_manifest(workspace(), endpoint, image=image, namespace=namespace)
+    ws = workspace()
+    manifest = kserve_manifest(ws, endpoint, image=image, namespace=namespace)
+    if ws.settings.database_url.startswith("sqlite") or "://" not in ws.settings.artifact_root:
+        console(stderr=True).print("[yellow]note:[/] this workspace uses a local database/artifact store; "
+                                   "pods need shared ones (PostgreSQL database_url, s3:// artifact_root).")
     if as_json and output is None:
         print_json(manifest)
         return

@@ -10,6 +10,7 @@ Without `verify_url` the endpoint's server runs in-process (same app, same proto
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,13 @@ def _v2_tensor(name: str, values: list[Any]) -> dict[str, Any]:
     return {"name": name, "shape": [len(values)], "datatype": datatype, "data": values}
 
 
+def _plain(value: Any) -> Any:
+    # Input examples keep missing values as NaN, which JSON cannot carry: send null instead.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def requests_for(model: str, records: list[dict[str, Any]]) -> dict[str, tuple[str, dict[str, Any]]]:
     """(path, JSON body) of one smoke request per protocol."""
     columns = list(records[0])
@@ -61,10 +69,12 @@ def _count(protocol: str, doc: Any) -> int:
 def _check(client: httpx.Client, protocol: str, path: str, body: dict[str, Any], variant: str,
            version: int, n: int) -> dict[str, Any] | None:
     """One call; the result, or None when the old version still answers (retry)."""
+    import httpx
+
     started = time.perf_counter()
     try:
         resp = client.post(path, json=body, headers={"X-Mloop-Target-Variant": variant})
-    except Exception as exc:  # connection refused, timeout...
+    except httpx.TransportError as exc:  # connection refused, timeout...
         raise StageFailed(f"{protocol} smoke call {path} failed: {type(exc).__name__}: {exc}",
                           hint="Is the model server running at [release] verify_url?") from exc
     ms = round((time.perf_counter() - started) * 1000, 1)
@@ -105,6 +115,7 @@ def smoke(ws: Workspace, release: Release, deployed: dict[str, Any], options: di
         StageFailed: a call failed, answered wrongly, or the deployed version never answered.
     """
     records = options.get("verify_payload") or default_payload(ws, release.model, int(deployed["version"]))
+    records = [{k: _plain(v) for k, v in r.items()} for r in records]
     version, variant = int(deployed["version"]), str(deployed.get("variant") or "production")
     results: list[dict[str, Any]] = []
     with _client(ws, release.endpoint, options.get("verify_url")) as client:

@@ -63,15 +63,5 @@ def test_training_on_interactions_is_point_in_time_and_in_lineage(workspace: Any
     assert inputs["user-interactions"]["dataVersion"] >= 1 and inputs["user-feedback"]["dataVersion"] >= 1
     chain = lineage.model(workspace, "ctr-loop", version.version)
     assert {"ad-clicks", "user-interactions", "user-feedback"} <= {g["name"] for g in chain["featureGroups"]}
-
-
-def test_features_only_is_the_default_and_reads_no_interactions(workspace: Any) -> None:
-    from mloop import lineage
-    from mloop.pipelines import run_pipeline
-
-    seed_loop(workspace, n=30)
-    record = run_pipeline(workspace, "ad-click-ctr", PARAMS)
-    assert record.status == "Succeeded", record.error
-    graph = lineage.pipeline(workspace, "ad-click-ctr", run_id=record.id)
-    nodes = {n["id"]: n for n in graph["graph"]["nodes"]}
-    assert not [i for i in nodes["join_interactions"]["inputs"] if i.get("from") == "feature-group"]
+    # features-only (the default) reads no interactions: tests/integration/lineage/test_reference_pipeline.py
+    # pins its featureGroups to exactly the ad-clicks group.

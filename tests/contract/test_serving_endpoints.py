@@ -78,3 +78,37 @@ def test_stale_generation_changes_nothing(ws, tmp_path: Path) -> None:  # type: 
     serving.deploy(ws, ep, model, version=2, variant="canary", weight=20)
     assert serving.set_weights(ws, ep, {"canary": 0, "production": 100}, expected_generation=1) is None
     assert serving.set_weights(ws, ep, {"canary": 0, "production": 100}, expected_generation=2) is not None
+
+
+def test_server_follows_the_configuration(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The watcher polls the generation on each backend, swaps, and a breaking canary is set to 0."""
+    import time
+
+    from starlette.testclient import TestClient
+
+    from mloop.serving.models import ServedModel
+    from tests.support.servers import wait_until
+
+    def loader(variant):  # type: ignore[no-untyped-def]
+        def predict(rows):  # type: ignore[no-untyped-def]
+            if variant.model_version == 2:
+                raise RuntimeError("broken")
+            return [0.5] * len(rows)
+
+        return ServedModel(variant.model_name, variant.model_version, variant.model_uri, predict,
+                           ["a"], {"inputs": [{"name": "a", "kind": "numeric"}]}, "test")
+
+    model, ep = f"m-{uuid.uuid4().hex[:6]}", f"ep-{uuid.uuid4().hex[:6]}"
+    _versions(ws, model, 2, tmp_path, approve=2)
+    app = serving.create_app(ws, ep, loader=loader, poll_interval=0.05)
+    with TestClient(app) as client:
+        assert client.get("/ping").status_code == 503
+        serving.deploy(ws, ep, model, version=1, guardrails={"min_requests": 5})
+        wait_until(lambda: client.get("/ping").status_code == 200, timeout=10, what="first load")
+        serving.deploy(ws, ep, model, version=2, variant="canary", weight=50)
+        wait_until(lambda: client.get("/ping").json()["generation"] == 2, timeout=10, what="swap")
+        deadline = time.monotonic() + 10
+        while serving.get_endpoint(ws, ep).variant("canary").weight and time.monotonic() < deadline:
+            client.post("/invocations", content="1", headers={"content-type": "text/csv"})
+        assert serving.get_endpoint(ws, ep).variant("canary").weight == 0
+        assert serving.history(ws, ep, limit=1)[0]["action"] == "guardrail"

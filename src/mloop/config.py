@@ -187,6 +187,15 @@ class ReleaseSettings(_Section):
     )
 
 
+class FeatureSettings(_Section):
+    flush_rows: int = Field(
+        50_000, ge=1, description="put_records: flush the spool to Parquet at this many rows."
+    )
+    flush_seconds: float = Field(
+        30.0, gt=0, description="put_records: flush records older than this many seconds."
+    )
+
+
 class Settings(_Section):
     """The effective configuration of one workspace."""
 
@@ -227,6 +236,7 @@ class Settings(_Section):
     server: ServerSettings = Field(default_factory=ServerSettings)
     lineage: LineageSettings = Field(default_factory=LineageSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
 
 
 @dataclass

@@ -186,7 +186,9 @@ def commit_ingestion(ws: Workspace, group: FeatureGroup, **values: Any) -> tuple
                 group_id=group.id, version=version, created_at=datetime.now(UTC),
                 principal=ws.settings.principal, online_applied=not group.spec.online, **values,
             ))
-            return int(result.inserted_primary_key[0]), int(version)
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0]), int(version)
     except IntegrityError:
         return None
 

@@ -227,10 +227,25 @@ def ingest(
     return report
 
 
+def _sweep_stale(tmp: Path) -> None:
+    """Remove staging files left by killed ingests and flushes (their pid is gone)."""
+    for path in tmp.glob("*-*-*.parquet"):
+        pid = path.name.split("-")[1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except PermissionError:
+            continue
+
+
 def _staging_paths(ws: Workspace, group: str) -> tuple[Path, Path]:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     tmp = ws.state_dir / "tmp"
     tmp.mkdir(exist_ok=True)
+    _sweep_stale(tmp)
     staging = tmp / f"ingest-{os.getpid()}-{os.urandom(4).hex()}.parquet"
     quarantine = ws.state_dir / "quarantine" / f"{group}-{stamp}-{os.urandom(3).hex()}.csv"
     return staging, quarantine

@@ -36,8 +36,7 @@ if TYPE_CHECKING:
     from mloop.features.schema import FeatureGroup
     from mloop.store import Workspace
 
-FLUSH_ROWS = 50_000
-FLUSH_SECONDS = 30.0
+FLUSH_CHECK_SECONDS = 1.0  # how often a writer looks at the spool size and age
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
            "at REAL NOT NULL, data TEXT NOT NULL, batch TEXT)")
 
@@ -124,14 +123,16 @@ def put_records(ws: Workspace, group: str, records: list[dict[str, Any]]) -> Non
 
         online_store(ws).put(group, rows)
     spool.unchecked += len(rows)
-    if spool.unchecked >= FLUSH_ROWS // 10 or time.monotonic() - spool.checked_at > 1.0:
+    limits = ws.settings.features
+    if spool.unchecked >= limits.flush_rows // 10 or time.monotonic() - spool.checked_at > FLUSH_CHECK_SECONDS:
         _maybe_flush(ws, group, spool)
 
 
 def _maybe_flush(ws: Workspace, group: str, spool: _Spool) -> None:
     spool.unchecked, spool.checked_at = 0, time.monotonic()
     count, oldest = spool.pending()
-    if count >= FLUSH_ROWS or (oldest is not None and time.time() - oldest >= FLUSH_SECONDS):
+    limits = ws.settings.features
+    if count >= limits.flush_rows or (oldest is not None and time.time() - oldest >= limits.flush_seconds):
         flush_records(ws, group)
 
 
@@ -252,14 +253,14 @@ _flusher: threading.Thread | None = None
 
 def _flush_loop() -> None:
     while True:
-        time.sleep(max(0.5, FLUSH_SECONDS / 4))
+        time.sleep(0.5)
         for (root, group), spool in list(_spools.items()):
             ws = next((w for w in _workspaces if str(w.root) == root), None)
             if ws is None:
                 continue
             try:
                 _, oldest = spool.pending()
-                if oldest is not None and time.time() - oldest >= FLUSH_SECONDS:
+                if oldest is not None and time.time() - oldest >= ws.settings.features.flush_seconds:
                     flush_records(ws, group)
             except Exception:  # keep flushing other groups; records stay durable in the spool
                 continue

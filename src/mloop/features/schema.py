@@ -35,10 +35,10 @@ class Feature(BaseModel):
     name: str
     type: FeatureType
     nullable: bool = True
-    allowed: list[Any] | None = Field(None, description="Allowed values (strings, ints...).")
+    allowed: list[Any] | None = Field(default=None, description="Allowed values (strings, ints...).")
     min: float | None = None
     max: float | None = None
-    max_length: int = Field(1 << 20, description="Longest string value accepted, in bytes.")
+    max_length: int = Field(default=1 << 20, description="Longest string value accepted, in bytes.")
     description: str = ""
 
     @field_validator("name")

@@ -195,9 +195,13 @@ def _constraints(typed: pa.Array, text: pa.Array, feature: Feature, problems: Pr
             if bound is None or seen.as_py() is None or not op(seen, pa.scalar(float(bound))).as_py():
                 continue
             out = _mask(op(typed, pa.scalar(float(bound))))
-            problems.add(out, lambda i, b=bound, w=word: f"{feature.name}: {typed[i].as_py()} {w} {b:g}")
+            problems.add(out, _bound_reason(feature.name, typed, word, float(bound)))
     if feature.type == "float" and not feature.nullable and pc.any(pc.is_nan(typed)).as_py():
         problems.add(_mask(pc.is_nan(typed)), lambda i: f"{feature.name}: NaN (not nullable)")
+
+
+def _bound_reason(name: str, typed: pa.Array, word: str, bound: float) -> Callable[[int], str]:
+    return lambda i: f"{name}: {typed[i].as_py()} {word} {bound:g}"
 
 
 def validate(

@@ -55,8 +55,7 @@ WRITER = textwrap.dedent("""
     from mloop.store import open_workspace
     ws = open_workspace(sys.argv[1])
     start, count, batch = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    import mloop.features.records as r
-    r.FLUSH_ROWS = int(sys.argv[5])
+    ws.settings.features.flush_rows = int(sys.argv[5])
     for i in range(start, start + count, batch):
         put_records(ws, "ev", [{"uid": j, "x": float(j)} for j in range(i, i + batch)])
         print(i + batch - 1, flush=True)   # acknowledged up to here

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mloop.errors import InvalidInput
 from mloop.features.online_rows import q
@@ -88,17 +88,20 @@ def _columns(group: FeatureGroup, columns: Sequence[str] | None) -> list[str]:
     return keep + [c for c in columns if c not in keep]
 
 
-def _as_of(value: datetime | str | None) -> datetime | None:
+def _as_of(value: Any) -> datetime | None:
     if value is None:
         return None
+    stamp: Any = value
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError as exc:
             raise InvalidInput(f"as_of '{value}' is not an ISO 8601 time") from exc
-    if hasattr(value, "to_pydatetime"):
-        value = value.to_pydatetime()
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    if hasattr(stamp, "to_pydatetime"):
+        stamp = stamp.to_pydatetime()
+    if not isinstance(stamp, datetime):
+        raise InvalidInput(f"as_of must be a datetime or ISO 8601 text, not {type(value).__name__}")
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp
 
 
 def extract(

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pickle
 import tempfile
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from mloop.tracking.models import default_requirements, log_model
@@ -20,22 +20,19 @@ if TYPE_CHECKING:
     from mloop.store import Workspace
 
 
-# MLflow inspects `predict`'s type hints when the class is created and warns either way.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
+class EstimatorModel(PythonModel):
+    """Serves a pickled estimator stored as the `estimator` artifact."""
 
-    class EstimatorModel(PythonModel):
-        """Serves a pickled estimator stored as the `estimator` artifact."""
+    def load_context(self, context: Any) -> None:
+        with open(context.artifacts["estimator"], "rb") as fh:
+            self.estimator = pickle.load(fh)
 
-        def load_context(self, context):  # type: ignore[no-untyped-def]
-            with open(context.artifacts["estimator"], "rb") as fh:
-                self.estimator = pickle.load(fh)
-
-        def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
-            est = self.estimator
-            if hasattr(est, "predict_proba") and len(getattr(est, "classes_", ())) == 2:
-                return est.predict_proba(model_input)[:, 1]
-            return est.predict(model_input)
+    # A DataFrame hint: MLflow then neither converts the input nor warns about missing hints.
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:
+        est = self.estimator
+        if hasattr(est, "predict_proba") and len(getattr(est, "classes_", ())) == 2:
+            return est.predict_proba(model_input)[:, 1]
+        return est.predict(model_input)
 
 
 def log_estimator(

@@ -186,11 +186,13 @@ def test_target_with_one_class_is_invalid(frame: pd.DataFrame) -> None:
         TabularModel.fit(frame, "clicked", features=FEATURES, estimator="svm")
 
 
-def test_mlflow_pyfunc_wraps_the_saved_model(classifier: TabularModel, frame: pd.DataFrame, tmp_path) -> None:
+def test_mlflow_pyfunc_wraps_the_saved_model(frame: pd.DataFrame, tmp_path) -> None:
     """The models-from-code wrapper loads the same model; MLflow scores raw rows identically."""
     import mlflow.pyfunc
 
     from mloop.recipes.model import pyfunc_code_path
+
+    classifier = TabularModel.fit(frame, "clicked", features=FEATURES, params={"n_estimators": 10})
 
     model_dir = classifier.save(tmp_path / "m")
     mlflow.pyfunc.save_model(str(tmp_path / "pyfunc"), python_model=pyfunc_code_path(),

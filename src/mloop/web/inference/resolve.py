@@ -27,10 +27,16 @@ def resolve_endpoint(ws: Workspace, endpoint: str | None, model_name: str | None
 
 
 def _announced_url(ws: Workspace, name: str) -> str:
-    from mloop.serving import served_url
+    from mloop.errors import did_you_mean
+    from mloop.serving import list_endpoints, served_url
+    from mloop.serving.endpoints import find_endpoint
 
     url = served_url(ws, name)
     if url:
         return str(url)
+    if find_endpoint(ws, name) is None:
+        raise NotFound(f"endpoint '{name}' does not exist in this workspace",
+                       hint=did_you_mean(name, [e.name for e in list_endpoints(ws)])
+                       + ". Create one with `mloop deploy`, or pass a URL: --endpoint http://HOST:PORT.")
     raise NotFound(f"endpoint '{name}' is not being served from this workspace",
                    hint=f"Start it with `mloop serve {name}`, or pass its URL: --endpoint http://HOST:PORT.")

@@ -176,16 +176,25 @@ def test_rejection_ends_the_release_and_keeps_the_endpoint(project: Project) -> 
     assert project.served_version() == before
 
 
-def test_failed_verify_rolls_the_endpoint_back(project: Project) -> None:
+def test_failed_verify_of_a_canary_rolls_the_endpoint_back(project: Project) -> None:
+    from mloop.serving import get_endpoint
+    from mloop.store import open_workspace
+
     before = project.served_version()
     _change_param(project, "n_estimators", 14, "even more trees")
     bad = json.dumps([{**VERIFY_RECORD, "age": "thirty"}])
-    rid = project.json("release", "start", "--detach", MLOOP_RELEASE__VERIFY_PAYLOAD=bad)["id"]
+    rid = project.json("release", "start", "--detach", MLOOP_RELEASE__VERIFY_PAYLOAD=bad,
+                       MLOOP_RELEASE__CANARY_WEIGHT="20")["id"]
     project.wait_for_approval(rid)
     project.decide("approve", rid, "ok")
     done = project.wait_finished(rid)
     assert done.status == "Failed" and done.stage == "Verify"
+    assert done.outputs("Deploy")["variant"] == "canary" and done.outputs("Deploy")["weight"] == 20
     assert "answered 400" in (done.message or "") and "rolled endpoint 'ctr' back" in (done.message or "")
+    ws = open_workspace(project.root)
+    variants = get_endpoint(ws, "ctr").variants
+    ws.close()
+    assert [(v.name, str(v.model_version), v.weight) for v in variants] == [("production", before, 100)]
     wait_until(lambda: project.served_version() == before, timeout=10, what="rolled back version")
 
 

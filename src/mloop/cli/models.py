@@ -113,5 +113,19 @@ def history(
         title=f"{name} history"))
 
 
+@models_app.command("sync")
+def sync(
+    name: str | None = typer.Argument(None, help="One model (all MLflow models when omitted)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Adopt versions registered straight into MLflow (they start PendingManualApproval)."""
+    from mloop import registry
+
+    adopted = registry.sync(workspace(), name)
+    emit(adopted, as_json, lambda vs: console().print(
+        "\n".join(f"adopted {v.name} version {v.version} (PendingManualApproval)" for v in vs)
+        or "nothing to adopt: mloop knows every MLflow version"))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")

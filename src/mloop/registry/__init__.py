@@ -4,6 +4,7 @@ Every version starts `PendingManualApproval`; `approve` / `reject` record who, w
 an audit trail; `latest_approved` is the only resolver of "the latest model" for deployment.
 """
 
+from mloop.registry.adopt import sync
 from mloop.registry.core import (
     approve,
     get_version,
@@ -39,5 +40,5 @@ __all__ = [
     "ModelVersionNotFound", "NoApprovedVersion", "PrincipalRequired", "RegisteredModel",
     "StatusChange", "Transition",
     "approve", "get_version", "history", "latest_approved", "list_models", "register", "reject",
-    "subscribe", "versions",
+    "subscribe", "sync", "versions",
 ]

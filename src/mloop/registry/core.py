@@ -11,11 +11,11 @@ concurrent approvers queue and the history stays consistent.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from mloop.errors import InvalidInput, did_you_mean
+from mloop.errors import InvalidInput, MloopError, did_you_mean
 from mloop.registry.events import StatusChange, publish
 from mloop.registry.model import (
     APPROVED,
@@ -97,7 +97,7 @@ def approve(
         PrincipalRequired: no principal and `registry.require_principal` is on.
         FourEyesViolation: `registry.require_distinct_approver` is on and you registered it.
     """
-    return _transition(ws, name, version, APPROVED, principal, comment)
+    return _with_adoption(ws, name, version, lambda: _transition(ws, name, version, APPROVED, principal, comment))
 
 
 def reject(
@@ -108,7 +108,35 @@ def reject(
     Raises:
         The same errors as `approve` (except the four-eyes rule, which guards approvals only).
     """
-    return _transition(ws, name, version, REJECTED, principal, comment)
+    return _with_adoption(ws, name, version, lambda: _transition(ws, name, version, REJECTED, principal, comment))
+
+
+def _with_adoption(ws: Workspace, name: str, version: int, action: Callable[[], ModelVersion]) -> ModelVersion:
+    """Run `action`; if the version is unknown to mloop but MLflow has it, adopt it and retry."""
+    from mloop.registry.adopt import adopt
+
+    try:
+        return action()
+    except (ModelNotFound, ModelVersionNotFound):
+        if not adopt(ws, name, _check_version(version)):
+            raise
+    return action()
+
+
+def _with_sync(ws: Workspace, name: str, action: Callable[[], Any]) -> Any:
+    """Run `action`; if mloop knows no version of `name` but MLflow does, adopt them and retry."""
+    from mloop.registry.adopt import sync
+
+    try:
+        return action()
+    except ModelNotFound:
+        try:
+            adopted = sync(ws, name)
+        except MloopError:
+            adopted = []
+        if not adopted:
+            raise
+    return action()
 
 
 def _transition(
@@ -182,11 +210,15 @@ def get_version(ws: Workspace, name: str, version: int) -> ModelVersion:
     from mloop.registry.tables import registry_versions as t
 
     version = _check_version(version)
-    with ws.db.begin() as conn:
-        found = conn.execute(select(t).where(t.c.name == name, t.c.version == version)).first()
-        if found is None:
-            _raise_missing(conn, name, version)
-        return ModelVersion.from_row(dict(found._mapping))
+
+    def read() -> ModelVersion:
+        with ws.db.begin() as conn:
+            found = conn.execute(select(t).where(t.c.name == name, t.c.version == version)).first()
+            if found is None:
+                _raise_missing(conn, name, version)
+            return ModelVersion.from_row(dict(found._mapping))
+
+    return _with_adoption(ws, name, version, read)
 
 
 def versions(ws: Workspace, name: str) -> list[ModelVersion]:
@@ -199,11 +231,15 @@ def versions(ws: Workspace, name: str) -> list[ModelVersion]:
 
     from mloop.registry.tables import registry_versions as t
 
-    with ws.db.begin() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(select(t).where(t.c.name == name).order_by(t.c.version))]
-        if not rows:
-            _raise_missing(conn, name, None)
-    return [ModelVersion.from_row(r) for r in rows]
+    def read() -> list[ModelVersion]:
+        with ws.db.begin() as conn:
+            query = select(t).where(t.c.name == name).order_by(t.c.version)
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+            if not rows:
+                _raise_missing(conn, name, None)
+        return [ModelVersion.from_row(r) for r in rows]
+
+    return list(_with_sync(ws, name, read))
 
 
 def latest_approved(ws: Workspace, name: str) -> ModelVersion:
@@ -217,20 +253,23 @@ def latest_approved(ws: Workspace, name: str) -> ModelVersion:
 
     from mloop.registry.tables import registry_versions as t
 
-    with ws.db.begin() as conn:
-        found = conn.execute(
-            select(t).where(t.c.name == name, t.c.status == APPROVED).order_by(t.c.version.desc()).limit(1)
-        ).first()
-        if found is not None:
-            return ModelVersion.from_row(dict(found._mapping))
-        rows = conn.execute(select(t.c.version, t.c.status).where(t.c.name == name).order_by(t.c.version)).all()
-        if not rows:
-            _raise_missing(conn, name, None)
-    listing = ", ".join(f"v{v} {s}" for v, s in rows)
-    pending = [v for v, s in rows if s == PENDING]
-    hint = (f"Approve one: `mloop models approve {name} {pending[-1]} --comment \"...\"`" if pending
-            else f"Register a new version of {name} and approve it.")
-    raise NoApprovedVersion(f"model {name} has no Approved version ({listing})", hint=hint)
+    def resolve() -> ModelVersion:
+        with ws.db.begin() as conn:
+            found = conn.execute(
+                select(t).where(t.c.name == name, t.c.status == APPROVED).order_by(t.c.version.desc()).limit(1)
+            ).first()
+            if found is not None:
+                return ModelVersion.from_row(dict(found._mapping))
+            rows = conn.execute(select(t.c.version, t.c.status).where(t.c.name == name).order_by(t.c.version)).all()
+            if not rows:
+                _raise_missing(conn, name, None)
+        listing = ", ".join(f"v{v} {s}" for v, s in rows)
+        pending = [v for v, s in rows if s == PENDING]
+        hint = (f"Approve one: `mloop models approve {name} {pending[-1]} --comment \"...\"`" if pending
+                else f"Register a new version of {name} and approve it.")
+        raise NoApprovedVersion(f"model {name} has no Approved version ({listing})", hint=hint)
+
+    return _with_sync(ws, name, resolve)  # type: ignore[no-any-return]
 
 
 def list_models(ws: Workspace) -> list[RegisteredModel]:

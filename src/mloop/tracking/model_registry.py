@@ -94,3 +94,17 @@ def _as_dict(version: Any) -> dict[str, Any]:
         "tags": dict(version.tags or {}),
         "status": version.status,
     }
+
+
+def list_names(ws: Workspace) -> list[str]:
+    """Names of every registered model in MLflow."""
+    client = configure(ws)
+    names: list[str] = []
+    token = None
+    with mlflow_errors(tracking_uri(ws)):
+        while True:
+            page = client.search_registered_models(max_results=1000, page_token=token)
+            names += [m.name for m in page]
+            token = page.token
+            if not token:
+                return names

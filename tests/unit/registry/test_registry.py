@@ -159,3 +159,21 @@ def test_subscribers_see_every_change_and_a_failing_one_is_isolated(ml_workspace
     assert seen[1].model_uri == "models:/ctr/1" and seen[1].comment == "ok"
     registry.reject(ml_workspace, "ctr", 1, comment="later")
     assert len(seen) == 2  # unsubscribed
+
+
+def test_versions_registered_straight_into_mlflow_are_adopted_as_pending(ml_workspace: Any) -> None:
+    ws = ml_workspace
+    model_registry.create_version(ws, "notebook", SOURCE)  # what mlflow.register_model does
+    model_registry.create_version(ws, "notebook", SOURCE, tags={registry.STATUS_TAG: APPROVED})
+    with pytest.raises(NoApprovedVersion):  # a hand-set MLflow tag is not an approval
+        registry.latest_approved(ws, "notebook")
+    assert [v.status for v in registry.versions(ws, "notebook")] == [PENDING, PENDING]
+    model_registry.create_version(ws, "notebook", SOURCE)
+    approved = registry.approve(ws, "notebook", 3, principal="alice", comment="ok")  # adopted on the way
+    assert approved.status == APPROVED and approved.metadata == {"adopted_from": "mlflow"}
+    assert [t.comment for t in registry.history(ws, "notebook", 3)] == [
+        "adopted from MLflow (registered outside mloop)", "ok"]
+    model_registry.create_version(ws, "other", SOURCE)
+    assert [(v.name, v.version) for v in registry.sync(ws)] == [("other", 1)]
+    assert registry.sync(ws) == []
+    assert model_registry.get_version(ws, "notebook", 2)["tags"][registry.STATUS_TAG] == PENDING

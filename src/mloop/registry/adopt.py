@@ -1,0 +1,84 @@
+"""Adopt versions registered straight into MLflow (UI, `mlflow.register_model`) into the workflow.
+
+MLflow users register models in their notebooks; the approval workflow must still see those
+versions. An adopted version starts `PendingManualApproval` like any other (an approval tag
+someone set by hand in MLflow is not trusted), with an audit entry saying where it came from.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from mloop.errors import MloopError
+from mloop.registry.model import PENDING, STATUS_TAG, ModelVersion
+
+if TYPE_CHECKING:
+    from mloop.store import Workspace
+
+
+def adopt(ws: Workspace, name: str, version: int) -> bool:
+    """Adopt MLflow's `name` version `version` if MLflow has it and mloop does not; True if it exists now."""
+    from mloop.tracking import model_registry
+
+    try:
+        found = model_registry.get_version(ws, name, version)
+    except MloopError:
+        return False
+    _insert(ws, found)
+    return True
+
+
+def sync(ws: Workspace, name: str | None = None) -> list[ModelVersion]:
+    """Adopt every MLflow version (of `name`, or of every model) that mloop does not know yet.
+
+    Returns:
+        The versions adopted now, as PendingManualApproval.
+    """
+    from sqlalchemy import select
+
+    from mloop.registry.tables import registry_versions as t
+    from mloop.tracking import model_registry
+
+    names = [name] if name else model_registry.list_names(ws)
+    adopted = []
+    for model in names:
+        with ws.db.begin() as conn:
+            known = {v for (v,) in conn.execute(select(t.c.version).where(t.c.name == model))}
+        for found in model_registry.search_versions(ws, model):
+            if found["version"] not in known and _insert(ws, found):
+                adopted.append(found)
+    return [_as_version(f) for f in adopted]
+
+
+def _row(found: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": found["name"], "version": found["version"], "status": PENDING,
+        "model_uri": f"models:/{found['name']}/{found['version']}", "source": found["source"] or "",
+        "run_id": found["run_id"], "metrics": {}, "meta": {"adopted_from": "mlflow"},
+        "created_at": found["created_at"], "registered_by": found["tags"].get("mloop.registered_by") or None,
+        "decided_by": None, "decided_at": None, "comment": None,
+    }
+
+
+def _insert(ws: Workspace, found: dict[str, Any]) -> bool:
+    from sqlalchemy.exc import IntegrityError
+
+    from mloop.registry.core import _audit
+    from mloop.registry.tables import registry_versions
+    from mloop.tracking import model_registry
+
+    row = _row(found)
+    try:
+        with ws.db.begin() as conn:
+            conn.execute(registry_versions.insert().values(**row))
+            _audit(conn, row["name"], row["version"], None, PENDING, None, datetime.now(UTC),
+                   "adopted from MLflow (registered outside mloop)")
+    except IntegrityError:  # another process adopted it first
+        return False
+    model_registry.set_version_tag(ws, row["name"], row["version"], STATUS_TAG, PENDING)
+    return True
+
+
+def _as_version(found: dict[str, Any]) -> ModelVersion:
+    return ModelVersion.from_row(_row(found))

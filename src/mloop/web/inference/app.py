@@ -170,6 +170,9 @@ def _describe(errors: list[Any]) -> str:
 
 
 def _install_errors(app: FastAPI) -> None:
+    from mloop.web.errors import install
+
+    install(app)  # the house shape: request ids, 404/405 bodies, 500 without a traceback
     @app.exception_handler(MloopError)
     async def _mloop_error(_request: Request, exc: MloopError) -> JSONResponse:
         return JSONResponse(exc.to_dict(), status_code=exc.http_status)

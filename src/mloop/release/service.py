@@ -175,6 +175,12 @@ def _decidable(ws: Workspace, release_id: int, verb: str) -> Release:
             f"release {release_id} already finished ({release.status}); nothing to {verb}",
             hint="Start a new release with `mloop release start`; see `mloop release list`.",
         )
+    if release.model_version is not None and release.stage != "Approval":
+        raise Conflict(
+            f"release {release_id} is past its approval (stage {release.stage} is "
+            f"{release.stage_record(release.stage or 'Deploy').status}); nothing to {verb}",
+            hint=f"Follow it with `mloop release status {release_id} --watch`.",
+        )
     if release.model_version is None:
         stage = release.stage_record(release.stage or "Source")
         raise Conflict(

@@ -161,3 +161,20 @@ def test_get_release_unknown_is_not_found(release_ws: Any) -> None:
 
     with pytest.raises(NotFound, match="release 999"):
         get_release(release_ws.db, 999)
+
+
+def test_deciding_a_finished_or_untrained_release_is_a_conflict(release_ws: Any) -> None:
+    from mloop.release import approve_release, reject_release
+
+    done = start_release(release_ws, stages=fake_stages(Counter()))
+    with pytest.raises(Conflict, match=f"release {done.id} already finished \\(Succeeded\\)"):
+        approve_release(release_ws, done.id, comment="late")
+
+    def stop(ctx: StageContext) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        start_release(release_ws, stages=fake_stages(Counter(), TrainRegister=stop))
+    pending = _releases(release_ws)[0]
+    with pytest.raises(Conflict, match="has not registered a model version yet"):
+        reject_release(release_ws, pending.id, comment="no")

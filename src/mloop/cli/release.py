@@ -85,6 +85,8 @@ def _finish(release: Release, as_json: bool) -> None:
         _render(release)
     if release.status in ("Failed", "Rejected"):
         raise typer.Exit(1)
+    if not release.finished:  # `status --watch` gave up: nobody drives it any more
+        raise typer.Exit(2)
 
 
 @release_app.command("start")

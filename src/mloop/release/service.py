@@ -234,11 +234,16 @@ def reject_release(
 
 def watch_release(
     ws: Workspace, release_id: int, on_change: OnChange, *, poll: float = 1.0,
-    timeout: float | None = None,
+    timeout: float | None = None, orphan_grace: float = records.STALE_AFTER_S,
 ) -> Release:
-    """Follow a release until it finishes, calling `on_change` whenever its record changes."""
+    """Follow a release until it finishes, calling `on_change` whenever its record changes.
+
+    Returns early (unfinished) after `timeout`, or when no process has driven the release for
+    `orphan_grace` seconds (its driver died: waiting longer would wait forever).
+    """
     deadline = None if timeout is None else time.monotonic() + timeout
     seen: Any = None
+    undriven_since: float | None = None
     while True:
         release = get_release(ws.db, release_id)
         key = (release.status, release.stage, [(s.status, s.detail, s.attempts) for s in release.stages])
@@ -246,5 +251,11 @@ def watch_release(
             on_change(release)
             seen = key
         if release.finished or (deadline is not None and time.monotonic() > deadline):
+            return release
+        if release.driven:
+            undriven_since = None
+        elif undriven_since is None:
+            undriven_since = time.monotonic()
+        elif time.monotonic() - undriven_since > orphan_grace:
             return release
         time.sleep(poll)

@@ -178,3 +178,12 @@ def test_deciding_a_finished_or_untrained_release_is_a_conflict(release_ws: Any)
     pending = _releases(release_ws)[0]
     with pytest.raises(Conflict, match="has not registered a model version yet"):
         reject_release(release_ws, pending.id, comment="no")
+
+
+def test_watch_gives_up_on_a_release_nobody_drives(release_ws: Any) -> None:
+    from mloop.release import create_release, watch_release
+
+    orphan = create_release(release_ws)  # recorded, never driven
+    seen: list[str] = []
+    back = watch_release(release_ws, orphan.id, lambda r: seen.append(r.status), poll=0.05, orphan_grace=0.2)
+    assert not back.finished and seen == ["Pending"]

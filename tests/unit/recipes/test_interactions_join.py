@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mloop.errors import InvalidInput
 from mloop.recipes.interactions import join_labels, parse_duration
@@ -54,3 +56,24 @@ def test_durations(text: object, seconds: float) -> None:
 def test_bad_duration_is_clear() -> None:
     with pytest.raises(InvalidInput, match="not a duration"):
         parse_duration("soon")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(-7200, 7200), st.booleans()), max_size=40),
+       st.integers(1, 7200))
+def test_join_matches_brute_force(feedback_rows: list[tuple[int, int, bool]], window_s: int) -> None:
+    feedback_rows = list({(i, d): (i, d, c) for i, d, c in feedback_rows}.values())  # no exact-time ties
+    interactions = pd.DataFrame({"request_id": [f"r{i}" for i in range(15)],
+                                 "event_time": [T0 + timedelta(seconds=60 * i) for i in range(15)]})
+    feedback = pd.DataFrame({
+        "request_id": [f"r{i}" for i, _, _ in feedback_rows],
+        "event_time": [T0 + timedelta(seconds=60 * i + d) for i, d, _ in feedback_rows],
+        "clicked": [int(c) for _, _, c in feedback_rows],
+    })
+    out = join_labels(interactions, feedback, window=timedelta(seconds=window_s))
+    expected = {}
+    for i in range(15):
+        valid = sorted((d, c) for j, d, c in feedback_rows if j == i and 0 < d <= window_s)
+        if valid:
+            expected[f"r{i}"] = int(valid[0][1])  # the first feedback inside the window
+    assert dict(zip(out["request_id"], out["click"], strict=True)) == expected

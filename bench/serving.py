@@ -169,12 +169,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5.0, help="wrk duration per point (issue: 15)")
     parser.add_argument("--workers", type=int, default=2, help="server workers (both servers)")
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--compare-batching", action="store_true",
+                        help="also run mloop with --no-batching (single-row points)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     ws, model, mdir = build(tmp / "ws")
     port, ml_port = free_port(), free_port()
     procs = [start([sys.executable, "-m", "mloop", "serve", "bench", "--port", str(port),
                     "--workers", str(args.workers)], tmp / "ws", port, "/ping", tmp / "mloop.log")]
+    nb_url = None
+    if args.compare_batching:
+        nb_port = free_port()
+        procs.append(start([sys.executable, "-m", "mloop", "serve", "bench", "--port", str(nb_port),
+                            "--workers", str(args.workers), "--no-batching"], tmp / "ws", nb_port, "/ping",
+                           tmp / "mloop-nobatch.log"))
+        nb_url = f"http://127.0.0.1:{nb_port}"
     ml_url = None
     if not args.skip_mlflow:
         procs.append(start(["mlflow", "models", "serve", "-m", str(mdir), "--env-manager", "local", "-p",
@@ -191,6 +200,8 @@ def main() -> None:
             ctype, body, mlbody = payloads(rows)[fmt]
             row: dict[str, Any] = {"format": fmt, "rows": rows, "connections": conns,
                                    "mloop": wrk(f"{url}/invocations", ctype, body, conns, args.seconds, tmp)}
+            if nb_url and rows == 1:
+                row["mloop_no_batching"] = wrk(f"{nb_url}/invocations", ctype, body, conns, args.seconds, tmp)
             if ml_url:
                 row["mlflow"] = wrk(f"{ml_url}/invocations", ctype, mlbody, conns, args.seconds, tmp)
                 row["ratio_rps"] = row["mloop"]["rps"] / max(row["mlflow"]["rps"], 1e-9)
@@ -203,7 +214,7 @@ def main() -> None:
         for p in procs:
             p.terminate()
             p.wait(timeout=20)
-    report = {"seconds_per_point": args.seconds, "workers": args.workers, "cpus": os.cpu_count(),
+    report = {"seconds_per_point": args.seconds, "workers": args.workers, "batching": True, "cpus": os.cpu_count(),
               "model": "ad-click XGBoost 100 trees depth 6, 6 raw features (one-hot inside)",
               "max_abs_diff_vs_in_process": diffs, "in_process_floor": {
                   "1_row": floor(model, 1), "100_rows": floor(model, 100)}, "points": results,
@@ -220,6 +231,9 @@ def print_row(row: dict[str, Any]) -> None:
     m = row["mloop"]
     line = (f"{row['format']:>4} {row['rows']:>3} rows c={row['connections']:<3} mloop {m['rps']:>8.0f} req/s "
             f"p50 {m['p50_ms']:7.3f} ms p99 {m['p99_ms']:7.3f} ms (non-2xx {m['non_2xx']:.0f})")
+    if "mloop_no_batching" in row:
+        n = row["mloop_no_batching"]
+        line += f" | no-batching {n['rps']:>6.0f} req/s p50 {n['p50_ms']:6.3f} p99 {n['p99_ms']:6.2f}"
     if "mlflow" in row:
         f = row["mlflow"]
         line += (f" | mlflow {f['rps']:>7.0f} req/s p50 {f['p50_ms']:7.2f} ms p99 {f['p99_ms']:7.2f} ms"

@@ -21,6 +21,8 @@ def serve(
     model_dir: Path | None = typer.Option(
         None, "--model-dir", help="Serve this model directory, no workspace needed "
         "(default in a SageMaker container: /opt/ml/model when no endpoint is configured)."),
+    batching: bool = typer.Option(True, "--batching/--no-batching",
+                                  help="Concurrent requests share one model call."),
 ) -> None:
     """Serve an endpoint over HTTP: SageMaker /ping + /invocations, KServe V1 and V2, /metrics."""
     import os
@@ -38,7 +40,7 @@ def serve(
     typer.echo(f"serving {endpoint or model_dir} on http://{host}:{port} "
                f"({workers} worker{'s' if workers > 1 else ''}; pid {os.getpid()})", err=True)
     run(root, endpoint or "model", host=host, port=port, workers=workers, poll_interval=poll_interval,
-        model_dir=model_dir)
+        model_dir=model_dir, batching=batching)
 
 
 def _resolve(endpoint: str | None) -> tuple[Path | None, str | None, Path | None]:

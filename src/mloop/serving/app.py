@@ -31,7 +31,10 @@ class ServingApp:
     """The ASGI callable: fast prediction routes in front of the FastAPI app."""
 
     def __init__(self, live: LiveEndpoint, metrics: ServerMetrics, api: FastAPI, *,
-                 max_body: int, routing_header: str, fast: bool = True) -> None:
+                 max_body: int, routing_header: str, fast: bool = True, batching: bool = True) -> None:
+        from mloop.serving.batching import Batcher
+
+        self.batcher = Batcher() if batching else None
         self.live = live
         self.metrics = metrics
         self.api = api
@@ -76,7 +79,10 @@ class ServingApp:
             await _send(send, *handler.error_response(exc))
             return
         req = handler.Request(protocol, body, ctype, accept, key, target, model, version)
-        await _send(send, *handler.predict(self.live, self.metrics, req))
+        if self.batcher is None:
+            await _send(send, *handler.predict(self.live, self.metrics, req))
+        else:
+            await _send(send, *await handler.predict_batched(self.live, self.metrics, req, self.batcher))
 
 
 def _route(path: str) -> tuple[str, str | None, str | None] | None:
@@ -132,7 +138,7 @@ def ping(live: LiveEndpoint) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes
 
 
 def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = None,
-               poll_interval: float | None = None, fast: bool = True,
+               poll_interval: float | None = None, fast: bool = True, batching: bool = True,
                live: LiveEndpoint | None = None) -> ServingApp:
     """The model server for `endpoint` of workspace `ws`.
 
@@ -142,6 +148,7 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
         loader: how variants become loaded models (default: download from the registry).
         poll_interval: seconds between configuration checks (default: setting, <= 1 s).
         fast: answer prediction routes in the raw ASGI front (False: FastAPI only, for comparison).
+        batching: let concurrent requests share one model call (see `batching`).
         live: a prepared serving state (e.g. `static_endpoint` for a local model directory).
     """
     from mloop.config import ServingSettings
@@ -168,7 +175,7 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
 
     api = build_api(live, metrics, settings.max_body_bytes, settings.routing_header, lifespan)
     return ServingApp(live, metrics, api, max_body=settings.max_body_bytes,
-                      routing_header=settings.routing_header, fast=fast)
+                      routing_header=settings.routing_header, fast=fast, batching=batching)
 
 
 def app_from_env() -> ServingApp:
@@ -180,11 +187,12 @@ def app_from_env() -> ServingApp:
     endpoint = os.environ.get("_MLOOP_SERVE_ENDPOINT", "model")
     model_dir = os.environ.get("_MLOOP_SERVE_MODEL_DIR")
     fast = os.environ.get("_MLOOP_SERVE_FAST", "1") == "1"
+    batching = os.environ.get("_MLOOP_SERVE_BATCHING", "1") == "1"
     if model_dir:
         from pathlib import Path
 
         served = load_served(Path(model_dir), endpoint, 1, f"file://{model_dir}")
-        return create_app(None, endpoint, live=static_endpoint(endpoint, served), fast=fast)
+        return create_app(None, endpoint, live=static_endpoint(endpoint, served), fast=fast, batching=batching)
     poll = os.environ.get("_MLOOP_SERVE_POLL")
     ws = open_workspace(os.environ.get("MLOOP_WORKSPACE"))
-    return create_app(ws, endpoint, poll_interval=float(poll) if poll else None, fast=fast)
+    return create_app(ws, endpoint, poll_interval=float(poll) if poll else None, fast=fast, batching=batching)

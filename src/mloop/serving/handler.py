@@ -23,6 +23,7 @@ from mloop.serving.protocols import (
 from mloop.serving.protocols.common import dumps
 
 if TYPE_CHECKING:
+    from mloop.serving.batching import Batcher
     from mloop.serving.live import Deployment, LiveEndpoint, LiveVariant
     from mloop.serving.metrics import ServerMetrics
 
@@ -60,28 +61,51 @@ def error_response(exc: MloopError, headers: list[tuple[bytes, bytes]] | None = 
 def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> Response:
     """Answer one prediction request; never raises (errors become JSON responses)."""
     started = time.perf_counter()
-    dep = live.current
     try:
-        variant = _choose(live, dep, req)
+        variant = _choose(live, live.current, req)
     except MloopError as exc:
         return error_response(exc)
-    code = 200
     try:
-        response = _run(variant, req)
+        rows, extra = _parse(variant, req)
+        response = _render(variant, req, variant.model.predict(rows), extra)
+    except Exception as exc:
+        response = _failure(variant, exc)
+    _record(variant, metrics, response[0], started)
+    return response
+
+
+async def predict_batched(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request,
+                          batcher: Batcher) -> Response:
+    """`predict`, with the model call shared with the other requests of this loop iteration."""
+    started = time.perf_counter()
+    try:
+        variant = _choose(live, live.current, req)
     except MloopError as exc:
-        response = error_response(exc, variant.headers)
-        code = response[0]
-    except Exception as exc:  # the model itself failed: a 500 that counts against the variant
-        _log_failure(variant, exc)
-        err = ModelError(f"model {variant.model.name} v{variant.version} (variant '{variant.name}') "
-                         f"failed: {type(exc).__name__}: {exc}")
-        response = error_response(err, variant.headers)
-        code = 500
+        return error_response(exc)
+    try:
+        rows, extra = _parse(variant, req)
+        response = _render(variant, req, await batcher.predict(variant.model, rows), extra)
+    except Exception as exc:
+        response = _failure(variant, exc)
+    _record(variant, metrics, response[0], started)
+    return response
+
+
+def _failure(variant: LiveVariant, exc: Exception) -> Response:
+    if isinstance(exc, MloopError):
+        return error_response(exc, variant.headers)
+    # the model itself failed on valid input: a 500 that counts against the variant's guardrail
+    _log_failure(variant, exc)
+    err = ModelError(f"model {variant.model.name} v{variant.version} (variant '{variant.name}') "
+                     f"failed: {type(exc).__name__}: {exc}")
+    return error_response(err, variant.headers)
+
+
+def _record(variant: LiveVariant, metrics: ServerMetrics | None, code: int, started: float) -> None:
     elapsed = time.perf_counter() - started
     variant.window.add(time.monotonic(), elapsed, code >= 500)
     if metrics is not None:
         metrics.observe(variant.name, variant.model.name, variant.version, code, elapsed)
-    return response
 
 
 _logged: set[int] = set()
@@ -116,17 +140,23 @@ def _choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVar
     return dep.router.pick(req.routing_key, req.target)
 
 
-def _run(variant: LiveVariant, req: Request) -> Response:
-    model = variant.model
+def _parse(variant: LiveVariant, req: Request) -> tuple[list[Any], Any]:
     if req.protocol == SAGEMAKER:
-        rows = parse_invocation(req.body, req.content_type)
-        body, ctype = render_invocation(model.predict(rows), req.accept)
+        return parse_invocation(req.body, req.content_type), None
+    if req.protocol == V1:
+        return parse_v1(req.body), None
+    rows, request_id, outputs = parse_v2(req.body, variant.model.feature_names)
+    return rows, (request_id, outputs)
+
+
+def _render(variant: LiveVariant, req: Request, predictions: list[Any], extra: Any) -> Response:
+    if req.protocol == SAGEMAKER:
+        body, ctype = render_invocation(predictions, req.accept)
         return 200, body, ctype, variant.headers
     if req.protocol == V1:
-        return 200, render_v1(model.predict(parse_v1(req.body))), JSON, variant.headers
-    rows, request_id, outputs = parse_v2(req.body, model.feature_names)
-    body = render_v2(model.predict(rows), req.model or model.name, model.version, request_id, outputs)
-    return 200, body, JSON, variant.headers
+        return 200, render_v1(predictions), JSON, variant.headers
+    model = variant.model
+    return 200, render_v2(predictions, req.model or model.name, model.version, *extra), JSON, variant.headers
 
 
 def model_metadata(live: LiveEndpoint, name: str, protocol: str) -> tuple[int, Any]:

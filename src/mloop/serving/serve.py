@@ -35,7 +35,7 @@ def check_port(host: str, port: int) -> None:
 def serve(
     root: Path | None, endpoint: str, *, host: str = "127.0.0.1", port: int = 8080, workers: int = 1,
     poll_interval: float | None = None, model_dir: Path | None = None, fast: bool = True,
-    log_level: str = "warning",
+    batching: bool = True, log_level: str = "warning",
 ) -> None:
     """Serve `endpoint` (or a local model directory) until interrupted.
 
@@ -58,6 +58,7 @@ def serve(
     check_port(host, port)
     os.environ["_MLOOP_SERVE_ENDPOINT"] = endpoint
     os.environ["_MLOOP_SERVE_FAST"] = "1" if fast else "0"
+    os.environ["_MLOOP_SERVE_BATCHING"] = "1" if batching else "0"
     if root is not None:
         os.environ["MLOOP_WORKSPACE"] = str(root)
     if model_dir is not None:

@@ -5,7 +5,15 @@ Called outside a pipeline they are ordinary functions (the `*_frame` / `fit_mode
 the graph. Registration goes through `mloop.registry`, alerts through `mloop.alerts`.
 """
 
-from mloop.recipes.steps.data import extract, load_source, load_table, read_group, read_source, validate
+from mloop.recipes.steps.data import (
+    extract,
+    load_source,
+    load_table,
+    read_group,
+    read_source,
+    training_set,
+    validate,
+)
 from mloop.recipes.steps.gate import register_model, send_alert
 from mloop.recipes.steps.prepare import HOUSING_DERIVED, add_derived, engineer_features, split, split_frame
 from mloop.recipes.steps.training import evaluate, fit_model, log_tabular_model, score_model, train_model
@@ -31,5 +39,6 @@ __all__ = [
     "split",
     "split_frame",
     "train_model",
+    "training_set",
     "validate",
 ]

@@ -46,6 +46,20 @@ def extract(group: FeatureGroupName, as_of: str = "", drop_keys: bool = True) ->
     return frame
 
 
+@step(name="training-set")
+def training_set(entities: pd.DataFrame, group: FeatureGroupName, features: list | None = None,
+                 id_column: str = "", time_column: str = "") -> pd.DataFrame:
+    """Point-in-time join: each entity row (id, time, label...) gets `group`'s feature values as
+    they were at that row's time, never later ones (no leakage). All features when `features` is empty."""
+    from mloop.features import build_training_set
+
+    wanted = [f"{group}:{name}" for name in (features or ["*"])]
+    frame = build_training_set(workspace(), entities, wanted, id_column=id_column or None,
+                               time_column=time_column or None)
+    print(f"point-in-time training set: {len(frame)} rows x {frame.shape[1]} columns from '{group}'")
+    return frame
+
+
 def read_source(ws: Workspace | None, data_source: str) -> pd.DataFrame:
     """`synthetic[:rows[:seed]]` (SYNTHETIC housing rows) or a CSV/Parquet path or URL.
 

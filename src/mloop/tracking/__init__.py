@@ -8,7 +8,16 @@ remote `mlflow server`); runs, metrics and pyfunc models are logged through expl
 from mloop.tracking.client import configure, experiment_id
 from mloop.tracking.errors import TrackingError, TrackingNotFound, TrackingUnavailable
 from mloop.tracking.models import default_requirements, download_model, load_pyfunc, log_model
-from mloop.tracking.runs import Run, get_run, log_metrics, log_params, set_tags, start_run
+from mloop.tracking.runs import (
+    Run,
+    create_run,
+    end_run,
+    get_run,
+    log_metrics,
+    log_params,
+    set_tags,
+    start_run,
+)
 
 __all__ = [
     "Run",
@@ -16,8 +25,10 @@ __all__ = [
     "TrackingNotFound",
     "TrackingUnavailable",
     "configure",
+    "create_run",
     "default_requirements",
     "download_model",
+    "end_run",
     "experiment_id",
     "get_run",
     "load_pyfunc",

@@ -45,6 +45,43 @@ class Run:
         return log_model(self.ws, self.run_id, **kwargs)
 
 
+def create_run(
+    ws: Workspace,
+    *,
+    experiment: str,
+    run_name: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    parent_run_id: str | None = None,
+) -> Run:
+    """Open an MLflow run that outlives this call (end it with `end_run`, maybe in another process).
+
+    `start_run` is the usual form; this one is for runs that span processes (a KFP pipeline's
+    parent run is opened by one task and closed by another).
+
+    Raises:
+        TrackingUnavailable: the tracking store cannot be reached.
+    """
+    client = configure(ws)
+    exp_id = experiment_id(ws, experiment)
+    all_tags = {"mlflow.user": ws.settings.principal, "mloop.principal": ws.settings.principal,
+                **{k: _text(v) for k, v in (tags or {}).items()}}
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    with mlflow_errors(tracking_uri(ws)):
+        info = client.create_run(exp_id, run_name=run_name, tags=all_tags).info
+    run = Run(ws, info.run_id, exp_id, experiment, parent_run_id)
+    if params:
+        run.log_params(params)
+    return run
+
+
+def end_run(ws: Workspace, run_id: str, status: str = "FINISHED") -> None:
+    """Close a run: FINISHED, FAILED or KILLED."""
+    with mlflow_errors(tracking_uri(ws)):
+        configure(ws).set_terminated(run_id, status=status)
+
+
 @contextmanager
 def start_run(
     ws: Workspace,
@@ -69,29 +106,14 @@ def start_run(
     Raises:
         TrackingUnavailable: the tracking store cannot be reached.
     """
-    client = configure(ws)
-    exp_id = experiment_id(ws, experiment)
-    all_tags = {"mlflow.user": ws.settings.principal, "mloop.principal": ws.settings.principal,
-                **{k: _text(v) for k, v in (tags or {}).items()}}
-    if parent_run_id:
-        all_tags["mlflow.parentRunId"] = parent_run_id
-    with mlflow_errors(tracking_uri(ws)):
-        info = client.create_run(exp_id, run_name=run_name, tags=all_tags).info
-    run = Run(ws, info.run_id, exp_id, experiment, parent_run_id)
-    if params:
-        run.log_params(params)
+    run = create_run(ws, experiment=experiment, run_name=run_name, params=params, tags=tags,
+                     parent_run_id=parent_run_id)
     try:
         yield run
     except BaseException as exc:
-        status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-        _terminate(ws, run.run_id, status)
+        end_run(ws, run.run_id, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
         raise
-    _terminate(ws, run.run_id, "FINISHED")
-
-
-def _terminate(ws: Workspace, run_id: str, status: str) -> None:
-    with mlflow_errors(tracking_uri(ws)):
-        configure(ws).set_terminated(run_id, status=status)
+    end_run(ws, run.run_id, "FINISHED")
 
 
 def log_params(ws: Workspace, run_id: str, params: Mapping[str, Any]) -> None:

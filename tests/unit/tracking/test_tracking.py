@@ -98,3 +98,10 @@ def test_a_runs_uri_registers_the_logged_model(ml_workspace: Any, tmp_path: Path
     version = registry.register(ml_workspace, "clf", f"runs:/{run.run_id}/clf")
     assert version.source.startswith("models:/m-") and version.run_id == run.run_id
     assert (tracking.download_model(ml_workspace, version.model_uri, tmp_path / "d") / "MLmodel").exists()
+
+
+def test_a_run_can_be_opened_and_closed_apart(ml_workspace: Any) -> None:
+    run = tracking.create_run(ml_workspace, experiment="kfp", run_name="pipeline")
+    assert tracking.get_run(ml_workspace, run.run_id)["status"] == "RUNNING"
+    tracking.end_run(ml_workspace, run.run_id, "KILLED")
+    assert tracking.get_run(ml_workspace, run.run_id)["status"] == "KILLED"

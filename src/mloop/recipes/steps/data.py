@@ -106,7 +106,8 @@ def load_source(feature_group: FeatureGroupName = "", data_source: str = "") -> 
     elif data_source:
         frame = read_source(ws, data_source)
     else:
-        raise InvalidInput("the tabular pipeline needs feature_group or data_source",
+        raise InvalidInput("nothing to load: pass --param feature_group=NAME or --param data_source=PATH "
+                           "(and --param target=COLUMN)",
                            hint="mloop run tabular --param feature_group=NAME --param target=COLUMN")
     print(f"loaded {len(frame)} rows x {frame.shape[1]} columns from {feature_group or data_source}")
     return frame

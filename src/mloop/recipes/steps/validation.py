@@ -36,9 +36,11 @@ def check_data(
     """Run every check and return the report (never raises for bad data)."""
     checks: list[dict[str, Any]] = []
     missing = [c for c in [*(required or []), target] if c not in data.columns]
-    checks.append(_check("required_columns", not missing,
-                         f"missing columns: {', '.join(missing)}" if missing else "all required columns present",
-                         value=missing or None))
+    message = f"missing columns: {', '.join(missing)}" if missing else "all required columns present"
+    if target not in data.columns:
+        shown = ", ".join(map(str, list(data.columns)[:20]))
+        message += f" (the target '{target}' is not a column; columns: {shown}; pass --param target=COLUMN)"
+    checks.append(_check("required_columns", not missing, message, value=missing or None))
     rows = len(data)
     checks.append(_check("min_rows", rows >= min_rows, f"{rows} rows (minimum {min_rows})",
                          value=rows, limit=min_rows))

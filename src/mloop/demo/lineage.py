@@ -85,8 +85,9 @@ def _start_server(ctx: DemoContext) -> str:
 def _summary(ctx: DemoContext, data: dict[str, Any], took_ms: float) -> None:
     s, graph = data["summary"], data["graph"]
     statuses = ", ".join(f"{k} {v}" for k, v in s["nodeStatus"].items())
+    took = "" if s["elapsedSec"] is None else f"; run took {s['elapsedSec']:.2f} s"
     ctx.did(f"GET /lineage?pipeline={PIPELINE}&includeLatestExec=true → {s['overallStatus']} "
-            f"({statuses}) in {took_ms:.0f} ms; run took {s['elapsedSec']:.2f} s")
+            f"({statuses or 'no run yet'}) in {took_ms:.0f} ms{took}")
     vias = Counter(e["via"] for e in graph["edges"])
     ctx.say(f"{len(graph['nodes'])} nodes, {len(graph['edges'])} edges "
             f"({', '.join(f'{k} {v}' for k, v in vias.items())}), {len(graph['artifacts'])} artifacts")

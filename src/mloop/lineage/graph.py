@@ -105,7 +105,8 @@ def _inputs(node: Node, step: dict[str, Any] | None, data: _RunData | None,
     for name, binding in node.inputs.items():
         if binding.source != "output":
             continue
-        item: dict[str, Any] = {"name": name, "uri": None, "from": f"{binding.step}.{binding.output}"}
+        index = "".join(f"[{part!r}]" for part in binding.path)  # report["auc"] reads one field
+        item: dict[str, Any] = {"name": name, "uri": None, "from": f"{binding.step}.{binding.output}{index}"}
         if data is not None and arts is not None:
             rec = data.by_id.get(used[name]) if name in used else None
             digest = rec["digest"] if rec else _output_digest(producers.get(str(binding.step)), binding.output)

@@ -3,7 +3,8 @@
 Order matters for "nothing half-logged": the endpoint answers first; only a complete answer is
 logged; the response goes out only after the log write is durable. Feedback is checked against
 the logged interaction (404 when unknown) and the feedback group (409 when already given)
-under a lock, so a double click never writes two labels.
+under a file lock, so a double click never writes two labels, even across app processes
+sharing the workspace on one host.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ class InferenceService:
         self.endpoint_label = endpoint_label or client.url  # the endpoint name when started by name
         self.store = store
         self._interactions: GroupCommitWriter | None = None
-        self._feedback: GroupCommitWriter | None = None
         self._feedback_lock = asyncio.Lock()
 
     @property
@@ -45,14 +45,11 @@ class InferenceService:
             return
         await asyncio.to_thread(self.store.ensure_groups)
         self._interactions = GroupCommitWriter(self.store.write_interactions, name=self.store.interactions_group)
-        self._feedback = GroupCommitWriter(self.store.write_feedback, name=self.store.feedback_group)
         self._interactions.start()
-        self._feedback.start()
 
     async def close(self) -> None:
-        for writer in (self._interactions, self._feedback):
-            if writer is not None:
-                await writer.close()
+        if self._interactions is not None:
+            await self._interactions.close()
         await self.client.aclose()
 
     async def predict(self, records: list[AdClickRecord]) -> list[Prediction]:
@@ -82,16 +79,24 @@ class InferenceService:
 
     async def feedback(self, feedback: Feedback) -> FeedbackResponse:
         """Record what the user did; 404 for an unknown request, 409 when already recorded."""
-        if self.store is None or self._feedback is None:
+        if self.store is None:
             raise InvalidInput("feedback is off: this app runs with interaction logging disabled",
                                hint="Restart it without MLOOP_APP__LOG_INTERACTIONS=false.")
+        async with self._feedback_lock:  # feedback is rare: one at a time, check and write together
+            interaction, at = await asyncio.to_thread(self._record_feedback, feedback)
+        return FeedbackResponse(request_id=feedback.request_id, clicked=feedback.clicked, logged=True,
+                                seconds_after_prediction=_seconds_since(interaction, at))
+
+    def _record_feedback(self, feedback: Feedback) -> tuple[dict[str, Any], datetime]:
+        """Check and write under a file lock, so app processes sharing a workspace never both write."""
+        assert self.store is not None
         rid = feedback.request_id
-        async with self._feedback_lock:
-            interaction = await asyncio.to_thread(self.store.get_interaction, rid)
+        with self.store.feedback_lock():
+            interaction = self.store.get_interaction(rid)
             if interaction is None:
                 raise NotFound(f"no prediction with request id '{rid}'",
                                hint="Send the request_id that /api/predict returned.")
-            previous = await asyncio.to_thread(self.store.get_feedback, rid)
+            previous = self.store.get_feedback(rid)
             if previous is not None:
                 raise Conflict(
                     f"feedback for request '{rid}' was already recorded "
@@ -99,12 +104,10 @@ class InferenceService:
                     hint="Nothing was changed.",
                 )
             at = datetime.now(UTC)
-            row = {"request_id": rid, "event_time": at, "clicked": int(feedback.clicked),
-                   "model_version": interaction.get("model_version"),
-                   "variant": interaction.get("variant")}
-            await self._feedback.put([row])
-        return FeedbackResponse(request_id=rid, clicked=feedback.clicked, logged=True,
-                                seconds_after_prediction=_seconds_since(interaction, at))
+            self.store.write_feedback([{"request_id": rid, "event_time": at, "clicked": int(feedback.clicked),
+                                        "model_version": interaction.get("model_version"),
+                                        "variant": interaction.get("variant")}])
+        return interaction, at
 
 
 def _seconds_since(interaction: dict[str, Any], at: datetime) -> float | None:

@@ -7,6 +7,9 @@ training side can join them point in time (a label counts only if it came after 
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from mloop.web.inference.schemas import CATEGORIES
@@ -51,6 +54,18 @@ class InteractionStore:
         from mloop.features import put_records
 
         put_records(self.ws, self.feedback_group, rows)
+
+    @contextmanager
+    def feedback_lock(self) -> Iterator[None]:
+        """An exclusive lock (a file lock in `.mloop/locks/`) around checking and writing feedback."""
+        folder = self.ws.state_dir / "locks"
+        folder.mkdir(exist_ok=True)
+        with open(folder / f"feedback-{self.feedback_group}.lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def get_interaction(self, request_id: str) -> dict[str, Any] | None:
         return _online(self.ws, self.interactions_group, request_id)

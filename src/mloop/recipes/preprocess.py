@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MISSING_CATEGORY = "(missing)"
+_INF = float("inf")
 NA_STRINGS = frozenset({"", "na", "nan", "null", "none", "n/a", "?"})
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
@@ -171,14 +172,22 @@ class Preprocessor:
         return values
 
     def _encode(self, values: Any, number: int) -> list[float]:
+        # The serving hot path: common cases (finite floats and ints, known category strings)
+        # are handled inline; everything else goes through the full parsers.
         vec = [0.0] * self.width
         for (name, kind, offset, fill, mean, scale, index), value in zip(self._plan, values, strict=True):
+            kind_of_value = type(value)
             if kind == "numeric":
-                vec[offset] = (parse_number(value, fill, name, number) - mean) / scale
+                if (kind_of_value is float and -_INF < value < _INF) or kind_of_value is int:
+                    vec[offset] = (value - mean) / scale
+                else:
+                    vec[offset] = (parse_number(value, fill, name, number) - mean) / scale
             elif kind == "boolean":
                 vec[offset] = parse_bool(value, fill, name, number)
             else:
-                slot = index.get(fill if is_missing(value) else str(value))
+                slot = index.get(value) if kind_of_value is str else None
+                if slot is None:
+                    slot = index.get(fill if is_missing(value) else str(value))
                 if slot is not None:
                     vec[slot] = 1.0
         return vec

@@ -173,14 +173,20 @@ def case_online(work: Path, rows: int, backend: str) -> dict:
     return {"backend": backend, "get_1": one, "get_100": hundred, "found_of_100": found}
 
 
-def _writer(root: str, calls: int, batch: int, offset: int) -> None:
+def _writer(root: str, calls: int, batch: int, offset: int, start_at: float = 0.0) -> dict:
+    """Write after `start_at` (epoch s; lets several processes start together, imports done)."""
     from mloop.features import put_records
     from mloop.store import open_workspace
 
     ws = open_workspace(root)
+    put_records(ws, "log", [{"user_id": offset - 1, "f_float": 0.0}])  # open stores, warm caches
+    while time.time() < start_at:
+        time.sleep(0.001)
+    began, cpu = time.time(), time.process_time()
     for i in range(calls):
         put_records(ws, "log", [{"user_id": offset + i * batch + j, "f_float": 0.5, "f_int": j,
                                  "f_str": "a"} for j in range(batch)])
+    return {"start": began, "end": time.time(), "rows": calls * batch + 1, "cpu_s": time.process_time() - cpu}
 
 
 def case_put(work: Path, writers: int, batch: int, calls: int) -> dict:
@@ -189,23 +195,24 @@ def case_put(work: Path, writers: int, batch: int, calls: int) -> dict:
     root = work / f"ws-put-{writers}-{batch}"
     ws = _ws(root)
     create_group(ws, events_spec("log"))
-    started = time.perf_counter()
     if writers == 1:
-        _writer(str(root), calls, batch, 0)
+        spans = [_writer(str(root), calls, batch, 10**8)]
     else:
+        start_at = f"{time.time() + 8:.3f}"  # after every writer has imported and opened its stores
         procs = [subprocess.Popen([sys.executable, __file__, "--case", "writer", "--work", str(root),
-                                   "--calls", str(calls), "--batch", str(batch), "--offset", str(w * 10**8)])
-                 for w in range(writers)]
-        for p in procs:
-            p.wait()
-    wall = time.perf_counter() - started
+                                   "--calls", str(calls), "--batch", str(batch), "--offset",
+                                   str((w + 1) * 10**8), "--start-at", start_at],
+                                  stdout=subprocess.PIPE, text=True) for w in range(writers)]
+        spans = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    wall = max(s["end"] for s in spans) - min(s["start"] for s in spans)
     total = writers * calls * batch
     flush_records(ws, "log")
     from mloop.features import extract
 
     stored = len(extract(ws, "log", history=True))
     return {"writers": writers, "records_per_call": batch, "rows": total, "wall_s": round(wall, 2),
-            "rows_per_s": round(total / wall), "rows_in_offline_store": stored}
+            "rows_per_s": round(total / wall), "rows_in_offline_store": stored - writers,
+            "rows_per_cpu_s_per_writer": round(calls * batch / (sum(s["cpu_s"] for s in spans) / writers))}
 
 
 def case_big(work: Path, gb: float) -> dict:
@@ -251,6 +258,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--calls", type=int, default=5000)
     parser.add_argument("--offset", type=int, default=0)
+    parser.add_argument("--start-at", type=float, default=0.0)
     parser.add_argument("--big-gb", type=float, default=0)
     parser.add_argument("--skip-feast", action="store_true")
     args = parser.parse_args()
@@ -264,7 +272,7 @@ def main() -> None:
             "online": lambda: case_online(work, 100_000, args.backend),
             "put": lambda: case_put(work, args.writers, args.batch, args.calls),
             "big": lambda: case_big(work, args.big_gb),
-            "writer": lambda: _writer(args.work, args.calls, args.batch, args.offset),
+            "writer": lambda: _writer(args.work, args.calls, args.batch, args.offset, args.start_at),
         }[args.case]()
         print(json.dumps(result))
         return

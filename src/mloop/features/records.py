@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop.features._sqlite import begin_immediate, connect, execute_retrying
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -49,23 +51,18 @@ class _Spool:
         self._local = threading.local()
         self.unchecked = 0
         self.checked_at = time.monotonic()
-        self.conn().execute(_SCHEMA)
+        execute_retrying(self.conn(), _SCHEMA)
 
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=60000")
-            self._local.conn = conn
+            conn = self._local.conn = connect(self.path)
         return conn
 
     def append(self, rows: list[str]) -> None:
         conn = self.conn()
         now = time.time()
-        conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(conn)
         try:
             conn.executemany("INSERT INTO spool (at, data) VALUES (?, ?)", ((now, r) for r in rows))
             conn.execute("COMMIT")
@@ -74,7 +71,7 @@ class _Spool:
             raise
 
     def pending(self) -> tuple[int, float | None]:
-        count, oldest = self.conn().execute("SELECT count(*), min(at) FROM spool").fetchone()
+        count, oldest = execute_retrying(self.conn(), "SELECT count(*), min(at) FROM spool").fetchone()
         return int(count), oldest
 
 
@@ -155,10 +152,11 @@ def flush_records(ws: Workspace, group: str) -> int:
     flushed = 0
     with _flush_lock(spool.path):
         conn = spool.conn()
-        for (batch,) in conn.execute("SELECT DISTINCT batch FROM spool WHERE batch IS NOT NULL").fetchall():
+        claimed = execute_retrying(conn, "SELECT DISTINCT batch FROM spool WHERE batch IS NOT NULL")
+        for (batch,) in claimed.fetchall():
             flushed += _flush_batch(ws, grp, spool, batch)  # left by a killed flusher
         batch = uuid.uuid4().hex
-        conn.execute("UPDATE spool SET batch = ? WHERE batch IS NULL", (batch,))
+        execute_retrying(conn, "UPDATE spool SET batch = ? WHERE batch IS NULL", batch)
         flushed += _flush_batch(ws, grp, spool, batch)
     return flushed
 
@@ -187,7 +185,7 @@ def _flush_batch(ws: Workspace, grp: FeatureGroup, spool: _Spool, batch: str) ->
     from mloop.features.online_rows import apply_parquet
 
     conn = spool.conn()
-    rows = conn.execute("SELECT seq, data FROM spool WHERE batch = ? ORDER BY seq", (batch,)).fetchall()
+    rows = execute_retrying(conn, "SELECT seq, data FROM spool WHERE batch = ? ORDER BY seq", batch).fetchall()
     if not rows:
         return 0
     tmp = ws.state_dir / "tmp"
@@ -204,7 +202,7 @@ def _flush_batch(ws: Workspace, grp: FeatureGroup, spool: _Spool, batch: str) ->
             mark_online_applied(ws, committed[0])
     finally:
         staging.unlink(missing_ok=True)
-    conn.execute("DELETE FROM spool WHERE batch = ?", (batch,))
+    execute_retrying(conn, "DELETE FROM spool WHERE batch = ?", batch)
     return len(rows)
 
 

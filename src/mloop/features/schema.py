@@ -14,7 +14,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from mloop.features.errors import InvalidSpec
 
@@ -61,6 +69,7 @@ class FeatureGroupSpec(BaseModel):
     description: str = ""
     tags: dict[str, str] = Field(default_factory=dict)
     online: bool = True
+    _name_set: frozenset[str] | None = PrivateAttr(default=None)
 
     @field_validator("name")
     @classmethod
@@ -104,6 +113,13 @@ class FeatureGroupSpec(BaseModel):
     @property
     def names(self) -> list[str]:
         return [f.name for f in self.features]
+
+    @property
+    def name_set(self) -> frozenset[str]:
+        """The feature names as a set, computed once (the record-write hot path asks often)."""
+        if self._name_set is None or len(self._name_set) != len(self.features):
+            self._name_set = frozenset(self.names)
+        return self._name_set
 
     @property
     def value_features(self) -> list[Feature]:

@@ -240,7 +240,8 @@ def check_record(spec: FeatureGroupSpec, record: dict[str, Any], now: datetime) 
     """
     from mloop.errors import InvalidInput, did_you_mean
 
-    unknown = [k for k in record if k not in _names(spec)]
+    names = _names(spec)
+    unknown = [k for k in record if k not in names]
     if unknown:
         raise InvalidInput(f"record has unknown field '{unknown[0]}' for group '{spec.name}'",
                            hint=did_you_mean(unknown[0], spec.names))
@@ -260,7 +261,7 @@ def check_record(spec: FeatureGroupSpec, record: dict[str, Any], now: datetime) 
 
 
 def _names(spec: FeatureGroupSpec) -> frozenset[str]:
-    return frozenset(spec.names)
+    return spec.name_set
 
 
 def _coerce(feature: Feature, value: Any) -> Any:

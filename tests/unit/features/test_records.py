@@ -68,6 +68,7 @@ def _writer(ws: Any, start: int, count: int, batch: int = 1, flush_rows: int = 5
         stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
 
 
+@pytest.mark.slow
 def test_concurrent_writers_lose_nothing(ev: Any) -> None:
     procs = [_writer(ev, w * 10_000, 150, batch=3, flush_rows=100) for w in range(4)]
     for p in procs:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from mloop.errors import ConfigError, StoreUnavailable
+from mloop.features._sqlite import begin_immediate, connect, execute_retrying
 from mloop.features.online import Row
 
 _SCHEMA = """
@@ -35,19 +36,14 @@ class SqliteOnlineStore:
         self.path = Path(url[len("sqlite:///") :].split("?", 1)[0])
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self._conn() as conn:
-            conn.execute(_SCHEMA)
+        execute_retrying(self._conn(), _SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
         # One connection per thread: sqlite3 connections are not safe to share.
         conn = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                       check_same_thread=False)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA busy_timeout=30000")
+                conn = connect(self.path)
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"cannot open the online store {self.path}: {exc}") from exc
             self._local.conn = conn
@@ -55,7 +51,7 @@ class SqliteOnlineStore:
 
     def put(self, group: str, rows: Iterable[Row]) -> None:
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+        begin_immediate(conn)
         try:
             conn.executemany(_UPSERT, ((group, i, ts, data) for i, ts, data in rows))
             conn.execute("COMMIT")
@@ -66,8 +62,8 @@ class SqliteOnlineStore:
     def get(self, group: str, ids: Sequence[str]) -> dict[str, str]:
         conn = self._conn()
         if len(ids) == 1:
-            row = conn.execute(
-                "SELECT data FROM online_records WHERE grp = ? AND id = ?", (group, ids[0])
+            row = execute_retrying(
+                conn, "SELECT data FROM online_records WHERE grp = ? AND id = ?", group, ids[0]
             ).fetchone()
             return {ids[0]: row[0]} if row else {}
         out: dict[str, str] = {}
@@ -75,11 +71,11 @@ class SqliteOnlineStore:
             part = list(ids[start : start + _CHUNK])
             marks = ",".join("?" * len(part))
             query = f"SELECT id, data FROM online_records WHERE grp = ? AND id IN ({marks})"
-            out.update(conn.execute(query, (group, *part)).fetchall())
+            out.update(execute_retrying(conn, query, group, *part).fetchall())
         return out
 
     def delete_group(self, group: str) -> None:
-        self._conn().execute("DELETE FROM online_records WHERE grp = ?", (group,))
+        execute_retrying(self._conn(), "DELETE FROM online_records WHERE grp = ?", group)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

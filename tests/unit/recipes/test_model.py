@@ -224,3 +224,28 @@ def test_derived_features_are_computed_inside_the_model() -> None:
     assert np.isfinite(model.predict_records([row])).all()
     with pytest.raises(InvalidInput, match="unknown op"):
         TabularModel.fit(df, "MedHouseVal", derived=[{"name": "x", "op": "sqrt", "args": ["MedInc"]}])
+
+
+def test_record_and_frame_paths_agree_on_arbitrary_raw_rows(frame: pd.DataFrame) -> None:
+    """Property: whatever mix of types, text, missing and unknown values a row carries, the
+    record fast path and the frame path encode it identically."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    model = TabularModel.fit(frame, "clicked", features=FEATURES, params={"n_estimators": 10})
+    finite = st.floats(-1e6, 1e6, allow_nan=False)
+    number = st.one_of(st.none(), st.just(float("nan")), finite, st.integers(-1000, 1000),
+                       finite.map(repr), st.sampled_from(["", "NA", " 3.5 ", "null"]))
+    category = st.one_of(st.none(), st.sampled_from(["mobile", "desktop", "tablet", "tv", "", "N/A", "Mobile"]),
+                         st.integers(0, 3))
+    flag = st.one_of(st.none(), st.booleans(), st.sampled_from(["true", "False", "0", "1", "yes", ""]))
+    row = st.fixed_dictionaries({"age": number, "visits": number, "device": category, "premium": flag})
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(row, min_size=1, max_size=6))
+    def check(rows: list[dict]) -> None:
+        by_records = model.preprocessor.transform_records(rows)
+        for frame_ in (pd.DataFrame(rows, columns=FEATURES, dtype=object), pd.DataFrame(rows, columns=FEATURES)):
+            np.testing.assert_array_equal(by_records, model.preprocessor.transform_frame(frame_))
+
+    check()

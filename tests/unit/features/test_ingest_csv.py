@@ -100,11 +100,14 @@ def test_event_time_column_may_be_absent(ev: Any, tmp_path: Path) -> None:
 
 
 def test_non_utf8_value_and_wrong_types(ev: Any, tmp_path: Path) -> None:
-    text = HEADER.encode() + b"1,2024-01-01,1.0,1,red,true\n2,2024-01-01,1.0,1.5,r\xe9d,true\n"
+    text = HEADER.encode() + (b"1,2024-01-01,1.0,1,red,true\n2,2024-01-01,1.0,1,r\xe9d,true\n"
+                              b"3,2024-01-01,1.0,1.5,red,true\n4,2024-01-01,1.0,1,red,perhaps\n")
     report = ingest(ev, write(tmp_path / "u.csv", text), "ev")
-    assert (report.ingested, report.rejected) == (1, 1)
-    reason = _quarantine(report)[0]["reason"]
-    assert "not valid UTF-8" in reason or "not a valid int" in reason
+    assert (report.ingested, report.rejected) == (1, 3)
+    reasons = {int(r["line"]): r["reason"] for r in _quarantine(report)}
+    assert reasons[3] == "color: not valid UTF-8 text"
+    assert reasons[4] == "n: '1.5' is not a valid int"
+    assert reasons[5] == "ok: 'perhaps' is not a valid bool"
 
 
 def test_ten_megabyte_line_is_quarantined(ev: Any, tmp_path: Path) -> None:

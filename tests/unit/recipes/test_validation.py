@@ -42,3 +42,12 @@ def test_missing_target_and_regression_skip_balance() -> None:
     assert not report["passed"] and "missing columns: label" in summary(report)
     reg = _frame().assign(label=np.linspace(0, 1, 200))
     assert all(c["check"] != "label_balance" for c in check_data(reg, target="label")["checks"])
+
+
+def test_text_in_a_numeric_column_fails_the_schema_check() -> None:
+    df = _frame().astype({"age": object})
+    df.loc[3, "age"] = "forty"
+    report = check_data(df, target="label", numeric=["age"])
+    assert not report["passed"]
+    assert "age): 1 values are not numbers, e.g. 'forty'" in summary(report)
+    assert check_data(_frame(), target="label", numeric=["age"])["passed"]

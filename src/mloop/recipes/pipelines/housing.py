@@ -37,7 +37,8 @@ def housing(
 ) -> None:
     """Load housing rows, validate, split, derive features, train RandomForest; register if R² passes."""
     raw = load_table(data_source)
-    data, _checks = validate(raw, TARGET, required=FEATURES, max_null_ratio=0.2, ranges=HOUSING_RANGES)
+    data, _checks = validate(raw, TARGET, required=FEATURES, max_null_ratio=0.2, ranges=HOUSING_RANGES,
+                             numeric=[*FEATURES, TARGET])
     train, test = split(data, TARGET, test_size=test_size)
     train_fe, test_fe = engineer_features(train, test, HOUSING_DERIVED)
     model, model_uri = train_model(train_fe, TARGET, estimator="random_forest", task="regression",

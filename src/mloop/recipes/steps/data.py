@@ -117,7 +117,7 @@ def load_source(feature_group: FeatureGroupName = "", data_source: str = "") -> 
 def validate(
     data: pd.DataFrame, target: str, min_rows: int = 100, max_null_ratio: float = 0.6,
     required: list | None = None, ranges: dict | None = None, min_minority_ratio: float = 0.01,
-    task: str = "auto",
+    task: str = "auto", numeric: list | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """Schema, row count, null ratios, ranges and label balance; fails the run when any fails.
 
@@ -125,7 +125,7 @@ def validate(
     """
     report = check_data(data, target=target, min_rows=min_rows, max_null_ratio=max_null_ratio,
                         required=list(required or []), ranges=dict(ranges or {}),
-                        min_minority_ratio=min_minority_ratio, task=task)
+                        min_minority_ratio=min_minority_ratio, task=task, numeric=list(numeric or []))
     text = summary(report)
     print(text)
     if not report["passed"]:

@@ -31,9 +31,12 @@ def _check(name: str, passed: bool, message: str, column: str | None = None,
 def check_data(
     data: pd.DataFrame, *, target: str, min_rows: int = 100, max_null_ratio: float = 0.6,
     required: list[str] | None = None, ranges: dict[str, list[float]] | None = None,
-    min_minority_ratio: float = 0.01, task: str = "auto",
+    min_minority_ratio: float = 0.01, task: str = "auto", numeric: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Run every check and return the report (never raises for bad data)."""
+    """Run every check and return the report (never raises for bad data).
+
+    `numeric` columns must hold numbers (text that does not parse fails the schema check).
+    """
     checks: list[dict[str, Any]] = []
     missing = [c for c in [*(required or []), target] if c not in data.columns]
     message = f"missing columns: {', '.join(missing)}" if missing else "all required columns present"
@@ -46,6 +49,7 @@ def check_data(
                          value=rows, limit=min_rows))
     if rows:
         checks.extend(_null_checks(data, target, max_null_ratio))
+        checks.extend(_type_checks(data, numeric or []))
         checks.extend(_range_checks(data, ranges or {}))
         if target in data.columns:
             checks.extend(_balance_check(data[target], task, min_minority_ratio))
@@ -60,6 +64,24 @@ def _null_checks(data: pd.DataFrame, target: str, max_null_ratio: float) -> list
         limit = 0.5 if column == target else max_null_ratio
         out.append(_check("null_ratio", ratio <= limit, f"{ratio:.1%} missing (limit {limit:.0%})",
                           column=str(column), value=round(float(ratio), 4), limit=limit))
+    return out
+
+
+def _type_checks(data: pd.DataFrame, numeric: list[str]) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    out = []
+    for column in numeric:
+        if column not in data.columns:
+            continue
+        values = data[column]
+        if pd.api.types.is_numeric_dtype(values):
+            bad, example = 0, ""
+        else:
+            wrong = values[pd.to_numeric(values, errors="coerce").isna() & values.notna()]
+            bad, example = len(wrong), (f", e.g. {wrong.iloc[0]!r}" if len(wrong) else "")
+        out.append(_check("numeric", bad == 0, f"{bad} values are not numbers{example}", column=column,
+                          value=bad, limit=0))
     return out
 
 

@@ -43,14 +43,15 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
 def register(
-    ws: Workspace, name: str, model_uri: str, *, run_id: str | None = None,
+    ws: Workspace, name: str, model_uri: str | None = None, *, run_id: str | None = None,
     metrics: Mapping[str, Any] | None = None, metadata: Mapping[str, Any] | None = None,
     principal: str | None = None,
 ) -> ModelVersion:
     """Create a new version of model `name` from `model_uri`; it starts PendingManualApproval.
 
     Args:
-        model_uri: what `mloop.tracking.log_model` returned (`models:/m-...`) or `runs:/RUN/model`.
+        model_uri: what `mloop.tracking.log_model` returned (`models:/m-...`) or `runs:/RUN/NAME`;
+            when omitted, the model named "model" that run `run_id` logged.
         run_id: the training run (taken from the logged model when omitted).
         metrics: evaluation metrics shown next to the version (e.g. {"auc": 0.91}).
         metadata: anything else worth keeping (pipeline run id, data version...).
@@ -64,8 +65,11 @@ def register(
     from mloop.tracking import model_registry
 
     _check_name(name)
+    if not model_uri and run_id:
+        model_uri = f"runs:/{run_id}/model"
     if not model_uri:
-        raise InvalidInput("model_uri is empty", hint="Pass the URI `mloop.tracking.log_model` returned.")
+        raise InvalidInput("register needs a model_uri or a run_id",
+                           hint="Pass the URI `mloop.tracking.log_model` returned, or the training run's id.")
     principal = principal or ws.settings.principal
     tags = {STATUS_TAG: PENDING, "mloop.registered_by": principal or ""}
     created = model_registry.create_version(ws, name, model_uri, run_id=run_id, tags=tags)

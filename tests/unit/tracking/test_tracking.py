@@ -98,6 +98,10 @@ def test_a_runs_uri_registers_the_logged_model(ml_workspace: Any, tmp_path: Path
     version = registry.register(ml_workspace, "clf", f"runs:/{run.run_id}/clf")
     assert version.source.startswith("models:/m-") and version.run_id == run.run_id
     assert (tracking.download_model(ml_workspace, version.model_uri, tmp_path / "d") / "MLmodel").exists()
+    with tracking.start_run(ml_workspace, experiment="models") as run2:
+        log_estimator(ml_workspace, run2.run_id, model)
+    by_run = registry.register(ml_workspace, "clf", run_id=run2.run_id)  # "model or run"
+    assert by_run.version == 2 and by_run.source.startswith("models:/m-") and by_run.run_id == run2.run_id
 
 
 def test_a_run_can_be_opened_and_closed_apart(ml_workspace: Any) -> None:

@@ -73,6 +73,11 @@ def train_model(
           f"{len(model.feature_names)} raw features -> {model.preprocessor.width} encoded")
     uri = ""
     if ctx.mlflow_run_id is not None:
+        if model.metadata["synthetic"]:
+            from mloop import tracking
+            from mloop.recipes.datasets.housing import SYNTHETIC_LABEL
+
+            tracking.set_tags(ctx.workspace, ctx.mlflow_run_id, {"mloop.dataset": SYNTHETIC_LABEL})
         uri = log_tabular_model(ctx.workspace, ctx.mlflow_run_id, model, train)
         ctx.model_uri = uri
         print(f"logged model {uri}")

@@ -215,19 +215,29 @@ def case_put(work: Path, writers: int, batch: int, calls: int) -> dict:
             "rows_per_cpu_s_per_writer": round(calls * batch / (sum(s["cpu_s"] for s in spans) / writers))}
 
 
-def case_big(work: Path, gb: float) -> dict:
-    from mloop.features import create_group, ingest
-    from mloop.recipes.datasets.ad_clicks import ad_clicks, ad_clicks_spec
+def make_big_csv(work: Path, gb: float) -> Path:
+    """ad_clicks rows repeated to `gb` GB (written by a separate process: its memory is not ours)."""
+    from mloop.recipes.datasets.ad_clicks import ad_clicks
 
     csv = work / f"big_{gb}gb.csv"
-    if not csv.exists():
-        chunk = ad_clicks(1_000_000, seed=5)
-        chunk.to_csv(csv, index=False)
-        body = csv.read_bytes().split(b"\n", 1)[1]
-        with open(csv, "ab") as fh:
-            while fh.tell() < gb * 2**30:
-                fh.write(body)
-    ws = _ws(work / "ws-big")
+    if csv.exists():
+        return csv
+    part = csv.with_suffix(".part")
+    ad_clicks(1_000_000, seed=5).to_csv(part, index=False)
+    body = part.read_bytes().split(b"\n", 1)[1]
+    with open(part, "ab") as fh:
+        while fh.tell() < gb * 2**30:
+            fh.write(body)
+    part.rename(csv)
+    return csv
+
+
+def case_big(work: Path, gb: float) -> dict:
+    from mloop.features import create_group, ingest
+    from mloop.recipes.datasets.ad_clicks import ad_clicks_spec
+
+    csv = work / f"big_{gb}gb.csv"
+    ws = _ws(work / f"ws-big-{os.getpid()}")
     create_group(ws, ad_clicks_spec("ads"))
     started, cpu = time.perf_counter(), time.process_time()
     report = ingest(ws, csv, "ads", force=True)
@@ -272,6 +282,7 @@ def main() -> None:
             "online": lambda: case_online(work, 100_000, args.backend),
             "put": lambda: case_put(work, args.writers, args.batch, args.calls),
             "big": lambda: case_big(work, args.big_gb),
+            "make-big": lambda: str(make_big_csv(work, args.big_gb)),
             "writer": lambda: _writer(args.work, args.calls, args.batch, args.offset, args.start_at),
         }[args.case]()
         print(json.dumps(result))
@@ -294,6 +305,7 @@ def report(args: argparse.Namespace) -> None:
         "put_4x1": run_case(work, "--case", "put", "--writers", "4", "--batch", "1", "--calls", "2500"),
     }
     if args.big_gb:
+        run_case(work, "--case", "make-big", "--big-gb", str(args.big_gb))
         mloop["big_ingest"] = run_case(work, "--case", "big", "--big-gb", str(args.big_gb))
     feast = _feast(work, args) if not args.skip_feast else {"skipped": "--skip-feast"}
     result = {"machine": {"cpus": os.cpu_count(), "loadavg_at_end": os.getloadavg()},

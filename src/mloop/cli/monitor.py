@@ -48,7 +48,9 @@ def _render(data: dict[str, Any]) -> None:
     table(rows, ["feature", "kind", "psi", "ks", "missing", "drift"])
     pred = data["prediction"]
     if pred.get("count"):
-        out.print(f"predictions: {pred['count']}, mean {pred['mean']:.3f}")
+        vs = (f"; PSI {pred['psi']:.3f} vs the model's scores on its training data (mean "
+              f"{pred['reference_mean']:.3f})" if "psi" in pred else "")
+        out.print(f"predictions: {pred['count']}, mean {pred['mean']:.3f}{vs}")
     if data["drifted"]:
         out.print(f"[bold red]drift[/]: {'; '.join(data['reasons'])}")
         if data.get("alert_id") is not None:

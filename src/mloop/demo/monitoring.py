@@ -29,7 +29,7 @@ def run(ctx: DemoContext) -> None:
     now = datetime.now(UTC)
     window = f"{(now - since).total_seconds():.3f}s"  # exactly the shifted traffic
     shifted = drift_report(ws, endpoint, window=window, now=now)
-    _show(ctx, shifted, f"the last {window}: the shifted traffic")
+    _show(ctx, shifted, f"the shifted traffic only (window = the last {(now - since).total_seconds():.0f} s)")
     if shifted.alert_id is not None:
         ctx.did(f"alert #{shifted.alert_id} raised through mloop.alerts (log + webhook when configured)",
                 "mloop alerts list")
@@ -42,6 +42,8 @@ def run(ctx: DemoContext) -> None:
 def _show(ctx: DemoContext, report: Any, what: str) -> None:
     worst = sorted(report.features, key=lambda f: -f.psi)[:3]
     psi = ", ".join(f"{f.feature} PSI {f.psi:.2f}" for f in worst)
+    if "psi" in report.prediction:
+        psi += f"; predictions PSI {report.prediction['psi']:.2f}"
     verdict = "[bold red]DRIFT[/]" if report.drifted else "[green]no drift[/]"
     served = report.reference.get("name") or report.reference.get("source")
     ctx.did(f"drift report on {what}: {report.rows_current} interactions vs {report.rows_reference} "

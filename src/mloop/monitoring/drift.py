@@ -49,7 +49,8 @@ class DriftReport:
 
 def compare(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
             thresholds: MonitoringSettings, *, endpoint: str = "", window: str = "",
-            prediction_column: str = "prediction", label_column: str | None = None) -> DriftReport:
+            prediction_column: str = "prediction", label_column: str | None = None,
+            reference_predictions: list[float] | None = None) -> DriftReport:
     """Per-feature drift of `current` against `reference`, judged by `thresholds`.
 
     Args:
@@ -58,6 +59,8 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
         features: the columns to compare (present in both).
         thresholds: PSI, KS and missing-rate limits and the minimum row count.
         label_column: the reference's label, to set the mean prediction beside the base rate.
+        reference_predictions: the model's scores on the reference; their PSI against the live
+            predictions is judged like a feature's.
 
     Returns:
         The report; `drifted` only when `current` has at least `thresholds.min_rows` rows.
@@ -67,16 +70,33 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
     for result in results:
         _judge(result, thresholds)
         reasons.extend(f"{result.feature}: {r}" for r in result.reasons)
+    prediction = _prediction_summary(current, prediction_column, reference, label_column)
+    drifted = any(r.drifted for r in results)
+    if reference_predictions and prediction.get("count"):
+        prediction.update(_prediction_psi(reference_predictions, prediction["shares"]))
+        if prediction["psi"] > thresholds.psi_threshold:
+            reasons.append(f"prediction: PSI {prediction['psi']:.3f} > {thresholds.psi_threshold}")
+            drifted = True
     enough = len(current) >= thresholds.min_rows
     if not enough:
         reasons = [f"only {len(current)} interactions (< min_rows {thresholds.min_rows}): not judged"]
     return DriftReport(
         endpoint=endpoint, window=window, generated_at=datetime.now(UTC).isoformat(),
         rows_reference=len(reference), rows_current=len(current), features=results,
-        prediction=_prediction_summary(current, prediction_column, reference, label_column),
-        thresholds=thresholds.model_dump(), drifted=enough and any(r.drifted for r in results),
+        prediction=prediction, thresholds=thresholds.model_dump(), drifted=enough and drifted,
         reasons=reasons,
     )
+
+
+def _prediction_psi(reference: list[float], current_shares: list[float]) -> dict[str, Any]:
+    import numpy as np
+
+    from mloop.monitoring.stats import psi
+
+    counts = np.histogram(np.asarray(reference, dtype=float), bins=PREDICTION_BINS)[0]
+    shares = [float(c) / max(len(reference), 1) for c in counts]
+    return {"reference_shares": shares, "reference_mean": float(np.mean(reference)),
+            "psi": psi(shares, current_shares)}
 
 
 def _judge(result: FeatureDrift, t: MonitoringSettings) -> None:

@@ -66,8 +66,10 @@ def render(report: DriftReport) -> str:
     if pred.get("count"):
         base = pred.get("training_positive_rate")
         base_txt = f", click rate in training {base:.1%}" if base is not None else ""
-        pred_html = (f"<h2>Predictions</h2><p>{pred['count']} predictions, mean {pred['mean']:.3f}{base_txt}</p>"
-                     + bars_svg(pred["bins"], None, pred["shares"]))
+        psi_txt = (f"; PSI {pred['psi']:.3f} against the model's scores on its training data "
+                   f"(mean {pred['reference_mean']:.3f})" if "psi" in pred else "")
+        pred_html = (f"<h2>Predictions</h2><p>{pred['count']} predictions, mean {pred['mean']:.3f}{base_txt}"
+                     f"{psi_txt}</p>" + bars_svg(pred["bins"], pred.get("reference_shares"), pred["shares"]))
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>drift · {escape(report.endpoint)}"
             f"</title><style>{_STYLE}</style></head><body><h1>Drift report · {escape(report.endpoint)}</h1>"
             f"<p>window {escape(report.window)} · generated {escape(report.generated_at)} · "

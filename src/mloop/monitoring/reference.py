@@ -72,3 +72,18 @@ def read_reference_file(path: str) -> pd.DataFrame:
         raise NotFound(f"reference file {path} does not exist") from exc
     except Exception as exc:
         raise InvalidInput(f"cannot read reference file {path}: {exc}") from exc
+
+
+def reference_predictions(ws: Workspace, model_name: str, version: int, reference: pd.DataFrame,
+                          rows: int = 5000) -> list[float]:
+    """What the serving model predicts on (a sample of) its own training data: the baseline the
+    live prediction distribution is compared with. Loads the model the way the server does."""
+    from mloop import registry
+    from mloop.recipes.model import load_model_dir
+    from mloop.serving.models import model_dir
+
+    mv = registry.get_version(ws, model_name, int(version))
+    model = load_model_dir(model_dir(ws, mv.model_uri))
+    sample = reference.sample(min(rows, len(reference)), random_state=0) if len(reference) > rows else reference
+    scores = model.predict_frame(sample)
+    return [float(s) for s in (scores if scores.ndim == 1 else scores[:, -1])]

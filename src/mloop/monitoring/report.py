@@ -58,7 +58,9 @@ def drift_report(ws: Workspace, endpoint: str, *, window: str | None = None, now
         reference, info = training_data(ws, top["model_name"], int(top["model_version"]), inputs)
     features = [c for c in current.columns if c not in META_COLUMNS and c in reference.columns]
     label = "click" if "click" in reference.columns else None
-    report = compare(reference, current, features, cfg, endpoint=endpoint, window=window, label_column=label)
+    baseline = _baseline(ws, served[0], reference, info)
+    report = compare(reference, current, features, cfg, endpoint=endpoint, window=window, label_column=label,
+                     reference_predictions=baseline)
     report.served_by = served
     report.reference = info
     _write(ws, report, out_dir or ws.state_dir / "monitoring")
@@ -66,6 +68,19 @@ def drift_report(ws: Workspace, endpoint: str, *, window: str | None = None, now
         report.alert_id = _alert(ws, report)
         _write(ws, report, out_dir or ws.state_dir / "monitoring")
     return report
+
+
+def _baseline(ws: Workspace, top: dict[str, Any], reference: pd.DataFrame, info: dict[str, Any]) -> list[float] | None:
+    """The serving model's scores on the reference, or None (noted in `info`) when unavailable."""
+    from mloop.monitoring.reference import reference_predictions
+
+    if info.get("source") == "given" or top.get("model_name") is None or top.get("model_version") is None:
+        return None  # a reference given by hand need not be what this model was trained on
+    try:
+        return reference_predictions(ws, str(top["model_name"]), int(top["model_version"]), reference)
+    except Exception as exc:  # a report without the baseline beats no report
+        info["reference_predictions"] = f"unavailable: {type(exc).__name__}: {exc}"[:300]
+        return None
 
 
 def recent_interactions(ws: Workspace, endpoint: str, window: str, now: datetime | None = None) -> pd.DataFrame:

@@ -66,3 +66,15 @@ def test_html_page_has_svg_plots_and_the_verdict() -> None:
     page = render(report)
     assert page.count("<svg") == len(FEATURES) + 1
     assert "DRIFT" in page and "device_type" in page
+
+
+def test_prediction_psi_against_the_models_scores_on_training_data() -> None:
+    import numpy as np
+
+    ref, cur = sample(3000, 1), sample(400, 2)
+    same = compare(ref, cur, FEATURES, MonitoringSettings(), reference_predictions=list(ref["prediction"]))
+    assert same.prediction["psi"] < 0.1 and not same.drifted
+    cur["prediction"] = np.clip(cur["prediction"] + 0.4, 0, 0.999)
+    moved = compare(ref, cur, FEATURES, MonitoringSettings(), reference_predictions=list(ref["prediction"]))
+    assert moved.drifted and any(r.startswith("prediction: PSI") for r in moved.reasons)
+    assert "against the model" in render(moved)

@@ -8,8 +8,17 @@
 """
 
 from mloop.lineage.graph import NOT_STARTED, RunNotFound, job_arn, pipeline, pipeline_arn
-from mloop.lineage.storage import clear_cache, describe_location, probe_local_file, probe_s3_bucket
+from mloop.lineage.storage import describe_location, probe_local_file, probe_s3_bucket
 from mloop.lineage.upstream import artifact, endpoint, model
+
+
+def clear_cache() -> None:
+    """Forget cached probe results and answers (after changing a bucket's settings by hand)."""
+    from mloop.lineage import graph, storage
+
+    storage.clear_cache()
+    graph.clear_answers()
+
 
 __all__ = [
     "NOT_STARTED", "RunNotFound", "artifact", "clear_cache", "describe_location", "endpoint", "job_arn",

@@ -9,7 +9,9 @@ attempts) and the artifacts it read and wrote, each with storage security metada
 
 from __future__ import annotations
 
-from collections import Counter
+import threading
+import time
+from collections import Counter, OrderedDict
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +21,6 @@ from mloop.lineage.records import (
     NOT_STARTED,
     RunNotFound,
     _definition_by_id,
-    _domain_of,
     _feature_groups,
     _latest_definition,
     _not_found,
@@ -34,8 +35,12 @@ from mloop.lineage.records import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from mloop.pipelines.graph import Graph, Node
     from mloop.store import Workspace
+
+TERMINAL = ("Succeeded", "Failed", "Stopped")
 
 __all__ = ["NOT_STARTED", "RunNotFound", "elapsed", "iso", "job_arn", "pipeline", "pipeline_arn"]
 
@@ -191,41 +196,78 @@ def pipeline(ws: Workspace, name: str, include_latest_exec: bool = True, run_id:
         PipelineNotFound: no such pipeline, or its domain does not match.
         RunNotFound: `run_id` is not a run of this pipeline.
     """
-    graph, digest, modified, data = _load(ws, name, include_latest_exec or bool(run_id), run_id)
-    if domain is not None:
-        own = _domain_of(graph.to_dict()) or ws.settings.lineage.domain
-        if own != domain:
-            from mloop.pipelines.errors import PipelineNotFound
+    answer, own = _cached_answer(ws, name, include_latest_exec or bool(run_id), run_id)
+    if domain is not None and (own or ws.settings.lineage.domain) != domain:
+        from mloop.pipelines.errors import PipelineNotFound
 
-            raise PipelineNotFound(f"pipeline '{name}' is not in domain '{domain}'",
-                                   hint=f"its domain is {own or 'not set ([lineage] domain)'}")
-    return _answer(ws, name, graph, digest, modified, data)
+        own = own or ws.settings.lineage.domain
+        raise PipelineNotFound(f"pipeline '{name}' is not in domain '{domain}'",
+                               hint=f"its domain is {own or 'not set ([lineage] domain)'}")
+    return answer
 
 
-def _load(ws: Workspace, name: str, with_run: bool,
+# Answers about finished runs never change (a retry is a new run), except for the storage
+# metadata, which is as fresh as the probe TTL: keep recent ones, serialized, for that long.
+_ANSWERS: OrderedDict[tuple[Any, ...], tuple[float, bytes, str | None]] = OrderedDict()
+_ANSWERS_MAX = 64
+_answers_lock = threading.Lock()
+
+
+def clear_answers() -> None:
+    """Forget cached answers (tests; after editing records by hand)."""
+    with _answers_lock:
+        _ANSWERS.clear()
+
+
+def _cached_answer(ws: Workspace, name: str, with_run: bool,
+                   run_id: str | None) -> tuple[dict[str, Any], str | None]:
+    """(answer, the pipeline's own domain tag), from the cache when the run is finished."""
+    import orjson
+
+    ttl = ws.settings.lineage.probe_ttl_seconds
+    with ws.db.begin() as conn:
+        latest = _latest_definition(conn, name)
+        run = _pick_run(conn, name, run_id) if with_run and latest is not None else None
+        key = None
+        if latest is not None and (run is None or (run["status"] in TERMINAL and run["finished_at"])):
+            key = (ws.settings.database_url, name, latest["id"], run and (run["id"], run["status"], run["finished_at"]))
+            with _answers_lock:
+                hit = _ANSWERS.get(key)
+            if hit and time.monotonic() - hit[0] < ttl:  # the current TTL decides
+                return orjson.loads(hit[1]), hit[2]
+        graph, digest, modified, data = _load(ws, conn, name, latest, run, run_id)
+    answer = _answer(ws, name, graph, digest, modified, data)
+    tags = getattr(graph, "tags", None) or {}
+    own = getattr(graph, "domain", None) or (tags.get("domain") if isinstance(tags, dict) else None)
+    if key is not None and ttl > 0:
+        with _answers_lock:
+            _ANSWERS[key] = (time.monotonic(), orjson.dumps(answer), own)
+            while len(_ANSWERS) > _ANSWERS_MAX:
+                _ANSWERS.popitem(last=False)
+    return answer, own
+
+
+def _load(ws: Workspace, conn: Connection, name: str, latest: dict[str, Any] | None, run: dict[str, Any] | None,
           run_id: str | None) -> tuple[Graph, str, datetime | None, _RunData | None]:
-    """(definition, its digest, when it last changed, the run's records) in one transaction.
+    """(definition, its digest, when it last changed, the run's records).
 
     A run is described with the definition it executed, which may be older than the latest.
     """
     from mloop.pipelines.graph import Graph
 
-    with ws.db.begin() as conn:
-        latest = _latest_definition(conn, name)
-        if latest is None:
-            unrun = _unrun_definition(ws, name)
-            if unrun is None:
-                raise _not_found(ws, conn, name)
-            if run_id:
-                raise RunNotFound(f"run '{run_id}' not found for pipeline '{name}'")
-            return unrun, unrun.digest(), None, None
-        run = _pick_run(conn, name, run_id) if with_run else None
-        definition = latest
-        if run is not None and run["pipeline_id"] != latest["id"]:
-            definition = _definition_by_id(conn, run["pipeline_id"])
-        graph = Graph.from_dict(definition["graph"])
-        data = _RunData(conn, run, graph) if run is not None else None
-        return graph, str(definition["graph_hash"]), latest["created_at"], data
+    if latest is None:
+        unrun = _unrun_definition(ws, name)
+        if unrun is None:
+            raise _not_found(ws, conn, name)
+        if run_id:
+            raise RunNotFound(f"run '{run_id}' not found for pipeline '{name}'")
+        return unrun, unrun.digest(), None, None
+    definition = latest
+    if run is not None and run["pipeline_id"] != latest["id"]:
+        definition = _definition_by_id(conn, run["pipeline_id"])
+    graph = Graph.from_dict(definition["graph"])
+    data = _RunData(conn, run, graph) if run is not None else None
+    return graph, str(definition["graph_hash"]), latest["created_at"], data
 
 
 def _answer(ws: Workspace, name: str, graph: Graph, digest: str, modified: datetime | None,

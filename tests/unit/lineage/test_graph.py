@@ -165,3 +165,23 @@ def test_s3_artifacts_carry_bucket_security_metadata(workspace_dir: Path, s3_roo
     assert artifact["s3"]["versioning"] == "Enabled" and artifact["s3"]["tags"] == {"Env": "development"}
     assert artifact["s3"]["encryption"] == "Unknown" and "storage" not in artifact
     ws.close()
+
+
+def test_answers_about_finished_runs_are_cached_for_the_probe_ttl(workspace_dir: Path) -> None:
+    from mloop.pipelines.tables import step_runs
+
+    ws = open_workspace(workspace_dir)
+    run = run_small_pipeline(ws, small := make_small())
+    first = lineage.pipeline(ws, small.name)
+    with ws.db.begin() as conn:  # records of a finished run do not change; pretend one did
+        conn.execute(step_runs.update().where(step_runs.c.run_id == run.id, step_runs.c.step_name == "train")
+                     .values(metrics={"auc": 0.5}))
+    assert lineage.pipeline(ws, small.name) == first
+    lineage.clear_cache()
+    assert nodes(lineage.pipeline(ws, small.name))["train"]["run"]["metrics"] == {"auc": 0.5}
+    ws.settings.lineage.probe_ttl_seconds = 0  # no TTL, no cache
+    with ws.db.begin() as conn:
+        conn.execute(step_runs.update().where(step_runs.c.run_id == run.id, step_runs.c.step_name == "train")
+                     .values(metrics={"auc": 0.6}))
+    assert nodes(lineage.pipeline(ws, small.name))["train"]["run"]["metrics"] == {"auc": 0.6}
+    ws.close()

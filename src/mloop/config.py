@@ -28,6 +28,8 @@ STATE_DIR = ".mloop"
 ENV_PREFIX = "MLOOP_"
 # Environment variables that steer mloop but are not settings.
 RESERVED_ENV = {"MLOOP_WORKSPACE", "MLOOP_DEBUG", "MLOOP_TOKEN"}
+# The test suite's own overrides (README: MLOOP_TEST_PG_URL, MLOOP_TEST_REDIS_URL) are not settings.
+RESERVED_ENV_PREFIXES = ("MLOOP_TEST_",)
 
 
 def _os_user() -> str:
@@ -316,6 +318,8 @@ def _env_values() -> dict[str, tuple[list[str], str]]:
     found: dict[str, tuple[list[str], str]] = {}
     for name, raw in os.environ.items():
         if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
+            continue
+        if name.startswith(RESERVED_ENV_PREFIXES):
             continue
         path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
         found[name] = (path, raw)

@@ -53,6 +53,13 @@ def test_unknown_section_key_and_unknown_env(workspace_dir: Path, monkeypatch: p
     assert "tracking_uri" in (err.value.hint or "")
 
 
+def test_test_suite_overrides_are_not_settings(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # README tells users to export these for `make test`; every mloop command must still work.
+    monkeypatch.setenv("MLOOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    monkeypatch.setenv("MLOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    assert load_settings(workspace_dir).settings.database_url.startswith("sqlite:///")
+
+
 def test_bad_value_names_source_and_choices(workspace_dir: Path) -> None:
     (workspace_dir / "mloop.toml").write_text('log_level = "LOUD"\n')
     with pytest.raises(ConfigError) as err:

@@ -19,6 +19,8 @@ XGB_FILE = "model.xgb.json"
 SKOPS_FILE = "model.skops"
 # skops refuses unknown types; these are the modules a fitted forest is made of.
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.")
+# Up to this many rows the flat numpy forest wins; beyond, scikit-learn's compiled loops do.
+_FLAT_MAX_ROWS = 512
 
 
 class XGBoostEstimator:
@@ -147,6 +149,7 @@ class RandomForestEstimator:
         self.task = task
         self.n_classes = n_classes
         self.model.n_jobs = None  # thread pools cost more than they save for small batches
+        self._flat = _flatten(model, task)
 
     @classmethod
     def fit(cls, X: np.ndarray, y: np.ndarray, *, task: str, n_classes: int,
@@ -166,10 +169,15 @@ class RandomForestEstimator:
         return cls(model, task, n_classes)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        if self._flat is not None and X.shape[0] <= _FLAT_MAX_ROWS:
+            out = self._flat.predict(X)
+        elif self.task == "regression":
+            out = self.model.predict(X)
+        else:
+            out = self.model.predict_proba(X)
         if self.task == "regression":
-            return self.model.predict(X)
-        proba = self.model.predict_proba(X)
-        return proba[:, 1] if self.n_classes == 2 else proba
+            return out
+        return out[:, 1] if self.n_classes == 2 else out
 
     def importances(self, width: int) -> list[float]:
         return [float(v) for v in self.model.feature_importances_]
@@ -193,6 +201,18 @@ class RandomForestEstimator:
         if refused:
             raise IntegrityError(f"{path} contains types mloop does not load: {', '.join(refused)}")
         return cls(skops.io.load(path, trusted=untrusted), task, n_classes)
+
+
+def _flatten(model: Any, task: str) -> Any:
+    """The numpy evaluator of a fitted forest; None (use scikit-learn) for unusual shapes."""
+    from mloop.recipes.forest import FlatForest
+
+    if getattr(model, "n_outputs_", 1) != 1:
+        return None
+    try:
+        return FlatForest(model, classifier=task != "regression")
+    except (AttributeError, ValueError, IndexError):
+        return None
 
 
 ESTIMATORS: dict[str, Any] = {

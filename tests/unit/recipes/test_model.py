@@ -249,3 +249,15 @@ def test_record_and_frame_paths_agree_on_arbitrary_raw_rows(frame: pd.DataFrame)
             np.testing.assert_array_equal(by_records, model.preprocessor.transform_frame(frame_))
 
     check()
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_flat_forest_matches_scikit_learn(frame: pd.DataFrame, task: str) -> None:
+    """The numpy forest evaluator (small batches) equals scikit-learn's predict to rounding."""
+    target = "clicked" if task == "classification" else "spend"
+    model = TabularModel.fit(frame, target, features=FEATURES, estimator="rf", params={"n_estimators": 25})
+    X = model.preprocessor.transform_frame(frame.head(300))
+    flat = model.estimator._flat.predict(X)
+    sk = model.estimator.model
+    expected = sk.predict(X) if task == "regression" else sk.predict_proba(X)
+    np.testing.assert_allclose(flat, expected, atol=1e-9)

@@ -3,7 +3,8 @@
 The ad-click reference shape (XGBoost, 100 trees, depth 6, raw records with text categories and
 missing values): mloop's `predict_records` (pure-Python preprocessing + direct dense predict),
 the same model through xgboost's public `inplace_predict`, and MLflow's pyfunc `predict` on a
-one-row DataFrame (what `mlflow models serve` does per request). Also 100-row batches.
+one-row DataFrame (what `mlflow models serve` does per request). Also 100-row batches, and the
+housing shape (RandomForest, 100 trees, depth 12): flat numpy forest vs scikit-learn's predict.
 Prints a table and writes bench/results/model.json.
 
     .venv/bin/python bench/model.py [--repeat 3000]
@@ -70,6 +71,7 @@ def main() -> None:
             "mlflow pyfunc predict, 1-row DataFrame": _timed(lambda: pyfunc.predict(frame1), args.repeat // 10),
             "predict_records, 100 rows": _timed(lambda: model.predict_records(batch), args.repeat // 10),
         }
+    rows.update(_forest_rows(args.repeat))
     print(f"{'path':<42} {'p50 us':>9} {'p99 us':>9}")
     for name, r in rows.items():
         print(f"{name:<42} {r['p50_us']:>9} {r['p99_us']:>9}")
@@ -78,6 +80,22 @@ def main() -> None:
     out = ROOT / "bench" / "results" / "model.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"rows": rows, "pyfunc_over_records": round(ratio, 1)}, indent=2))
+
+
+def _forest_rows(repeat: int) -> dict[str, dict[str, float]]:
+    """The housing shape: RandomForest (100 trees, depth 12) with derived features."""
+    from mloop.recipes.datasets.housing import FEATURES, housing
+    from mloop.recipes.steps import HOUSING_DERIVED, fit_model
+
+    data = housing(10_000, seed=0)
+    model = fit_model(data, "MedHouseVal", estimator="random_forest", n_estimators=100, max_depth=12,
+                      derived=HOUSING_DERIVED)
+    one = data[FEATURES].head(1).to_dict("records")
+    X = model.preprocessor.transform_records(one)
+    return {
+        "forest predict_records, 1 row": _timed(lambda: model.predict_records(one), repeat // 10),
+        "scikit-learn predict, 1 encoded row": _timed(lambda: model.estimator.model.predict(X), repeat // 100),
+    }
 
 
 if __name__ == "__main__":

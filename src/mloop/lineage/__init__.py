@@ -14,10 +14,11 @@ from mloop.lineage.upstream import artifact, endpoint, model
 
 def clear_cache() -> None:
     """Forget cached probe results and answers (after changing a bucket's settings by hand)."""
-    from mloop.lineage import graph, storage
+    from mloop.lineage import graph, storage, upstream
 
     storage.clear_cache()
     graph.clear_answers()
+    upstream.clear_upstream()
 
 
 __all__ = [

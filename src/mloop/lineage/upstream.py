@@ -8,9 +8,13 @@ forwards to the endpoints serving it. Everything is read from the metadata table
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import ArtifactNotFound, NotFound, did_you_mean
+from mloop.lineage.graph import TERMINAL
 from mloop.lineage.records import _feature_groups as groups_of
 from mloop.lineage.records import _numeric, _RunData, elapsed, iso, job_arn
 
@@ -117,6 +121,42 @@ def _feature_groups(graph: Graph | None, data: _RunData | None) -> list[dict[str
     return out
 
 
+# What a finished run read never changes: its upstream is kept (by run and step) for the probe TTL.
+_UPSTREAM: OrderedDict[tuple[Any, ...], tuple[float, bytes]] = OrderedDict()
+_UPSTREAM_MAX = 256
+_upstream_lock = threading.Lock()
+
+
+def _upstream(ws: Workspace, conn: Connection, step: dict[str, Any] | None,
+              run: dict[str, Any] | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(upstream artifacts, feature groups) of a step run, cached when its run has finished."""
+    import orjson
+
+    ttl = ws.settings.lineage.probe_ttl_seconds
+    key = None
+    if run is not None and run["finished_at"] is not None and run["status"] in TERMINAL:
+        key = (ws.settings.database_url, run["id"], step["id"] if step else None, run["finished_at"])
+        with _upstream_lock:
+            hit = _UPSTREAM.get(key)
+        if hit and time.monotonic() - hit[0] < ttl:
+            data, groups = orjson.loads(hit[1])
+            return data, groups
+    graph, records = _run_data(conn, run)
+    data = _upstream_data(records, step["id"]) if step and records else []
+    groups = _feature_groups(graph, records)
+    if key is not None and ttl > 0:
+        with _upstream_lock:
+            _UPSTREAM[key] = (time.monotonic(), orjson.dumps([data, groups]))
+            while len(_UPSTREAM) > _UPSTREAM_MAX:
+                _UPSTREAM.popitem(last=False)
+    return data, groups
+
+
+def clear_upstream() -> None:
+    with _upstream_lock:
+        _UPSTREAM.clear()
+
+
 def _deployments(conn: Connection, name: str, version: int) -> list[dict[str, Any]]:
     try:
         from sqlalchemy import select
@@ -165,9 +205,7 @@ def model(ws: Workspace, name: str, version: int) -> dict[str, Any]:
         audit = conn.execute(select(ra).where(ra.c.name == name, ra.c.version == int(version))
                              .order_by(ra.c.id)).all()
         step, run = _find_producer(conn, row)
-        graph, records = _run_data(conn, run)
-        data = _upstream_data(records, step["id"]) if step and records else []
-        groups = _feature_groups(graph, records)
+        data, groups = _upstream(ws, conn, step, run)
         deployments = _deployments(conn, name, int(version))
     return {
         "model": {"name": row["name"], "version": int(row["version"]), "status": row["status"],

@@ -54,6 +54,12 @@ _MESSAGE = {"application/json": {"schema": {
 @router.get(
     "/lineage",
     summary="The lineage graph of a pipeline and its latest (or a given) execution (seed 004).",
+    description=(
+        "Seed 004's format: `pipeline`, `summary`, `graph.nodes/edges/artifacts` (+ `execution`). "
+        "A known pipeline that never ran answers 200 with `summary.overallStatus` `NotStarted` and "
+        "nodes whose `run` is null; a run still executing shows `Executing` steps with no `endTime`. "
+        "Artifact storage settings that cannot be read are `Unknown`, with `reasons`."
+    ),
     responses={
         200: {"content": {"application/json": {"schema": _schema("lineage")}}},
         400: {"description": "pipeline is required", "content": _MESSAGE},

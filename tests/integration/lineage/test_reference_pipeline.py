@@ -83,3 +83,23 @@ def test_model_and_endpoint_lineage(trained: Any) -> None:
     ep = lineage.endpoint(ws, "ctr-lin-ep")
     jsonschema.validate(ep, component("endpoint"))
     assert ep["variants"][0]["lineage"]["run"]["runId"] == record.id
+
+
+@pytest.mark.slow
+def test_housing_lineage_matches_the_seed_schema(trained: Any) -> None:
+    from mloop import lineage
+    from mloop.pipelines import run_pipeline
+
+    ws, _ = trained
+    params = {"data_source": "synthetic:2000", "n_estimators": 5, "max_depth": 6, "r2_threshold": 0.99,
+              "model_name": "housing-lin"}
+    record = run_pipeline(ws, "housing", params)
+    assert record.status == "Succeeded", record.error
+    data = lineage.pipeline(ws, "housing")
+    jsonschema.validate(data, component("lineage"))
+    nodes = {n["id"]: n for n in data["graph"]["nodes"]}
+    assert nodes["train"]["type"] == "Training" and nodes["train"]["run"]["metrics"]
+    assert nodes["register"]["run"]["status"] == "Skipped"  # R² below 0.99: the gate alerts instead
+    assert nodes["alert"]["type"] == "Alert" and nodes["alert"]["run"]["status"] == "Succeeded"
+    assert "r2" in nodes["evaluate"]["run"]["metrics"]
+    assert data["summary"]["nodeStatus"]["Skipped"] == 1

@@ -208,9 +208,9 @@ def _unparsable(batch: RawBatch, width: int) -> list[tuple[int | None, str, str]
 def parquet_batches(path: Path, batch_rows: int = 65536) -> Iterator[RawBatch]:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(path, pre_buffer=False)  # bounded memory, see online_rows.apply_parquet
     per_row = max(1, pf.metadata.serialized_size // max(1, pf.metadata.num_rows))
-    for rb in pf.iter_batches(batch_size=batch_rows):
+    for rb in pf.iter_batches(batch_size=batch_rows, use_threads=False):
         yield RawBatch(columns={n: rb.column(n) for n in rb.schema.names}, n=rb.num_rows,
                        bytes_read=rb.num_rows * per_row)
 

@@ -70,10 +70,11 @@ def apply_parquet(ws: Workspace, spec: FeatureGroupSpec, path: str, fs: Any = No
 
     store = online_store(ws)
     done = 0
-    pf = pq.ParquetFile(fs.open(path, "rb") if fs is not None else path)
+    # pre_buffer=False: with it, pyarrow keeps every row group it read (RSS grows with the file)
+    pf = pq.ParquetFile(fs.open(path, "rb") if fs is not None else path, pre_buffer=False)
     with ThreadPoolExecutor(1, thread_name_prefix="mloop-online-rows") as pool:
         pending = None
-        for batch in pf.iter_batches(batch_size=100_000):
+        for batch in pf.iter_batches(batch_size=100_000, use_threads=False):
             future = pool.submit(rows_from_table, spec, pa.Table.from_batches([batch]))
             if pending is not None:
                 store.put(spec.name, pending.result())

@@ -290,6 +290,9 @@ def execute_graph(
     on_event: EventCallback | None = None, run_id: str | None = None,
 ) -> runs.RunRecord:
     """Record a run of `graph` and execute it locally (the DSL-independent entry point)."""
+    from mloop.pipelines.registry import make_importable
+
+    make_importable(ws)  # retry/clone resolve project steps from the stored graph, not load_pipeline
     commit = _git_commit(ws)
     run_id = runs.create_run(ws, graph, params, run_id=run_id, origin=origin, no_cache=no_cache,
                              git_commit=commit)

@@ -49,6 +49,13 @@ def import_ref(ref: str, what: str) -> Any:
     return target
 
 
+def make_importable(ws: Workspace) -> None:
+    """Put the workspace root on sys.path: project steps ("my_project:train") import from there."""
+    root = str(ws.root)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
 def load_pipeline(ws: Workspace, name_or_pipeline: Any) -> Pipeline:
     """The `@pipeline` object for a name, a "module:function" reference, or the object itself.
 
@@ -68,9 +75,7 @@ def load_pipeline(ws: Workspace, name_or_pipeline: Any) -> Pipeline:
             f"no pipeline named '{name}'",
             hint=did_you_mean(name, known) + ". Declare yours in mloop.toml [pipelines].",
         )
-    root = str(ws.root)
-    if root not in sys.path:
-        sys.path.insert(0, root)
+    make_importable(ws)
     target = import_ref(ref, f"pipeline '{name}'")
     if not isinstance(target, Pipeline):
         raise PipelineDefinitionError(

@@ -1,0 +1,104 @@
+"""Project pipelines (mloop.toml [pipelines], module in the workspace) through the real CLI:
+retry/clone import the steps from the workspace, and `kill <pid>` (SIGTERM) on `mloop run` stops
+the run like Ctrl-C (Stopped, then retry finishes it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers import wait_until
+
+ROOT = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.slow
+
+PIPELINE = '''
+import os, time
+from pathlib import Path
+from mloop.pipelines import step, pipeline
+
+@step
+def make(n: int) -> int:
+    return n
+
+@step
+def slow(n: int, marker: str) -> int:
+    if not Path(marker).exists():
+        Path(marker).write_text("started")
+        time.sleep(60)
+    return n + 1
+
+@pipeline(name="sigterm-slow")
+def slow_pipeline(n: int = 1, marker: str = ""):
+    slow(make(n), marker)
+
+@step
+def guarded(n: int, marker: str) -> int:
+    if not Path(marker).exists():
+        raise ValueError("not ready")
+    return n
+
+@pipeline(name="fail-first")
+def fail_first(n: int = 1, marker: str = ""):
+    guarded(make(n), marker)
+'''
+
+
+def _env(ws: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    env.update(MLOOP_WORKSPACE=str(ws), MLOOP_PRINCIPAL="tester",
+               PATH=f"{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}")
+    return env
+
+
+def _project(ws: Path) -> None:
+    (ws / "sigterm_project.py").write_text(PIPELINE, encoding="utf-8")
+    with open(ws / "mloop.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[pipelines]\nsigterm-slow = "sigterm_project:slow_pipeline"\n'
+                 'fail-first = "sigterm_project:fail_first"\n')
+
+
+def _cli(ws: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["mloop", *args], env=_env(ws), cwd=cwd, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_retry_and_clone_of_a_project_pipeline_import_its_steps(workspace_dir: Path, tmp_path: Path) -> None:
+    _project(workspace_dir)
+    marker = tmp_path / "ready"
+    failed = _cli(workspace_dir, tmp_path, "run", "fail-first", "-p", f"marker={marker}", "--no-tracking")
+    assert failed.returncode == 1 and "not ready" in failed.stderr
+    run_id = json.loads(_cli(workspace_dir, tmp_path, "runs", "list", "--json").stdout)[0]["id"]
+    marker.write_text("ok")
+    retried = _cli(workspace_dir, tmp_path, "runs", "retry", run_id, "--json", "--no-tracking")
+    assert json.loads(retried.stdout)["status"] == "Succeeded", retried.stdout
+    cloned = _cli(workspace_dir, tmp_path, "runs", "clone", run_id, "-p", "n=2", "--json", "--no-tracking")
+    assert json.loads(cloned.stdout)["status"] == "Succeeded", cloned.stdout
+
+
+def test_sigterm_stops_the_run_and_retry_finishes_it(workspace_dir: Path, tmp_path: Path) -> None:
+    _project(workspace_dir)
+    marker = tmp_path / "started"
+    proc = subprocess.Popen(["mloop", "run", "sigterm-slow", "-p", f"marker={marker}", "--no-tracking"],
+                            env=_env(workspace_dir), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        wait_until(marker.exists, timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0 and "Traceback" not in err
+    assert "mloop runs retry" in err
+
+    runs = json.loads(_cli(workspace_dir, tmp_path, "runs", "list", "--json").stdout)
+    assert runs[0]["status"] == "Stopped"  # not Executing forever
+    retried = json.loads(_cli(workspace_dir, tmp_path, "runs", "retry", runs[0]["id"], "--json",
+                              "--no-tracking").stdout)
+    assert retried["status"] == "Succeeded"

@@ -62,8 +62,26 @@ class LiveView:
         return grid
 
 
+def _interrupt_on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def execute_with_view(action: Any, as_json: bool) -> RunRecord:
-    """Run `action(on_event=...)` with the live view (or silently for --json)."""
+    """Run `action(on_event=...)` with the live view (or silently for --json).
+
+    SIGTERM (`kill`, a supervisor stopping the job) stops the run like Ctrl-C does, so the run
+    ends Stopped and `mloop runs retry` can finish it, instead of staying Executing forever.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    try:
+        return _execute(action, as_json)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _execute(action: Any, as_json: bool) -> RunRecord:
     if as_json or not sys.stdout.isatty():
         view = LiveView()
         if as_json:

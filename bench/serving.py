@@ -1,13 +1,22 @@
-"""Model server throughput and latency: `mloop serve` vs `mlflow models serve`, same model, same box.
+"""Model server throughput and latency: `mloop serve` vs `mlflow models serve` vs a KServe custom model.
 
 The ad-click reference model (XGBoost, 100 trees, depth 6, the raw ad-click features) is logged,
-registered, approved and deployed; `mloop serve` and `mlflow models serve --env-manager local`
-(from this venv) each run with the same number of workers, and wrk drives them on loopback:
-single-row CSV and JSON at 1, 8 and 64 connections, 100-row CSV batches at 8. The in-process
-`predict_records` time is the floor. Both servers' answers are checked against the in-process
-model (1e-6) first. Prints a table; writes bench/results/serving.json.
+registered, approved and deployed; `mloop serve`, `mlflow models serve --env-manager local`
+(from this venv) and a KServe custom model server (bench/kserve_model.py, run from its own venv,
+serving the same saved model files) each run with the same number of workers, and wrk drives them
+on loopback: single-row CSV and JSON at 1, 8 and 64 connections, 100-row CSV batches at 8, and
+KServe V1 `{"instances": ...}` bodies (identical bytes to mloop's `/v1/models/{name}:predict` and
+to KServe) at 1/8/64 connections and 100 rows at 8. The in-process `predict_records` time is the
+floor. Every server's answers are checked against the in-process model (1e-6) first. Each row
+reports mloop/MLflow and mloop/KServe throughput ratios (KServe has no CSV route: its figure for a
+(rows, connections) point is its V1 JSON figure; the `v1` rows are the like-for-like comparison).
+Prints a table; writes bench/results/serving.json.
 
     .venv/bin/python bench/serving.py [--seconds 5] [--workers 2] [--skip-mlflow]
+        [--kserve-python /work/bench-venvs/kserve/bin/python | --skip-kserve]
+
+The KServe venv (kept apart so the project's pins are untouched):
+    python3.11 -m venv /work/bench-venvs/kserve && /work/bench-venvs/kserve/bin/pip install kserve xgboost-cpu
 
 The issue asks for 15 s per point; the default here is shorter (pass --seconds 15 for that).
 """
@@ -35,6 +44,8 @@ from tests.support.servers import free_port, port_open, wait_until  # noqa: E402
 FEATURES = ["age", "gender", "device_type", "ad_position", "browsing_history", "time_of_day"]
 ROW = [31, "Female", "Mobile", "Top", "Shopping", "Morning"]
 VENV_BIN = str(Path(sys.executable).parent)
+KSERVE_PYTHON = Path("/work/bench-venvs/kserve/bin/python")
+KSERVE_MODEL = "ad-click"
 
 
 def build(root: Path) -> tuple[Any, Any, Path]:
@@ -77,12 +88,14 @@ def start(cmd: list[str], cwd: Path, port: int, ready: str, log: Path) -> subpro
 
 
 def payloads(rows: int) -> dict[str, tuple[str, str, str]]:
-    """name -> (content type, mloop body, mlflow body)."""
+    """name -> (content type, mloop body, mlflow body); `v1` is also KServe's body (no MLflow run)."""
     records = [ROW] * rows
     csv_rows = "\n".join(",".join(map(str, r)) for r in records) + "\n"
     split = json.dumps({"dataframe_split": {"columns": FEATURES, "data": records}})
+    instances = json.dumps({"instances": records})
     return {"csv": ("text/csv", csv_rows, ",".join(FEATURES) + "\n" + csv_rows),
-            "json": ("application/json", split, split)}
+            "json": ("application/json", split, split),
+            "v1": ("application/json", instances, instances)}
 
 
 LUA = """wrk.method = "POST"
@@ -128,11 +141,17 @@ def floor(model: Any, rows: int, n: int = 3000) -> dict[str, float]:
             "rps_one_core": 1000 / statistics.mean(times)}
 
 
-def check(url: str, mlflow_url: str | None, model: Any) -> dict[str, float]:
+def check(url: str, mlflow_url: str | None, model: Any, kserve_url: str | None = None) -> dict[str, float]:
     expected = model.predict_records([ROW, ROW]).tolist()
     ctype, body, mlbody = payloads(2)["csv"]
     got = httpx.post(f"{url}/invocations", content=body, headers={"content-type": ctype}).json()["predictions"]
     diffs = {"mloop": max(abs(a - b) for a, b in zip(got, expected, strict=True))}
+    v1type, v1body, _ = payloads(2)["v1"]
+    for name, base, model_name in (("mloop_v1", url, "bench"), ("kserve", kserve_url, KSERVE_MODEL)):
+        if base:
+            got = httpx.post(f"{base}/v1/models/{model_name}:predict", content=v1body,
+                             headers={"content-type": v1type}).json()["predictions"]
+            diffs[name] = max(abs(a - b) for a, b in zip(got, expected, strict=True))
     if mlflow_url:
         ml = httpx.post(f"{mlflow_url}/invocations", content=mlbody, headers={"content-type": ctype}).json()
         ml = ml["predictions"] if isinstance(ml, dict) else ml
@@ -164,58 +183,129 @@ def swap_under_load(ws: Any, url: str, seconds: int, tmp: Path) -> dict[str, Any
     return {"changes": ["deploy canary 20%", "set-weights 50/50", "promote", "rollback"], **box}
 
 
+def kserve_python(args: argparse.Namespace) -> Path | None:
+    """The KServe venv's python: --kserve-python, else the default venv when it exists."""
+    if args.skip_kserve:
+        return None
+    if args.kserve_python:
+        path = Path(args.kserve_python)
+        if not path.is_file():
+            raise SystemExit(f"--kserve-python {path}: no such file")
+        return path
+    return KSERVE_PYTHON if KSERVE_PYTHON.is_file() else None
+
+
+def start_servers(args: argparse.Namespace, tmp: Path, mdir: Path) -> tuple[list[subprocess.Popen[bytes]],
+                                                                           dict[str, str | None]]:
+    """mloop (and --no-batching), MLflow and KServe servers on free loopback ports; (procs, urls)."""
+    procs: list[subprocess.Popen[bytes]] = []
+    urls: dict[str, str | None] = {"mloop": None, "no_batching": None, "mlflow": None, "kserve": None}
+    try:
+        port = free_port()
+        procs.append(start([sys.executable, "-m", "mloop", "serve", "bench", "--port", str(port),
+                            "--workers", str(args.workers)], tmp / "ws", port, "/ping", tmp / "mloop.log"))
+        urls["mloop"] = f"http://127.0.0.1:{port}"
+        if args.compare_batching:
+            port = free_port()
+            procs.append(start([sys.executable, "-m", "mloop", "serve", "bench", "--port", str(port),
+                                "--workers", str(args.workers), "--no-batching"], tmp / "ws", port, "/ping",
+                               tmp / "mloop-nobatch.log"))
+            urls["no_batching"] = f"http://127.0.0.1:{port}"
+        if not args.skip_mlflow:
+            port = free_port()
+            procs.append(start(["mlflow", "models", "serve", "-m", str(mdir), "--env-manager", "local", "-p",
+                                str(port), "-h", "127.0.0.1", "--workers", str(args.workers)],
+                               tmp, port, "/ping", tmp / "mlflow.log"))
+            urls["mlflow"] = f"http://127.0.0.1:{port}"
+        python = kserve_python(args)
+        if python:
+            port = free_port()
+            procs.append(start([str(python), str(ROOT / "bench" / "kserve_model.py"), "--model_dir", str(mdir),
+                                "--model_name", KSERVE_MODEL, "--http_port", str(port), "--host", "127.0.0.1",
+                                "--workers", str(args.workers)],
+                               tmp, port, f"/v1/models/{KSERVE_MODEL}", tmp / "kserve.log"))
+            urls["kserve"] = f"http://127.0.0.1:{port}"
+    except BaseException:
+        stop_all(procs)
+        raise
+    return procs, urls
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        p.terminate()
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+POINTS = [("csv", 1, 1), ("json", 1, 1), ("v1", 1, 1), ("csv", 1, 8), ("json", 1, 8), ("v1", 1, 8),
+          ("csv", 1, 64), ("json", 1, 64), ("v1", 1, 64), ("csv", 100, 8), ("v1", 100, 8)]
+
+
+def run_points(urls: dict[str, str | None], seconds: int, tmp: Path) -> list[dict[str, Any]]:
+    """Every point on every server; KServe once per (rows, connections), with the V1 body."""
+    url, nb_url, ml_url, ks_url = urls["mloop"], urls["no_batching"], urls["mlflow"], urls["kserve"]
+    kserve_at: dict[tuple[int, int], dict[str, float]] = {}
+    results = []
+    for fmt, rows, conns in POINTS:
+        ctype, body, mlbody = payloads(rows)[fmt]
+        route = "/v1/models/bench:predict" if fmt == "v1" else "/invocations"
+        row: dict[str, Any] = {"format": fmt, "rows": rows, "connections": conns,
+                               "mloop": wrk(f"{url}{route}", ctype, body, conns, seconds, tmp)}
+        if nb_url and rows == 1:
+            row["mloop_no_batching"] = wrk(f"{nb_url}{route}", ctype, body, conns, seconds, tmp)
+        if ml_url and fmt != "v1":
+            row["mlflow"] = wrk(f"{ml_url}/invocations", ctype, mlbody, conns, seconds, tmp)
+            row["ratio_rps"] = row["mloop"]["rps"] / max(row["mlflow"]["rps"], 1e-9)
+        if ks_url:
+            if (rows, conns) not in kserve_at:
+                v1type, v1body, _ = payloads(rows)["v1"]
+                kserve_at[(rows, conns)] = wrk(f"{ks_url}/v1/models/{KSERVE_MODEL}:predict", v1type, v1body,
+                                               conns, seconds, tmp)
+            row["kserve"] = kserve_at[(rows, conns)]
+            row["ratio_rps_kserve"] = row["mloop"]["rps"] / max(row["kserve"]["rps"], 1e-9)
+        results.append(row)
+        print_row(row)
+    return results
+
+
+def kserve_version(urls: dict[str, str | None], args: argparse.Namespace) -> str | None:
+    python = kserve_python(args) if urls["kserve"] else None
+    if not python:
+        return None
+    return subprocess.run([str(python), "-c", "from importlib.metadata import version; print(version('kserve'))"],
+                          capture_output=True, text=True, timeout=60).stdout.strip() or None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5.0, help="wrk duration per point (issue: 15)")
-    parser.add_argument("--workers", type=int, default=2, help="server workers (both servers)")
+    parser.add_argument("--workers", type=int, default=2, help="server workers (all servers)")
     parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--kserve-python", help=f"python of a venv with kserve + xgboost (default: {KSERVE_PYTHON} "
+                                                "when it exists)")
+    parser.add_argument("--skip-kserve", action="store_true")
     parser.add_argument("--compare-batching", action="store_true",
                         help="also run mloop with --no-batching (single-row points)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     ws, model, mdir = build(tmp / "ws")
-    port, ml_port = free_port(), free_port()
-    procs = [start([sys.executable, "-m", "mloop", "serve", "bench", "--port", str(port),
-                    "--workers", str(args.workers)], tmp / "ws", port, "/ping", tmp / "mloop.log")]
-    nb_url = None
-    if args.compare_batching:
-        nb_port = free_port()
-        procs.append(start([sys.executable, "-m", "mloop", "serve", "bench", "--port", str(nb_port),
-                            "--workers", str(args.workers), "--no-batching"], tmp / "ws", nb_port, "/ping",
-                           tmp / "mloop-nobatch.log"))
-        nb_url = f"http://127.0.0.1:{nb_port}"
-    ml_url = None
-    if not args.skip_mlflow:
-        procs.append(start(["mlflow", "models", "serve", "-m", str(mdir), "--env-manager", "local", "-p",
-                            str(ml_port), "-h", "127.0.0.1", "--workers", str(args.workers)],
-                           tmp, ml_port, "/ping", tmp / "mlflow.log"))
-        ml_url = f"http://127.0.0.1:{ml_port}"
-    url = f"http://127.0.0.1:{port}"
+    procs, urls = start_servers(args, tmp, mdir)
     try:
-        diffs = check(url, ml_url, model)
-        points = [("csv", 1, 1), ("csv", 1, 8), ("csv", 1, 64), ("json", 1, 1), ("json", 1, 8),
-                  ("json", 1, 64), ("csv", 100, 8)]
-        results = []
-        for fmt, rows, conns in points:
-            ctype, body, mlbody = payloads(rows)[fmt]
-            row: dict[str, Any] = {"format": fmt, "rows": rows, "connections": conns,
-                                   "mloop": wrk(f"{url}/invocations", ctype, body, conns, args.seconds, tmp)}
-            if nb_url and rows == 1:
-                row["mloop_no_batching"] = wrk(f"{nb_url}/invocations", ctype, body, conns, args.seconds, tmp)
-            if ml_url:
-                row["mlflow"] = wrk(f"{ml_url}/invocations", ctype, mlbody, conns, args.seconds, tmp)
-                row["ratio_rps"] = row["mloop"]["rps"] / max(row["mlflow"]["rps"], 1e-9)
-            results.append(row)
-            print_row(row)
-        swap = swap_under_load(ws, url, args.seconds, tmp)
+        diffs = check(urls["mloop"], urls["mlflow"], model, urls["kserve"])  # type: ignore[arg-type]
+        results = run_points(urls, args.seconds, tmp)
+        swap = swap_under_load(ws, urls["mloop"], args.seconds, tmp)  # type: ignore[arg-type]
         print(f"hot swap under load (deploy, set-weights, promote, rollback): {swap['rps']:.0f} req/s, "
               f"non-2xx {swap['non_2xx']:.0f}, socket errors '{swap['socket_errors']}'", flush=True)
     finally:
-        for p in procs:
-            p.terminate()
-            p.wait(timeout=20)
+        stop_all(procs)
     report = {"seconds_per_point": args.seconds, "workers": args.workers, "batching": True, "cpus": os.cpu_count(),
               "model": "ad-click XGBoost 100 trees depth 6, 6 raw features (one-hot inside)",
+              "servers": {"mloop": True, "mlflow": bool(urls["mlflow"]),
+                          "kserve": kserve_version(urls, args) if urls["kserve"] else None},
               "max_abs_diff_vs_in_process": diffs, "in_process_floor": {
                   "1_row": floor(model, 1), "100_rows": floor(model, 100)}, "points": results,
               "hot_swap_under_load": swap, "load_average": os.getloadavg()}
@@ -224,7 +314,7 @@ def main() -> None:
     out.write_text(json.dumps(report, indent=2))
     print(f"in-process predict_records floor: 1 row p50 {report['in_process_floor']['1_row']['p50_ms']:.3f} ms, "
           f"100 rows p50 {report['in_process_floor']['100_rows']['p50_ms']:.3f} ms")
-    print(f"wrote {out}")
+    print(f"load average {report['load_average']}; wrote {out}")
 
 
 def print_row(row: dict[str, Any]) -> None:
@@ -238,6 +328,10 @@ def print_row(row: dict[str, Any]) -> None:
         f = row["mlflow"]
         line += (f" | mlflow {f['rps']:>7.0f} req/s p50 {f['p50_ms']:7.2f} ms p99 {f['p99_ms']:7.2f} ms"
                  f" | x{row['ratio_rps']:.1f}")
+    if "kserve" in row:
+        k = row["kserve"]
+        line += (f" | kserve v1 {k['rps']:>6.0f} req/s p50 {k['p50_ms']:6.2f} ms p99 {k['p99_ms']:6.2f} ms"
+                 f" (non-2xx {k['non_2xx']:.0f}) | x{row['ratio_rps_kserve']:.1f}")
     print(line, flush=True)
 
 

@@ -50,7 +50,7 @@ def test_missing_artifacts_and_bad_digests(store: ArtifactStore) -> None:
 
 
 STREAMER = """
-import hashlib, os, resource, sys
+import hashlib, os, sys
 from mloop.store import ArtifactStore, open_backend
 total, block, h = int(sys.argv[3]), os.urandom(1 << 20), hashlib.sha256()
 class Stream:
@@ -64,21 +64,22 @@ class Stream:
 store = ArtifactStore(open_backend(sys.argv[1], sys.argv[2] or None))
 digest = store.put(Stream())
 assert digest == h.hexdigest() and store.size(digest) == total
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# VmHWM, not ru_maxrss: Linux folds the forking parent's RSS into ru_maxrss at exec.
+print(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")) // 1024)
 """
 
 
 def test_large_streams_are_not_read_into_memory(artifact_root: str, s3_endpoint_for_root: str | None) -> None:
-    """Hundreds of MB go through a writer process whose peak RSS stays far below the data size."""
-    # moto keeps S3 objects in this process's memory, so the S3 run streams less.
-    total = (512 if s3_endpoint_for_root else 1024) * 1024 * 1024
+    """A writer process stores more data than its peak RSS: the bytes are never all in memory."""
+    # moto keeps S3 objects in this process's memory (and is slow), so the S3 run streams less.
+    total = (320 if s3_endpoint_for_root else 512) * 1024 * 1024
     result = subprocess.run(
         [sys.executable, "-c", STREAMER, artifact_root, s3_endpoint_for_root or "", str(total)],
         capture_output=True, text=True, timeout=300, env=os.environ.copy(),
     )
     assert result.returncode == 0, result.stderr
     peak_mb = int(result.stdout.strip())
-    assert peak_mb < 400, f"peak RSS {peak_mb} MB while storing {total >> 20} MB"
+    assert peak_mb < min(total >> 20, 300), f"peak RSS {peak_mb} MB while storing {total >> 20} MB"
 
 
 def test_verify_detects_corruption(tmp_path: Path) -> None:

@@ -51,8 +51,10 @@ def control_plane(populated: Path) -> Iterator[str]:
         proc.wait(timeout=20)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one test module. Playwright's sync API keeps an event loop running in the main
+    thread while it is open, so it must close before other modules' tests call `asyncio.run`."""
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"

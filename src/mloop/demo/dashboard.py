@@ -26,7 +26,7 @@ def run(ctx: DemoContext) -> None:
         _approve_pending(ctx, http)
     ctx.say(f"open [bold]{url}/ui/pipelines[/] while the demo runs, or later: "
             f"[bold]cd {ctx.workspace.root} && mloop server[/] then http://127.0.0.1:8000/ui/")
-    ctx.say("log in with a token from the demo's mloop.toml ([auth.tokens]), e.g. "
+    ctx.say("log in with a token from the demo's mloop.toml (\\[auth.tokens]), e.g. "
             f"approver: [bold]{token}[/]")
 
 

@@ -112,3 +112,14 @@ def test_server_follows_the_configuration(ws, tmp_path: Path) -> None:  # type: 
             client.post("/invocations", content="1", headers={"content-type": "text/csv"})
         assert serving.get_endpoint(ws, ep).variant("canary").weight == 0
         assert serving.history(ws, ep, limit=1)[0]["action"] == "guardrail"
+
+
+def test_changes_to_an_unknown_endpoint_say_not_found(ws) -> None:  # type: ignore[no-untyped-def]
+    # On SQLite these waited out the busy timeout on their own write lock, then failed "database is locked".
+    ep = f"ep-{uuid.uuid4().hex[:6]}"
+    with pytest.raises(EndpointNotFound, match=f"endpoint '{ep}' not found"):
+        serving.set_weights(ws, ep, {"production": 100})
+    with pytest.raises(EndpointNotFound):
+        serving.promote(ws, ep)
+    with pytest.raises(EndpointNotFound):
+        serving.rollback(ws, ep)

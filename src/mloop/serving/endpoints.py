@@ -90,12 +90,15 @@ def get_endpoint(ws: Workspace, name: str) -> Endpoint:
     with ws.db.begin() as conn:
         found = _read(conn, name)
     if found is None:
-        raise EndpointNotFound(
-            f"endpoint '{name}' not found",
-            hint=did_you_mean(name, [e.name for e in list_endpoints(ws)])
-            + ". Create it with `mloop deploy ENDPOINT --model NAME --latest-approved`.",
-        )
+        raise _not_found(name, [e.name for e in list_endpoints(ws)])
     return found
+
+
+def _not_found(name: str, known: list[str]) -> EndpointNotFound:
+    return EndpointNotFound(
+        f"endpoint '{name}' not found",
+        hint=did_you_mean(name, known) + ". Create it with `mloop deploy ENDPOINT --model NAME --latest-approved`.",
+    )
 
 
 def find_endpoint(ws: Workspace, name: str) -> Endpoint | None:
@@ -171,7 +174,7 @@ def apply_change(
     applies only if nobody changed the endpoint meanwhile (None is returned otherwise): servers
     use it so that two workers reacting to the same event change the endpoint once.
     """
-    from sqlalchemy import delete, insert, update
+    from sqlalchemy import delete, insert, select, update
 
     from mloop.serving.tables import endpoint_history, endpoint_variants, endpoints
 
@@ -179,7 +182,8 @@ def apply_change(
     with ws.db.begin() as conn:
         current = _read(conn, name, lock=True)
         if current is None and not create:
-            get_endpoint(ws, name)  # raises with the known names
+            # Names from this connection: a second transaction would wait on our own SQLite write lock.
+            raise _not_found(name, [r.name for r in conn.execute(select(endpoints.c.name).order_by(endpoints.c.name))])
         if expected_generation is not None and (current.generation if current else 0) != expected_generation:
             return None
         variants, action, detail = change(current)

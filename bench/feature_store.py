@@ -164,6 +164,9 @@ def case_online(work: Path, rows: int, backend: str) -> dict:
         import redis
 
         redis.Redis.from_url(REDIS_URL).flushdb()
+    import shutil
+
+    shutil.rmtree(work / backend, ignore_errors=True)  # a fresh group, so the online store is filled
     ws = _events_ws(work / backend, rows, **overrides)
     rng = random.Random(0)
     get_online(ws, "events", [1])  # warm caches and connections

@@ -66,7 +66,7 @@ def build(root: Path) -> tuple[Any, Any, Path]:
         path = model.save(root / "model")
         uri = tracking.log_model(ws, run.run_id, python_model=pyfunc_code_path(),
                                  artifacts={"model_dir": str(path)},
-                                 input_example=frame[FEATURES].head(2))
+                                 input_example=model.input_example(frame))  # as the training step logs it
     mv = registry.register(ws, "ad-click", uri, run_id=run.run_id)
     registry.approve(ws, "ad-click", mv.version, comment="bench")
     serving.deploy(ws, "bench", "ad-click", version=mv.version)

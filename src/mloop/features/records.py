@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from mloop.features.schema import FeatureGroup
     from mloop.store import Workspace
 
+log = logging.getLogger(__name__)
 FLUSH_CHECK_SECONDS = 1.0  # how often a writer looks at the spool size and age
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
            "at REAL NOT NULL, data TEXT NOT NULL, batch TEXT)")
@@ -116,13 +118,23 @@ def put_records(ws: Workspace, group: str, records: list[dict[str, Any]]) -> Non
     spool = _spool(ws, group)
     spool.append([data for _, _, data in rows])  # the acknowledgement point
     if grp.spec.online:
-        from mloop.features.online import online_store
-
-        online_store(ws).put(group, rows)
+        _put_online(ws, group, rows)
     spool.unchecked += len(rows)
     limits = ws.settings.features
     if spool.unchecked >= limits.flush_rows // 10 or time.monotonic() - spool.checked_at > FLUSH_CHECK_SECONDS:
         _maybe_flush(ws, group, spool)
+
+
+def _put_online(ws: Workspace, group: str, rows: list[Any]) -> None:
+    """Update the online store; the records are already durable, so a failure here must not
+    turn into an error the caller would retry (a duplicate): the flush re-applies them."""
+    from mloop.errors import MloopError
+    from mloop.features.online import online_store
+
+    try:
+        online_store(ws).put(group, rows)
+    except (MloopError, OSError, sqlite3.Error) as exc:
+        log.warning("online store update for %s deferred to the next flush: %s", group, exc)
 
 
 def _maybe_flush(ws: Workspace, group: str, spool: _Spool) -> None:
@@ -181,6 +193,7 @@ def _table(grp: FeatureGroup, rows: list[tuple[int, str]]) -> pa.Table:
 def _flush_batch(ws: Workspace, grp: FeatureGroup, spool: _Spool, batch: str) -> int:
     import pyarrow.parquet as pq
 
+    from mloop.errors import MloopError
     from mloop.features.groups import commit_ingestion, mark_online_applied
     from mloop.features.online_rows import apply_parquet
 
@@ -198,8 +211,11 @@ def _flush_batch(ws: Workspace, grp: FeatureGroup, spool: _Spool, batch: str) ->
             ws, grp, kind="records", source=f"put_records:{spool.path}"[:1000], source_hash=batch,
             dedupe_key=f"records:{batch}", digest=digest, rows=len(rows), rejected=0, quarantine=None)
         if committed is not None and grp.spec.online:
-            apply_parquet(ws, grp.spec, str(staging))  # covers a crash between spool and online put
-            mark_online_applied(ws, committed[0])
+            try:  # covers a crash between the spool commit and the online put
+                apply_parquet(ws, grp.spec, str(staging))
+                mark_online_applied(ws, committed[0])
+            except (MloopError, OSError, sqlite3.Error) as exc:  # the next ingest repairs it
+                log.warning("online store update for %s deferred: %s", grp.name, exc)
     finally:
         staging.unlink(missing_ok=True)
     execute_retrying(conn, "DELETE FROM spool WHERE batch = ?", batch)

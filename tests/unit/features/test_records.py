@@ -94,3 +94,15 @@ def test_kill_9_after_ack_loses_nothing(ev: Any, flush_rows: int) -> None:
     uids = extract(ev, "ev", history=True)["uid"].tolist()
     assert len(uids) == len(set(uids)), "a record was flushed twice"
     assert set(range(acked + 1)) <= set(uids)
+
+
+def test_online_store_down_does_not_fail_acknowledged_records(workspace: Any) -> None:
+    from mloop.features import create_group
+    from mloop.store import open_workspace
+    from tests.support.servers import free_port
+    from tests.unit.features.conftest import events_spec
+
+    ws = open_workspace(workspace.root, online_store_url=f"redis://127.0.0.1:{free_port()}/0")
+    create_group(ws, events_spec("down"))
+    put_records(ws, "down", [{"uid": 1, "x": 1.0}])  # durable in the spool; online deferred
+    assert extract(ws, "down")["uid"].tolist() == [1]

@@ -133,11 +133,12 @@ def _process(batch: RawBatch, group: FeatureGroup, now: datetime, first_row: int
 
     from mloop.features.validate import validate
 
-    for line, text, reason in batch.unparsable:
-        quarantine.add(line, reason, text)
     table, problems = validate(group.spec, batch.columns, batch.n, now)
-    for i in np.flatnonzero(problems.bad):
-        quarantine.add(batch.line_of(int(i)), problems.reasons[int(i)], batch.text_of(int(i)))
+    bad = [(line, reason, text) for line, text, reason in batch.unparsable]
+    bad += [(batch.line_of(int(i)), problems.reasons[int(i)], batch.text_of(int(i)))
+            for i in np.flatnonzero(problems.bad)]
+    for line, reason, text in sorted(bad, key=lambda b: (b[0] is None, b[0] or 0)):
+        quarantine.add(line, reason, text)
     rows = pa.array(np.arange(first_row, first_row + batch.n, dtype=np.int64))
     table = table.append_column(ROW_COLUMN, rows)
     return table.filter(pa.array(~problems.bad)) if problems.bad.any() else table

@@ -213,7 +213,7 @@ def main() -> None:
          f"(CPU {results['in_process']['per_step_cpu_ms']:.1f} ms)", "<= 20 ms"),
         ("per step, process isolation", f"{results['process_isolation']['per_step_ms']:.1f} ms "
          f"(CPU {results['process_isolation']['per_step_cpu_ms']:.1f} ms)", "<= 150 ms"),
-        ("2 parallel branches of %.0f s" % args.seconds,
+        (f"2 parallel branches of {args.seconds:.0f} s",
          f"{results['parallel_branches']['run_s']:.2f} s "
          f"(+{results['parallel_branches']['over_longest_pct']:.1f}%)", "<= +10%"),
         ("ad-click-ctr cached re-run, warm", f"{results['ad_click_cached_rerun']['warm_rerun_s']:.3f} s", "< 1 s"),

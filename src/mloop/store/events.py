@@ -22,7 +22,9 @@ def record_event(
                 principal=principal, detail=detail or {},
             )
         )
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
 
 
 def list_events(

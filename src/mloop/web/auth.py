@@ -9,7 +9,7 @@ Tokens are compared in constant time and never logged or echoed in an error mess
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -89,7 +89,7 @@ def resolve(auth: AuthSettings, header: str | None, role: str) -> Principal:
     return principal
 
 
-def require_role(role: str) -> Callable[[Request], Principal]:
+def require_role(role: str) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency: the caller, who must hold `role` (or a higher one).
 
     Usage: `def route(who: Principal = Depends(require_role("approver")))`.

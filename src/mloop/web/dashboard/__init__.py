@@ -7,6 +7,7 @@ computed in Python (`layout.py`) and drawn as SVG.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -42,7 +43,8 @@ def register(app: FastAPI) -> None:
     async def html_errors(request: Request, exc: Exception) -> Response:
         if not request.url.path.startswith("/ui/") or not isinstance(exc, MloopError):
             assert previous is not None
-            return await previous(request, exc)  # type: ignore[no-any-return]
+            answer = previous(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
         from mloop.web.dashboard.render import page
 
         if isinstance(exc, Unauthenticated) and request.method == "GET":

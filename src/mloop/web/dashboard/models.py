@@ -6,6 +6,8 @@ Approve / Reject go through `mloop.registry` with the session's principal, so th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -13,16 +15,20 @@ from mloop.errors import MloopError
 from mloop.web.dashboard import session
 from mloop.web.dashboard.render import page
 
+if TYPE_CHECKING:
+    from mloop.registry import ModelVersion
+    from mloop.store import Workspace
+
 router = APIRouter(include_in_schema=False)
 
 
-def _queue(ws: object) -> list[object]:
+def _queue(ws: Workspace) -> list[ModelVersion]:
     from mloop import registry
 
-    pending = []
-    for model in registry.list_models(ws):  # type: ignore[arg-type]
+    pending: list[ModelVersion] = []
+    for model in registry.list_models(ws):
         if model.pending:
-            pending += [v for v in registry.versions(ws, model.name) if v.status == registry.PENDING]  # type: ignore[arg-type]
+            pending += [v for v in registry.versions(ws, model.name) if v.status == registry.PENDING]
     return sorted(pending, key=lambda v: v.created_at)
 
 
@@ -49,19 +55,16 @@ def model_page(request: Request, name: str) -> HTMLResponse:
                 deployments=_deployments(ws, name))
 
 
-def _deployments(ws: object, name: str) -> dict[int, list[str]]:
-    """version -> ['endpoint/variant', ...] where it serves now (empty when serving is absent)."""
-    try:
-        from mloop import serving
+def _deployments(ws: Workspace, name: str) -> dict[int, list[str]]:
+    """version -> ['endpoint/variant', ...] where it serves now."""
+    from mloop import serving
 
-        out: dict[int, list[str]] = {}
-        for endpoint in serving.list_endpoints(ws):  # type: ignore[attr-defined]
-            for variant in endpoint.variants:
-                if variant.model == name:
-                    out.setdefault(variant.version, []).append(f"{endpoint.name}/{variant.name}")
-        return out
-    except (ImportError, AttributeError):
-        return {}
+    out: dict[int, list[str]] = {}
+    for endpoint in serving.list_endpoints(ws):
+        for variant in endpoint.variants:
+            if variant.model_name == name:
+                out.setdefault(variant.model_version, []).append(f"{endpoint.name}/{variant.name}")
+    return out
 
 
 @router.post("/ui/models/{name}/{version}/decision", response_model=None)

@@ -4,8 +4,9 @@ A record is acknowledged once it is committed to a local SQLite spool in WAL mod
 (`.mloop/spool/<group>.db`); a kill -9 after that loses nothing (power loss may lose the last
 commits: synchronous=NORMAL, the usual WAL trade-off). The online store is updated right after.
 Spooled records are flushed to one Parquet file per batch (an ingestion, bumping the data
-version) when enough accumulate, when the oldest is old enough (a background thread), when
-the process exits, and before any `extract` in this workspace.
+version) by a background thread of the writing process when enough accumulate or the oldest
+is old enough (writers never wait for Parquet), when the process exits, and before any
+`extract` in this workspace.
 
 Flushing is crash-safe and exactly-once: under an exclusive file lock a flusher first claims
 the pending rows with a batch id, then writes the Parquet file, commits the ingestion with
@@ -137,12 +138,17 @@ def _put_online(ws: Workspace, group: str, rows: list[Any]) -> None:
         log.warning("online store update for %s deferred to the next flush: %s", group, exc)
 
 
-def _maybe_flush(ws: Workspace, group: str, spool: _Spool) -> None:
-    spool.unchecked, spool.checked_at = 0, time.monotonic()
+def _due(ws: Workspace, spool: _Spool) -> bool:
     count, oldest = spool.pending()
     limits = ws.settings.features
-    if count >= limits.flush_rows or (oldest is not None and time.time() - oldest >= limits.flush_seconds):
-        flush_records(ws, group)
+    return count >= limits.flush_rows or (oldest is not None and time.time() - oldest >= limits.flush_seconds)
+
+
+def _maybe_flush(ws: Workspace, group: str, spool: _Spool) -> None:
+    """Hand a due flush to the background flusher, so writers never wait for Parquet."""
+    spool.unchecked, spool.checked_at = 0, time.monotonic()
+    if _due(ws, spool):
+        _wake.set()
 
 
 @contextmanager
@@ -265,16 +271,19 @@ def _start_flusher(ws: Workspace) -> None:
 _flusher: threading.Thread | None = None
 
 
+_wake = threading.Event()
+
+
 def _flush_loop() -> None:
     while True:
-        time.sleep(0.5)
+        _wake.wait(0.5)
+        _wake.clear()
         for (root, group), spool in list(_spools.items()):
             ws = next((w for w in _workspaces if str(w.root) == root), None)
             if ws is None:
                 continue
             try:
-                _, oldest = spool.pending()
-                if oldest is not None and time.time() - oldest >= ws.settings.features.flush_seconds:
+                if _due(ws, spool):
                     flush_records(ws, group)
             except Exception:  # keep flushing other groups; records stay durable in the spool
                 continue

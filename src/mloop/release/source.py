@@ -74,7 +74,9 @@ def inspect_source(root: Path, commit: str | None = None) -> SourceInfo:
                 hint=f"Check it out first (`git checkout {wanted[:12]}`) or omit --commit to release HEAD.",
             )
     branch = _out(root, "symbolic-ref", "--quiet", "--short", "HEAD") or "(detached)"
-    status = _out(root, "status", "--porcelain", "--untracked-files=normal") or ""
+    listed = _git(root, "status", "--porcelain", "--untracked-files=normal")
+    # Not stripped: every line is "XY path" and X is a space for a modified, unstaged file.
+    status = listed.stdout if listed.returncode == 0 else ""
     changes = [line[3:] for line in status.splitlines() if line.strip()]
     return SourceInfo(repo=repo, commit=head, branch=branch, dirty=bool(changes), changes=changes)
 

@@ -245,12 +245,15 @@ POINTS = [("csv", 1, 1), ("json", 1, 1), ("v1", 1, 1), ("csv", 1, 8), ("json", 1
           ("csv", 1, 64), ("json", 1, 64), ("v1", 1, 64), ("csv", 100, 8), ("v1", 100, 8)]
 
 
-def run_points(urls: dict[str, str | None], seconds: int, tmp: Path) -> list[dict[str, Any]]:
-    """Every point on every server; KServe once per (rows, connections), with the V1 body."""
+def run_points(urls: dict[str, str | None], seconds: int, tmp: Path,
+               rows_only: int | None = None) -> list[dict[str, Any]]:
+    """Every point (or those of `rows_only` rows) on every server; KServe once per (rows, connections), V1 body."""
     url, nb_url, ml_url, ks_url = urls["mloop"], urls["no_batching"], urls["mlflow"], urls["kserve"]
     kserve_at: dict[tuple[int, int], dict[str, float]] = {}
     results = []
     for fmt, rows, conns in POINTS:
+        if rows_only is not None and rows != rows_only:
+            continue
         ctype, body, mlbody = payloads(rows)[fmt]
         route = "/v1/models/bench:predict" if fmt == "v1" else "/invocations"
         row: dict[str, Any] = {"format": fmt, "rows": rows, "connections": conns,
@@ -290,16 +293,20 @@ def main() -> None:
     parser.add_argument("--skip-kserve", action="store_true")
     parser.add_argument("--compare-batching", action="store_true",
                         help="also run mloop with --no-batching (single-row points)")
+    parser.add_argument("--rows", type=int, choices=sorted({r for _, r, _ in POINTS}),
+                        help="only the points with this many rows per request (e.g. 100)")
+    parser.add_argument("--skip-swap", action="store_true", help="skip the hot-swap-under-load point")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     ws, model, mdir = build(tmp / "ws")
     procs, urls = start_servers(args, tmp, mdir)
     try:
         diffs = check(urls["mloop"], urls["mlflow"], model, urls["kserve"])  # type: ignore[arg-type]
-        results = run_points(urls, args.seconds, tmp)
-        swap = swap_under_load(ws, urls["mloop"], args.seconds, tmp)  # type: ignore[arg-type]
-        print(f"hot swap under load (deploy, set-weights, promote, rollback): {swap['rps']:.0f} req/s, "
-              f"non-2xx {swap['non_2xx']:.0f}, socket errors '{swap['socket_errors']}'", flush=True)
+        results = run_points(urls, args.seconds, tmp, args.rows)
+        swap = None if args.skip_swap else swap_under_load(ws, urls["mloop"], args.seconds, tmp)  # type: ignore[arg-type]
+        if swap is not None:
+            print(f"hot swap under load (deploy, set-weights, promote, rollback): {swap['rps']:.0f} req/s, "
+                  f"non-2xx {swap['non_2xx']:.0f}, socket errors '{swap['socket_errors']}'", flush=True)
     finally:
         stop_all(procs)
     report = {"seconds_per_point": args.seconds, "workers": args.workers, "batching": True, "cpus": os.cpu_count(),
@@ -308,8 +315,10 @@ def main() -> None:
                           "kserve": kserve_version(urls, args) if urls["kserve"] else None},
               "max_abs_diff_vs_in_process": diffs, "in_process_floor": {
                   "1_row": floor(model, 1), "100_rows": floor(model, 100)}, "points": results,
-              "hot_swap_under_load": swap, "load_average": os.getloadavg()}
-    out = ROOT / "bench" / "results" / "serving.json"
+              "hot_swap_under_load": swap, "rows_only": args.rows, "load_average": os.getloadavg()}
+    # a filtered run must not overwrite the full report
+    out = ROOT / "bench" / "results" / ("serving.json" if args.rows is None and not args.skip_swap
+                                        else "serving-partial.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     print(f"in-process predict_records floor: 1 row p50 {report['in_process_floor']['1_row']['p50_ms']:.3f} ms, "

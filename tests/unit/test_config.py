@@ -96,6 +96,24 @@ def test_init_is_idempotent_and_never_overwrites(tmp_path: Path) -> None:
     assert (root / "mloop.toml").read_text() == 'log_level = "DEBUG"\n'
 
 
+def test_init_on_a_file_or_a_clashing_path_is_a_config_error(tmp_path: Path) -> None:
+    # These were "unexpected error: FileExistsError / NotADirectoryError" (or a silent half workspace).
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    with pytest.raises(ConfigError, match="it is a file, not a directory"):
+        init_workspace(a_file)
+    with pytest.raises(ConfigError, match=r"cannot create a workspace in .*Not a directory"):
+        init_workspace(a_file / "sub")
+    (tmp_path / "a" / "mloop.toml").mkdir(parents=True)
+    with pytest.raises(ConfigError, match=r"mloop\.toml exists but is not a file"):
+        init_workspace(tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / ".mloop").write_text("")
+    with pytest.raises(ConfigError, match=r"\.mloop exists but is not a directory"):
+        init_workspace(tmp_path / "b")
+    assert not (tmp_path / "b" / "mloop.toml").exists()  # nothing half-made
+
+
 def test_tokens_are_never_shown(workspace_dir: Path) -> None:
     (workspace_dir / "mloop.toml").write_text(
         '[auth.tokens]\nsecret-token-123 = { principal = "ana", role = "approver" }\n'

@@ -248,8 +248,30 @@ def init_workspace(root: Path) -> list[Path]:
 
     Returns:
         The paths that were created (empty when the workspace already existed).
+
+    Raises:
+        ConfigError: `root` is a file, is not writable, or holds a `mloop.toml` / `.mloop` of the wrong kind.
     """
+    try:
+        return _create_workspace(root)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create a workspace in {root}: {exc.strerror or exc}",
+            hint="Pick a directory you can write to: `mloop init DIR`.",
+        ) from exc
+
+
+def _create_workspace(root: Path) -> list[Path]:
     created: list[Path] = []
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"cannot create a workspace in {root}: it is a file, not a directory",
+                          hint="Pick a directory: `mloop init DIR`.")
+    for name, want_dir in ((CONFIG_FILE, False), (STATE_DIR, True)):
+        path = root / name
+        if path.exists() and path.is_dir() != want_dir:
+            kind = "directory" if want_dir else "file"
+            raise ConfigError(f"{path} exists but is not a {kind}",
+                              hint=f"Move it away, then run `mloop init {root}` again.")
     root.mkdir(parents=True, exist_ok=True)
     config_path = root / CONFIG_FILE
     if not config_path.exists():

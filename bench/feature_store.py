@@ -309,10 +309,10 @@ def report(args: argparse.Namespace) -> None:
         "training_1m": run_case(work, "--case", "training", "--rows", rows, "--entities", "1000000"),
         "online_sqlite": run_case(work, "--case", "online", "--backend", "sqlite"),
         "online_redis": run_case(work, "--case", "online", "--backend", "redis"),
-        "put_1x1": run_case(work, "--case", "put", "--writers", "1", "--batch", "1", "--calls", "5000"),
+        "put_1x1": run_case(work, "--case", "put", "--writers", "1", "--batch", "1", "--calls", "20000"),
         "put_1x100": run_case(work, "--case", "put", "--writers", "1", "--batch", "100", "--calls", "500"),
-        "put_4x1": run_case(work, "--case", "put", "--writers", "4", "--batch", "1", "--calls", "2500"),
-        "put_4x100": run_case(work, "--case", "put", "--writers", "4", "--batch", "100", "--calls", "125"),
+        "put_4x1": run_case(work, "--case", "put", "--writers", "4", "--batch", "1", "--calls", "5000"),
+        "put_4x100": run_case(work, "--case", "put", "--writers", "4", "--batch", "100", "--calls", "250"),
     }
     if args.big_gb:
         run_case(work, "--case", "make-big", "--big-gb", str(args.big_gb))

@@ -79,6 +79,14 @@ def main() -> None:
     except KeyboardInterrupt:
         _print_error("interrupted", None)
         sys.exit(130)
+    except OSError as exc:
+        if debug or not exc.filename:
+            raise
+        # A path the user gave (-o, --out, --dir...) that cannot be written or read: say which and why.
+        target = f"{exc.filename} -> {exc.filename2}" if exc.filename2 else str(exc.filename)
+        _print_error(f"cannot use {target}: {exc.strerror or exc}",
+                     "Check the path: its directory must exist and be writable (or the file readable).")
+        sys.exit(1)
     except Exception as exc:
         if debug:
             raise

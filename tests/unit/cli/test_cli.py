@@ -62,3 +62,16 @@ def test_init_then_config_show_json(tmp_path: Path) -> None:
     by_key = {row["key"]: row for row in rows}
     assert by_key["log_level"] == {**by_key["log_level"], "value": "DEBUG", "source": "env MLOOP_LOG_LEVEL"}
     assert by_key["database_url"]["source"] == "default"
+
+
+def test_an_output_path_that_cannot_be_written_is_one_line_and_a_hint(tmp_path: Path) -> None:
+    # `-o` under a file: was "unexpected error: FileExistsError ..." (a traceback stays for --debug).
+    assert run(["init"], tmp_path).returncode == 0
+    (tmp_path / "notes.txt").write_text("x")
+    out = tmp_path / "notes.txt" / "pipe.yaml"
+    result = run(["compile", "housing", "-o", str(out)], tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("error: cannot use ") and "notes.txt" in lines[0]
+    assert "unexpected" not in lines[0] and lines[1].startswith("hint: Check the path")
+    assert "Traceback" in run(["--debug", "compile", "housing", "-o", str(out)], tmp_path).stderr

@@ -43,8 +43,11 @@ def dump(
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out)
+    try:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)  # a failed rename (--out is a directory) leaves no stray .part
     s = data["summary"]
     console().print(f"wrote {out}: {len(data['graph']['nodes'])} nodes, {len(data['graph']['edges'])} edges, "
                     f"{len(data['graph']['artifacts'])} artifacts; {_status(s['overallStatus'])}")

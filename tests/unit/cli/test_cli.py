@@ -75,3 +75,13 @@ def test_an_output_path_that_cannot_be_written_is_one_line_and_a_hint(tmp_path: 
     assert lines[0].startswith("error: cannot use ") and "notes.txt" in lines[0]
     assert "unexpected" not in lines[0] and lines[1].startswith("hint: Check the path")
     assert "Traceback" in run(["--debug", "compile", "housing", "-o", str(out)], tmp_path).stderr
+
+
+def test_lineage_dump_into_a_directory_leaves_no_part_file(tmp_path: Path) -> None:
+    assert run(["init"], tmp_path).returncode == 0
+    (tmp_path / "out").mkdir()
+    result = run(["lineage", "dump", "--pipeline", "housing", "--out", "out"], tmp_path)
+    assert result.returncode == 1 and result.stderr.startswith("error: cannot use ")
+    assert not (tmp_path / "out.part").exists()
+    assert run(["lineage", "dump", "--pipeline", "housing", "--out", "l.json"], tmp_path).returncode == 0
+    assert json.loads((tmp_path / "l.json").read_text())["pipeline"]["name"] == "housing"

@@ -17,6 +17,20 @@ def _counts(steps: dict[str, int]) -> str:
     return " ".join(f"{n} {k}" for k, n in sorted(steps.items()))
 
 
+def _run_status(status: str | None) -> str | None:
+    """`--status succeeded` means Succeeded; a word that is no run status is an error, not an empty list."""
+    from mloop.errors import InvalidInput, did_you_mean
+    from mloop.pipelines import graph as g
+
+    if status is None:
+        return None
+    known = [g.PENDING, g.EXECUTING, g.SUCCEEDED, g.FAILED, g.STOPPED]
+    for name in known:
+        if status.strip().lower() == name.lower():
+            return name
+    raise InvalidInput(f"unknown run status '{status}'", hint=did_you_mean(status, known))
+
+
 @runs_app.command("list")
 def list_cmd(
     pipeline: str | None = typer.Option(None, "--pipeline", help="Only runs of this pipeline."),
@@ -27,7 +41,7 @@ def list_cmd(
     """The newest pipeline runs."""
     from mloop.pipelines.runs import list_runs
 
-    rows = list_runs(workspace(), pipeline=pipeline, status=status, limit=limit)
+    rows = list_runs(workspace(), pipeline=pipeline, status=_run_status(status), limit=limit)
 
     def render(items: list[dict[str, Any]]) -> None:
         view = [{**r, "steps": _counts(r["steps"]),

@@ -85,3 +85,13 @@ def test_lineage_dump_into_a_directory_leaves_no_part_file(tmp_path: Path) -> No
     assert not (tmp_path / "out.part").exists()
     assert run(["lineage", "dump", "--pipeline", "housing", "--out", "l.json"], tmp_path).returncode == 0
     assert json.loads((tmp_path / "l.json").read_text())["pipeline"]["name"] == "housing"
+
+
+def test_runs_list_status_is_case_insensitive_and_checked(tmp_path: Path) -> None:
+    assert run(["init"], tmp_path).returncode == 0
+    assert json.loads(run(["runs", "list", "--status", "succeeded", "--json"], tmp_path).stdout) == []
+    typo = run(["runs", "list", "--status", "succeded"], tmp_path)  # was an empty table and exit 0
+    assert typo.returncode == 1
+    assert typo.stderr.splitlines() == ["error: unknown run status 'succeded'",
+                                        "hint: did you mean 'Succeeded'? known: Executing, Failed, Pending, Stopped, "
+                                        "Succeeded"]

@@ -236,7 +236,7 @@ class Scheduler:
         node = self.run.graph.nodes[name]
         self.call_hooks("step_finished", node, ctx, outcome)
         ok = outcome.status == g.SUCCEEDED
-        log_digest = self.run.ws.artifacts.put(outcome.logs.encode()) if outcome.logs else None
+        log_digest = self.run.ws.artifacts.put(outcome.logs.encode(), durable=False) if outcome.logs else None
         values = {
             "status": outcome.status, "attempts": outcome.attempts, "metrics": outcome.metrics,
             "finished_at": runs.now(), "duration_s": round(time.perf_counter() - started, 4),
@@ -350,9 +350,15 @@ def retry_run(ws: Workspace, run_id: str, *, new_run_id: str | None = None, **op
     from mloop.errors import Conflict
 
     original = runs.get_run(ws, run_id)
-    if original.status in (g.SUCCEEDED, g.EXECUTING):
-        raise Conflict(f"run '{run_id}' is {original.status}; only failed or stopped runs are retried",
-                       hint=f"Re-run with new parameters: `mloop runs clone {run_id} --param k=v`.")
+    if original.status in (g.EXECUTING, g.PENDING) and runs.driver_gone(original.driver):
+        # Its process died (SIGKILL, OOM, power loss): the run can never finish by itself.
+        runs.mark_orphan_stopped(ws, run_id, f"stopped: its process {original.driver} is gone")
+        original = runs.get_run(ws, run_id)
+    if original.status in (g.SUCCEEDED, g.EXECUTING, g.PENDING):
+        hint = (f"Re-run with new parameters: `mloop runs clone {run_id} --param k=v`."
+                if original.status == g.SUCCEEDED else
+                f"It is still executing (process {original.driver or 'unknown'}); wait for it or stop it.")
+        raise Conflict(f"run '{run_id}' is {original.status}; only failed or stopped runs are retried", hint=hint)
     graph = runs.run_graph(ws, run_id)
     reuse: dict[str, Any] = {}
     for step in original.steps:

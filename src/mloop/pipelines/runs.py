@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -70,6 +72,7 @@ class RunRecord:
     mlflow_run_id: str | None = None
     experiment: str | None = None
     graph_hash: str | None = None
+    driver: str | None = None
     steps: list[StepRunRecord] = field(default_factory=list)
 
     @property
@@ -129,12 +132,49 @@ def create_run(
             params=params, target=target, origin_run_id=origin[0] if origin else None,
             origin_kind=origin[1] if origin else None, no_cache=no_cache,
             principal=ws.settings.principal, git_commit=git_commit, created_at=now(),
-            started_at=now()))
+            started_at=now(), driver=this_driver() if target == "local" else None))
         conn.execute(step_runs.insert(), [
             {"run_id": run_id, "step_name": node.name, "kind": node.kind, "func": node.func,
              "status": g.PENDING, "attempts": 0, "params": {}, "metrics": {}, "outputs": {}}
             for node in graph.nodes.values()])
     return run_id
+
+
+def this_driver() -> str:
+    """host:pid of this process, recorded on the local runs it executes."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def driver_gone(driver: str | None) -> bool:
+    """Whether the process that executed a run is certainly dead (same host, pid not alive).
+
+    A run driven from another host, or by a pid that is alive again, is never called gone.
+    """
+    if not driver or ":" not in driver:
+        return False
+    host, _, pid = driver.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by someone else
+        return False
+    return False
+
+
+def mark_orphan_stopped(ws: Workspace, run_id: str, reason: str) -> None:
+    """Record a run whose process died mid-run as Stopped (its unfinished steps too)."""
+    from mloop.pipelines.tables import pipeline_runs, step_runs
+
+    with ws.db.begin() as conn:
+        conn.execute(step_runs.update().where(step_runs.c.run_id == run_id)
+                     .where(step_runs.c.status.in_([g.PENDING, g.EXECUTING]))
+                     .values(status=g.STOPPED, message=reason, finished_at=now()))
+        conn.execute(pipeline_runs.update().where(pipeline_runs.c.id == run_id)
+                     .where(pipeline_runs.c.status.in_([g.PENDING, g.EXECUTING]))
+                     .values(status=g.STOPPED, error=reason, finished_at=now()))
 
 
 def step_ids(ws: Workspace, run_id: str) -> dict[str, int]:
@@ -239,7 +279,7 @@ def get_run(ws: Workspace, run_id: str) -> RunRecord:
         target=run.target, created_at=run.created_at, started_at=run.started_at,
         finished_at=run.finished_at, origin_run_id=run.origin_run_id,
         origin_kind=run.origin_kind, error=run.error, mlflow_run_id=run.mlflow_run_id,
-        experiment=run.experiment, graph_hash=run.graph_hash,
+        experiment=run.experiment, graph_hash=run.graph_hash, driver=run.driver,
         steps=[_step_record(s, outs.get(s.id, {}), ins.get(s.id, {})) for s in steps],
     )
 

@@ -55,6 +55,7 @@ pipeline_runs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("started_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
+    Column("driver", String(200)),  # host:pid of the process executing a local run
 )
 
 step_runs = Table(

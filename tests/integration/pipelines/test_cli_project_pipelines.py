@@ -102,3 +102,30 @@ def test_sigterm_stops_the_run_and_retry_finishes_it(workspace_dir: Path, tmp_pa
     retried = json.loads(_cli(workspace_dir, tmp_path, "runs", "retry", runs[0]["id"], "--json",
                               "--no-tracking").stdout)
     assert retried["status"] == "Succeeded"
+
+
+def test_a_run_whose_process_was_killed_9_is_retried(workspace_dir: Path, tmp_path: Path) -> None:
+    """SIGKILL gives the run no chance to record anything; retry sees its process is gone."""
+    _project(workspace_dir)
+    marker = tmp_path / "started"
+    proc = subprocess.Popen(["mloop", "run", "sigterm-slow", "-p", f"marker={marker}", "--no-tracking"],
+                            env=_env(workspace_dir), cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        wait_until(marker.exists, timeout=60)
+        running = json.loads(_cli(workspace_dir, tmp_path, "runs", "list", "--json").stdout)[0]
+        assert running["status"] == "Executing"
+        refused = _cli(workspace_dir, tmp_path, "runs", "retry", running["id"], "--no-tracking")
+        assert refused.returncode == 1 and "still executing" in refused.stderr  # alive: not retried
+        proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    retried = json.loads(_cli(workspace_dir, tmp_path, "runs", "retry", running["id"], "--json",
+                              "--no-tracking").stdout)
+    assert retried["status"] == "Succeeded"
+    original = json.loads(_cli(workspace_dir, tmp_path, "runs", "show", running["id"], "--json").stdout)
+    assert original["status"] == "Stopped" and "is gone" in (original["error"] or "")
+    statuses = {s["name"]: s["status"] for s in retried["steps"]}
+    assert statuses == {"make": "Cached", "slow": "Succeeded"}  # the finished step is reused

@@ -85,17 +85,28 @@ def _record(ws: Workspace, kind: str, subject: str, url: str, attempt: int, ok: 
         ))
 
 
+# What sends webhooks: alerts (alerts/core.py) and registry status events (registry/events.py).
+DELIVERY_KINDS = ("alert", "registry")
+
+
 def list_deliveries(
     ws: Workspace, *, kind: str | None = None, subject: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
-    """Recorded delivery attempts, newest first."""
+    """Recorded delivery attempts, newest first.
+
+    Raises:
+        InvalidInput: `kind` is not one of DELIVERY_KINDS (a typo must not read as "nothing delivered").
+    """
     from sqlalchemy import select
 
     from mloop.alerts.tables import webhook_deliveries as t
+    from mloop.errors import InvalidInput, did_you_mean
 
     query = select(t).order_by(t.c.id.desc()).limit(limit)
     if kind:
-        query = query.where(t.c.kind == kind)
+        if kind.lower() not in DELIVERY_KINDS:
+            raise InvalidInput(f"unknown delivery kind '{kind}'", hint=did_you_mean(kind, DELIVERY_KINDS))
+        query = query.where(t.c.kind == kind.lower())
     if subject:
         query = query.where(t.c.subject == subject)
     with ws.db.begin() as conn:

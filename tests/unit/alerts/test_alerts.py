@@ -40,6 +40,14 @@ def test_bad_alerts_are_invalid_input(workspace: Any) -> None:
         raise_alert(workspace, source="s", severity="info", title="t", detail={"x": object()})
 
 
+def test_an_unknown_delivery_kind_is_invalid_input(workspace: Any) -> None:
+    # `mloop alerts deliveries --kind bogus` printed an empty table: a typo read as "nothing delivered".
+    with pytest.raises(InvalidInput, match="unknown delivery kind 'alerts'") as info:
+        list_deliveries(workspace, kind="alerts")
+    assert "did you mean 'alert'" in (info.value.hint or "")
+    assert list_deliveries(workspace, kind="Registry") == []
+
+
 def test_webhook_gets_a_slack_compatible_body(workspace_dir: Path) -> None:
     with webhook_receiver() as hook:
         ws = _ws(workspace_dir, alerts__webhook_url=hook.url)

@@ -71,6 +71,9 @@ def test_unreachable_postgres_is_a_clear_error() -> None:
     assert "mloop config show" in (err.value.hint or "")
 
 
-def test_unknown_driver_is_a_config_error() -> None:
+def test_unsupported_or_malformed_urls_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="unsupported database") as err:
+        Database("mysql://root@127.0.0.1/test").migrate()
+    assert "postgresql+psycopg" in (err.value.hint or "")
     with pytest.raises(ConfigError, match="not a usable SQLAlchemy URL"):
-        Database("nosuchdb://x").migrate()
+        Database("postgresql+nosuchdriver://x/y").migrate()

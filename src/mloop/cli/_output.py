@@ -61,7 +61,7 @@ def table(
 
     grid = Table(title=title, show_lines=False)
     for col in columns:
-        grid.add_column(col)
+        grid.add_column(col, overflow="fold")  # wrap, never cut a value a user must read
     for row in rows:
         grid.add_row(*("-" if row.get(c) is None else str(_default_scalar(row.get(c))) for c in columns))
     console().print(grid)

@@ -93,6 +93,12 @@ def _create_engine(url: str) -> Engine:
     from sqlalchemy import create_engine, event
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+    if url.split(":", 1)[0].split("+", 1)[0] not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"database_url '{_redact(url)}' names an unsupported database",
+            hint="mloop keeps metadata in SQLite (sqlite:///path) or PostgreSQL "
+            "(postgresql+psycopg://user@host:5432/db).",
+        )
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         path = _sqlite_path(url)
@@ -135,11 +141,14 @@ def _create_engine(url: str) -> Engine:
 
 
 def _upgrade(conn: Connection) -> None:
+    import logging
+
     from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise to users
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("version_table", VERSION_TABLE)

@@ -40,6 +40,23 @@ def test_put_bytes_file_and_stream_are_content_addressed(store: ArtifactStore, t
     store.verify(digest)
 
 
+def test_repeated_content_is_not_rewritten_and_non_durable_puts_are_complete(store: ArtifactStore,
+                                                                             tmp_path: Path) -> None:
+    data = b"same bytes"
+    digest = store.put(data)
+    staging = store.backend.staging_dir()
+    private = staging.is_relative_to(tmp_path)  # S3 stages in the shared system temp dir
+    before = sorted(staging.iterdir()) if private else []
+    assert store.put(data) == digest and store.put(io.BytesIO(data)) == digest
+    assert (sorted(staging.iterdir()) if private else []) == before  # no temp files left behind
+    other = store.put(b"recomputable output", durable=False)  # bytes synced; only the dir entry is not
+    assert store.get_bytes(other) == b"recomputable output"
+    store.verify(other)
+    path = tmp_path / "out.json"
+    path.write_bytes(b'{"x": 1}')
+    assert store.get_bytes(store.put(path, durable=False)) == b'{"x": 1}'
+
+
 def test_missing_artifacts_and_bad_digests(store: ArtifactStore) -> None:
     missing = "0" * 64
     assert not store.exists(missing)

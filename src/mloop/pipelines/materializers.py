@@ -234,7 +234,9 @@ def save_output(ws: Workspace, obj: Any) -> ArtifactInfo:
     try:
         meta = materializer.save(obj, path)
         size = path.stat().st_size
-        digest = ws.artifacts.put(path)
+        # recomputable: the cache and `retry` re-hash outputs before reuse, so a power failure
+        # that loses the new name costs a re-run, never a wrong result (no directory fsync)
+        digest = ws.artifacts.put(path, durable=False)
     finally:
         path.unlink(missing_ok=True)
     return ArtifactInfo(digest=digest, size=size, type=type_of(obj), format=materializer.format,

@@ -46,13 +46,24 @@ class ArtifactStore:
         """The fsspec filesystem, for readers (DuckDB, pyarrow) that take one."""
         return self.backend.fs
 
-    def put(self, data: bytes | str | Path | BinaryIO) -> str:
+    def put(self, data: bytes | str | Path | BinaryIO, *, durable: bool = True) -> str:
         """Store `data` (bytes, a file path, or a binary stream) and return its sha256 digest.
+
+        Content already stored is neither rewritten nor synced again. A new object's bytes are
+        always fsynced before it becomes visible under its name (readers never see a torn
+        object). `durable=False` skips the fsync of its directory entry: after a power failure
+        (not a process crash) the object may be missing, never partial. Only for outputs that
+        can be recomputed and whose readers verify them (pipeline step outputs: the cache and
+        `retry` re-hash before reuse); acknowledged user data keeps the default.
 
         Raises:
             ArtifactNotFound: `data` is a path that does not exist.
             StoreUnavailable: the backend cannot be reached.
         """
+        if isinstance(data, bytes | bytearray | memoryview):
+            known = hashlib.sha256(data).hexdigest()
+            if self.backend.exists(object_key(known)):
+                return known  # small in-memory outputs are often repeats: no temp file, no fsync
         staging = self.backend.staging_dir()
         fd, tmp_name = tempfile.mkstemp(dir=staging, prefix="put-", suffix=".tmp")
         tmp = Path(tmp_name)
@@ -62,14 +73,16 @@ class ArtifactStore:
                 for chunk in _chunks(data):
                     digest.update(chunk)
                     out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            hexdigest = digest.hexdigest()
-            key = object_key(hexdigest)
-            if self.backend.exists(key):
+                hexdigest = digest.hexdigest()
+                key = object_key(hexdigest)
+                duplicate = self.backend.exists(key)
+                if not duplicate:
+                    out.flush()
+                    os.fsync(out.fileno())
+            if duplicate:
                 tmp.unlink(missing_ok=True)
             else:
-                self.backend.put_file(tmp, key)
+                self.backend.put_file(tmp, key, durable=durable)
             return hexdigest
         except BaseException:
             tmp.unlink(missing_ok=True)

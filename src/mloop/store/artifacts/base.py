@@ -15,8 +15,9 @@ class StorageBackend(Protocol):
         """A local directory for temp files that `put_file` can move from cheaply."""
         ...
 
-    def put_file(self, local_path: Path, key: str) -> None:
-        """Move or upload `local_path` to `key`; readers see all of it or nothing."""
+    def put_file(self, local_path: Path, key: str, *, durable: bool = True) -> None:
+        """Move or upload `local_path` to `key`; readers see all of it or nothing. `durable`: the
+        new name also survives a power failure once this returns (local: fsync of the directory)."""
         ...
 
     def open(self, key: str) -> BinaryIO: ...

@@ -25,11 +25,12 @@ class LocalBackend:
     def _path(self, key: str) -> Path:
         return self.root / key
 
-    def put_file(self, local_path: Path, key: str) -> None:
+    def put_file(self, local_path: Path, key: str, *, durable: bool = True) -> None:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(local_path, target)  # atomic on one filesystem: staging is inside root
-        _fsync_dir(target.parent)
+        if durable:
+            _fsync_dir(target.parent)
 
     def open(self, key: str) -> BinaryIO:
         try:

@@ -52,7 +52,8 @@ class S3Backend:
     def staging_dir(self) -> Path:
         return Path(tempfile.gettempdir())
 
-    def put_file(self, local_path: Path, key: str) -> None:
+    def put_file(self, local_path: Path, key: str, *, durable: bool = True) -> None:
+        # `durable` is moot: a completed S3 PUT is durable
         try:
             self._call(lambda: self.fs.put_file(str(local_path), self._path(key), chunksize=16 * 2**20), key)
         finally:

@@ -91,6 +91,11 @@ def run_demo(
     from mloop.store import open_workspace
 
     chapters = _select(only)
+    if directory is not None and Path(directory).is_dir() and any(Path(directory).iterdir()):
+        from mloop.errors import InvalidInput
+
+        raise InvalidInput(f"{directory} is not empty; the demo makes its own workspace in a fresh directory",
+                           hint="Pick a new --dir (it is created), or leave --dir out for a temporary one.")
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="mloop-demo-"))
     init_workspace(root)
     tokens = _demo_tokens(root)

@@ -260,7 +260,10 @@ def parse_number(value: Any, fill: float, name: str, row: int) -> float:
             return fill
         result = value
     elif kind is int or kind is bool:
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # a 400-digit integer: not a usable feature value
+            raise InvalidInput(f"row {row}: column '{name}' value is too large for a number") from None
     elif value is None:
         return fill
     elif kind is str:
@@ -276,7 +279,7 @@ def parse_number(value: Any, fill: float, name: str, row: int) -> float:
             return fill
         try:
             result = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InvalidInput(f"row {row}: column '{name}' expects a number, got {value!r}") from None
     if result != result:
         return fill

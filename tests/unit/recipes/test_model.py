@@ -94,6 +94,7 @@ def test_unknown_category_encodes_as_all_zeros(classifier: TabularModel) -> None
     ({"age": "forty"}, "expects a number"),
     ({"premium": "maybe"}, "expects true/false"),
     ({"age": "inf"}, "infinite"),
+    ({"age": 10**400}, "too large"),
     ([1, 2, 3], "3 values, expected 4"),
     ("age=3", "expected an object or a list"),
 ])

@@ -15,6 +15,7 @@ anything else (bad rows, values that do not parse) to the row path, which also r
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 MISSING_CATEGORY = "(missing)"
 _INF = float("inf")
+_MAX_FLOAT = sys.float_info.max  # ints beyond it cannot become floats
 NA_STRINGS = frozenset({"", "na", "nan", "null", "none", "n/a", "?"})
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
@@ -200,7 +202,7 @@ class Preprocessor:
         for (name, kind, offset, fill, mean, scale, index), value in zip(self._plan, values, strict=True):
             kind_of_value = type(value)
             if kind == "numeric":
-                if (kind_of_value is float and -_INF < value < _INF) or kind_of_value is int:
+                if (kind_of_value is float or kind_of_value is int) and -_MAX_FLOAT < value < _MAX_FLOAT:
                     vec[offset] = (value - mean) / scale
                 else:
                     vec[offset] = (parse_number(value, fill, name, number) - mean) / scale

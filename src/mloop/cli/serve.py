@@ -14,7 +14,7 @@ def serve(
         None, help="Endpoint to serve (default: setting serving.endpoint). SageMaker's 'serve' "
         "argument is accepted and ignored."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (0.0.0.0 in containers)."),
-    port: int = typer.Option(8080, "--port", "-p"),
+    port: int = typer.Option(8080, "--port", "-p", min=1, max=65535, help="Port to listen on."),
     workers: int = typer.Option(1, "--workers", "-w", help="Worker processes."),
     poll_interval: float | None = typer.Option(None, "--poll-interval",
                                                help="Seconds between configuration checks (<= 1)."),

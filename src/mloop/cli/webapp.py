@@ -11,7 +11,7 @@ def app_command(
     endpoint: str | None = typer.Option(
         None, "--endpoint", "-e", help="Endpoint URL (http://...) or name; default app.endpoint."
     ),
-    port: int = typer.Option(8080, "--port", "-p", help="Port to listen on."),
+    port: int = typer.Option(8080, "--port", "-p", min=1, max=65535, help="Port to listen on."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback by default)."),
     model: str | None = typer.Option(None, "--model", help="Model name for the KServe route (optional)."),
     no_log: bool = typer.Option(False, "--no-log", help="Do not log interactions (benchmarks only)."),

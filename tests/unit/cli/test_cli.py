@@ -95,3 +95,15 @@ def test_runs_list_status_is_case_insensitive_and_checked(tmp_path: Path) -> Non
     assert typo.stderr.splitlines() == ["error: unknown run status 'succeded'",
                                         "hint: did you mean 'Succeeded'? known: Executing, Failed, Pending, Stopped, "
                                         "Succeeded"]
+
+
+def test_out_of_range_ports_are_refused_before_any_server_starts(tmp_path: Path) -> None:
+    # `mloop server --port 99999` used to start uvicorn and announce http://127.0.0.1:99999;
+    # `mloop serve --port -1` ended in "unexpected error: OverflowError".
+    assert run(["init"], tmp_path).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    for args in (["server", "--port", "99999"], ["serve", "ep", "--port", "-1"],
+                 ["app", "--endpoint", "http://127.0.0.1:1", "--port", "70000"]):
+        result = subprocess.run(MLOOP + args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "Invalid value for '--port'" in result.stderr and "Uvicorn running" not in result.stderr

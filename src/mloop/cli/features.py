@@ -188,7 +188,8 @@ def _print_report(report: IngestReport) -> None:
     if report.rejected:
         out.print(f"[yellow]rejected[/] {report.rejected:,} rows → {report.quarantine}")
         for ex in report.examples:
-            where = f"line {ex['line']}" if ex["line"] is not None else "line ?"
+            unit = "row" if report.position == "row_number" else "line"
+            where = f"{unit} {ex['line'] if ex['line'] is not None else '?'}"
             out.print(f"  {where}: {ex['reason']}")
 
 

@@ -50,6 +50,7 @@ class IngestReport:
     digest: str | None = None
     examples: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    position: str = "line"  # what `line` in examples counts: CSV "line", Parquet "row_number"
 
     @property
     def rows_per_second(self) -> float:
@@ -70,8 +71,9 @@ def file_hash(path: Path) -> str:
 class _Quarantine:
     """Rejected rows: line, reason, original text; written to a .part file, renamed at the end."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, position: str = "line") -> None:
         self.path = path
+        self.position = position
         self.part = path.with_name(path.name + ".part")
         self._fh: Any = None
         self._writer: Any = None
@@ -83,7 +85,7 @@ class _Quarantine:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.part, "w", encoding="utf-8", newline="")  # noqa: SIM115
             self._writer = csv.writer(self._fh)
-            self._writer.writerow(["line", "reason", "row"])
+            self._writer.writerow([self.position, "reason", "row"])
         self._writer.writerow([line if line is not None else "", reason, text[:100_000]])
         self.count += 1
         if len(self.examples) < EXAMPLES:
@@ -255,10 +257,12 @@ def _staging_paths(ws: Workspace, group: str) -> tuple[Path, Path]:
 def _run(ws: Workspace, path: Path, grp: FeatureGroup, report: IngestReport, force: bool,
          max_reject_ratio: float | None, progress: Progress | None) -> IngestReport:
     from mloop.features.groups import commit_ingestion, get_group, mark_online_applied
+    from mloop.features.ingest_source import is_parquet
     from mloop.features.online_rows import apply_parquet
 
     staging, qpath = _staging_paths(ws, grp.name)
-    quarantine = _Quarantine(qpath)
+    report.position = "row_number" if is_parquet(path) else "line"
+    quarantine = _Quarantine(qpath, report.position)
     try:
         try:
             report.rows, report.ingested = _stage(ws, path, grp, quarantine, staging, progress)

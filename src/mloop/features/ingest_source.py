@@ -35,6 +35,7 @@ class RawBatch:
     unparsable: list[tuple[int | None, str, str]] = field(default_factory=list)
     _chunk: bytes | None = None
     _first_line: int = 0
+    _first_row: int | None = None  # Parquet: rows are numbered from 1, there are no lines
     _invalid_texts: list[str] = field(default_factory=list)
     _lines: list[tuple[int, str]] | None = None
 
@@ -63,6 +64,8 @@ class RawBatch:
         return self._lines
 
     def line_of(self, i: int) -> int | None:
+        if self._first_row is not None:
+            return self._first_row + i
         rows = self._map()
         return rows[i][0] if rows else None
 
@@ -209,10 +212,12 @@ def parquet_batches(path: Path, batch_rows: int = 65536) -> Iterator[RawBatch]:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path, pre_buffer=False)  # bounded memory, see online_rows.apply_parquet
-    per_row = max(1, pf.metadata.serialized_size // max(1, pf.metadata.num_rows))
+    per_row = path.stat().st_size / max(1, pf.metadata.num_rows)
+    first = 1
     for rb in pf.iter_batches(batch_size=batch_rows, use_threads=False):
         yield RawBatch(columns={n: rb.column(n) for n in rb.schema.names}, n=rb.num_rows,
-                       bytes_read=rb.num_rows * per_row)
+                       bytes_read=round(rb.num_rows * per_row), _first_row=first)
+        first += rb.num_rows
 
 
 def parquet_columns(path: Path) -> list[str]:

@@ -128,4 +128,6 @@ def test_parquet_source(ev: Any, tmp_path: Path) -> None:
     frame.to_parquet(tmp_path / "p.parquet")
     report = ingest(ev, tmp_path / "p.parquet", "ev")
     assert (report.ingested, report.rejected) == (2, 1)
+    assert report.position == "row_number" and report.examples[0]["line"] == 3
     assert "above max" in report.examples[0]["reason"]
+    assert _quarantine(report)[0]["row_number"] == "3"

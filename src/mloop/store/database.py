@@ -143,12 +143,13 @@ def _create_engine(url: str) -> Engine:
 def _upgrade(conn: Connection) -> None:
     import logging
 
+    # Before the imports: importing alembic.command logs "setup plugin ..." at INFO (noise to users).
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from alembic import command
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines are noise to users
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("version_table", VERSION_TABLE)

@@ -107,3 +107,26 @@ def test_out_of_range_ports_are_refused_before_any_server_starts(tmp_path: Path)
         result = subprocess.run(MLOOP + args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert "Invalid value for '--port'" in result.stderr and "Uvicorn running" not in result.stderr
+
+
+def test_server_start_banner_is_clean(tmp_path: Path) -> None:
+    # Rich ate "[auth]" ("no  tokens configured"); 7 "INFO alembic.runtime.plugins: setup plugin" lines came first.
+    from tests.support.servers import free_port
+
+    assert run(["init"], tmp_path).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    proc = subprocess.Popen([*MLOOP, "server", "--port", str(free_port())], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:  # ends when the server is up (or the process dies)
+            lines.append(line)
+            if "Application startup complete" in line:
+                break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    text = "".join(lines)
+    assert "Application startup complete" in text, text
+    assert "no [auth] tokens configured" in text and "alembic" not in text

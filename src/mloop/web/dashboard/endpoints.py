@@ -98,6 +98,14 @@ def endpoint_page(request: Request, name: str, flash: str | None = None, kind: s
                 flash=flash, flash_kind=kind, status_code=status_code)
 
 
+def _weight(variant: str, raw: str) -> int:
+    """A form weight as an int; the error names the variant (not "invalid literal for int()")."""
+    try:
+        return int(raw.strip() or 0)
+    except ValueError:
+        raise ValueError(f"the weight of '{variant}' must be a whole number from 0 to 100, got '{raw}'") from None
+
+
 @router.post("/ui/endpoints/{name}/action", response_model=None)
 async def endpoint_action(request: Request, name: str) -> HTMLResponse | RedirectResponse:
     from mloop import serving
@@ -109,7 +117,8 @@ async def endpoint_action(request: Request, name: str) -> HTMLResponse | Redirec
     action = str(form.get("action", ""))
     try:
         if action == "weights":
-            weights = {k[len("weight:"):]: int(str(v) or 0) for k, v in form.items() if k.startswith("weight:")}
+            weights = {k[len("weight:"):]: _weight(k[len("weight:"):], str(v))
+                       for k, v in form.items() if k.startswith("weight:")}
             serving.set_weights(ws, name, weights, principal=who.name)
         elif action == "promote":
             serving.promote(ws, name, str(form.get("variant") or "canary"), principal=who.name)

@@ -1,0 +1,45 @@
+"""Dashboard forms with bad input answer 4xx with a message a person can act on."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from mloop import registry, serving
+from mloop.store import open_workspace
+from mloop.web import create_app
+
+DEPLOYER_TOKEN = "tok-deployer-5e1f"
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match, html[:500]
+    return match.group(1)
+
+
+def test_a_non_numeric_weight_names_the_variant(workspace_dir: Path, tmp_path: Path) -> None:
+    ws = open_workspace(workspace_dir, auth__tokens={DEPLOYER_TOKEN: {"principal": "dee", "role": "deployer"}})
+    (tmp_path / "model").mkdir()
+    mv = registry.register(ws, "forms-model", str(tmp_path / "model"), principal="tester")
+    registry.approve(ws, "forms-model", mv.version, principal="approver", comment="ok")
+    serving.deploy(ws, "forms-ep", "forms-model", version=mv.version)
+    try:
+        with TestClient(create_app(ws), raise_server_exceptions=False) as client:
+            login: Any = client.post("/ui/login", data={"token": DEPLOYER_TOKEN,
+                                                        "csrf": _csrf(client.get("/ui/login").text)},
+                                     follow_redirects=False)
+            assert login.status_code == 303
+            csrf = _csrf(client.get("/ui/endpoints/forms-ep").text)
+            bad = client.post("/ui/endpoints/forms-ep/action",
+                              data={"csrf": csrf, "action": "weights", "weight:production": "abc"})
+            assert bad.status_code == 400
+            # was "invalid literal for int() with base 10: 'abc'"
+            assert "the weight of &#39;production&#39; must be a whole number from 0 to 100" in bad.text
+            assert "invalid literal" not in bad.text
+            assert serving.get_endpoint(ws, "forms-ep").variants[0].weight == 100
+    finally:
+        ws.close()

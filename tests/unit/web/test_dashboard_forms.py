@@ -43,3 +43,25 @@ def test_a_non_numeric_weight_names_the_variant(workspace_dir: Path, tmp_path: P
             assert serving.get_endpoint(ws, "forms-ep").variants[0].weight == 100
     finally:
         ws.close()
+
+
+def test_a_clone_with_a_bad_parameter_is_refused_on_the_form(workspace_dir: Path) -> None:
+    from mloop.pipelines import list_runs, run_pipeline
+    from tests.unit.pipelines import example
+
+    ws = open_workspace(workspace_dir, auth__tokens={DEPLOYER_TOKEN: {"principal": "dee", "role": "deployer"}})
+    try:
+        original = run_pipeline(ws, example.parallel, {"seconds": 0.01}, tracking=False)
+        with TestClient(create_app(ws), raise_server_exceptions=False) as client:
+            client.post("/ui/login", data={"token": DEPLOYER_TOKEN, "csrf": _csrf(client.get("/ui/login").text)})
+            csrf = _csrf(client.get(f"/ui/runs/{original.id}").text)
+            cases = (({"param:seconds": "abc"}, "parameter &#39;seconds&#39; (float) cannot be &#39;abc&#39;"),
+                     ({"param:secnds": "1"}, "has no parameter &#39;secnds&#39;"))
+            for params, said in cases:
+                bad = client.post(f"/ui/runs/{original.id}/action",
+                                  data={"csrf": csrf, "action": "clone", **params}, follow_redirects=False)
+                # was a 303 to a run page that never existed (404); the error only reached the server log
+                assert bad.status_code == 400 and said in bad.text, bad.text[-2000:]
+        assert [r["id"] for r in list_runs(ws)] == [original.id]
+    finally:
+        ws.close()

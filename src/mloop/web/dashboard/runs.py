@@ -88,7 +88,8 @@ def _quietly(target: Any, **kwargs: Any) -> None:
 @router.post("/ui/runs/{run_id}/action", response_model=None)
 async def run_action(request: Request, run_id: str) -> HTMLResponse | RedirectResponse:
     from mloop.pipelines import clone_run, get_run, retry_run
-    from mloop.pipelines.runs import new_run_id
+    from mloop.pipelines.registry import resolve_params
+    from mloop.pipelines.runs import new_run_id, run_graph
 
     form = await request.form()
     session.check_csrf(request, str(form.get("csrf", "")))
@@ -106,6 +107,9 @@ async def run_action(request: Request, run_id: str) -> HTMLResponse | RedirectRe
         elif action == "clone":
             params = {k[len("param:"):]: str(v) for k, v in form.items()
                       if k.startswith("param:") and str(v) != str(original.params.get(k[len("param:"):]))}
+            # Check them here: in the background thread a bad value only reached the log, and the
+            # redirect led to a run that was never created (404).
+            resolve_params(run_graph(ws, run_id), {**original.params, **params})
             _start(clone_run, ws=ws, run_id=run_id, params=params, new_run_id=new_id)
         else:
             raise InvalidInput(f"unknown action '{action}'", hint="retry or clone")

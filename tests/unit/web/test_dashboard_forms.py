@@ -65,3 +65,19 @@ def test_a_clone_with_a_bad_parameter_is_refused_on_the_form(workspace_dir: Path
         assert [r["id"] for r in list_runs(ws)] == [original.id]
     finally:
         ws.close()
+
+
+def test_an_unknown_decision_is_a_400(workspace_dir: Path, tmp_path: Path) -> None:
+    ws = open_workspace(workspace_dir, auth__tokens={DEPLOYER_TOKEN: {"principal": "dee", "role": "deployer"}})
+    (tmp_path / "model").mkdir()
+    mv = registry.register(ws, "decide-model", str(tmp_path / "model"), principal="tester")
+    try:
+        with TestClient(create_app(ws), raise_server_exceptions=False) as client:
+            client.post("/ui/login", data={"token": DEPLOYER_TOKEN, "csrf": _csrf(client.get("/ui/login").text)})
+            csrf = _csrf(client.get("/ui/models/decide-model").text)
+            bad = client.post(f"/ui/models/decide-model/{mv.version}/decision",
+                              data={"csrf": csrf, "decision": "maybe", "comment": "x"})
+            assert bad.status_code == 400 and "unknown decision &#39;maybe&#39;; approve or reject" in bad.text
+        assert registry.get_version(ws, "decide-model", mv.version).status == "PendingManualApproval"
+    finally:
+        ws.close()

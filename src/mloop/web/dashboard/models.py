@@ -76,7 +76,9 @@ def decide(request: Request, name: str, version: int, decision: str = Form(...),
     who = session.principal(request, "approver")
     ws = request.app.state.ws
     if decision not in ("approve", "reject"):
-        return models_page(request, flash=f"unknown decision '{decision}'", kind="error")
+        response = models_page(request, flash=f"unknown decision '{decision}'; approve or reject", kind="error")
+        response.status_code = 400  # bad input is 4xx, like every other refused form
+        return response
     action = registry.approve if decision == "approve" else registry.reject
     try:
         action(ws, name, version, principal=who.name, comment=comment.strip() or None)

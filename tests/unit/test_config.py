@@ -114,6 +114,14 @@ def test_init_on_a_file_or_a_clashing_path_is_a_config_error(tmp_path: Path) -> 
     assert not (tmp_path / "b" / "mloop.toml").exists()  # nothing half-made
 
 
+def test_a_bad_nested_value_names_its_variable(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The error said "default: invalid value for 'auth.tokens.t.role'" although MLOOP_AUTH__TOKENS set it.
+    monkeypatch.setenv("MLOOP_AUTH__TOKENS", '{"t": {"principal": "a", "role": "superuser"}}')
+    with pytest.raises(ConfigError) as err:
+        load_settings(workspace_dir)
+    assert err.value.message.startswith("env MLOOP_AUTH__TOKENS: invalid value for 'auth.tokens.t.role'")
+
+
 def test_tokens_are_never_shown(workspace_dir: Path) -> None:
     (workspace_dir / "mloop.toml").write_text(
         '[auth.tokens]\nsecret-token-123 = { principal = "ana", role = "approver" }\n'

@@ -205,7 +205,10 @@ def load_settings(root: Path | None = None, **overrides: Any) -> LoadedSettings:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"])
-        origin = sources.get(key) or sources.get(str(first["loc"][0]), "default")
+        loc = [str(p) for p in first["loc"]]
+        # The longest recorded prefix: MLOOP_AUTH__TOKENS sets "auth.tokens", the error is at "auth.tokens.t.role".
+        prefixes = (".".join(loc[:i]) for i in range(len(loc), 0, -1))
+        origin = next((sources[p] for p in prefixes if p in sources), "default")
         raise ConfigError(
             f"{origin}: invalid value for '{key}': {first['msg']}",
             hint=f"See `mloop config show` for every key and its doc ({config_path}).",

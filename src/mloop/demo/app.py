@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 from mloop.demo import DemoContext
+from mloop.demo.processes import start_mloop, wait_for
 
 TITLE = "Inference app: predictions logged with version and variant, feedback joined later"
 NEEDS: tuple[str, ...] = ("features", "pipelines", "serving")
@@ -24,7 +22,7 @@ def endpoint_of(ctx: DemoContext) -> tuple[str, str]:
     for candidate in names:
         url = ctx.state.get("endpoint_url") or served_url(ctx.workspace, candidate)
         if url:
-            _wait_ready(str(url), None, ctx.workspace.state_dir / "demo-app.log", path="/ping")
+            wait_for(lambda ping=f"{url}/ping": _answers(ping), "the model server to load its model")
             return candidate, str(url)
     raise NotFound("no running endpoint to put the app in front of", hint="run the serving chapter first")
 
@@ -49,54 +47,7 @@ def run(ctx: DemoContext) -> None:
 
 
 def _start_app(ctx: DemoContext, endpoint: str) -> str:
-    port = _free_port()
-    log = open(ctx.workspace.state_dir / "demo-app.log", "ab")  # noqa: SIM115 - closed in cleanup
-    env = {**os.environ, "MLOOP_WORKSPACE": str(ctx.workspace.root)}
-    proc = subprocess.Popen([sys.executable, "-m", "mloop", "app", "--endpoint", endpoint, "--port", str(port)],
-                            cwd=ctx.workspace.root, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-    def stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-    ctx.cleanups.append(stop)
-    url = f"http://127.0.0.1:{port}"
-    _wait_ready(url, proc, ctx.workspace.state_dir / "demo-app.log")
-    return url
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes] | None, log: Any, timeout: float = 60,
-                path: str = "/healthz") -> None:
-    """Poll `url + path` until it answers 200 (a model server answers /ping once its model loaded)."""
-    import time
-
-    import httpx
-
-    from mloop.errors import MloopError
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise MloopError(f"the app exited with {proc.returncode}: {log.read_text()[-500:]}")
-        try:
-            if httpx.get(f"{url}{path}", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise MloopError(f"the app did not come up within {timeout:.0f} s", hint=f"see {log}")
+    return start_mloop(ctx, ["app", "--endpoint", endpoint], log_name="demo-app.log", ready="/healthz")
 
 
 def _show_logs(ctx: DemoContext, interactions: Any, feedback: Any) -> None:
@@ -126,3 +77,12 @@ def _show_errors(ctx: DemoContext, url: str) -> None:
     httpx.post(f"{url}/api/feedback", json={"request_id": ok["request_id"], "clicked": False}, timeout=10)
     twice = httpx.post(f"{url}/api/feedback", json={"request_id": ok["request_id"], "clicked": True}, timeout=10)
     ctx.say(f"feedback twice -> [yellow]{twice.status_code}[/] {twice.json()['message']}")
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 from typing import Any
 
 from mloop.demo import DemoContext
+from mloop.demo.processes import start_mloop
 
 TITLE = "Lineage: the control plane serves the graph of ad-click-ctr (seed 004 JSON) and a model's chain"
 NEEDS: tuple[str, ...] = ("pipelines", "serving")
@@ -46,38 +43,7 @@ def run(ctx: DemoContext) -> None:
 
 def _start_server(ctx: DemoContext) -> str:
     """`mloop server` as a user starts it, on a free port; stopped when the demo ends."""
-    import httpx
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    log = open(ctx.workspace.state_dir / "control-plane.log", "ab")  # noqa: SIM115 (closed in stop)
-    env = {**os.environ, "MLOOP_WORKSPACE": str(ctx.workspace.root)}
-    proc = subprocess.Popen([sys.executable, "-m", "mloop", "server", "--port", str(port)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-
-    def stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-    ctx.cleanups.append(stop)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            from mloop.errors import MloopError
-
-            raise MloopError("the control plane exited at startup",
-                             hint=f"see {ctx.workspace.state_dir / 'control-plane.log'}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    url = start_mloop(ctx, ["server"], log_name="control-plane.log", ready="/healthz")
     ctx.did(f"started the control plane (mloop server) on {url}", f"{url}/docs")
     return url
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.demo import DemoContext
+from mloop.demo.processes import free_port, start_mloop
 
 if TYPE_CHECKING:
     from mloop.release import Release
@@ -27,7 +26,7 @@ def run(ctx: DemoContext) -> None:
     from mloop.release import approve_release, install_hook
 
     root = ctx.workspace.root
-    port = _free_port()
+    port = free_port()
     _make_project(ctx, root, port)
     url = _start_server(ctx, root, port)
     ws = _open(root)
@@ -50,12 +49,6 @@ def run(ctx: DemoContext) -> None:
                          release_endpoint=ENDPOINT, release_url=url)
     finally:
         ws.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _git(root: Path, *args: str, edit: Any = None) -> str:
@@ -105,28 +98,8 @@ def _make_project(ctx: DemoContext, root: Path, port: int) -> None:
 
 
 def _start_server(ctx: DemoContext, root: Path, port: int) -> str:
-    log = open(root / ".mloop" / "release-demo-server.log", "ab")  # noqa: SIM115 (closed in cleanup)
-    proc = subprocess.Popen([sys.executable, "-m", "mloop", "serve", ENDPOINT, "--port", str(port),
-                             "--poll-interval", "0.2"], cwd=root, stdout=log, stderr=subprocess.STDOUT,
-                            env={**_env(), "MLOOP_WORKSPACE": str(root)})
-
-    def stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-    ctx.cleanups.append(stop)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            sock.settimeout(0.2)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    url = f"http://127.0.0.1:{port}"
+    url = start_mloop(ctx, ["serve", ENDPOINT, "--poll-interval", "0.2"], log_name="release-demo-server.log",
+                      port=port, root=root, env=_env())
     ctx.did(f"started the model server of endpoint '{ENDPOINT}' (no model yet)", url)
     return url
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 from mloop.demo import DemoContext
+from mloop.demo.processes import start_mloop, wait_for
 
 if TYPE_CHECKING:
     import httpx
@@ -38,15 +36,15 @@ def run(ctx: DemoContext) -> None:
     import httpx
 
     with httpx.Client(base_url=url, timeout=30) as http:
-        _wait(lambda: http.get("/ping").status_code == 200, "the first model to load")
+        wait_for(lambda: http.get("/ping").status_code == 200, "the first model to load")
         _invoke(ctx, http)
         new = _second_version(ctx)
-        _wait(lambda: _variant(http) == "canary", f"v{new} to arrive as the canary")
+        wait_for(lambda: _variant(http) == "canary", f"v{new} to arrive as the canary")
         split = _split(http, 300)
         ctx.did(f"v{new} arrived by itself as the canary: {split.get('canary', 0)}/300 requests "
                 f"({split.get('canary', 0) / 3:.0f}%) answered by it", f"mloop endpoints history {ENDPOINT}")
         serving.promote(ws, ENDPOINT)
-        _wait(lambda: all(_answer(http)[1] == str(new) for _ in range(20)), "the promotion")
+        wait_for(lambda: all(_answer(http)[1] == str(new) for _ in range(20)), "the promotion")
         ctx.did(f"promoted the canary: v{new} now answers every request (production, 100%)")
     for row in reversed(serving.history(ws, ENDPOINT, limit=10)):
         config = ", ".join(f"{v['name']}=v{v['model_version']}@{v['weight']}%" for v in row["variants"])
@@ -58,36 +56,8 @@ def run(ctx: DemoContext) -> None:
 
 
 def _start_server(ctx: DemoContext) -> str:
-    import os
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    log = open(ctx.workspace.state_dir / "demo-serve.log", "wb")  # noqa: SIM115 - closed in stop()
-    env = {**os.environ, "MLOOP_WORKSPACE": str(ctx.workspace.root)}
-    proc = subprocess.Popen([sys.executable, "-m", "mloop", "serve", ENDPOINT, "--port", str(port),
-                             "--poll-interval", "0.25"], env=env, stdout=log, stderr=log)
-
-    def stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-    ctx.cleanups.append(stop)
-    url = f"http://127.0.0.1:{port}"
-
-    def listening() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"mloop serve exited; see {log.name}")
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) == 0
-
-    _wait(listening, "the model server")
-    ctx.did(f"started `mloop serve {ENDPOINT}` (pid {proc.pid})", url)
+    url = start_mloop(ctx, ["serve", ENDPOINT, "--poll-interval", "0.25"], log_name="demo-serve.log")
+    ctx.did(f"started `mloop serve {ENDPOINT}`", url)
     return url
 
 
@@ -149,14 +119,3 @@ def _split(http: httpx.Client, n: int) -> dict[str, int]:
 def _who(r: Any) -> str:
     return (f"{r.status_code}, {r.headers.get('x-mloop-model')} v{r.headers.get('x-mloop-model-version')}"
             f" variant {r.headers.get('x-mloop-variant')}")
-
-
-def _wait(check: Any, what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    from mloop.errors import MloopError
-
-    raise MloopError(f"timed out waiting for {what}", hint="see .mloop/demo-serve.log")

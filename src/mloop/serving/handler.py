@@ -123,6 +123,9 @@ def _log_failure(variant: LiveVariant, exc: Exception) -> None:
 
 
 def _choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVariant:
+    if (dep is None or not dep.router) and live.loading:
+        raise NoModelDeployed(f"endpoint '{live.name}' is still loading its model (generation {live.loading})",
+                              hint="Retry in a moment; GET /ping answers 200 once a model is loaded.")
     if dep is None or not dep.router:
         raise NoModelDeployed(
             f"endpoint '{live.name}' has no model deployed yet" + (f" ({live.last_error})" if live.last_error else ""),

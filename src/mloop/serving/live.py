@@ -77,6 +77,7 @@ class LiveEndpoint:
     metrics: ServerMetrics | None = None
     current: Deployment | None = None
     last_error: str | None = None
+    loading: int | None = None  # the generation being loaded right now, if any
     _stop: threading.Event = field(default_factory=threading.Event)
     _wake: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -118,7 +119,11 @@ class LiveEndpoint:
         gen = endpoints.generation(self.ws, self.name)
         current_gen = self.current.generation if self.current else 0
         if gen != current_gen and self._failed.get(gen, 0) <= time.monotonic():
-            self.reload()
+            self.loading = gen
+            try:
+                self.reload()
+            finally:
+                self.loading = None
         dep = self.current
         if dep is not None and dep.endpoint is not None:
             if dep.endpoint.follow_model:

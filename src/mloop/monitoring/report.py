@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import NotFound
+from mloop.errors import InvalidInput, NotFound
 from mloop.monitoring.drift import DriftReport, compare
 
 if TYPE_CHECKING:
@@ -57,6 +57,13 @@ def drift_report(ws: Workspace, endpoint: str, *, window: str | None = None, now
         inputs = [c for c in current.columns if c not in META_COLUMNS]
         reference, info = training_data(ws, top["model_name"], int(top["model_version"]), inputs)
     features = [c for c in current.columns if c not in META_COLUMNS and c in reference.columns]
+    if not features:
+        expected = sorted(c for c in current.columns if c not in META_COLUMNS)
+        raise InvalidInput(
+            f"the reference data shares no feature column with the interactions of '{endpoint}'",
+            hint=f"A reference needs some of: {', '.join(expected)} "
+            f"(it has: {', '.join(map(str, reference.columns))}).",
+        )
     label = "click" if "click" in reference.columns else None
     baseline = _baseline(ws, served[0], reference, info)
     report = compare(reference, current, features, cfg, endpoint=endpoint, window=window, label_column=label,

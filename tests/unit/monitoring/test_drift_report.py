@@ -102,3 +102,14 @@ def test_unknown_endpoint_names_the_ones_with_traffic(workspace: Any) -> None:
     with pytest.raises(NotFound) as err:
         drift_report(workspace, "nope", window="1h", reference=reference())
     assert "ctr" in (err.value.hint or "")
+
+
+def test_a_reference_without_the_model_features_is_an_error_not_no_drift(workspace: Any) -> None:
+    import pandas as pd
+
+    from mloop.errors import InvalidInput
+
+    log_traffic(workspace, users(60, seed=5))
+    with pytest.raises(InvalidInput, match="shares no feature column") as err:
+        drift_report(workspace, "ctr", window="1h", reference=pd.DataFrame({"colour": ["red"] * 50}))
+    assert "device_type" in (err.value.hint or "") and "colour" in (err.value.hint or "")

@@ -196,6 +196,9 @@ def _constraints(typed: pa.Array, text: pa.Array, feature: Feature, problems: Pr
                 continue
             out = _mask(op(typed, pa.scalar(float(bound))))
             problems.add(out, _bound_reason(feature.name, typed, word, float(bound)))
+    if feature.type == "float" and pc.any(pc.is_inf(typed)).as_py():
+        # inf would reach the offline store but not the online one (JSON has no inf): refuse it.
+        problems.add(_mask(pc.is_inf(typed)), lambda i: f"{feature.name}: {typed[i].as_py()} is not a finite number")
     if feature.type == "float" and not feature.nullable and pc.any(pc.is_nan(typed)).as_py():
         problems.add(_mask(pc.is_nan(typed)), lambda i: f"{feature.name}: NaN (not nullable)")
 
@@ -289,6 +292,8 @@ def _coerce(feature: Feature, value: Any) -> Any:
             raise ValueError
     except (ValueError, OverflowError) as exc:
         raise InvalidInput(f"'{feature.name}': {_show(value)} is not a valid {kind}") from exc
+    if kind == "float" and math.isinf(result):
+        raise InvalidInput(f"'{feature.name}': {result} is not a finite number")
     if feature.allowed is not None and result not in feature.allowed:
         raise InvalidInput(f"'{feature.name}': {_show(result)} not in allowed values {feature.allowed}")
     if kind in ("int", "float") and (

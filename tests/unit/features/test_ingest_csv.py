@@ -110,6 +110,16 @@ def test_non_utf8_value_and_wrong_types(ev: Any, tmp_path: Path) -> None:
     assert reasons[5] == "ok: 'perhaps' is not a valid bool"
 
 
+def test_infinite_floats_are_quarantined(ev: Any, tmp_path: Path) -> None:
+    """A float that overflows (inf, or a line of thousands of digits) would be inf offline, null online."""
+    digits = "9" * 400
+    text = HEADER + f"1,2024-01-01,inf,1,red,true\n2,2024-01-01,{digits},1,red,true\n3,2024-01-01,2.0,1,red,true\n"
+    report = ingest(ev, write(tmp_path / "inf.csv", text), "ev")
+    assert (report.ingested, report.rejected) == (1, 2)
+    reasons = {int(r["line"]): r["reason"] for r in _quarantine(report)}
+    assert reasons == {2: "x: inf is not a finite number", 3: "x: inf is not a finite number"}
+
+
 def test_ten_megabyte_line_is_quarantined(ev: Any, tmp_path: Path) -> None:
     huge = "g" * (10 << 20)
     text = HEADER + "1,2024-01-01,1.0,1,red,true\n" + f"2,2024-01-01,1.0,1,{huge},true\n" + \

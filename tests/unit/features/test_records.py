@@ -42,6 +42,8 @@ def test_extract_sees_acknowledged_records(ev: Any) -> None:
     ({"uid": 1, "x": "abc"}, "not a valid float"),
     ({"uid": 1, "color": "pink"}, "not in allowed"),
     ({"uid": 1, "n": 5000}, "outside"),
+    ({"uid": 1, "x": float("inf")}, "not a finite number"),
+    ({"uid": 1, "x": "-inf"}, "not a finite number"),
 ])
 def test_bad_records_are_refused_whole(ev: Any, record: dict[str, Any], match: str) -> None:
     with pytest.raises(InvalidInput, match=match):

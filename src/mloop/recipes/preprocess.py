@@ -139,6 +139,9 @@ class Preprocessor:
         Raises:
             InvalidInput: a row of the wrong shape or a value that does not fit its column.
         """
+        known = frozenset(self.feature_names)
+        if any(type(row) is dict and row and known.isdisjoint(row) for row in rows):
+            _refuse_unknown(rows, known)
         if self.derived:
             rows = [self._derive(row, number) for number, row in enumerate(rows)]
         if len(rows) >= COLUMN_PATH_MIN_ROWS:
@@ -252,6 +255,17 @@ def is_missing(value: Any) -> bool:
         return bool(value != value)  # numpy NaN, pd.NA raise or return NA
     except (TypeError, ValueError):
         return True
+
+
+def _refuse_unknown(rows: list[Any], known: frozenset[str]) -> None:
+    """A record whose fields are none of the model's features is a mistake (a typo, the wrong
+    model), not a row of missing values (`{}` still means "all missing"): name both sides."""
+    from mloop.errors import did_you_mean
+
+    number, row = next((i, r) for i, r in enumerate(rows) if type(r) is dict and r and known.isdisjoint(r))
+    keys = [str(k) for k in row]
+    raise InvalidInput(f"row {number} has none of the model's features (it has: {', '.join(keys[:8])})",
+                       hint=did_you_mean(keys[0], known))
 
 
 def parse_number(value: Any, fill: float, name: str, row: int) -> float:

@@ -97,6 +97,7 @@ def test_unknown_category_encodes_as_all_zeros(classifier: TabularModel) -> None
     ({"age": 10**400}, "too large"),
     ([1, 2, 3], "3 values, expected 4"),
     ("age=3", "expected an object or a list"),
+    ({"agee": 30, "devise": "Mobile"}, "none of the model's features"),
 ])
 def test_bad_values_are_invalid_input(classifier: TabularModel, row: object, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):

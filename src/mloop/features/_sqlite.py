@@ -15,10 +15,15 @@ from pathlib import Path
 LOCK_WAIT_SECONDS = 60.0
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """An autocommit connection in WAL mode (synchronous=NORMAL: durable across process kills)."""
+def connect(path: Path, page_size: int | None = None) -> sqlite3.Connection:
+    """An autocommit connection in WAL mode (synchronous=NORMAL: durable across process kills).
+
+    `page_size` applies only when the file is created (SQLite cannot change it in WAL mode).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, isolation_level=None, check_same_thread=False)
+    if page_size:
+        conn.execute(f"PRAGMA page_size={int(page_size)}")  # before WAL: that writes the header
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=0")  # lock waits go through `begin_immediate`

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from mloop.features.ingest_source import RawBatch
+    from mloop.features.online_stage import OnlineStage
     from mloop.store import Workspace
 
 Progress = Callable[[int, int], None]  # (rows done, bytes done)
@@ -147,8 +148,8 @@ def _process(batch: RawBatch, group: FeatureGroup, now: datetime, first_row: int
 
 
 def _stage(ws: Workspace, path: Path, group: FeatureGroup, quarantine: _Quarantine,
-           staging: Path, progress: Progress | None) -> tuple[int, int]:
-    """Write validated rows to `staging`; returns (rows seen, rows kept)."""
+           staging: Path, progress: Progress | None, online: OnlineStage | None = None) -> tuple[int, int]:
+    """Write validated rows to `staging` (and their online rows to `online`); returns (rows seen, rows kept)."""
     import pyarrow.parquet as pq
 
     from mloop.features.validate import arrow_schema
@@ -163,6 +164,8 @@ def _stage(ws: Workspace, path: Path, group: FeatureGroup, quarantine: _Quaranti
             done_bytes += batch.bytes_read
             if good.num_rows:
                 writer.write_table(good, row_group_size=256_000)
+                if online is not None:
+                    online.add(good)
             if progress:
                 progress(seen, done_bytes)
     return seen, kept
@@ -232,7 +235,7 @@ def ingest(
 
 def _sweep_stale(tmp: Path) -> None:
     """Remove staging files left by killed ingests and flushes (their pid is gone)."""
-    for path in tmp.glob("*-*-*.parquet"):
+    for path in [*tmp.glob("*-*-*.parquet"), *tmp.glob("*-*-*.online.db")]:
         pid = path.name.split("-")[1]
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
@@ -259,13 +262,17 @@ def _run(ws: Workspace, path: Path, grp: FeatureGroup, report: IngestReport, for
     from mloop.features.groups import commit_ingestion, get_group, mark_online_applied
     from mloop.features.ingest_source import is_parquet
     from mloop.features.online_rows import apply_parquet
+    from mloop.features.online_stage import publish, start_stage
 
     staging, qpath = _staging_paths(ws, grp.name)
     report.position = "row_number" if is_parquet(path) else "line"
     quarantine = _Quarantine(qpath, report.position)
+    online = start_stage(ws, grp.spec, staging.with_suffix(".online.db"))
     try:
         try:
-            report.rows, report.ingested = _stage(ws, path, grp, quarantine, staging, progress)
+            report.rows, report.ingested = _stage(ws, path, grp, quarantine, staging, progress, online)
+            if online is not None:
+                online.finish()
         finally:
             report.quarantine = quarantine.close()
         report.rejected, report.examples = quarantine.count, quarantine.examples
@@ -280,12 +287,17 @@ def _run(ws: Workspace, path: Path, grp: FeatureGroup, report: IngestReport, for
             report.data_version = get_group(ws, grp.name).data_version
             return report
         ingestion_id, report.data_version = committed
-        if grp.spec.online:
+        if online is not None:
+            publish(ws, grp.spec, online)
+            mark_online_applied(ws, ingestion_id)
+        elif grp.spec.online:
             apply_parquet(ws, grp.spec, str(staging))
             mark_online_applied(ws, ingestion_id)
         return report
     finally:
         staging.unlink(missing_ok=True)
+        if online is not None:
+            online.discard()
 
 
 def repair_online(ws: Workspace, grp: FeatureGroup) -> int:

@@ -22,18 +22,16 @@ SCRIPT = textwrap.dedent("""
     from mloop.features import ingest
     from mloop.store import open_workspace
     import mloop.features.ingest_source as src
-    import mloop.features.online_rows as online
+    import mloop.features.online.sqlite as online
     ws = open_workspace(sys.argv[1])
     where = sys.argv[3]
     src.BLOCK = 256 << 10  # several blocks, so a kill lands mid-file
     if where == "online":  # die after the commit, in the middle of the online upsert
-        real = online.rows_from_table
-        def dying(spec, table):
-            rows = real(spec, table)
-            from mloop.features.online import online_store
-            online_store(ws).put(spec.name, rows[:100])
+        real = online._publish_chunk
+        def dying(conn, group, low, high):
+            real(conn, group, low, low + 100)  # the first 100 staged rows reach the store
             os.kill(os.getpid(), signal.SIGKILL)
-        online.rows_from_table = dying
+        online._publish_chunk = dying
     def progress(rows, done):
         print(rows, flush=True)
         if where == "staging":

@@ -92,10 +92,14 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return workspace_dir
 
 
-def _login(page: Any, base: str, token: str, next_path: str = "/ui/pipelines") -> None:
+def _login(page: Any, base: str, token: str, next_path: str = "/ui/pipelines", ok: bool = True) -> None:
     page.goto(f"{base}/ui/login?next={next_path}")
     page.fill("#token", token)
-    page.click("button[type=submit]")
+    if not ok:
+        page.click("button[type=submit]")
+        return
+    with page.expect_navigation(url=f"**{next_path}"):  # the redirect has landed before we look
+        page.click("button[type=submit]")
 
 
 def test_pipeline_graph_colours_nodes_by_status_and_opens_the_side_panel(control_plane: str,
@@ -195,7 +199,7 @@ def test_a_viewer_cannot_approve(control_plane: str, page: Any) -> None:
 
 def test_a_wrong_token_does_not_log_in_and_forms_need_csrf(control_plane: str,
                                                            page: Any) -> None:
-    _login(page, control_plane, "not-a-token")
+    _login(page, control_plane, "not-a-token", ok=False)
     assert "not valid" in page.locator(".flash").inner_text()
     response = page.request.post(f"{control_plane}/ui/models/ctr/1/decision",
                                  form={"decision": "approve", "comment": "x"})

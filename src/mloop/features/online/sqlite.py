@@ -73,16 +73,18 @@ class SqliteOnlineStore:
         """Upsert the rows of a scratch file (`online_stage`) in row order, inside SQLite.
 
         Same rule and result as `put` of those rows, without binding each row from Python.
-        Commits are synced (synchronous=FULL, one fsync per chunk): the caller then marks the
-        ingestion "online applied" in the metadata DB, and that mark must not outlive rows a
-        power loss could take back (with NORMAL, WAL commits are synced only at checkpoints).
+        The last commit is synced (synchronous=FULL: one fsync of the WAL, which covers every
+        earlier frame): the caller then marks the ingestion "online applied" in the metadata
+        DB, and that mark must not outlive rows a power loss could take back (with NORMAL,
+        WAL commits are synced only at checkpoints).
         """
         conn = self._conn()
         execute_retrying(conn, "ATTACH DATABASE ? AS staged", path)
-        conn.execute("PRAGMA main.synchronous=FULL")
         try:
             last = conn.execute("SELECT max(rowid) FROM staged.rows").fetchone()[0] or 0
             for low in range(0, last, STAGED_CHUNK):
+                if low + STAGED_CHUNK >= last:
+                    conn.execute("PRAGMA main.synchronous=FULL")
                 _publish_chunk(conn, group, low, low + STAGED_CHUNK)
         finally:
             conn.execute("PRAGMA main.synchronous=NORMAL")

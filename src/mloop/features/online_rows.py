@@ -40,13 +40,18 @@ def _json_expr(spec: FeatureGroupSpec) -> str:
     return f"to_json(struct_pack({', '.join(parts)}))"
 
 
-def rows_from_table(spec: FeatureGroupSpec, table: pa.Table) -> list[Row]:
-    """(id, event time µs, JSON) per row, in row order, built vectorized in DuckDB."""
+def rows_from_table(spec: FeatureGroupSpec, table: pa.Table, threads: int | None = None) -> list[Row]:
+    """(id, event time µs, JSON) per row, in row order, built vectorized in DuckDB.
+
+    `threads=1` when the caller already keeps the other core busy (ingest's validation).
+    """
     import duckdb
 
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
         con.register("t", table)
         sql = (f"SELECT CAST({q(spec.record_identifier)} AS VARCHAR), epoch_us({q(spec.event_time)}), "
                f"CAST({_json_expr(spec)} AS VARCHAR) FROM t")

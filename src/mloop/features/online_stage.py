@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from mloop.store import Workspace
 
 
+THREADS = 1  # DuckDB threads for the rows: the main thread is validating on the other core
+
+
 class OnlineStage:
     """A scratch SQLite file of online rows in row order, filled by one worker thread."""
 
@@ -42,7 +45,7 @@ class OnlineStage:
     def _append(self, table: pa.Table) -> None:
         from mloop.features.online_rows import rows_from_table
 
-        rows = rows_from_table(self.spec, table)
+        rows = rows_from_table(self.spec, table, threads=THREADS)
         if self._conn is None:  # created in the worker thread that uses it
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=OFF")

@@ -1,0 +1,135 @@
+"""References the DSL hands out while a pipeline is being built: step outputs, parameters, the
+comparisons `If` takes, and the builder they report to. None of them holds a value: values exist
+only when the pipeline runs, which is why using one in a Python `if` is an error."""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mloop.pipelines import graph as g
+from mloop.pipelines.errors import PipelineDefinitionError
+
+if TYPE_CHECKING:
+    from mloop.pipelines.dsl import _Builder
+
+_BUILDER: contextvars.ContextVar[_Builder | None] = contextvars.ContextVar("mloop_builder", default=None)
+
+
+def _current(what: str) -> _Builder:
+    builder = _BUILDER.get()
+    if builder is None:
+        raise PipelineDefinitionError(f"{what} only works inside a @pipeline function")
+    return builder
+
+
+class _Operand:
+    """Something a condition can compare: a step output or a pipeline parameter."""
+
+    def binding(self) -> g.Binding:
+        raise NotImplementedError
+
+    def _cmp(self, op: str, other: Any) -> Comparison:
+        return Comparison(self, op, other)
+
+    def __ge__(self, other: Any) -> Comparison:  # type: ignore[override]
+        return self._cmp(">=", other)
+
+    def __gt__(self, other: Any) -> Comparison:  # type: ignore[override]
+        return self._cmp(">", other)
+
+    def __le__(self, other: Any) -> Comparison:  # type: ignore[override]
+        return self._cmp("<=", other)
+
+    def __lt__(self, other: Any) -> Comparison:  # type: ignore[override]
+        return self._cmp("<", other)
+
+    def __eq__(self, other: Any) -> Comparison:  # type: ignore[override]
+        return self._cmp("==", other)
+
+    def __ne__(self, other: Any) -> Comparison:  # type: ignore[override]
+        return self._cmp("!=", other)
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        raise PipelineDefinitionError(
+            "a step output or parameter was used in a Python `if`/`and`/`or` while building the "
+            "pipeline; its value is only known when the pipeline runs",
+            hint="Use `with If(output >= value):` and `with Else():` instead.",
+        )
+
+
+@dataclass(eq=False)
+class OutputRef(_Operand):
+    """A reference to one output of a step call (optionally indexed: `report["auc"]`)."""
+
+    step: str
+    output: str
+    type: Any = Any
+    path: tuple[Any, ...] = ()
+
+    def __getitem__(self, key: Any) -> OutputRef:
+        return OutputRef(self.step, self.output, Any, (*self.path, key))
+
+    def binding(self) -> g.Binding:
+        return g.Binding("output", step=self.step, output=self.output, path=self.path)
+
+    def after(self, *others: Any) -> OutputRef:
+        """Run this step only after `others` finished (ordering without data)."""
+        _current("after()").add_after(self.step, others)
+        return self
+
+    def __repr__(self) -> str:
+        index = "".join(f"[{p!r}]" for p in self.path)
+        return f"<output {self.step}.{self.output}{index}>"
+
+
+@dataclass(eq=False)
+class ParamRef(_Operand):
+    """A reference to a pipeline parameter."""
+
+    name: str
+    type: Any = Any
+
+    def binding(self) -> g.Binding:
+        return g.Binding("param", param=self.name)
+
+    def __repr__(self) -> str:
+        return f"<param {self.name}>"
+
+
+@dataclass(eq=False)
+class StepCall:
+    """The result of calling a step with no outputs: only good for `.after()`."""
+
+    step: str
+
+    def after(self, *others: Any) -> StepCall:
+        _current("after()").add_after(self.step, others)
+        return self
+
+
+class Outputs(tuple):  # type: ignore[type-arg]
+    """Several outputs of one step call; unpack it, or use `.after()` on it."""
+
+    step: str
+
+    def after(self, *others: Any) -> Outputs:
+        _current("after()").add_after(self.step, others)
+        return self
+
+
+@dataclass
+class Comparison:
+    left: Any
+    op: str
+    right: Any
+
+    def __bool__(self) -> bool:
+        raise PipelineDefinitionError(
+            "a comparison on a step output or parameter was used in a Python `if` while building "
+            "the pipeline; its value is only known when the pipeline runs",
+            hint="Use `with If(output >= value):` and `with Else():` instead.",
+        )

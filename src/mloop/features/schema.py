@@ -117,9 +117,13 @@ class FeatureGroupSpec(BaseModel):
     @property
     def name_set(self) -> frozenset[str]:
         """The feature names as a set, computed once (the record-write hot path asks often)."""
-        if self._name_set is None or len(self._name_set) != len(self.features):
-            self._name_set = frozenset(self.names)
-        return self._name_set
+        # Through __pydantic_private__ directly: `self._name_set` costs ~2.4 µs per access
+        # (pydantic's __getattr__), a third of check_record's time per put_records call.
+        private = self.__pydantic_private__
+        cached = private.get("_name_set") if private is not None else None
+        if cached is None or len(cached) != len(self.features):
+            cached = self._name_set = frozenset(self.names)
+        return cached
 
     @property
     def value_features(self) -> list[Feature]:

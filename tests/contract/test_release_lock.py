@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mloop.errors import Conflict
-from mloop.release import StageContext, records, start_release
+from mloop.release import StageContext, create_release, records, run_release, start_release
 from mloop.release.lock import lock_holder, try_lock
 from tests.support.release_repo import git_env, repo  # noqa: F401  (fixtures)
 from tests.unit.release.test_engine import fake_stages
@@ -43,8 +43,11 @@ def test_two_releases_never_deploy_the_same_endpoint_at_once(ws: Any) -> None:
 
     stages = fake_stages(Counter(), Deploy=deploy, Verify=verify)
     results: list[Any] = []
-    threads = [threading.Thread(target=lambda: results.append(start_release(ws, stages=stages)))
-               for _ in range(2)]
+    # Both are recorded before either runs: a start while another *waits for approval* is refused
+    # by design (tested elsewhere); this test is about the deploy lock between two running releases.
+    created = [create_release(ws) for _ in range(2)]
+    threads = [threading.Thread(target=lambda rid=r.id: results.append(run_release(ws, rid, stages=stages)))
+               for r in created]
     for t in threads:
         t.start()
     for t in threads:

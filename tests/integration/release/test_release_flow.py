@@ -250,12 +250,17 @@ def test_two_concurrent_releases_never_deploy_at_once(project: Project) -> None:
     ws.close()
     drivers = [subprocess.Popen([*MLOOP, "release", "resume", str(i)], cwd=project.root, env=project.env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in ids]
-    for rid in ids:
-        project.wait_for_approval(rid)
-    for rid in ids:
-        project.decide("approve", rid, "ship it")
-    for proc in drivers:
-        assert proc.wait(90) == 0
+    try:
+        for rid in ids:
+            project.wait_for_approval(rid)
+        for rid in ids:
+            project.decide("approve", rid, "ship it")
+        for proc in drivers:
+            assert proc.wait(90) == 0
+    finally:  # a failed wait must not leave drivers polling for approval forever
+        for proc in drivers:
+            if proc.poll() is None:
+                proc.kill()
     done = sorted((project.release(i) for i in ids), key=lambda r: r.outputs("Deploy")["lock_acquired_at"])
     assert [r.status for r in done] == ["Succeeded", "Succeeded"]
     first_verified = done[0].stage_record("Verify").finished_at

@@ -77,11 +77,37 @@ def configure(ws: Workspace) -> MlflowClient:
             _quiet_logs()
             from mlflow import MlflowClient
 
-            client = _clients.get(uri) or MlflowClient(tracking_uri=uri, registry_uri=uri)
+            client = _clients.get(uri)
+            if client is None:
+                with _store_init_lock(uri):
+                    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+                    client.search_registered_models(max_results=1)  # opens the registry store too
             _clients[uri] = client
     with GLOBAL_LOCK:
         _set_global(uri)
     return client
+
+
+@contextmanager
+def _store_init_lock(uri: str) -> Iterator[None]:
+    """Serialize the first opening of a SQLite store across processes.
+
+    MLflow creates and migrates a new SQLite store when a client first opens it; two processes
+    doing that at once (two first pipeline runs in a fresh workspace) race, and one fails with
+    "duplicate column" or an alembic row-count error.
+    """
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    import fcntl
+
+    db = Path(uri[len("sqlite:///"):].split("?", 1)[0])
+    with open(db.with_name(db.name + ".init.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @contextmanager

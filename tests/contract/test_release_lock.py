@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import uuid
@@ -70,7 +71,7 @@ def test_lock_of_a_dead_or_finished_holder_is_free(ws: Any) -> None:
 
     with ws.db.begin() as conn:
         conn.execute(update(releases).where(releases.c.id == b.id).values(
-            status="Executing", driver=f"{records.socket.gethostname()}:999999999", heartbeat_at=records.now()))
+            status="Executing", driver=f"{socket.gethostname()}:999999999", heartbeat_at=records.now()))
     c = start_release(ws, stages=fake_stages(Counter()))
     assert c.status == "Succeeded"  # took the dead holder's lock
     with ws.db.begin() as conn:  # a live holder blocks

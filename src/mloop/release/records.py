@@ -8,13 +8,13 @@ stage that did not.
 
 from __future__ import annotations
 
-import os
-import socket
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import Conflict, NotFound
+from mloop.pipelines.runs import driver_gone
+from mloop.pipelines.runs import this_driver as this_driver  # one notion of a driver (host:pid)
 from mloop.release.errors import DriverLost
 
 if TYPE_CHECKING:
@@ -39,31 +39,13 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def this_driver() -> str:
-    """The identity of this process as a release driver: `host:pid`."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def driver_alive(driver: str | None, heartbeat_at: datetime | None) -> bool:
     """Whether a release's driver still runs: a fresh heartbeat and, on this host, a live pid."""
     if not driver or heartbeat_at is None:
         return False
     if (now() - (_aware(heartbeat_at) or now())).total_seconds() > STALE_AFTER_S:
         return False
-    host, _, pid = driver.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        return _pid_alive(int(pid))
-    return True
+    return not driver_gone(driver)  # on this host, the pid must still run
 
 
 @dataclass

@@ -21,6 +21,8 @@ SKOPS_FILE = "model.skops"
 _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.")
 # Up to this many rows the flat numpy forest wins; beyond, scikit-learn's compiled loops do.
 _FLAT_MAX_ROWS = 512
+# XGBoost's per-call setup dominates up to ~10 rows; beyond, its compiled predictor wins.
+_FLAT_BOOSTER_MAX_ROWS = 8
 
 
 class XGBoostEstimator:
@@ -36,6 +38,7 @@ class XGBoostEstimator:
         # One thread: single-row latency and tail latency under concurrency (see issue 6).
         self.booster.set_param({"nthread": 1})
         self._dense = _dense_predictor(booster)
+        self._flat = _flat_booster(booster)
 
     @classmethod
     def fit(cls, X: np.ndarray, y: np.ndarray, *, task: str, n_classes: int,
@@ -68,6 +71,8 @@ class XGBoostEstimator:
         return cls(booster, task, n_classes)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
+        if self._flat is not None and X.shape[0] <= _FLAT_BOOSTER_MAX_ROWS:
+            return self._flat.predict(X)
         if self._dense is not None:
             return self._dense(X)
         return self.booster.inplace_predict(X, validate_features=False)
@@ -92,6 +97,13 @@ class XGBoostEstimator:
         except xgb.core.XGBoostError as exc:
             raise IntegrityError(f"{directory / XGB_FILE} is not a valid XGBoost model") from exc
         return cls(booster, task, n_classes)
+
+
+def _flat_booster(booster: Any) -> Any:
+    """The numpy evaluator of small batches (`forest.FlatBooster`), or None to use XGBoost's."""
+    from mloop.recipes.forest import FlatBooster
+
+    return FlatBooster.from_booster(booster, booster.num_features())
 
 
 def _dense_predictor(booster: Any) -> Any:

@@ -2,12 +2,24 @@
 
 With several workers, set up by `mloop serve --workers N`, the metrics live in
 PROMETHEUS_MULTIPROC_DIR and `/metrics` aggregates every worker's.
+
+A request only adds to plain in-process tallies (a lock, two additions and a bisect); the
+tallies reach the prometheus_client metrics when `/metrics` is rendered and, with several
+workers, every second from a background thread, so a scrape sees other workers' requests at
+most a second late. Updating prometheus_client's (file-backed, multi-process) values on every
+request cost ~15 us of a ~130 us request.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import threading
+import time
+from bisect import bisect_left
 from typing import Any
+
+FLUSH_SECONDS = 1.0
 
 LATENCY_BUCKETS = (0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -32,26 +44,58 @@ class ServerMetrics:
         self.weight = Gauge("mloop_variant_weight", "Traffic weight of each variant.", labels,
                             registry=self.registry, multiprocess_mode="max")
         self._children: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str, str, int], list[Any]] = {}
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            threading.Thread(target=self._flush_loop, name="mloop-metrics", daemon=True).start()
+            atexit.register(self.flush)  # a stopping worker's last second still counts
 
     def observe(self, variant: str, model: str, version: str, code: int, latency_s: float) -> None:
-        """Record one request (label children cached: this runs on every request)."""
+        """Record one request (runs on every request: tallies only, see `flush`)."""
         key = (variant, model, version, code)
+        with self._lock:
+            tally = self._pending.get(key)
+            if tally is None:
+                tally = self._pending[key] = [0, 0.0, [0] * (len(LATENCY_BUCKETS) + 1)]
+            tally[0] += 1
+            tally[1] += latency_s
+            tally[2][bisect_left(LATENCY_BUCKETS, latency_s)] += 1  # prometheus: le is inclusive
+
+    def flush(self) -> None:
+        """Move the tallies into the prometheus_client metrics."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for key, (count, total, buckets) in pending.items():
+            requests, latency, errors = self._children_of(key)
+            requests.inc(count)
+            if errors is not None:
+                errors.inc(count)
+            latency._sum.inc(total)  # Histogram.observe, `count` times at once
+            for i, n in enumerate(buckets):
+                if n:
+                    latency._buckets[i].inc(n)
+
+    def _children_of(self, key: tuple[str, str, str, int]) -> tuple[Any, Any, Any]:
         children = self._children.get(key)
         if children is None:
+            variant, model, version, code = key
             base = (self.endpoint, variant, model, version)
             kind = "model" if code >= 500 else "client" if code >= 400 else None
             children = (self.requests.labels(*base, str(code)), self.latency.labels(*base),
                         self.errors.labels(*base, kind) if kind else None)
             self._children[key] = children
-        children[0].inc()
-        children[1].observe(latency_s)
-        if children[2] is not None:
-            children[2].inc()
+        return children
+
+    def _flush_loop(self) -> None:
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            self.flush()
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text (all workers' when running multi-process)."""
         from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+        self.flush()
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             from prometheus_client import multiprocess
 

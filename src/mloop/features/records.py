@@ -1,18 +1,21 @@
 """Durable record writes for serving-time logging: `put_records`.
 
-A record is acknowledged once it is committed to a local SQLite spool in WAL mode
-(`.mloop/spool/<group>.db`); a kill -9 after that loses nothing (power loss may lose the last
-commits: synchronous=NORMAL, the usual WAL trade-off). The online store is updated right after.
-Spooled records are flushed to one Parquet file per batch (an ingestion, bumping the data
-version) by a background thread of the writing process when enough accumulate or the oldest
-is old enough (writers never wait for Parquet), when the process exits, and before any
-`extract` in this workspace.
+A record is acknowledged once it is committed to a local SQLite spool in WAL mode; a kill -9
+after that loses nothing (power loss may lose the last commits: synchronous=NORMAL, the usual
+WAL trade-off). The online store is updated right after. Each writing process has its own
+spool file (`.mloop/spool/<group>/<host>-<pid>.db`), so concurrent writers never queue for the
+spool, only for the online store. Spooled records are flushed to one Parquet file per batch (an
+ingestion, bumping the data version) by a background thread of a writing process when enough
+accumulate or the oldest is old enough (writers never wait for Parquet), when the process
+exits, and before any `extract` in this workspace. A flusher takes every spool file of the
+group, so records of a process that died are flushed by the next one.
 
-Flushing is crash-safe and exactly-once: under an exclusive file lock a flusher first claims
-the pending rows with a batch id, then writes the Parquet file, commits the ingestion with
-`dedupe_key = records:<batch>` and finally deletes the batch from the spool. A flusher killed
-at any step leaves a claimed batch that the next flusher finishes; the unique dedupe key keeps
-it from being committed twice. Many processes may write and flush the same group at once.
+Flushing is crash-safe and exactly-once: under an exclusive per-group file lock a flusher first
+claims the pending rows of a spool file with a batch id, then writes the Parquet file, commits
+the ingestion with `dedupe_key = records:<batch>` and finally deletes the batch from the spool.
+A flusher killed at any step leaves a claimed batch that the next flusher finishes; the unique
+dedupe key keeps it from being committed twice. Many processes may write and flush the same
+group at once.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import atexit
 import fcntl
 import logging
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -32,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.features._sqlite import begin_immediate, connect, execute_retrying
+from mloop.features._sqlite import WriteLock, connect, execute_retrying, write_transaction
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -42,7 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FLUSH_CHECK_SECONDS = 1.0  # how often a writer looks at the spool size and age
-_SCHEMA = ("CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY, "
            "at REAL NOT NULL, data TEXT NOT NULL, batch TEXT)")
 
 
@@ -60,41 +64,59 @@ class _Spool:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = connect(self.path)
+            self._local.lock = WriteLock(self.path)
         return conn
 
     def append(self, rows: list[str]) -> None:
-        conn = self.conn()
         now = time.time()
-        begin_immediate(conn)
-        try:
+        with write_transaction(self.conn(), self._local.lock) as conn:
             conn.executemany("INSERT INTO spool (at, data) VALUES (?, ?)", ((now, r) for r in rows))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def pending(self) -> tuple[int, float | None]:
         count, oldest = execute_retrying(self.conn(), "SELECT count(*), min(at) FROM spool").fetchone()
         return int(count), oldest
 
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread's state goes)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.lock.close()
+            self._local.conn = None
 
-_spools: dict[tuple[str, str], _Spool] = {}
+
+_spools: dict[tuple[str, str, int], _Spool] = {}  # this process's own spools
+_opened: dict[Path, _Spool] = {}  # any spool file a flusher of this process opened
 _spools_lock = threading.Lock()
 _workspaces: weakref.WeakSet[Any] = weakref.WeakSet()
+_HOST = socket.gethostname()
 
 
-def _spool_path(ws: Workspace, group: str) -> Path:
-    return ws.state_dir / "spool" / f"{group}.db"
+def _spool_dir(ws: Workspace, group: str) -> Path:
+    return ws.state_dir / "spool" / group
 
 
 def _spool(ws: Workspace, group: str) -> _Spool:
-    key = (str(ws.root), group)
+    """This process's spool of `group` (a forked child gets its own)."""
+    key = (str(ws.root), group, os.getpid())
     with _spools_lock:
         spool = _spools.get(key)
         if spool is None:
-            spool = _spools[key] = _Spool(_spool_path(ws, group))
+            path = _spool_dir(ws, group) / f"{_HOST}-{os.getpid()}.db"
+            spool = _spools[key] = _opened[path] = _Spool(path)
             _start_flusher(ws)
         return spool
+
+
+def _group_spools(ws: Workspace, group: str) -> list[_Spool]:
+    """Every spool file of `group` in this workspace, this process's and other processes'."""
+    legacy = ws.state_dir / "spool" / f"{group}.db"  # one shared file per group before 0.2
+    paths = sorted(_spool_dir(ws, group).glob("*.db")) + ([legacy] if legacy.exists() else [])
+    with _spools_lock:
+        for path in paths:
+            if path not in _opened:
+                _opened[path] = _Spool(path)
+        return [_opened[p] for p in paths]
 
 
 def put_records(ws: Workspace, group: str, records: list[dict[str, Any]]) -> None:
@@ -152,8 +174,10 @@ def _maybe_flush(ws: Workspace, group: str, spool: _Spool) -> None:
 
 
 @contextmanager
-def _flush_lock(path: Path) -> Iterator[None]:
-    with open(path.with_name(path.name + ".flush.lock"), "w") as fh:
+def _flush_lock(ws: Workspace, group: str) -> Iterator[None]:
+    path = ws.state_dir / "spool" / f"{group}.flush.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -165,18 +189,43 @@ def flush_records(ws: Workspace, group: str) -> int:
     """Move every spooled record of `group` to the offline store now; returns rows flushed."""
     from mloop.features.groups import get_group
 
-    spool = _spool(ws, group)
     grp = get_group(ws, group)
     flushed = 0
-    with _flush_lock(spool.path):
-        conn = spool.conn()
-        claimed = execute_retrying(conn, "SELECT DISTINCT batch FROM spool WHERE batch IS NOT NULL")
-        for (batch,) in claimed.fetchall():
-            flushed += _flush_batch(ws, grp, spool, batch)  # left by a killed flusher
-        batch = uuid.uuid4().hex
-        execute_retrying(conn, "UPDATE spool SET batch = ? WHERE batch IS NULL", batch)
-        flushed += _flush_batch(ws, grp, spool, batch)
+    with _flush_lock(ws, group):
+        for spool in _group_spools(ws, group):
+            conn = spool.conn()
+            claimed = execute_retrying(conn, "SELECT DISTINCT batch FROM spool WHERE batch IS NOT NULL")
+            for (batch,) in claimed.fetchall():
+                flushed += _flush_batch(ws, grp, spool, batch)  # left by a killed flusher
+            batch = uuid.uuid4().hex
+            execute_retrying(conn, "UPDATE spool SET batch = ? WHERE batch IS NULL", batch)
+            flushed += _flush_batch(ws, grp, spool, batch)
+            _remove_if_orphaned(spool)
     return flushed
+
+
+def _remove_if_orphaned(spool: _Spool) -> None:
+    """Delete an empty spool file whose writer process (on this host) is gone."""
+    host, _, pid = spool.path.stem.rpartition("-")
+    if host != _HOST or not pid.isdigit() or _alive(int(pid)):
+        return
+    if spool.pending()[0]:
+        return
+    with _spools_lock:
+        _opened.pop(spool.path, None)
+    spool.close()
+    for suffix in ("", "-wal", "-shm", ".wlock"):
+        Path(str(spool.path) + suffix).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _table(grp: FeatureGroup, rows: list[tuple[int, str]]) -> pa.Table:
@@ -229,23 +278,28 @@ def _flush_batch(ws: Workspace, grp: FeatureGroup, spool: _Spool, batch: str) ->
 
 
 def flush_local(ws: Workspace, group: str) -> None:
-    """Flush this workspace's spool of `group` if it holds records (before reads)."""
-    path = _spool_path(ws, group)
-    if path.exists() and _spool(ws, group).pending()[0]:
+    """Flush this workspace's spools of `group` if any holds records (before reads)."""
+    if any(spool.pending()[0] for spool in _group_spools(ws, group)):
         flush_records(ws, group)
 
 
 def drop_spool(ws: Workspace, group: str) -> None:
+    import shutil
+
     with _spools_lock:
-        _spools.pop((str(ws.root), group), None)
-    path = _spool_path(ws, group)
-    for suffix in ("", "-wal", "-shm", ".flush.lock"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+        for key in [k for k in _spools if k[:2] == (str(ws.root), group)]:
+            _spools.pop(key).close()
+        for path in [p for p in _opened if p.parent == _spool_dir(ws, group)]:
+            _opened.pop(path).close()
+    shutil.rmtree(_spool_dir(ws, group), ignore_errors=True)
+    legacy = ws.state_dir / "spool" / f"{group}.db"
+    for suffix in ("", "-wal", "-shm", ".wlock", ".flush.lock"):
+        Path(str(legacy) + suffix).unlink(missing_ok=True)
 
 
 def close_records(ws: Workspace | None = None) -> None:
     """Flush every spool this process opened (for `ws`, or all); runs at interpreter exit."""
-    for (root, group), _spool_obj in list(_spools.items()):
+    for root, group, _pid in list(_spools):
         if ws is not None and root != str(ws.root):
             continue
         target = ws if ws is not None else next((w for w in _workspaces if str(w.root) == root), None)
@@ -260,15 +314,17 @@ def close_records(ws: Workspace | None = None) -> None:
 def _start_flusher(ws: Workspace) -> None:
     """One daemon thread per process flushes spools whose oldest record is too old."""
     _workspaces.add(ws)
-    global _flusher
-    if _flusher is not None:
+    global _flusher_pid
+    if _flusher_pid == os.getpid():
         return
-    _flusher = threading.Thread(target=_flush_loop, name="mloop-records-flusher", daemon=True)
-    _flusher.start()
-    atexit.register(close_records)
+    first = _flusher_pid is None  # a forked child inherits the exit hook, not the thread
+    _flusher_pid = os.getpid()
+    threading.Thread(target=_flush_loop, name="mloop-records-flusher", daemon=True).start()
+    if first:
+        atexit.register(close_records)
 
 
-_flusher: threading.Thread | None = None
+_flusher_pid: int | None = None
 
 
 _wake = threading.Event()
@@ -278,7 +334,7 @@ def _flush_loop() -> None:
     while True:
         _wake.wait(0.5)
         _wake.clear()
-        for (root, group), spool in list(_spools.items()):
+        for (root, group, _pid), spool in list(_spools.items()):
             ws = next((w for w in _workspaces if str(w.root) == root), None)
             if ws is None:
                 continue

@@ -28,8 +28,8 @@ SCRIPT = textwrap.dedent("""
     src.BLOCK = 256 << 10  # several blocks, so a kill lands mid-file
     if where == "online":  # die after the commit, in the middle of the online upsert
         real = online._publish_chunk
-        def dying(conn, group, low, high):
-            real(conn, group, low, low + 100)  # the first 100 staged rows reach the store
+        def dying(conn, lock, group, low, high):
+            real(conn, lock, group, low, low + 100)  # the first 100 staged rows reach the store
             os.kill(os.getpid(), signal.SIGKILL)
         online._publish_chunk = dying
     def progress(rows, done):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -92,10 +93,13 @@ def test_kill_9_after_ack_loses_nothing(ev: Any, flush_rows: int) -> None:
     proc.wait()
     for line in proc.stdout.read().split():  # acknowledged before the kill landed
         acked = max(acked, int(line))
+    spool = ev.state_dir / "spool" / "ev" / f"{socket.gethostname()}-{proc.pid}.db"
+    assert spool.exists()  # the dead writer's own spool: this process flushes it
     flush_records(ev, "ev")
     uids = extract(ev, "ev", history=True)["uid"].tolist()
     assert len(uids) == len(set(uids)), "a record was flushed twice"
     assert set(range(acked + 1)) <= set(uids)
+    assert not spool.exists()  # flushed and its writer gone: removed
 
 
 def test_online_store_down_does_not_fail_acknowledged_records(workspace: Any) -> None:

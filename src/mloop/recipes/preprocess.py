@@ -140,8 +140,9 @@ class Preprocessor:
             InvalidInput: a row of the wrong shape or a value that does not fit its column.
         """
         known = frozenset(self.feature_names)
-        if any(type(row) is dict and row and known.isdisjoint(row) for row in rows):
-            _refuse_unknown(rows, known)
+        for number, row in enumerate(rows):
+            if type(row) is dict and row and not known.issuperset(row):
+                _check_fields(number, row, known)
         if self.derived:
             rows = [self._derive(row, number) for number, row in enumerate(rows)]
         if len(rows) >= COLUMN_PATH_MIN_ROWS:
@@ -257,15 +258,28 @@ def is_missing(value: Any) -> bool:
         return True
 
 
-def _refuse_unknown(rows: list[Any], known: frozenset[str]) -> None:
-    """A record whose fields are none of the model's features is a mistake (a typo, the wrong
-    model), not a row of missing values (`{}` still means "all missing"): name both sides."""
+def _check_fields(number: int, row: dict[Any, Any], known: frozenset[str]) -> None:
+    """Fields that are not features are ignored (clients send whole records, ids and labels
+    included), except when they look like a mistake: a record with none of the model's
+    features (a typo, the wrong model), or an unknown field that is a near-spelling of a
+    feature the record lacks (`agee` for a missing `age`) - silently predicting with that
+    feature missing would hide the bug. `{}` still means "all missing"."""
+    import difflib
+
     from mloop.errors import did_you_mean
 
-    number, row = next((i, r) for i, r in enumerate(rows) if type(r) is dict and r and known.isdisjoint(r))
     keys = [str(k) for k in row]
-    raise InvalidInput(f"row {number} has none of the model's features (it has: {', '.join(keys[:8])})",
-                       hint=did_you_mean(keys[0], known))
+    if known.isdisjoint(row):
+        raise InvalidInput(f"row {number} has none of the model's features (it has: {', '.join(keys[:8])})",
+                           hint=did_you_mean(keys[0], known))
+    absent = {name.lower(): name for name in known if name not in row}
+    for key in keys:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key.lower(), list(absent), n=1, cutoff=0.75)
+        if close:
+            raise InvalidInput(f"row {number} has an unknown field '{key}' and lacks the feature "
+                               f"'{absent[close[0]]}'", hint=f"Did you mean '{absent[close[0]]}'?")
 
 
 def parse_number(value: Any, fill: float, name: str, row: int) -> float:

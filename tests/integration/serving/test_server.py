@@ -83,6 +83,8 @@ def test_protocols_answer_like_the_in_process_model(served: Served) -> None:
     ("25,ios,abc,0.5", {"content-type": "text/csv"}, 400, "expects a number"),
     ("{not json", {"content-type": "application/json"}, 400, "malformed JSON"),
     ('{"rows": []}', {"content-type": "application/json"}, 400, "none of the keys"),
+    ('{"instances": [{"agee": 25, "device": "ios", "hour": 3, "score": 0.5}]}',
+     {"content-type": "application/json"}, 400, "unknown field 'agee' and lacks the feature 'age'"),
     ("\x00\x01", {"content-type": "application/octet-stream"}, 415, "unsupported content type"),
     ("x" * (7 * 1024 * 1024), {"content-type": "text/csv"}, 413, "exceeds the limit"),
 ])

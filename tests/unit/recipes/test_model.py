@@ -98,10 +98,18 @@ def test_unknown_category_encodes_as_all_zeros(classifier: TabularModel) -> None
     ([1, 2, 3], "3 values, expected 4"),
     ("age=3", "expected an object or a list"),
     ({"agee": 30, "devise": "Mobile"}, "none of the model's features"),
+    ({"agee": 30, "visits": 2, "device": "Mobile", "premium": 0}, "unknown field 'agee' and lacks the feature 'age'"),
+    ({"Age": 30, "visits": 2}, "unknown field 'Age'"),
 ])
 def test_bad_values_are_invalid_input(classifier: TabularModel, row: object, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         classifier.predict_records([row])
+
+
+def test_fields_that_are_not_features_are_ignored(classifier: TabularModel) -> None:
+    record = {"age": 30, "visits": 2, "device": "Mobile", "premium": 0}
+    with_extras = {**record, "id": 7, "click": 1, "full_name": "User7"}
+    assert classifier.predict_records([with_extras]).tolist() == classifier.predict_records([record]).tolist()
 
 
 def test_frame_with_text_numbers_and_missing_column(classifier: TabularModel, frame: pd.DataFrame) -> None:

@@ -28,6 +28,7 @@ def serve(
     import os
 
     from mloop.errors import InvalidInput
+    from mloop.serving.serve import check_port
     from mloop.serving.serve import serve as run
 
     if endpoint == "serve":  # SageMaker runs `<image> serve`
@@ -37,6 +38,7 @@ def serve(
         root, endpoint, model_dir = _resolve(endpoint)
     if model_dir is not None and not model_dir.is_dir():
         raise InvalidInput(f"--model-dir {model_dir} is not a directory")
+    check_port(host, port)
     typer.echo(f"serving {endpoint or model_dir} on http://{host}:{port} "
                f"({workers} worker{'s' if workers > 1 else ''}; pid {os.getpid()})", err=True)
     run(root, endpoint or "model", host=host, port=port, workers=workers, poll_interval=poll_interval,

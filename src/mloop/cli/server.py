@@ -17,6 +17,7 @@ def server(
 
     import uvicorn
 
+    from mloop.serving.serve import check_port
     from mloop.web import create_app
 
     ws = workspace()
@@ -25,7 +26,7 @@ def server(
     bind_port = settings.server.port if port is None else port
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _check_port(bind_host, bind_port)
+    check_port(bind_host, bind_port)
     app = create_app(ws)
     out = console(stderr=True)
     out.print(f"control plane for [bold]{ws.root}[/] on http://{bind_host}:{bind_port}  "
@@ -40,26 +41,6 @@ def server(
                     access_log=True, server_header=False)
     finally:
         ws.close()
-
-
-def _check_port(host: str, port: int) -> None:
-    """Fail with a hint before uvicorn does so with a bare errno."""
-    import socket
-
-    from mloop.errors import Conflict, InvalidInput
-
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise InvalidInput(f"cannot bind to host '{host}': {exc.strerror}", hint="Use --host 127.0.0.1") from exc
-    family, _, _, _, address = infos[0]
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(address)
-        except OSError as exc:
-            raise Conflict(f"cannot listen on {host}:{port}: {exc.strerror}",
-                           hint="Another server uses that port; pick another with --port.") from exc
 
 
 def register(app: typer.Typer) -> None:

@@ -19,8 +19,10 @@ def app_command(
     """Serve the ad-click page and JSON API; every prediction is logged to the interactions group."""
     import uvicorn
 
+    from mloop.serving.serve import check_port
     from mloop.web.inference import create_inference_app
 
+    check_port(host, port)
     ws = workspace()
     settings = ws.settings.app.model_copy(update={
         "log_interactions": ws.settings.app.log_interactions and not no_log,

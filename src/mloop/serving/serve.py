@@ -16,15 +16,20 @@ if TYPE_CHECKING:
 
 
 def check_port(host: str, port: int) -> None:
-    """Fail early, with a clear message, when the port is taken.
+    """Fail early, with a clear message, when the address cannot be bound (every mloop server).
 
     Raises:
-        PortInUse: something already listens there.
+        PortInUse: something already listens there. InvalidInput: the host does not resolve.
     """
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise InvalidInput(f"cannot bind to host '{host}': {exc.strerror}", hint="Use --host 127.0.0.1") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((host, port))
+            sock.bind(address)
         except OSError as exc:
             raise PortInUse(
                 f"cannot listen on {host}:{port}: {exc.strerror or exc}",

@@ -48,9 +48,10 @@ def test_new_user_mistakes_get_one_line_and_a_hint(served: Served) -> None:
     assert "mloop models approve" in r.stderr
     r = mloop(root, "endpoints", "show", "nope-ep")
     assert r.returncode == 1 and "endpoint 'nope-ep' not found" in r.stderr
-    r = mloop(root, "serve", "ctr-ep", "--port", str(served.port))
-    assert r.returncode == 1 and f"cannot listen on 127.0.0.1:{served.port}" in r.stderr
-    assert "--port" in r.stderr and "Traceback" not in r.stderr
+    for command in (["serve", "ctr-ep"], ["app", "--endpoint", "ctr-ep"]):
+        r = mloop(root, *command, "--port", str(served.port))
+        assert r.returncode == 1 and r.stderr.startswith(f"error: cannot listen on 127.0.0.1:{served.port}")
+        assert "--port" in r.stderr and "Traceback" not in r.stderr
 
 
 # The InferenceService v1beta1 fields the export may use (from KServe's CRD); no others allowed.

@@ -145,7 +145,7 @@ def _choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVar
 
 def _parse(variant: LiveVariant, req: Request) -> tuple[list[Any], Any]:
     if req.protocol == SAGEMAKER:
-        return parse_invocation(req.body, req.content_type), None
+        return parse_invocation(req.body, req.content_type, variant.model.feature_names), None
     if req.protocol == V1:
         return parse_v1(req.body), None
     rows, request_id, outputs = parse_v2(req.body, variant.model.feature_names)

@@ -38,6 +38,14 @@ def test_json_shapes(doc: object) -> None:
     assert (list(row.values()) if isinstance(row, dict) else row) == [25, "ios", 3, 0.5]
 
 
+def test_dataframe_split_in_feature_order_stays_lists() -> None:
+    doc = j({"dataframe_split": {"columns": FEATURES, "data": [[25, "ios", 3, 0.5]]}})
+    assert parse_invocation(doc, "application/json", FEATURES) == [[25, "ios", 3, 0.5]]
+    shuffled = j({"dataframe_split": {"columns": FEATURES[::-1], "data": [[0.5, 3, "ios", 25]]}})
+    expected = dict(zip(FEATURES, [25, "ios", 3, 0.5], strict=True))
+    assert parse_invocation(shuffled, "application/json", FEATURES) == [expected]
+
+
 @pytest.mark.parametrize("body, ctype, error", [
     (b"{bad", "application/json", InvalidInput),
     (b"", "application/json", InvalidInput),

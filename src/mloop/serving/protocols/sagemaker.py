@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from typing import Any
 
 from mloop.errors import InvalidInput
@@ -19,8 +20,8 @@ from mloop.serving.protocols.common import Rows, check_rows, dumps, loads_json
 JSON_KEYS = ("instances", "dataframe_split", "dataframe_records", "inputs")
 
 
-def parse_invocation(body: bytes, content_type: str) -> Rows:
-    """Records from an /invocations body.
+def parse_invocation(body: bytes, content_type: str, features: Sequence[str] | None = None) -> Rows:
+    """Records from an /invocations body (`features`: the model's, in order, when known).
 
     Raises:
         UnsupportedMediaType: neither CSV nor JSON. InvalidInput: malformed body.
@@ -29,7 +30,7 @@ def parse_invocation(body: bytes, content_type: str) -> Rows:
     if media in ("text/csv", "application/csv", "text/plain"):
         return parse_csv(body)
     if media in ("application/json", "application/jsonlines", "") or media.endswith("+json"):
-        return parse_json_records(loads_json(body))
+        return parse_json_records(loads_json(body), features)
     raise UnsupportedMediaType(f"unsupported content type '{media}'")
 
 
@@ -51,21 +52,21 @@ def parse_csv(body: bytes) -> Rows:
     return rows
 
 
-def parse_json_records(doc: Any) -> Rows:
+def parse_json_records(doc: Any, features: Sequence[str] | None = None) -> Rows:
     """Records from the JSON shapes SageMaker and MLflow clients send."""
     if isinstance(doc, list):
         return check_rows(doc, "body")
     if not isinstance(doc, dict):
         raise InvalidInput("JSON body must be an object or a list", hint=_shapes())
     if "dataframe_split" in doc:
-        return _dataframe_split(doc["dataframe_split"])
+        return _dataframe_split(doc["dataframe_split"], features)
     for key in ("instances", "dataframe_records", "inputs"):
         if key in doc:
             return check_rows(doc[key], key)
     raise InvalidInput("JSON body has none of the keys " + ", ".join(JSON_KEYS), hint=_shapes())
 
 
-def _dataframe_split(split: Any) -> Rows:
+def _dataframe_split(split: Any, features: Sequence[str] | None) -> Rows:
     if not isinstance(split, dict) or not isinstance(split.get("data"), list):
         raise InvalidInput("dataframe_split needs {'columns': [...], 'data': [[...], ...]}")
     columns = split.get("columns")
@@ -74,12 +75,12 @@ def _dataframe_split(split: Any) -> Rows:
         return rows
     if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
         raise InvalidInput("dataframe_split.columns must be a list of column names")
-    out = []
     for i, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != len(columns):
             raise InvalidInput(f"dataframe_split.data[{i}] must be a list of {len(columns)} values")
-        out.append(dict(zip(columns, row, strict=True)))
-    return out
+    if features is not None and columns == list(features):
+        return rows  # already in the model's order: no per-row dict
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def render_invocation(predictions: list[Any], accept: str) -> tuple[bytes, bytes]:

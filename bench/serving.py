@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -297,6 +298,8 @@ def main() -> None:
                         help="only the points with this many rows per request (e.g. 100)")
     parser.add_argument("--skip-swap", action="store_true", help="skip the hot-swap-under-load point")
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench/serving.py drives the servers with wrk: install it first (apt-get install -y wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     ws, model, mdir = build(tmp / "ws")
     procs, urls = start_servers(args, tmp, mdir)

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.features._sqlite import WriteLock, connect, execute_retrying, write_transaction
+from mloop.features._sqlite import WriteLock, connect, execute_retrying, write_many
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -69,8 +69,8 @@ class _Spool:
 
     def append(self, rows: list[str]) -> None:
         now = time.time()
-        with write_transaction(self.conn(), self._local.lock) as conn:
-            conn.executemany("INSERT INTO spool (at, data) VALUES (?, ?)", ((now, r) for r in rows))
+        conn = self.conn()
+        write_many(conn, self._local.lock, "INSERT INTO spool (at, data) VALUES (?, ?)", [(now, r) for r in rows])
 
     def pending(self) -> tuple[int, float | None]:
         count, oldest = execute_retrying(self.conn(), "SELECT count(*), min(at) FROM spool").fetchone()

@@ -244,14 +244,19 @@ def check_record(spec: FeatureGroupSpec, record: dict[str, Any], now: datetime) 
     from mloop.errors import InvalidInput, did_you_mean
 
     names = _names(spec)
-    unknown = [k for k in record if k not in names]
-    if unknown:
-        raise InvalidInput(f"record has unknown field '{unknown[0]}' for group '{spec.name}'",
-                           hint=did_you_mean(unknown[0], spec.names))
+    for key in record:
+        if key not in names:
+            raise InvalidInput(f"record has unknown field '{key}' for group '{spec.name}'",
+                               hint=did_you_mean(key, spec.names))
     out: dict[str, Any] = {}
-    for feature in spec.features:
-        value = record.get(feature.name)
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+    for feature, exact in _plan(spec):
+        value: Any = record.get(feature.name)
+        kind = type(value)
+        if kind is exact and (kind is not float or value - value == 0.0) and (
+                kind is not str or len(value) <= feature.max_length // 4):
+            out[feature.name] = value  # the common case: already the right type, nothing to check
+            continue
+        if value is None or (kind is float and math.isnan(value)):
             if feature.name == spec.event_time:
                 value = now
             elif not feature.nullable:
@@ -261,6 +266,23 @@ def check_record(spec: FeatureGroupSpec, record: dict[str, Any], now: datetime) 
                 continue
         out[feature.name] = _coerce(feature, value)
     return out
+
+
+_plans: dict[int, tuple[FeatureGroupSpec, list[tuple[Feature, type | None]]]] = {}
+
+
+def _plan(spec: FeatureGroupSpec) -> list[tuple[Feature, type | None]]:
+    """Per feature, the Python type a value may have to be taken as is (None: always check)."""
+    hit = _plans.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    plain = {"int": int, "float": float, "string": str, "bool": bool}
+    plan = [(f, plain.get(f.type) if f.allowed is None and f.min is None and f.max is None else None)
+            for f in spec.features]
+    if len(_plans) > 256:  # specs are replaced when the group cache refreshes
+        _plans.clear()
+    _plans[id(spec)] = (spec, plan)
+    return plan
 
 
 def _names(spec: FeatureGroupSpec) -> frozenset[str]:
@@ -274,6 +296,9 @@ def _coerce(feature: Feature, value: Any) -> Any:
     try:
         if kind == "string":
             result: Any = value if isinstance(value, str) else str(value)
+            if len(result.encode()) > feature.max_length:
+                raise InvalidInput(f"'{feature.name}': a string of {len(result.encode())} bytes, "
+                                   f"longer than max_length {feature.max_length}")
         elif (kind == "bool" and isinstance(value, bool)) or (
             kind == "int" and isinstance(value, int) and not isinstance(value, bool)
         ):

@@ -52,6 +52,22 @@ def test_bad_records_are_refused_whole(ev: Any, record: dict[str, Any], match: s
     assert get_online(ev, "ev", [9]) == {}  # nothing of the batch was written
 
 
+def test_records_are_normalized_and_strings_bounded_like_ingest(workspace: Any) -> None:
+    from mloop.features import Feature, FeatureGroupSpec, create_group
+
+    create_group(workspace, FeatureGroupSpec(name="notes", record_identifier="uid", features=[
+        Feature(name="uid", type="int"), Feature(name="text", type="string", max_length=8),
+        Feature(name="score", type="float"), Feature(name="flag", type="bool", nullable=False)]))
+    put_records(workspace, "notes", [{"uid": 1, "text": "abc", "score": 2, "flag": True},
+                                     {"uid": 2, "text": "é" * 4, "score": float("nan"), "flag": "yes"}])
+    got = get_online(workspace, "notes", [1, 2], ["text", "score", "flag"])
+    assert got == {1: {"text": "abc", "score": 2.0, "flag": True}, 2: {"text": "éééé", "score": None, "flag": True}}
+    with pytest.raises(InvalidInput, match="10 bytes, longer than max_length 8"):
+        put_records(workspace, "notes", [{"uid": 3, "text": "é" * 5, "flag": False}])
+    with pytest.raises(InvalidInput, match="lacks 'flag'"):
+        put_records(workspace, "notes", [{"uid": 4}])
+
+
 WRITER = textwrap.dedent("""
     import sys
     from mloop.features import put_records

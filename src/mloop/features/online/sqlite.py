@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from mloop.errors import ConfigError, StoreUnavailable
-from mloop.features._sqlite import WriteLock, connect, execute_retrying, write_transaction
+from mloop.features._sqlite import WriteLock, connect, execute_retrying, write_many
 from mloop.features.online import Row
 
 _SCHEMA = """
@@ -58,8 +58,8 @@ class SqliteOnlineStore:
         return conn
 
     def put(self, group: str, rows: Iterable[Row]) -> None:
-        with write_transaction(self._conn(), self._local.lock) as conn:
-            conn.executemany(_UPSERT, ((group, i, ts, data) for i, ts, data in rows))
+        conn = self._conn()
+        write_many(conn, self._local.lock, _UPSERT, [(group, i, ts, data) for i, ts, data in rows])
 
     def put_staged(self, group: str, path: str) -> None:
         """Upsert the rows of a scratch file (`online_stage`) in row order, inside SQLite.
@@ -110,5 +110,4 @@ class SqliteOnlineStore:
 
 def _publish_chunk(conn: sqlite3.Connection, lock: WriteLock, group: str, low: int, high: int) -> None:
     """One transaction: staged rows with low < rowid <= high."""
-    with write_transaction(conn, lock):
-        conn.execute(_STAGED, (group, low, high))
+    write_many(conn, lock, _STAGED, [(group, low, high)])

@@ -6,6 +6,7 @@ one keep-alive HTTP client to the endpoint and logs every answered prediction be
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,7 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
         service = InferenceService(cfg, client, store, endpoint_label=label)
         await service.start()
         app.state.service = service
+        gc.freeze()  # long-lived startup objects out of full collections (see serving.app)
         try:
             yield
         finally:

@@ -187,3 +187,27 @@ def test_watch_gives_up_on_a_release_nobody_drives(release_ws: Any) -> None:
     seen: list[str] = []
     back = watch_release(release_ws, orphan.id, lambda r: seen.append(r.status), poll=0.05, orphan_grace=0.2)
     assert not back.finished and seen == ["Pending"]
+
+
+def test_no_decision_within_the_approval_timeout_fails_the_release(repo: Path, tmp_path: Path) -> None:
+    from mloop import registry
+    from mloop.release.stages import approval
+    from mloop.store import open_workspace
+    from tests.support.serving import publish, train
+
+    (repo / "mloop.toml").write_text((repo / "mloop.toml").read_text() + "approval_timeout = 0.3\n")
+    ws = open_workspace(repo)
+    try:
+        pending = publish(ws, "ctr-model", train(n_estimators=3), tmp_path, approve=False)
+
+        def registered(ctx: StageContext) -> dict[str, Any]:
+            return {"run_id": "run-1", "model_version": pending.version}
+
+        release = start_release(ws, allow_dirty=True, stages=fake_stages(
+            Counter(), TrainRegister=registered, Approval=approval))
+        assert release.status == "Failed" and release.stage == "Approval"
+        assert f"no decision on ctr-model v{pending.version} within the approval timeout (0.3 s)" in (
+            release.message or "")
+        assert registry.get_version(ws, "ctr-model", pending.version).status == registry.PENDING
+    finally:
+        ws.close()

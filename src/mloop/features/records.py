@@ -110,7 +110,7 @@ def _spool(ws: Workspace, group: str) -> _Spool:
 
 def _group_spools(ws: Workspace, group: str) -> list[_Spool]:
     """Every spool file of `group` in this workspace, this process's and other processes'."""
-    legacy = ws.state_dir / "spool" / f"{group}.db"  # one shared file per group before 0.2
+    legacy = ws.state_dir / "spool" / f"{group}.db"  # the one shared file per group of earlier versions
     paths = sorted(_spool_dir(ws, group).glob("*.db")) + ([legacy] if legacy.exists() else [])
     with _spools_lock:
         for path in paths:

@@ -13,6 +13,7 @@ import fcntl
 import os
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -45,6 +46,39 @@ class WriteLock:
 
     def close(self) -> None:
         os.close(self.fd)
+
+
+class ThreadLocalDB:
+    """One SQLite file opened once per thread (sqlite3 connections are not shared between
+    threads), each connection with its own handle on the writers' lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = connect(self.path)
+            self._local.lock = WriteLock(self.path)
+        return conn
+
+    def lock(self) -> WriteLock:
+        """This thread's handle on the writers' lock (opened with its connection)."""
+        self.conn()
+        lock: WriteLock = self._local.lock
+        return lock
+
+    def write_many(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+        write_many(self.conn(), self._local.lock, sql, params)
+
+    def close(self) -> None:
+        """Close this thread's connection (other threads' close when their thread state goes)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.lock.close()
+            self._local.conn = None
 
 
 def write_many(conn: sqlite3.Connection, lock: WriteLock, sql: str, params: Iterable[Sequence[Any]]) -> None:

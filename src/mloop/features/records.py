@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.features._sqlite import WriteLock, connect, execute_retrying, write_many
+from mloop.features._sqlite import ThreadLocalDB, execute_retrying
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -55,35 +55,24 @@ class _Spool:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
+        self.db = ThreadLocalDB(path)
         self.unchecked = 0
         self.checked_at = time.monotonic()
         execute_retrying(self.conn(), _SCHEMA)
 
     def conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = connect(self.path)
-            self._local.lock = WriteLock(self.path)
-        return conn
+        return self.db.conn()
 
     def append(self, rows: list[str]) -> None:
         now = time.time()
-        conn = self.conn()
-        write_many(conn, self._local.lock, "INSERT INTO spool (at, data) VALUES (?, ?)", [(now, r) for r in rows])
+        self.db.write_many("INSERT INTO spool (at, data) VALUES (?, ?)", [(now, r) for r in rows])
 
     def pending(self) -> tuple[int, float | None]:
         count, oldest = execute_retrying(self.conn(), "SELECT count(*), min(at) FROM spool").fetchone()
         return int(count), oldest
 
     def close(self) -> None:
-        """Close this thread's connection (others close when their thread's state goes)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.lock.close()
-            self._local.conn = None
-
+        self.db.close()
 
 _spools: dict[tuple[str, str, int], _Spool] = {}  # this process's own spools
 _opened: dict[Path, _Spool] = {}  # any spool file a flusher of this process opened

@@ -7,12 +7,11 @@ ts`), so it holds across threads and processes without any read-modify-write rac
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from mloop.errors import ConfigError, StoreUnavailable
-from mloop.features._sqlite import WriteLock, connect, execute_retrying, write_many
+from mloop.features._sqlite import ThreadLocalDB, WriteLock, execute_retrying, write_many
 from mloop.features.online import Row
 
 _SCHEMA = """
@@ -42,24 +41,18 @@ class SqliteOnlineStore:
             raise ConfigError(f"online_store_url '{url}' must look like sqlite:///path/online.db")
         self.path = Path(url[len("sqlite:///") :].split("?", 1)[0])
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+        self._db = ThreadLocalDB(self.path)
         execute_retrying(self._conn(), _SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
-        # One connection per thread: sqlite3 connections are not safe to share.
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = connect(self.path)
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(f"cannot open the online store {self.path}: {exc}") from exc
-            self._local.conn = conn
-            self._local.lock = WriteLock(self.path)
-        return conn
+        try:
+            return self._db.conn()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open the online store {self.path}: {exc}") from exc
 
     def put(self, group: str, rows: Iterable[Row]) -> None:
-        conn = self._conn()
-        write_many(conn, self._local.lock, _UPSERT, [(group, i, ts, data) for i, ts, data in rows])
+        self._conn()  # a store that cannot be opened is StoreUnavailable, as for reads
+        self._db.write_many(_UPSERT, [(group, i, ts, data) for i, ts, data in rows])
 
     def put_staged(self, group: str, path: str) -> None:
         """Upsert the rows of a scratch file (`online_stage`) in row order, inside SQLite.
@@ -77,7 +70,7 @@ class SqliteOnlineStore:
             for low in range(0, last, STAGED_CHUNK):
                 if low + STAGED_CHUNK >= last:
                     conn.execute("PRAGMA main.synchronous=FULL")
-                _publish_chunk(conn, self._local.lock, group, low, low + STAGED_CHUNK)
+                _publish_chunk(conn, self._db.lock(), group, low, low + STAGED_CHUNK)
         finally:
             conn.execute("PRAGMA main.synchronous=NORMAL")
             conn.execute("DETACH DATABASE staged")
@@ -101,12 +94,7 @@ class SqliteOnlineStore:
         execute_retrying(self._conn(), "DELETE FROM online_records WHERE grp = ?", group)
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.lock.close()
-            self._local.conn = None
-
+        self._db.close()
 
 def _publish_chunk(conn: sqlite3.Connection, lock: WriteLock, group: str, low: int, high: int) -> None:
     """One transaction: staged rows with low < rowid <= high."""

@@ -25,7 +25,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.support.servers import free_port, port_open, wait_until  # noqa: E402
+from tests.support.servers import free_port, port_open, stop_process, wait_until  # noqa: E402
 
 RECORD = {"age": 31, "gender": "Female", "device_type": "Mobile", "ad_position": "Top",
           "browsing_history": "Shopping", "time_of_day": "Morning"}
@@ -56,14 +56,6 @@ def start(cmd: list[str], cwd: Path, port: int, what: str) -> subprocess.Popen[b
     proc = subprocess.Popen(cmd, cwd=cwd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_until(lambda: port_open(port), timeout=60, what=what)
     return proc
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -136,12 +128,12 @@ def main() -> None:
                 try:
                     got = asyncio.run(drive(f"http://127.0.0.1:{port}", args.seconds, args.concurrency, app.pid))
                 finally:
-                    stop(app)
+                    stop_process(app)
                 if arm not in results or got["app_cpu_ms_per_request"] < results[arm]["app_cpu_ms_per_request"]:
                     results[arm] = got
     finally:
         for proc in procs:
-            stop(proc)
+            stop_process(proc)
     ratio = results["logging on"]["rps"] / results["logging off"]["rps"]
     # The app is one event loop: its capacity is 1 / (CPU per request). CPU per request is what
     # the noisy shared machine disturbs least, so the capacity ratio is the headline number.

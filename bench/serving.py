@@ -40,7 +40,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.support.servers import free_port, port_open, wait_until  # noqa: E402
+from tests.support.servers import free_port, port_open, stop_process, wait_until  # noqa: E402
 
 FEATURES = ["age", "gender", "device_type", "ad_position", "browsing_history", "time_of_day"]
 ROW = [31, "Female", "Mobile", "Top", "Shopping", "Morning"]
@@ -234,12 +234,7 @@ def start_servers(args: argparse.Namespace, tmp: Path, mdir: Path) -> tuple[list
 
 def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
     for p in procs:
-        p.terminate()
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        stop_process(p, timeout=20)
 
 
 POINTS = [("csv", 1, 1), ("json", 1, 1), ("v1", 1, 1), ("csv", 1, 8), ("json", 1, 8), ("v1", 1, 8),

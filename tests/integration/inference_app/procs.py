@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.servers import free_port, port_open, wait_until
+from tests.support.servers import free_port, port_open, stop_process, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 MLOOP = str(ROOT / ".venv" / "bin" / "mloop")
@@ -54,13 +54,7 @@ def spawn(cmd: list[str], cwd: Path, port: int, what: str, log: Path, timeout: f
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_process(proc)
 
 
 def start_stub(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:

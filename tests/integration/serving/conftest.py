@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.servers import free_port, port_open, wait_until
+from tests.support.servers import free_port, port_open, stop_process, wait_until
 from tests.support.serving import broken_model_file, publish, train
 
 VENV_BIN = str(Path(sys.executable).parent)
@@ -56,12 +56,7 @@ def start_server(root: Path, endpoint: str, *extra: str) -> tuple[subprocess.Pop
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(proc, timeout=15)
 
 
 @pytest.fixture(scope="package")

@@ -21,7 +21,6 @@ group at once.
 from __future__ import annotations
 
 import atexit
-import fcntl
 import logging
 import os
 import socket
@@ -37,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.features._sqlite import ThreadLocalDB, execute_retrying
+from mloop.store.locks import file_lock
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -164,14 +164,8 @@ def _maybe_flush(ws: Workspace, group: str, spool: _Spool) -> None:
 
 @contextmanager
 def _flush_lock(ws: Workspace, group: str) -> Iterator[None]:
-    path = ws.state_dir / "spool" / f"{group}.flush.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with file_lock(ws.state_dir / "spool" / f"{group}.flush.lock"):
+        yield
 
 
 def flush_records(ws: Workspace, group: str) -> int:

@@ -9,7 +9,6 @@ that two processes opening a new workspace at once cannot both migrate it.
 
 from __future__ import annotations
 
-import fcntl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import ConfigError, StoreUnavailable
+from mloop.store.locks import file_lock
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -169,13 +169,8 @@ def _file_lock(db_path: Path | None) -> Iterator[None]:
     if db_path is None:
         yield
         return
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(db_path.with_name(db_path.name + ".migrate.lock"), "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with file_lock(db_path.with_name(db_path.name + ".migrate.lock")):
+        yield
 
 
 def _sqlite_path(url: str) -> Path | None:

@@ -99,15 +99,11 @@ def _store_init_lock(uri: str) -> Iterator[None]:
     if not uri.startswith("sqlite:///"):
         yield
         return
-    import fcntl
+    from mloop.store.locks import file_lock
 
     db = Path(uri[len("sqlite:///"):].split("?", 1)[0])
-    with open(db.with_name(db.name + ".init.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with file_lock(db.with_name(db.name + ".init.lock")):
+        yield
 
 
 @contextmanager

@@ -7,11 +7,11 @@ training side can join them point in time (a label counts only if it came after 
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from mloop.store.locks import file_lock
 from mloop.web.inference.schemas import CATEGORIES
 
 if TYPE_CHECKING:
@@ -58,14 +58,8 @@ class InteractionStore:
     @contextmanager
     def feedback_lock(self) -> Iterator[None]:
         """An exclusive lock (a file lock in `.mloop/locks/`) around checking and writing feedback."""
-        folder = self.ws.state_dir / "locks"
-        folder.mkdir(exist_ok=True)
-        with open(folder / f"feedback-{self.feedback_group}.lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with file_lock(self.ws.state_dir / "locks" / f"feedback-{self.feedback_group}.lock"):
+            yield
 
     def get_interaction(self, request_id: str) -> dict[str, Any] | None:
         return _online(self.ws, self.interactions_group, request_id)

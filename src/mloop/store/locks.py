@@ -1,0 +1,25 @@
+"""An exclusive lock between processes on one host: `flock` of a sidecar file.
+
+Used where a short critical section must not run twice at once (first migration of a SQLite
+database, a spool flush, a feedback check-and-write); the kernel drops the lock when its
+holder dies, so a killed process never leaves it held.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created, with its folder, if missing) for the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from mloop.features.ingest_source import RawBatch
-    from mloop.features.online_stage import OnlineStage
+    from mloop.features.online.runs import RunWriter
     from mloop.store import Workspace
 
 Progress = Callable[[int, int], None]  # (rows done, bytes done)
@@ -148,8 +148,8 @@ def _process(batch: RawBatch, group: FeatureGroup, now: datetime, first_row: int
 
 
 def _stage(ws: Workspace, path: Path, group: FeatureGroup, quarantine: _Quarantine,
-           staging: Path, progress: Progress | None, online: OnlineStage | None = None) -> tuple[int, int]:
-    """Write validated rows to `staging` (and their online rows to `online`); returns (rows seen, rows kept)."""
+           staging: Path, progress: Progress | None, online: RunWriter | None = None) -> tuple[int, int]:
+    """Write validated rows to `staging` (and to the online run writer); returns (rows seen, rows kept)."""
     import pyarrow.parquet as pq
 
     from mloop.features.validate import arrow_schema
@@ -235,7 +235,7 @@ def ingest(
 
 def _sweep_stale(tmp: Path) -> None:
     """Remove staging files left by killed ingests and flushes (their pid is gone)."""
-    for path in [*tmp.glob("*-*-*.parquet"), *tmp.glob("*-*-*.online.db")]:
+    for path in tmp.glob("*-*-*.parquet"):
         pid = path.name.split("-")[1]
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
@@ -267,12 +267,12 @@ def _run(ws: Workspace, path: Path, grp: FeatureGroup, report: IngestReport, for
     staging, qpath = _staging_paths(ws, grp.name)
     report.position = "row_number" if is_parquet(path) else "line"
     quarantine = _Quarantine(qpath, report.position)
-    online = start_stage(ws, grp.spec, staging.with_suffix(".online.db"))
+    online = start_stage(ws, grp.spec)
     try:
         try:
             report.rows, report.ingested = _stage(ws, path, grp, quarantine, staging, progress, online)
             if online is not None:
-                online.finish()
+                online.finish()  # sorted and synced before the commit
         finally:
             report.quarantine = quarantine.close()
         report.rejected, report.examples = quarantine.count, quarantine.examples
@@ -304,12 +304,15 @@ def repair_online(ws: Workspace, grp: FeatureGroup) -> int:
     """Re-apply committed ingestions whose online upsert was interrupted; returns how many."""
     from mloop.features.groups import ingestions, mark_online_applied
     from mloop.features.online_rows import apply_parquet
+    from mloop.features.online_stage import apply_parquet_runs
 
     fixed = 0
     for ing in ingestions(ws, grp):
         if ing.online_applied or ing.digest is None or not grp.spec.online:
             continue
-        apply_parquet(ws, grp.spec, ws.artifacts.fs_path(ing.digest), fs=ws.artifacts.fs)
+        path = ws.artifacts.fs_path(ing.digest)
+        if not apply_parquet_runs(ws, grp.spec, path, fs=ws.artifacts.fs):
+            apply_parquet(ws, grp.spec, path, fs=ws.artifacts.fs)
         mark_online_applied(ws, ing.id)
         fixed += 1
     return fixed

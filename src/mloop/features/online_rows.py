@@ -135,7 +135,7 @@ def get_online(
         text = found.get(key)
         if text is None:
             continue
-        values = orjson.loads(text)
+        values = text if isinstance(text, dict) else orjson.loads(text)
         out[ident] = values if features is None else {f: values.get(f) for f in features}
     return out
 

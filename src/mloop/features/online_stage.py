@@ -1,100 +1,61 @@
 """Online rows of an ingestion, built while it validates and published after its commit.
 
-The online upsert used to start only after the metadata commit: read the staged Parquet back,
-build (id, event time, JSON) rows with DuckDB, bind them row by row into SQLite. Now a worker
-thread turns each validated block into rows as soon as it exists (overlapping validation on
-the second core) and appends them to a scratch SQLite file; after the commit the SQLite online
-store applies the whole file with `INSERT ... SELECT ... ON CONFLICT` inside SQLite (no Python
-per row on the critical path).
+With the SQLite online store, each validated block goes to a `RunWriter`, which sorts the
+rows into run files (`online.runs`) before the metadata commit; publishing after the commit
+registers them in one transaction, so no row-by-row upsert sits on the ingest's critical path.
+A crash before the commit leaves unregistered files (swept by the next writer); a crash after
+it leaves the ingestion marked "online not applied", and the next ingest or flush re-applies it
+from the immutable Parquet file (`ingest.repair_online`).
 
-The scratch file is not durable and need not be: it is written with synchronous=OFF and no
-journal, and it is never the source of truth. Before the commit a crash loses only it (the
-ingestion did not happen); after the commit a crash mid-publish leaves the ingestion marked
-"online not applied", and the next ingest or flush re-applies it from the immutable Parquet
-file (`ingest.repair_online`), where newest-wins makes re-applying idempotent.
+Other stores (Redis) have no runs: `start_stage` returns None and the ingest upserts the
+committed Parquet file row by row (`online_rows.apply_parquet`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
+    from mloop.features.online.runs import RunWriter
     from mloop.features.schema import FeatureGroupSpec
     from mloop.store import Workspace
 
 
-THREADS = 1  # DuckDB threads for the rows: the main thread is validating on the other core
-
-
-class OnlineStage:
-    """A scratch SQLite file of online rows in row order, filled by one worker thread."""
-
-    def __init__(self, spec: FeatureGroupSpec, path: Path) -> None:
-        self.spec = spec
-        self.path = path
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="mloop-online-stage")
-        self._pending: Future[None] | None = None
-        self._conn: sqlite3.Connection | None = None
-
-    def _append(self, table: pa.Table) -> None:
-        from mloop.features.online_rows import rows_from_table
-
-        rows = rows_from_table(self.spec, table, threads=THREADS)
-        if self._conn is None:  # created in the worker thread that uses it
-            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=OFF")
-            self._conn.execute("PRAGMA synchronous=OFF")
-            self._conn.execute("CREATE TABLE IF NOT EXISTS rows (id TEXT, ts INTEGER, data TEXT)")
-        self._conn.execute("BEGIN")
-        self._conn.executemany("INSERT INTO rows VALUES (?, ?, ?)", rows)
-        self._conn.execute("COMMIT")
-
-    def add(self, table: pa.Table) -> None:
-        """Queue a validated block; waits for the previous one, so at most two are in memory."""
-        if self._pending is not None:
-            self._pending.result()
-        self._pending = self._pool.submit(self._append, table)
-
-    def finish(self) -> None:
-        """Wait until every queued block is in the scratch file (re-raises a worker error)."""
-        try:
-            if self._pending is not None:
-                self._pending.result()
-        finally:
-            self._pending = None
-            self._pool.shutdown(wait=True)
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def discard(self) -> None:
-        """Drop the scratch file; a worker error here is moot (the ingest already failed or ended)."""
-        with contextlib.suppress(Exception):  # the caller's own exception is the one to see
-            self.finish()
-        self.path.unlink(missing_ok=True)
-
-
-def start_stage(ws: Workspace, spec: FeatureGroupSpec, path: Path) -> OnlineStage | None:
-    """A stage when the group is online and its store can apply one (SQLite), else None."""
+def start_stage(ws: Workspace, spec: FeatureGroupSpec) -> RunWriter | None:
+    """A run writer when the group is online and its store takes runs (SQLite), else None."""
     from mloop.features.online import online_store
 
-    if not spec.online or not hasattr(online_store(ws), "put_staged"):
+    store: Any = online_store(ws)
+    if not spec.online or not hasattr(store, "run_writer"):
         return None
-    path.unlink(missing_ok=True)
-    return OnlineStage(spec, path)
+    writer: RunWriter = store.run_writer(spec)
+    return writer
 
 
-def publish(ws: Workspace, spec: FeatureGroupSpec, stage: OnlineStage) -> None:
-    """Apply a finished stage to the online store (after the ingestion's commit)."""
+def publish(ws: Workspace, spec: FeatureGroupSpec, writer: RunWriter) -> None:
+    """Register a finished writer's runs (after the ingestion's commit)."""
     from mloop.features.online import online_store
 
-    stage.finish()
-    if stage.path.exists():
+    files = writer.finish()
+    if files:
         store: Any = online_store(ws)
-        store.put_staged(spec.name, str(stage.path))
+        store.add_runs(spec.name, files)
+        writer.files = []  # registered: no longer the writer's to discard
+
+
+def apply_parquet_runs(ws: Workspace, spec: FeatureGroupSpec, path: str, fs: Any = None) -> bool:
+    """Re-apply an offline Parquet file as runs; False when the store takes no runs."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = start_stage(ws, spec)
+    if writer is None:
+        return False
+    try:
+        pf = pq.ParquetFile(fs.open(path, "rb") if fs is not None else path, pre_buffer=False)
+        for batch in pf.iter_batches(batch_size=100_000, use_threads=False):
+            writer.add(pa.Table.from_batches([batch]))
+        publish(ws, spec, writer)
+    finally:
+        writer.discard()
+    return True

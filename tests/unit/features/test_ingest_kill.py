@@ -26,12 +26,10 @@ SCRIPT = textwrap.dedent("""
     ws = open_workspace(sys.argv[1])
     where = sys.argv[3]
     src.BLOCK = 256 << 10  # several blocks, so a kill lands mid-file
-    if where == "online":  # die after the commit, in the middle of the online upsert
-        real = online._publish_chunk
-        def dying(conn, lock, group, low, high):
-            real(conn, lock, group, low, low + 100)  # the first 100 staged rows reach the store
+    if where == "online":  # die after the commit, its sorted runs written but not yet registered
+        def dying(self, group, files):
             os.kill(os.getpid(), signal.SIGKILL)
-        online._publish_chunk = dying
+        online.SqliteOnlineStore.add_runs = dying
     def progress(rows, done):
         print(rows, flush=True)
         if where == "staging":
@@ -71,11 +69,16 @@ def test_kill_during_staging_leaves_group_untouched(ev: Any, tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_kill_during_online_upsert_is_repaired(ev: Any, tmp_path: Path) -> None:
+def test_kill_during_online_publish_is_repaired(ev: Any, tmp_path: Path) -> None:
     csv = _csv(tmp_path / "d.csv")
     _run(ev, csv, "online")
     assert data_version(ev, "ev") == 1  # committed before the kill: visible offline, whole
     assert len(extract(ev, "ev", history=True)) == ROWS
+    assert get_online(ev, "ev", [ROWS - 1]) == {}  # its runs were never registered
+    orphans = list(ev.state_dir.glob("online-runs/ev/*.arrow"))
+    assert orphans
     again = ingest(ev, csv, "ev")  # same content: skipped, but the online store is finished
     assert again.skipped and data_version(ev, "ev") == 1
     assert get_online(ev, "ev", [ROWS - 1], ["x"]) == {ROWS - 1: {"x": (ROWS - 1) * 0.5}}
+    left = list(ev.state_dir.glob("online-runs/ev/*.arrow"))
+    assert left and not set(orphans) & set(left)  # the killed writer's files were swept

@@ -26,10 +26,10 @@ def test_ingest_online_matches_newest_wins_across_blocks_and_chunks(
     ws: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import mloop.features.ingest_source as src
-    import mloop.features.online.sqlite as osq
+    import mloop.features.online.runs as runs
 
     monkeypatch.setattr(src, "BLOCK", 4 << 10)  # many validated blocks
-    monkeypatch.setattr(osq, "STAGED_CHUNK", 97)  # many publish transactions
+    monkeypatch.setattr(runs, "RUN_ROWS", 700)  # several runs per ingest
     rng = random.Random(7)
     rows, newest = [], {}
     for line in range(3000):  # ids repeat, out of order, with equal times (the later row wins)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mloop.errors import ConfigError
 
@@ -27,8 +27,9 @@ class OnlineStore(Protocol):
         """Upsert rows; a row whose event time is older than the stored one is ignored."""
         ...
 
-    def get(self, group: str, ids: Sequence[str]) -> dict[str, str]:
-        """JSON text of each stored id (ids not stored are absent)."""
+    def get(self, group: str, ids: Sequence[str]) -> dict[str, str | dict[str, Any]]:
+        """JSON text of each stored id, or the decoded object where the backend holds it
+        decoded (SQLite's runs); ids not stored are absent."""
         ...
 
     def delete_group(self, group: str) -> None: ...

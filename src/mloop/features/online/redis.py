@@ -65,7 +65,7 @@ class RedisOnlineStore:
     def _flush(self, keys: list[str], values: list[str]) -> None:
         self._call(lambda: self._script(keys=keys, args=values))
 
-    def get(self, group: str, ids: Sequence[str]) -> dict[str, str]:
+    def get(self, group: str, ids: Sequence[str]) -> dict[str, str | dict[str, Any]]:
         keys = [self._key(group, i) for i in ids]
         raw = self._call(lambda: self.client.mget(keys))
         return {i: v[21:].decode() for i, v in zip(ids, raw, strict=True) if v is not None}

@@ -1,37 +1,55 @@
-"""SQLite online store (the default): one WITHOUT ROWID table keyed by (group, id), WAL mode.
+"""SQLite online store (the default): a WITHOUT ROWID table keyed by (group, id), WAL mode,
+plus the sorted runs of bulk ingests (`online.runs`).
 
-The newest-wins rule is one statement (`ON CONFLICT ... DO UPDATE ... WHERE excluded.ts >=
-ts`), so it holds across threads and processes without any read-modify-write race.
+Rows written one by one (`put`: serving-time records, flushes) go into the B-tree, where the
+newest-wins rule is one statement (`ON CONFLICT ... DO UPDATE ... WHERE excluded.ts >= ts`), so
+it holds across threads and processes without any read-modify-write race. An ingest's rows go
+into run files that are registered in one transaction (`add_runs`). A read takes, per id, the
+newest event time over the B-tree and the group's runs; at equal event times the later
+registered run wins, and any run wins over a single write. When a group has more than `MAX_RUNS` runs, the oldest are
+folded into the B-tree, so reads never search more than that many.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mloop.errors import ConfigError, StoreUnavailable
-from mloop.features._sqlite import ThreadLocalDB, WriteLock, execute_retrying, write_many
+from mloop.features._sqlite import ThreadLocalDB, execute_retrying, write_many
 from mloop.features.online import Row
+
+if TYPE_CHECKING:
+    from mloop.features.online.runs import Run, RunWriter
+    from mloop.features.schema import FeatureGroupSpec
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS online_records (
     grp TEXT NOT NULL, id TEXT NOT NULL, ts INTEGER NOT NULL, data TEXT NOT NULL,
+    prio INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (grp, id)
 ) WITHOUT ROWID
 """
+_RUNS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS online_runs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, file TEXT NOT NULL UNIQUE
+)
+"""
+# prio: 0 for rows written one by one, 1 for rows folded in from runs. At equal event times a
+# row may replace one of the same or a lower prio, so a tie resolves the same way before and
+# after a fold: ingested rows (runs) win over single writes, the later ingest over the earlier.
 _UPSERT = (
-    "INSERT INTO online_records (grp, id, ts, data) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (grp, id) DO UPDATE SET ts = excluded.ts, data = excluded.data "
-    "WHERE excluded.ts >= online_records.ts"
+    "INSERT INTO online_records (grp, id, ts, data, prio) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (grp, id) DO UPDATE SET ts = excluded.ts, data = excluded.data, prio = excluded.prio "
+    "WHERE excluded.ts > online_records.ts "
+    "OR (excluded.ts = online_records.ts AND excluded.prio >= online_records.prio)"
 )
-_STAGED = (
-    "INSERT INTO online_records (grp, id, ts, data) SELECT ?, id, ts, data FROM staged.rows "
-    "WHERE rowid > ? AND rowid <= ? ORDER BY rowid "
-    "ON CONFLICT (grp, id) DO UPDATE SET ts = excluded.ts, data = excluded.data "
-    "WHERE excluded.ts >= online_records.ts"
-)
-STAGED_CHUNK = 100_000  # rows per transaction when applying a staged file (bounds lock hold time)
+MAX_RUNS = 8  # runs a read searches at most; beyond, the oldest are folded into the B-tree
+_FOLD_CHUNK = 50_000  # rows per transaction when folding a run (bounds the writers' wait)
 _CHUNK = 500  # ids per SELECT (well under SQLite's variable limit)
 
 
@@ -41,8 +59,15 @@ class SqliteOnlineStore:
             raise ConfigError(f"online_store_url '{url}' must look like sqlite:///path/online.db")
         self.path = Path(url[len("sqlite:///") :].split("?", 1)[0])
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.runs_dir = self.path.parent / f"{self.path.stem}-runs"
         self._db = ThreadLocalDB(self.path)
-        execute_retrying(self._conn(), _SCHEMA)
+        self._open_runs: dict[str, Run] = {}
+        self._runs_lock = threading.Lock()
+        conn = self._conn()
+        execute_retrying(conn, _SCHEMA)
+        execute_retrying(conn, _RUNS_SCHEMA)
+        if "prio" not in {row[1] for row in conn.execute("PRAGMA table_info(online_records)")}:
+            execute_retrying(conn, "ALTER TABLE online_records ADD COLUMN prio INTEGER NOT NULL DEFAULT 0")
 
     def _conn(self) -> sqlite3.Connection:
         try:
@@ -52,50 +77,145 @@ class SqliteOnlineStore:
 
     def put(self, group: str, rows: Iterable[Row]) -> None:
         self._conn()  # a store that cannot be opened is StoreUnavailable, as for reads
-        self._db.write_many(_UPSERT, [(group, i, ts, data) for i, ts, data in rows])
+        self._db.write_many(_UPSERT, [(group, i, ts, data, 0) for i, ts, data in rows])
 
-    def put_staged(self, group: str, path: str) -> None:
-        """Upsert the rows of a scratch file (`online_stage`) in row order, inside SQLite.
+    def run_writer(self, spec: FeatureGroupSpec) -> RunWriter:
+        """A writer of sorted runs for a bulk load of `spec`'s group (see `add_runs`)."""
+        from mloop.features.online.runs import RunWriter
 
-        Same rule and result as `put` of those rows, without binding each row from Python.
-        The last commit is synced (synchronous=FULL: one fsync of the WAL, which covers every
-        earlier frame): the caller then marks the ingestion "online applied" in the metadata
-        DB, and that mark must not outlive rows a power loss could take back (with NORMAL,
-        WAL commits are synced only at checkpoints).
+        self._sweep(spec.name)
+        return RunWriter(spec, self.runs_dir / spec.name)
+
+    def add_runs(self, group: str, files: Sequence[Path]) -> None:
+        """Make finished run files visible to reads, all at once (one transaction).
+
+        Synced (synchronous=FULL): the caller then marks the ingestion "online applied" in the
+        metadata DB, and that mark must not outlive a registration a power loss could undo.
         """
         conn = self._conn()
-        execute_retrying(conn, "ATTACH DATABASE ? AS staged", path)
+        rows = [(group, str(Path(f).relative_to(self.runs_dir))) for f in files]
+        conn.execute("PRAGMA main.synchronous=FULL")
         try:
-            last = conn.execute("SELECT max(rowid) FROM staged.rows").fetchone()[0] or 0
-            for low in range(0, last, STAGED_CHUNK):
-                if low + STAGED_CHUNK >= last:
-                    conn.execute("PRAGMA main.synchronous=FULL")
-                _publish_chunk(conn, self._db.lock(), group, low, low + STAGED_CHUNK)
+            write_many(conn, self._db.lock(), "INSERT INTO online_runs (grp, file) VALUES (?, ?)", rows)
         finally:
             conn.execute("PRAGMA main.synchronous=NORMAL")
-            conn.execute("DETACH DATABASE staged")
+        files_now = self._run_files(conn, group)
+        if len(files_now) > MAX_RUNS:
+            self._fold(group, files_now[: len(files_now) - MAX_RUNS // 2])
 
-    def get(self, group: str, ids: Sequence[str]) -> dict[str, str]:
+    def _fold(self, group: str, files: list[str]) -> None:
+        """Upsert the rows of the oldest runs into the B-tree, then unregister and delete them."""
+        import orjson
+
+        from mloop.features.online.runs import Run
+
         conn = self._conn()
+        for name in files:
+            run = Run(self.runs_dir / name)
+            for start in range(0, len(run.keys), _FOLD_CHUNK):
+                stop = min(start + _FOLD_CHUNK, len(run.keys))
+                texts = [orjson.dumps(row).decode() for row in run.rows(list(range(start, stop)))]
+                rows = zip(run.id_texts(start, stop), run.stamps[start:stop].tolist(), texts, strict=True)
+                write_many(conn, self._db.lock(), _UPSERT, [(group, i, t, d, 1) for i, t, d in rows])
+            write_many(conn, self._db.lock(), "DELETE FROM online_runs WHERE file = ?", [(name,)])
+            with self._runs_lock:
+                self._open_runs.pop(name, None)
+            (self.runs_dir / name).unlink(missing_ok=True)
+
+    def _run_files(self, conn: sqlite3.Connection, group: str) -> list[str]:
+        rows = execute_retrying(conn, "SELECT file FROM online_runs WHERE grp = ? ORDER BY seq", group)
+        return [name for (name,) in rows.fetchall()]
+
+    def _runs(self, conn: sqlite3.Connection, group: str) -> list[Run]:
+        """The group's registered runs, oldest first (opened once per process)."""
+        from mloop.features.online.runs import Run
+
+        for _attempt in range(3):
+            names = self._run_files(conn, group)
+            try:
+                with self._runs_lock:
+                    for name in names:
+                        if name not in self._open_runs:
+                            self._open_runs[name] = Run(self.runs_dir / name)
+                    return [self._open_runs[n] for n in names]
+            except FileNotFoundError:  # folded by another process meanwhile: list again
+                continue
+        raise StoreUnavailable(f"the run files of group '{group}' under {self.runs_dir} keep vanishing",
+                               hint="Another process is folding them; retry, or check the directory.")
+
+    def _sweep(self, group: str) -> None:
+        """Remove run files that killed writers left unregistered."""
+        directory = self.runs_dir / group
+        if not directory.is_dir():
+            return
+        known = set(self._run_files(self._conn(), group))
+        for path in directory.glob("run-*-*.arrow"):
+            pid = path.name.split("-")[1]
+            if f"{group}/{path.name}" in known or not pid.isdigit() or _alive(int(pid)):
+                continue
+            path.unlink(missing_ok=True)
+
+    def get(self, group: str, ids: Sequence[str]) -> dict[str, str | dict[str, Any]]:
+        conn = self._conn()
+        runs = self._runs(conn, group)
+        if not runs:
+            return {i: d for i, (_, d) in self._get_tree(conn, group, ids).items()}  # type: ignore[misc]
+        return _newest(self._get_tree(conn, group, ids), runs, list(ids))
+
+    def _get_tree(self, conn: sqlite3.Connection, group: str, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
         if len(ids) == 1:
             row = execute_retrying(
-                conn, "SELECT data FROM online_records WHERE grp = ? AND id = ?", group, ids[0]
+                conn, "SELECT ts, data FROM online_records WHERE grp = ? AND id = ?", group, ids[0]
             ).fetchone()
-            return {ids[0]: row[0]} if row else {}
-        out: dict[str, str] = {}
+            return {ids[0]: (row[0], row[1])} if row else {}
+        out: dict[str, tuple[int, str]] = {}
         for start in range(0, len(ids), _CHUNK):
             part = list(ids[start : start + _CHUNK])
             marks = ",".join("?" * len(part))
-            query = f"SELECT id, data FROM online_records WHERE grp = ? AND id IN ({marks})"
-            out.update(execute_retrying(conn, query, group, *part).fetchall())
+            query = f"SELECT id, ts, data FROM online_records WHERE grp = ? AND id IN ({marks})"
+            out.update((i, (ts, d)) for i, ts, d in execute_retrying(conn, query, group, *part).fetchall())
         return out
 
     def delete_group(self, group: str) -> None:
-        execute_retrying(self._conn(), "DELETE FROM online_records WHERE grp = ?", group)
+        import shutil
+
+        conn = self._conn()
+        execute_retrying(conn, "DELETE FROM online_records WHERE grp = ?", group)
+        execute_retrying(conn, "DELETE FROM online_runs WHERE grp = ?", group)
+        with self._runs_lock:
+            for name in [n for n in self._open_runs if n.startswith(f"{group}/")]:
+                del self._open_runs[name]
+        shutil.rmtree(self.runs_dir / group, ignore_errors=True)
 
     def close(self) -> None:
         self._db.close()
 
-def _publish_chunk(conn: sqlite3.Connection, lock: WriteLock, group: str, low: int, high: int) -> None:
-    """One transaction: staged rows with low < rowid <= high."""
-    write_many(conn, lock, _STAGED, [(group, low, high)])
+
+def _newest(tree: dict[str, tuple[int, str]], runs: list[Run], ids: list[str]) -> dict[str, str | dict[str, Any]]:
+    """Per id the newest row over the B-tree and the runs (ties: the later run, then the B-tree)."""
+    best: dict[str, tuple[int, Run | None, int]] = {i: (ts, None, 0) for i, (ts, _) in tree.items()}
+    for run in runs:
+        for k, row, stamp in run.lookup(ids):
+            current = best.get(ids[k])
+            if current is None or stamp >= current[0]:
+                best[ids[k]] = (stamp, run, row)
+    out: dict[str, str | dict[str, Any]] = {i: tree[i][1] for i, (_, source, _) in best.items() if source is None}
+    by_run: dict[int, tuple[Run, list[str], list[int]]] = {}
+    for ident, (_, source, row) in best.items():
+        if source is not None:
+            entry = by_run.setdefault(id(source), (source, [], []))
+            entry[1].append(ident)
+            entry[2].append(row)
+    for run, idents, rows in by_run.values():
+        out.update(zip(idents, run.rows(rows), strict=True))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

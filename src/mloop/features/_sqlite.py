@@ -82,13 +82,20 @@ class ThreadLocalDB:
 
 
 def write_many(conn: sqlite3.Connection, lock: WriteLock, sql: str, params: Iterable[Sequence[Any]]) -> None:
-    """`executemany(sql, params)` in one transaction, holding the writers' lock (a plain function,
-    not a context manager: this runs once per `put_records` call on each database)."""
+    """`executemany(sql, params)` in one transaction, holding the writers' lock."""
+    write_all(conn, lock, [(sql, params)])
+
+
+def write_all(conn: sqlite3.Connection, lock: WriteLock,
+              statements: Sequence[tuple[str, Iterable[Sequence[Any]]]]) -> None:
+    """Each `executemany(sql, params)` in one transaction, holding the writers' lock (a plain
+    function, not a context manager: this runs once per `put_records` call)."""
     fcntl.flock(lock.fd, fcntl.LOCK_EX)
     try:
         begin_immediate(conn)  # still retries: a writer outside the queue may hold SQLite's lock
         try:
-            conn.executemany(sql, params)
+            for sql, params in statements:
+                conn.executemany(sql, params)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

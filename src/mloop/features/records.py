@@ -51,31 +51,41 @@ _SCHEMA = ("CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY, "
 
 
 class _Spool:
-    """One group's spool database; one sqlite3 connection per thread."""
+    """A group's spool: a spool file (table `spool`), or, when `group` is given, the group's
+    rows of `online_spool` in the SQLite online store (written by its `put_logged`)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, group: str | None = None) -> None:
         self.path = path
+        self.group = group
         self.db = ThreadLocalDB(path)
         self.unchecked = 0
         self.checked_at = time.monotonic()
-        execute_retrying(self.conn(), _SCHEMA)
+        if group is None:
+            execute_retrying(self.conn(), _SCHEMA)
 
     def conn(self) -> sqlite3.Connection:
         return self.db.conn()
+
+    def query(self, sql: str, *params: object) -> sqlite3.Cursor:
+        """`sql` with {t} the table and {s} a condition selecting this spool's rows (its
+        parameters go last, so {s} must come after every other `?`)."""
+        table, scope = ("spool", "1 = 1") if self.group is None else ("online_spool", "grp = ?")
+        extra = () if self.group is None else (self.group,)
+        return execute_retrying(self.conn(), sql.format(t=table, s=scope), *params, *extra)
 
     def append(self, rows: list[str]) -> None:
         now = time.time()
         self.db.write_many("INSERT INTO spool (at, data) VALUES (?, ?)", [(now, r) for r in rows])
 
     def pending(self) -> tuple[int, float | None]:
-        count, oldest = execute_retrying(self.conn(), "SELECT count(*), min(at) FROM spool").fetchone()
+        count, oldest = self.query("SELECT count(*), min(at) FROM {t} WHERE {s}").fetchone()
         return int(count), oldest
 
     def close(self) -> None:
         self.db.close()
 
 _spools: dict[tuple[str, str, int], _Spool] = {}  # this process's own spools
-_opened: dict[Path, _Spool] = {}  # any spool file a flusher of this process opened
+_opened: dict[tuple[Path, str | None], _Spool] = {}  # any spool a flusher of this process opened
 _spools_lock = threading.Lock()
 _workspaces: weakref.WeakSet[Any] = weakref.WeakSet()
 _HOST = socket.gethostname()
@@ -85,27 +95,41 @@ def _spool_dir(ws: Workspace, group: str) -> Path:
     return ws.state_dir / "spool" / group
 
 
-def _spool(ws: Workspace, group: str) -> _Spool:
-    """This process's spool of `group` (a forked child gets its own)."""
+def _logged_store(ws: Workspace) -> Any:
+    """The online store when it can spool records itself (SQLite), else None."""
+    from mloop.features.online import online_store
+
+    store = online_store(ws)
+    return store if hasattr(store, "put_logged") else None
+
+
+def _spool(ws: Workspace, group: str, online: bool) -> _Spool:
+    """Where this process spools `group`: the online store's spool for an online group whose
+    store can (one commit for both), else this process's file (a forked child gets its own)."""
     key = (str(ws.root), group, os.getpid())
     with _spools_lock:
         spool = _spools.get(key)
         if spool is None:
-            path = _spool_dir(ws, group) / f"{_HOST}-{os.getpid()}.db"
-            spool = _spools[key] = _opened[path] = _Spool(path)
+            store = _logged_store(ws) if online else None
+            path = store.path if store is not None else _spool_dir(ws, group) / f"{_HOST}-{os.getpid()}.db"
+            spool = _spools[key] = _opened[(path, store and group)] = _Spool(path, store and group)
             _start_flusher(ws)
         return spool
 
 
 def _group_spools(ws: Workspace, group: str) -> list[_Spool]:
-    """Every spool file of `group` in this workspace, this process's and other processes'."""
+    """Every spool of `group` in this workspace: the online store's, and every process's file."""
     legacy = ws.state_dir / "spool" / f"{group}.db"  # the one shared file per group of earlier versions
     paths = sorted(_spool_dir(ws, group).glob("*.db")) + ([legacy] if legacy.exists() else [])
+    keys: list[tuple[Path, str | None]] = [(p, None) for p in paths]
+    store = _logged_store(ws)
+    if store is not None:
+        keys.insert(0, (store.path, group))
     with _spools_lock:
-        for path in paths:
-            if path not in _opened:
-                _opened[path] = _Spool(path)
-        return [_opened[p] for p in paths]
+        for key in keys:
+            if key not in _opened:
+                _opened[key] = _Spool(*key)
+        return [_opened[k] for k in keys]
 
 
 def put_records(ws: Workspace, group: str, records: list[dict[str, Any]]) -> None:
@@ -127,10 +151,13 @@ def put_records(ws: Workspace, group: str, records: list[dict[str, Any]]) -> Non
     grp = cached_group(ws, group)
     now = datetime.now(UTC)
     rows = [record_row(grp.spec, check_record(grp.spec, r, now)) for r in records]
-    spool = _spool(ws, group)
-    spool.append([data for _, _, data in rows])  # the acknowledgement point
-    if grp.spec.online:
-        _put_online(ws, group, rows)
+    spool = _spool(ws, group, grp.spec.online)
+    if spool.group is not None:
+        _logged_store(ws).put_logged(group, rows)  # the acknowledgement point, online included
+    else:
+        spool.append([data for _, _, data in rows])  # the acknowledgement point
+        if grp.spec.online:
+            _put_online(ws, group, rows)
     spool.unchecked += len(rows)
     limits = ws.settings.features
     if spool.unchecked >= limits.flush_rows // 10 or time.monotonic() - spool.checked_at > FLUSH_CHECK_SECONDS:
@@ -176,12 +203,11 @@ def flush_records(ws: Workspace, group: str) -> int:
     flushed = 0
     with _flush_lock(ws, group):
         for spool in _group_spools(ws, group):
-            conn = spool.conn()
-            claimed = execute_retrying(conn, "SELECT DISTINCT batch FROM spool WHERE batch IS NOT NULL")
+            claimed = spool.query("SELECT DISTINCT batch FROM {t} WHERE batch IS NOT NULL AND {s}")
             for (batch,) in claimed.fetchall():
                 flushed += _flush_batch(ws, grp, spool, batch)  # left by a killed flusher
             batch = uuid.uuid4().hex
-            execute_retrying(conn, "UPDATE spool SET batch = ? WHERE batch IS NULL", batch)
+            spool.query("UPDATE {t} SET batch = ? WHERE batch IS NULL AND {s}", batch)
             flushed += _flush_batch(ws, grp, spool, batch)
             _remove_if_orphaned(spool)
     return flushed
@@ -190,12 +216,12 @@ def flush_records(ws: Workspace, group: str) -> int:
 def _remove_if_orphaned(spool: _Spool) -> None:
     """Delete an empty spool file whose writer process (on this host) is gone."""
     host, _, pid = spool.path.stem.rpartition("-")
-    if host != _HOST or not pid.isdigit() or _alive(int(pid)):
+    if spool.group is not None or host != _HOST or not pid.isdigit() or _alive(int(pid)):
         return
     if spool.pending()[0]:
         return
     with _spools_lock:
-        _opened.pop(spool.path, None)
+        _opened.pop((spool.path, None), None)
     spool.close()
     for suffix in ("", "-wal", "-shm", ".wlock"):
         Path(str(spool.path) + suffix).unlink(missing_ok=True)
@@ -235,8 +261,7 @@ def _flush_batch(ws: Workspace, grp: FeatureGroup, spool: _Spool, batch: str) ->
     from mloop.features.groups import commit_ingestion, mark_online_applied
     from mloop.features.online_rows import apply_parquet
 
-    conn = spool.conn()
-    rows = execute_retrying(conn, "SELECT seq, data FROM spool WHERE batch = ? ORDER BY seq", batch).fetchall()
+    rows = spool.query("SELECT seq, data FROM {t} WHERE batch = ? AND {s} ORDER BY seq", batch).fetchall()
     if not rows:
         return 0
     tmp = ws.state_dir / "tmp"
@@ -249,14 +274,15 @@ def _flush_batch(ws: Workspace, grp: FeatureGroup, spool: _Spool, batch: str) ->
             ws, grp, kind="records", source=f"put_records:{spool.path}"[:1000], source_hash=batch,
             dedupe_key=f"records:{batch}", digest=digest, rows=len(rows), rejected=0, quarantine=None)
         if committed is not None and grp.spec.online:
-            try:  # covers a crash between the spool commit and the online put
-                apply_parquet(ws, grp.spec, str(staging))
+            try:  # a spool file's records: covers a crash between its commit and the online put
+                if spool.group is None:
+                    apply_parquet(ws, grp.spec, str(staging))
                 mark_online_applied(ws, committed[0])
             except (MloopError, OSError, sqlite3.Error) as exc:  # the next ingest repairs it
                 log.warning("online store update for %s deferred: %s", grp.name, exc)
     finally:
         staging.unlink(missing_ok=True)
-    execute_retrying(conn, "DELETE FROM spool WHERE batch = ?", batch)
+    spool.query("DELETE FROM {t} WHERE batch = ? AND {s}", batch)
     return len(rows)
 
 
@@ -272,8 +298,8 @@ def drop_spool(ws: Workspace, group: str) -> None:
     with _spools_lock:
         for key in [k for k in _spools if k[:2] == (str(ws.root), group)]:
             _spools.pop(key).close()
-        for path in [p for p in _opened if p.parent == _spool_dir(ws, group)]:
-            _opened.pop(path).close()
+        for opened in [k for k in _opened if k[0].parent == _spool_dir(ws, group) or k[1] == group]:
+            _opened.pop(opened).close()
     shutil.rmtree(_spool_dir(ws, group), ignore_errors=True)
     legacy = ws.state_dir / "spool" / f"{group}.db"
     for suffix in ("", "-wal", "-shm", ".wlock", ".flush.lock"):

@@ -13,7 +13,7 @@ from tests.unit.features.conftest import HEADER, events_spec, write
 
 
 def _runs(ws: Any, group: str) -> list[Path]:
-    return sorted((ws.state_dir / "online-runs" / group).glob("*.arrow"))
+    return sorted((ws.state_dir / "online-runs" / group).glob("*.arrow"))  # one per run
 
 
 @pytest.mark.parametrize("id_type", ["int", "string"])
@@ -26,7 +26,7 @@ def test_reads_take_the_newest_over_runs_and_single_writes(
 
     monkeypatch.setattr(src, "BLOCK", 2 << 10)  # many blocks per file
     monkeypatch.setattr(runs, "RUN_ROWS", 300)  # several runs per ingest
-    monkeypatch.setattr(osq, "MAX_RUNS", 6)  # and some folded into the B-tree
+    monkeypatch.setattr(osq, "MAX_DEPTH", 4)  # and merged now and then
     create_group(workspace, events_spec("ev", id_type))
     rng = random.Random(11)
     ids = [str(i) for i in range(40)] if id_type == "int" else [f"user-{i}" for i in range(39)] + ["é"]
@@ -58,7 +58,7 @@ def test_reads_take_the_newest_over_runs_and_single_writes(
         got = get_online(workspace, "ev", keys, ["x"])
         assert got == {k: {"x": newest[i][1]} for k, i in zip(keys, ids, strict=True) if i in newest}
         assert get_online(workspace, "ev", keys[:1], ["x"]) == {keys[0]: {"x": newest[ids[0]][1]}}
-    assert 0 < len(_runs(workspace, "ev")) <= 6  # older runs were folded
+    assert 0 < len(_runs(workspace, "ev")) <= 4  # runs were merged
 
 
 def test_missing_and_malformed_ids_are_absent(ev: Any, tmp_path: Path) -> None:

@@ -76,31 +76,45 @@ WRITER = textwrap.dedent("""
     start, count, batch = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     ws.settings.features.flush_rows = int(sys.argv[5])
     for i in range(start, start + count, batch):
-        put_records(ws, "ev", [{"uid": j, "x": float(j)} for j in range(i, i + batch)])
+        put_records(ws, sys.argv[6], [{"uid": j, "x": float(j)} for j in range(i, i + batch)])
         print(i + batch - 1, flush=True)   # acknowledged up to here
 """)
 
 
-def _writer(ws: Any, start: int, count: int, batch: int = 1, flush_rows: int = 50_000) -> subprocess.Popen[str]:
+def _writer(ws: Any, start: int, count: int, batch: int = 1, flush_rows: int = 50_000,
+            group: str = "ev") -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(ws.root), str(start), str(count), str(batch), str(flush_rows)],
+        [sys.executable, "-c", WRITER, str(ws.root), str(start), str(count), str(batch), str(flush_rows), group],
         stdout=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
 
 
+@pytest.fixture(params=["ev", "offline"])
+def group(request: pytest.FixtureRequest, ev: Any) -> str:
+    """'ev' spools in the SQLite online store; an offline-only group in per-process files."""
+    from mloop.features import create_group
+    from tests.unit.features.conftest import events_spec
+
+    if request.param == "offline":
+        spec = events_spec("offline")
+        spec.online = False
+        create_group(ev, spec)
+    return str(request.param)
+
+
 @pytest.mark.slow
-def test_concurrent_writers_lose_nothing(ev: Any) -> None:
-    procs = [_writer(ev, w * 10_000, 150, batch=3, flush_rows=100) for w in range(4)]
+def test_concurrent_writers_lose_nothing(ev: Any, group: str) -> None:
+    procs = [_writer(ev, w * 10_000, 150, batch=3, flush_rows=100, group=group) for w in range(4)]
     for p in procs:
         assert p.wait(timeout=60) == 0
-    flush_records(ev, "ev")
-    hist = extract(ev, "ev", history=True)
+    flush_records(ev, group)
+    hist = extract(ev, group, history=True)
     assert sorted(hist["uid"]) == sorted(w * 10_000 + i for w in range(4) for i in range(150))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("flush_rows", [50_000, 40], ids=["kill-while-writing", "kill-while-flushing"])
-def test_kill_9_after_ack_loses_nothing(ev: Any, flush_rows: int) -> None:
-    proc = _writer(ev, 0, 100_000, batch=5, flush_rows=flush_rows)
+def test_kill_9_after_ack_loses_nothing(ev: Any, group: str, flush_rows: int) -> None:
+    proc = _writer(ev, 0, 100_000, batch=5, flush_rows=flush_rows, group=group)
     assert proc.stdout is not None
     acked = -1
     while acked < 600:
@@ -109,12 +123,14 @@ def test_kill_9_after_ack_loses_nothing(ev: Any, flush_rows: int) -> None:
     proc.wait()
     for line in proc.stdout.read().split():  # acknowledged before the kill landed
         acked = max(acked, int(line))
-    spool = ev.state_dir / "spool" / "ev" / f"{socket.gethostname()}-{proc.pid}.db"
-    assert spool.exists()  # the dead writer's own spool: this process flushes it
-    flush_records(ev, "ev")
-    uids = extract(ev, "ev", history=True)["uid"].tolist()
+    spool = ev.state_dir / "spool" / group / f"{socket.gethostname()}-{proc.pid}.db"
+    assert spool.exists() == (group == "offline")  # the dead writer's own spool file, if any
+    flush_records(ev, group)
+    uids = extract(ev, group, history=True)["uid"].tolist()
     assert len(uids) == len(set(uids)), "a record was flushed twice"
     assert set(range(acked + 1)) <= set(uids)
+    if group == "ev":  # spooled in the same commit as the online update
+        assert get_online(ev, group, [acked], ["x"]) == {acked: {"x": float(acked)}}
     assert not spool.exists()  # flushed and its writer gone: removed
 
 

@@ -4,20 +4,21 @@ Upserting a million rows into SQLite's B-tree costs seconds (3 s for sequential 
 50 s for shuffled ones), and an ingest may only publish after its metadata commit, so that
 cost used to sit on every ingest's critical path. Instead, as in an LSM tree (RocksDB's
 "ingest external file"), an ingest writes its validated rows, sorted by (id, event time), to
-immutable Arrow IPC files - *runs* - and publishing is registering them: one small SQLite
-transaction. A lookup binary-searches each run's memory-mapped key column (zero-copy, shared
-by every process through the page cache) next to the B-tree lookup of rows written one by one,
+immutable files - *runs* - and publishing is registering them: one small SQLite transaction.
+A lookup binary-searches each run's keys next to the B-tree lookup of rows written one by one,
 and the newest event time wins (`SqliteOnlineStore.get`).
 
-A run holds at most `RUN_ROWS` rows (the memory an ingest needs to sort one). Keys are int64
-for integer ids and UTF-8 bytes for string ids; a reader holds each run's keys (as int64 or
-fixed-width bytes, so numpy's `searchsorted` does the search) and times in memory: 16 bytes per
-row for integer ids.
+A run is three files: `<name>.arrow` (the rows, Arrow IPC), `<name>.keys.npy` (int64 for
+integer ids, fixed-width UTF-8 bytes for string ids) and `<name>.ts.npy` (event times in µs).
+All three are memory-mapped, so a reader's memory does not grow with the data: the page cache
+holds them once for every process. A run holds at most `RUN_ROWS` rows (what an ingest sorts
+in memory at once); `merge` folds overlapping runs into disjoint ones with bounded memory.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,17 +30,72 @@ if TYPE_CHECKING:
 
     from mloop.features.schema import FeatureGroupSpec
 
-RUN_ROWS = 1 << 20  # rows per collected run: bounds the memory of sorting one (~100-300 MB)
-KEY = "_mloop_key"
-TS = "_mloop_ts"
+RUN_ROWS = 1 << 20  # rows per run: bounds the memory of sorting one (~100-300 MB)
+SUFFIXES = (".arrow", ".keys.npy", ".ts.npy")
+
+
+def run_paths(path: Path) -> list[Path]:
+    """The files of the run whose rows are in `path` (`<name>.arrow`)."""
+    stem = str(path)[: -len(".arrow")]
+    return [Path(stem + suffix) for suffix in SUFFIXES]
+
+
+class _Output:
+    """One run being written: rows appended in key order, keys and times kept for the .npy files."""
+
+    def __init__(self, directory: Path, schema: pa.Schema) -> None:
+        import pyarrow as pa
+
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"run-{os.getpid()}-{os.urandom(6).hex()}.arrow"
+        self._sink = pa.OSFile(str(self.path), "wb")
+        self._writer = pa.ipc.new_file(self._sink, schema)
+        self._keys: list[np.ndarray] = []
+        self._stamps: list[np.ndarray] = []
+        self.rows = 0
+        self.last: tuple[Any, int] | None = None  # (key, time) of the last row written
+
+    def write(self, table: pa.Table, keys: np.ndarray, stamps: np.ndarray) -> None:
+        self._writer.write_table(table)
+        self._keys.append(keys)
+        self._stamps.append(stamps)
+        self.rows += table.num_rows
+        self.last = (keys[-1], int(stamps[-1]))
+
+    def close(self) -> Path:
+        """Finish the three files and fsync them: a registered run must survive what the
+        metadata commit that follows survives."""
+        import numpy as np
+
+        self._writer.close()
+        _sync(self._sink)
+        _, keys_path, stamps_path = run_paths(self.path)
+        for target, parts in ((keys_path, self._keys), (stamps_path, self._stamps)):
+            with open(target, "wb") as fh:
+                np.save(fh, np.concatenate(parts))
+                fh.flush()
+                os.fsync(fh.fileno())
+        return self.path
+
+    def abandon(self) -> None:
+        self._writer.close()
+        self._sink.close()
+        for path in run_paths(self.path):
+            path.unlink(missing_ok=True)
+
+
+def _sync(sink: Any) -> None:
+    sink.flush()
+    os.fsync(sink.fileno())
+    sink.close()
 
 
 class RunWriter:
-    """Turns validated blocks into sorted run files in `directory`.
+    """Turns validated blocks into sorted runs in `directory`.
 
     Input that already arrives in (id, event time) order - files exported by id, as most are -
-    is streamed to the run file block by block. A block out of order closes the streamed run
-    and starts one that is collected in memory (up to `run_rows` rows) and sorted when sealed.
+    is streamed to the run block by block. A block out of order closes the streamed run and
+    starts one that is collected in memory (up to `RUN_ROWS` rows) and sorted when sealed.
     """
 
     def __init__(self, spec: FeatureGroupSpec, directory: Path) -> None:
@@ -48,33 +104,32 @@ class RunWriter:
         self.run_rows = RUN_ROWS
         self.files: list[Path] = []
         self._blocks: list[tuple[pa.Table, np.ndarray, np.ndarray]] = []  # run being collected
-        self._stream: Any = None  # (file, IPC writer) of the run being streamed
-        self._last: tuple[Any, int] | None = None  # (key, time) of the streamed run's last row
-        self._rows = 0
+        self._collected = 0
+        self._stream: _Output | None = None
 
     def add(self, table: pa.Table) -> None:
         """Add a validated block (the group's columns; row numbers are dropped)."""
-        import pyarrow as pa
-
         if ROW_COLUMN in table.column_names:
             table = table.drop_columns([ROW_COLUMN])
         if not table.num_rows:
             return
         table = table.combine_chunks()
-        keys = _keys(table.column(self.spec.record_identifier).chunk(0))
-        stamps = table.column(self.spec.event_time).chunk(0).cast(pa.int64()).to_numpy(zero_copy_only=False)
+        keys, stamps = _keys(table.column(self.spec.record_identifier)), _stamps(table.column(self.spec.event_time))
         ordered = _in_order(keys, stamps)
-        if self._last is not None and not (ordered and (keys[0], int(stamps[0])) >= self._last):
+        last = self._stream.last if self._stream is not None else None
+        if last is not None and not (ordered and (keys[0], int(stamps[0])) >= last):
             self._close_stream()
         if ordered and not self._blocks:
-            self._write_streamed(table, keys, stamps)
+            if self._stream is None:
+                self._stream = _Output(self.directory, table.schema)
+            self._stream.write(table, keys, stamps)
+            if self._stream.rows >= self.run_rows:
+                self._close_stream()
         else:
             self._blocks.append((table, keys, stamps))
-            self._rows += table.num_rows
-        if self._rows >= self.run_rows and self._stream is not None:
-            self._close_stream()
-        elif self._rows >= self.run_rows:
-            self._seal_collected()
+            self._collected += table.num_rows
+            if self._collected >= self.run_rows:
+                self._seal_collected()
 
     def finish(self) -> list[Path]:
         """Close the last run; every file is fsynced, ready to register."""
@@ -85,39 +140,20 @@ class RunWriter:
         return self.files
 
     def discard(self) -> None:
-        """Remove the files written so far (an ingest that failed or was not committed)."""
+        """Remove the runs written so far (an ingest that failed or was not committed)."""
         self._blocks.clear()
         if self._stream is not None:
-            self._stream[1].close()
-            self._stream[0].close()
-            self.files.append(self._stream[2])
+            self._stream.abandon()
             self._stream = None
         for path in self.files:
-            path.unlink(missing_ok=True)
+            for part in run_paths(path):
+                part.unlink(missing_ok=True)
         self.files.clear()
 
-    def _open(self, schema: pa.Schema) -> Any:
-        import pyarrow as pa
-
-        self.directory.mkdir(parents=True, exist_ok=True)
-        path = self.directory / f"run-{os.getpid()}-{os.urandom(6).hex()}.arrow"
-        sink = pa.OSFile(str(path), "wb")
-        return sink, pa.ipc.new_file(sink, schema), path
-
-    def _write_streamed(self, table: pa.Table, keys: np.ndarray, stamps: np.ndarray) -> None:
-        table = _with_keys(table, self.spec.record_identifier, keys, stamps)
-        if self._stream is None:
-            self._stream = self._open(table.schema)
-        self._stream[1].write_table(table, max_chunksize=max(table.num_rows, 1))
-        self._last = (keys[-1], int(stamps[-1]))
-        self._rows += table.num_rows
-
     def _close_stream(self) -> None:
-        sink, writer, path = self._stream
-        self._stream, self._last, self._rows = None, None, sum(b[0].num_rows for b in self._blocks)
-        writer.close()
-        _sync_close(sink)
-        self.files.append(path)
+        assert self._stream is not None
+        self.files.append(self._stream.close())
+        self._stream = None
 
     def _seal_collected(self) -> None:
         import numpy as np
@@ -126,14 +162,26 @@ class RunWriter:
         table = pa.concat_tables([b[0] for b in self._blocks])
         keys = np.concatenate([b[1] for b in self._blocks])
         stamps = np.concatenate([b[2] for b in self._blocks])
-        self._blocks, self._rows = [], 0
+        self._blocks, self._collected = [], 0
         order = np.lexsort((stamps, keys))  # stable: for equal (id, time) the later row stays later
-        table = _with_keys(table.take(pa.array(order)), self.spec.record_identifier, keys[order], stamps[order])
-        sink, writer, path = self._open(table.schema)
-        writer.write_table(table)
-        writer.close()
-        _sync_close(sink)
-        self.files.append(path)
+        out = _Output(self.directory, table.schema)
+        out.write(table.take(pa.array(order)), keys[order], stamps[order])
+        self.files.append(out.close())
+
+
+def _keys(ids: pa.ChunkedArray) -> np.ndarray:
+    """Sortable numpy keys: int64 for integer ids, fixed-width bytes for strings."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(ids.type):
+        return ids.cast(pa.int64()).to_numpy()
+    return ids.cast(pa.binary()).to_numpy().astype(bytes)
+
+
+def _stamps(times: pa.ChunkedArray) -> np.ndarray:
+    import pyarrow as pa
+
+    return times.cast(pa.int64()).to_numpy()
 
 
 def _in_order(keys: np.ndarray, stamps: np.ndarray) -> bool:
@@ -146,59 +194,71 @@ def _in_order(keys: np.ndarray, stamps: np.ndarray) -> bool:
     return bool(np.all(step_up | (same & (stamps[1:] >= stamps[:-1]))))
 
 
-def _with_keys(table: pa.Table, ident: str, keys: np.ndarray, stamps: np.ndarray) -> pa.Table:
-    """The block with its sort key (int64, or the id's UTF-8 bytes) and event time in µs."""
+def merge(runs: Sequence[Run], directory: Path) -> list[Path]:
+    """Merge runs (oldest first) into disjoint runs holding only each id's winning row.
+
+    The winner is the newest event time, at equal times the later run's (the row a read
+    would have returned). Streams through the inputs in key ranges of about `RUN_ROWS`
+    rows, so memory stays bounded whatever their size.
+    """
+    import numpy as np
     import pyarrow as pa
 
-    key = pa.array(keys) if keys.dtype.kind == "i" else table.column(ident).cast(pa.binary())
-    return table.append_column(KEY, key).append_column(TS, pa.array(stamps))
-
-
-def _sync_close(sink: Any) -> None:
-    """Flush a run file to disk: registered runs must survive what the metadata commit does."""
-    sink.flush()
-    os.fsync(sink.fileno())
-    sink.close()
-
-
-def _keys(ids: pa.Array) -> np.ndarray:
-    """Sortable numpy keys: int64 for integer ids, fixed-width bytes for strings."""
-    import pyarrow as pa
-
-    if pa.types.is_integer(ids.type):
-        return ids.cast(pa.int64()).to_numpy(zero_copy_only=False)
-    return ids.cast(pa.binary()).to_numpy(zero_copy_only=False).astype(bytes)
-
-
-def _key_view(chunk: pa.Array) -> np.ndarray:
-    """A key chunk as numpy: int64 without copying, string ids as fixed-width bytes."""
-    import pyarrow as pa
-
-    if pa.types.is_integer(chunk.type):
-        return chunk.to_numpy()
-    return chunk.to_numpy(zero_copy_only=False).astype(bytes)
+    step = max(RUN_ROWS // max(len(runs), 1), 1)
+    starts = [0] * len(runs)
+    files: list[Path] = []
+    out: _Output | None = None
+    while True:
+        live = [r for r, run in enumerate(runs) if starts[r] < len(run.keys)]
+        if not live:
+            break
+        bound = min(runs[r].keys[min(starts[r] + step, len(runs[r].keys)) - 1] for r in live)
+        parts, keys, stamps, origin = [], [], [], []
+        for r in live:
+            stop = int(np.searchsorted(runs[r].keys, bound, side="right"))
+            parts.append(runs[r].table.slice(starts[r], stop - starts[r]))
+            keys.append(np.asarray(runs[r].keys[starts[r]:stop]))
+            stamps.append(np.asarray(runs[r].stamps[starts[r]:stop]))
+            origin.append(np.full(stop - starts[r], r))
+            starts[r] = stop
+        all_keys, all_stamps = np.concatenate(keys), np.concatenate(stamps)
+        order = np.lexsort((np.concatenate(origin), all_stamps, all_keys))
+        last = np.ones(len(order), dtype=bool)  # the last row of each key in that order wins
+        last[:-1] = all_keys[order][1:] != all_keys[order][:-1]
+        chosen = order[last]
+        table = pa.concat_tables(parts).take(pa.array(chosen))
+        if out is None:
+            out = _Output(directory, table.schema)
+        out.write(table, all_keys[chosen], all_stamps[chosen])
+        if out.rows >= RUN_ROWS:
+            files.append(out.close())
+            out = None
+    if out is not None:
+        files.append(out.close())
+    return files
 
 
 class Run:
-    """A memory-mapped run file: lookups by id, rows as the values the B-tree's JSON holds."""
+    """A registered run, memory-mapped: lookups by id, rows as the values the B-tree's JSON holds."""
 
     def __init__(self, path: Path) -> None:
         import numpy as np
         import pyarrow as pa
 
         self.path = path
-        table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
-        self.keys: np.ndarray = np.concatenate([_key_view(c) for c in table.column(KEY).chunks] or
-                                               [np.empty(0, np.int64)])
-        self.stamps: np.ndarray = np.concatenate([c.to_numpy() for c in table.column(TS).chunks] or
-                                                 [np.empty(0, np.int64)])
-        self.table = table.drop_columns([KEY, TS])
+        _, keys_path, stamps_path = run_paths(path)
+        self.table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+        self.keys: np.ndarray = np.load(keys_path, mmap_mode="r")
+        self.stamps: np.ndarray = np.load(stamps_path, mmap_mode="r")
         self.int_keys = self.keys.dtype.kind == "i"
         batches = self.table.to_batches()
         self._starts = [0]
         for batch in batches:
             self._starts.append(self._starts[-1] + batch.num_rows)
         self._columns = [list(zip(batch.schema.names, batch.columns, strict=True)) for batch in batches]
+
+    def key_range(self) -> tuple[Any, Any] | None:
+        return (self.keys[0], self.keys[-1]) if len(self.keys) else None
 
     def _key(self, text: str) -> Any:
         """The key of a text id in this run's key space, or None if it cannot be one."""
@@ -267,12 +327,11 @@ class Run:
                 part = bisect.bisect_right(self._starts, index) - 1
                 at = index - self._starts[part]
                 rows.append({name: _plain(column[at].as_py()) for name, column in self._columns[part]})
-        else:  # column by column: Arrow formats the timestamps, Python builds no datetimes
-            taken = self.table.take(pa.array(indices, pa.int64()))
-            names = taken.column_names  # a property that builds a new list on every access
-            columns = [_values(column) for column in taken.columns]
-            rows = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
-        return rows
+            return rows
+        taken = self.table.take(pa.array(indices, pa.int64()))
+        names = taken.column_names  # a property that builds a new list on every access
+        columns = [_values(column) for column in taken.columns]
+        return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def _values(column: pa.ChunkedArray) -> list[Any]:
@@ -305,3 +364,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def overlap_depth(runs: Sequence[Run]) -> int:
+    """The most runs whose key ranges cover one key (what a lookup may have to search)."""
+    events = []
+    for run in runs:
+        span = run.key_range()
+        if span is not None:
+            events += [(span[0], 0), (span[1], 1)]  # at equal keys, starts count before ends
+    depth = deepest = 0
+    for _, kind in sorted(events):
+        depth += 1 if kind == 0 else -1
+        deepest = max(deepest, depth)
+    return deepest

@@ -1,55 +1,58 @@
 """SQLite online store (the default): a WITHOUT ROWID table keyed by (group, id), WAL mode,
 plus the sorted runs of bulk ingests (`online.runs`).
 
-Rows written one by one (`put`: serving-time records, flushes) go into the B-tree, where the
+Rows written one by one (`put`, and `put_logged` for serving-time records, which also spools
+them for the offline store in the same transaction) go into the B-tree, where the
 newest-wins rule is one statement (`ON CONFLICT ... DO UPDATE ... WHERE excluded.ts >= ts`), so
 it holds across threads and processes without any read-modify-write race. An ingest's rows go
 into run files that are registered in one transaction (`add_runs`). A read takes, per id, the
 newest event time over the B-tree and the group's runs; at equal event times the later
-registered run wins, and any run wins over a single write. When a group has more than `MAX_RUNS` runs, the oldest are
-folded into the B-tree, so reads never search more than that many.
+registered run wins, and any run wins over a single write. A publish that leaves more than
+`MAX_DEPTH` runs overlapping merges the group's runs into disjoint ones (`runs.merge`), so a
+read searches few runs however many ingests came before.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import ConfigError, StoreUnavailable
-from mloop.features._sqlite import ThreadLocalDB, execute_retrying, write_many
+from mloop.features._sqlite import ThreadLocalDB, begin_immediate, execute_retrying, write_all, write_many
 from mloop.features.online import Row
+from mloop.features.online.runs import Run, RunWriter, merge, overlap_depth, run_paths
 
 if TYPE_CHECKING:
-    from mloop.features.online.runs import Run, RunWriter
     from mloop.features.schema import FeatureGroupSpec
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS online_records (
     grp TEXT NOT NULL, id TEXT NOT NULL, ts INTEGER NOT NULL, data TEXT NOT NULL,
-    prio INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (grp, id)
 ) WITHOUT ROWID
+"""
+_SPOOL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS online_spool (
+    seq INTEGER PRIMARY KEY, grp TEXT NOT NULL, at REAL NOT NULL, data TEXT NOT NULL, batch TEXT
+)
 """
 _RUNS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS online_runs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, grp TEXT NOT NULL, file TEXT NOT NULL UNIQUE
 )
 """
-# prio: 0 for rows written one by one, 1 for rows folded in from runs. At equal event times a
-# row may replace one of the same or a lower prio, so a tie resolves the same way before and
-# after a fold: ingested rows (runs) win over single writes, the later ingest over the earlier.
 _UPSERT = (
-    "INSERT INTO online_records (grp, id, ts, data, prio) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT (grp, id) DO UPDATE SET ts = excluded.ts, data = excluded.data, prio = excluded.prio "
-    "WHERE excluded.ts > online_records.ts "
-    "OR (excluded.ts = online_records.ts AND excluded.prio >= online_records.prio)"
+    "INSERT INTO online_records (grp, id, ts, data) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (grp, id) DO UPDATE SET ts = excluded.ts, data = excluded.data "
+    "WHERE excluded.ts >= online_records.ts"
 )
-MAX_RUNS = 8  # runs a read searches at most; beyond, the oldest are folded into the B-tree
-_FOLD_CHUNK = 50_000  # rows per transaction when folding a run (bounds the writers' wait)
+MAX_DEPTH = 8  # runs whose key ranges may overlap before a publish merges them
 _CHUNK = 500  # ids per SELECT (well under SQLite's variable limit)
 
 
@@ -62,12 +65,12 @@ class SqliteOnlineStore:
         self.runs_dir = self.path.parent / f"{self.path.stem}-runs"
         self._db = ThreadLocalDB(self.path)
         self._open_runs: dict[str, Run] = {}
+        self._group_runs: dict[str, tuple[list[str], list[Run]]] = {}
         self._runs_lock = threading.Lock()
         conn = self._conn()
         execute_retrying(conn, _SCHEMA)
         execute_retrying(conn, _RUNS_SCHEMA)
-        if "prio" not in {row[1] for row in conn.execute("PRAGMA table_info(online_records)")}:
-            execute_retrying(conn, "ALTER TABLE online_records ADD COLUMN prio INTEGER NOT NULL DEFAULT 0")
+        execute_retrying(conn, _SPOOL_SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
         try:
@@ -77,12 +80,19 @@ class SqliteOnlineStore:
 
     def put(self, group: str, rows: Iterable[Row]) -> None:
         self._conn()  # a store that cannot be opened is StoreUnavailable, as for reads
-        self._db.write_many(_UPSERT, [(group, i, ts, data, 0) for i, ts, data in rows])
+        self._db.write_many(_UPSERT, [(group, i, ts, data) for i, ts, data in rows])
+
+    def put_logged(self, group: str, rows: Sequence[Row]) -> None:
+        """Spool records for the offline store (`features.records`) and upsert them, in one
+        transaction: a single commit acknowledges both, and a flush need not re-apply them."""
+        conn = self._conn()
+        now = time.time()
+        write_all(conn, self._db.lock(), [
+            ("INSERT INTO online_spool (grp, at, data) VALUES (?, ?, ?)", [(group, now, d) for _, _, d in rows]),
+            (_UPSERT, [(group, i, ts, d) for i, ts, d in rows])])
 
     def run_writer(self, spec: FeatureGroupSpec) -> RunWriter:
         """A writer of sorted runs for a bulk load of `spec`'s group (see `add_runs`)."""
-        from mloop.features.online.runs import RunWriter
-
         self._sweep(spec.name)
         return RunWriter(spec, self.runs_dir / spec.name)
 
@@ -99,49 +109,61 @@ class SqliteOnlineStore:
             write_many(conn, self._db.lock(), "INSERT INTO online_runs (grp, file) VALUES (?, ?)", rows)
         finally:
             conn.execute("PRAGMA main.synchronous=NORMAL")
-        files_now = self._run_files(conn, group)
-        if len(files_now) > MAX_RUNS:
-            self._fold(group, files_now[: len(files_now) - MAX_RUNS // 2])
+        runs = self._runs(conn, group)
+        if overlap_depth(runs) > MAX_DEPTH:
+            self._merge(group, runs)
 
-    def _fold(self, group: str, files: list[str]) -> None:
-        """Upsert the rows of the oldest runs into the B-tree, then unregister and delete them."""
-        import orjson
-
-        from mloop.features.online.runs import Run
-
+    def _merge(self, group: str, runs: list[Run]) -> None:
+        """Replace every run of the group by disjoint merged runs, unless another process
+        registered or merged runs meanwhile (then the next publish merges)."""
+        merged = merge(runs, self.runs_dir / group)
+        old = [str(run.path.relative_to(self.runs_dir)) for run in runs]
         conn = self._conn()
-        for name in files:
-            run = Run(self.runs_dir / name)
-            for start in range(0, len(run.keys), _FOLD_CHUNK):
-                stop = min(start + _FOLD_CHUNK, len(run.keys))
-                texts = [orjson.dumps(row).decode() for row in run.rows(list(range(start, stop)))]
-                rows = zip(run.id_texts(start, stop), run.stamps[start:stop].tolist(), texts, strict=True)
-                write_many(conn, self._db.lock(), _UPSERT, [(group, i, t, d, 1) for i, t, d in rows])
-            write_many(conn, self._db.lock(), "DELETE FROM online_runs WHERE file = ?", [(name,)])
-            with self._runs_lock:
-                self._open_runs.pop(name, None)
-            (self.runs_dir / name).unlink(missing_ok=True)
+        swapped = False
+        lock = self._db.lock()
+        fcntl.flock(lock.fd, fcntl.LOCK_EX)
+        try:
+            begin_immediate(conn)
+            try:
+                if self._run_files(conn, group) == old:
+                    conn.executemany("DELETE FROM online_runs WHERE file = ?", [(name,) for name in old])
+                    conn.executemany("INSERT INTO online_runs (grp, file) VALUES (?, ?)",
+                                     [(group, str(p.relative_to(self.runs_dir))) for p in merged])
+                    swapped = True
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            fcntl.flock(lock.fd, fcntl.LOCK_UN)
+        for path in [run.path for run in runs] if swapped else merged:
+            for part in run_paths(path):
+                part.unlink(missing_ok=True)
 
     def _run_files(self, conn: sqlite3.Connection, group: str) -> list[str]:
         rows = execute_retrying(conn, "SELECT file FROM online_runs WHERE grp = ? ORDER BY seq", group)
         return [name for (name,) in rows.fetchall()]
 
     def _runs(self, conn: sqlite3.Connection, group: str) -> list[Run]:
-        """The group's registered runs, oldest first (opened once per process)."""
-        from mloop.features.online.runs import Run
-
+        """The group's registered runs, oldest first (each opened once per process)."""
         for _attempt in range(3):
             names = self._run_files(conn, group)
+            cached = self._group_runs.get(group)
+            if cached is not None and cached[0] == names:
+                return cached[1]
             try:
-                with self._runs_lock:
-                    for name in names:
-                        if name not in self._open_runs:
-                            self._open_runs[name] = Run(self.runs_dir / name)
-                    return [self._open_runs[n] for n in names]
-            except FileNotFoundError:  # folded by another process meanwhile: list again
+                runs = [self._open_runs.get(n) or Run(self.runs_dir / n) for n in names]
+            except FileNotFoundError:  # merged by another process meanwhile: list again
                 continue
+            with self._runs_lock:  # forget runs merged away (their files are deleted)
+                gone = set(cached[0]) - set(names) if cached is not None else set()
+                for name in gone:
+                    self._open_runs.pop(name, None)
+                self._open_runs.update(zip(names, runs, strict=True))
+                self._group_runs[group] = (names, runs)
+            return runs
         raise StoreUnavailable(f"the run files of group '{group}' under {self.runs_dir} keep vanishing",
-                               hint="Another process is folding them; retry, or check the directory.")
+                               hint="Another process is merging them; retry, or check the directory.")
 
     def _sweep(self, group: str) -> None:
         """Remove run files that killed writers left unregistered."""
@@ -153,7 +175,8 @@ class SqliteOnlineStore:
             pid = path.name.split("-")[1]
             if f"{group}/{path.name}" in known or not pid.isdigit() or _alive(int(pid)):
                 continue
-            path.unlink(missing_ok=True)
+            for part in run_paths(path):
+                part.unlink(missing_ok=True)
 
     def get(self, group: str, ids: Sequence[str]) -> dict[str, str | dict[str, Any]]:
         conn = self._conn()
@@ -182,9 +205,11 @@ class SqliteOnlineStore:
         conn = self._conn()
         execute_retrying(conn, "DELETE FROM online_records WHERE grp = ?", group)
         execute_retrying(conn, "DELETE FROM online_runs WHERE grp = ?", group)
+        execute_retrying(conn, "DELETE FROM online_spool WHERE grp = ?", group)
         with self._runs_lock:
             for name in [n for n in self._open_runs if n.startswith(f"{group}/")]:
                 del self._open_runs[name]
+            self._group_runs.pop(group, None)
         shutil.rmtree(self.runs_dir / group, ignore_errors=True)
 
     def close(self) -> None:

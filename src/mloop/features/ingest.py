@@ -2,11 +2,11 @@
 
 Order of work, chosen so a kill -9 at any point leaves the group as it was or fully updated:
 hash the file (skip if that content was ingested) -> validate block by block into a local
-staging Parquet file and a quarantine file -> store the Parquet in the artifact store
-(content-addressed, invisible until referenced) -> one metadata transaction records the
-ingestion and bumps the data version -> upsert the online store and mark it applied. An
-ingestion whose online upsert was interrupted is re-applied by the next ingest or flush
-(the online store's newest-wins rule makes that idempotent).
+staging Parquet file, a quarantine file and (SQLite online store) sorted online runs -> store
+the Parquet in the artifact store (content-addressed, invisible until referenced) -> one
+metadata transaction records the ingestion and bumps the data version -> publish online
+(register the runs, or upsert Redis) and mark it applied. An ingestion whose online update was
+interrupted is re-applied by the next ingest or flush (newest-wins makes that idempotent).
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mloop.features.schema import FeatureGroupSpec
 
 RUN_ROWS = 1 << 20  # rows per run: bounds the memory of sorting one (~100-300 MB)
+BATCH_ROWS = 1 << 15  # rows per Arrow record batch in a run file: what a merge reads at once
 SUFFIXES = (".arrow", ".keys.npy", ".ts.npy")
 
 
@@ -56,7 +57,7 @@ class _Output:
         self.last: tuple[Any, int] | None = None  # (key, time) of the last row written
 
     def write(self, table: pa.Table, keys: np.ndarray, stamps: np.ndarray) -> None:
-        self._writer.write_table(table)
+        self._writer.write_table(table, max_chunksize=BATCH_ROWS)
         self._keys.append(keys)
         self._stamps.append(stamps)
         self.rows += table.num_rows
@@ -198,29 +199,29 @@ def merge(runs: Sequence[Run], directory: Path) -> list[Path]:
     """Merge runs (oldest first) into disjoint runs holding only each id's winning row.
 
     The winner is the newest event time, at equal times the later run's (the row a read
-    would have returned). Streams through the inputs in key ranges of about `RUN_ROWS`
-    rows, so memory stays bounded whatever their size.
+    would have returned). Reads the inputs front to back in key ranges of about `RUN_ROWS`
+    rows in all, with plain reads rather than their memory maps (pages a map touched would
+    stay in this process's memory), so memory stays bounded whatever their size.
     """
     import numpy as np
     import pyarrow as pa
 
-    step = max(RUN_ROWS // max(len(runs), 1), 1)
-    starts = [0] * len(runs)
+    sources = [_Source(run.path) for run in runs]
+    step = max(RUN_ROWS // max(len(sources), 1), 1)
     files: list[Path] = []
     out: _Output | None = None
     while True:
-        live = [r for r, run in enumerate(runs) if starts[r] < len(run.keys)]
+        live = [r for r, src in enumerate(sources) if not src.done]
         if not live:
             break
-        bound = min(runs[r].keys[min(starts[r] + step, len(runs[r].keys)) - 1] for r in live)
+        bound = min(sources[r].key_at(min(sources[r].pos + step, sources[r].n) - 1) for r in live)
         parts, keys, stamps, origin = [], [], [], []
         for r in live:
-            stop = int(np.searchsorted(runs[r].keys, bound, side="right"))
-            parts.append(runs[r].table.slice(starts[r], stop - starts[r]))
-            keys.append(np.asarray(runs[r].keys[starts[r]:stop]))
-            stamps.append(np.asarray(runs[r].stamps[starts[r]:stop]))
-            origin.append(np.full(stop - starts[r], r))
-            starts[r] = stop
+            rows, run_keys, run_stamps = sources[r].take_through(bound, step)
+            parts.append(rows)
+            keys.append(run_keys)
+            stamps.append(run_stamps)
+            origin.append(np.full(len(run_keys), r))
         all_keys, all_stamps = np.concatenate(keys), np.concatenate(stamps)
         order = np.lexsort((np.concatenate(origin), all_stamps, all_keys))
         last = np.ones(len(order), dtype=bool)  # the last row of each key in that order wins
@@ -236,6 +237,73 @@ def merge(runs: Sequence[Run], directory: Path) -> list[Path]:
     if out is not None:
         files.append(out.close())
     return files
+
+
+class _Source:
+    """A run read front to back, a record batch at a time."""
+
+    def __init__(self, path: Path) -> None:
+        import pyarrow as pa
+
+        _, self._keys_path, self._stamps_path = run_paths(path)
+        self._reader = pa.ipc.open_file(pa.OSFile(str(path)))  # reads copy; no map stays behind
+        self._batch = 0
+        self._buffered: list[pa.RecordBatch] = []
+        self._buffered_rows = 0
+        self.n = int(_npy(self._keys_path, 0, 0)[1][0])
+        self.pos = 0
+
+    @property
+    def done(self) -> bool:
+        return self.pos >= self.n
+
+    def key_at(self, index: int) -> Any:
+        return _npy(self._keys_path, index, index + 1)[0][0]
+
+    def take_through(self, bound: Any, step: int) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+        """The rows from the current position whose key is <= bound, and their keys and times."""
+        import numpy as np
+        import pyarrow as pa
+
+        stop, chunk = self.pos, step
+        while stop < self.n:  # read keys in chunks until one exceeds the bound
+            keys = _npy(self._keys_path, stop, min(stop + chunk, self.n))[0]
+            inside = int(np.searchsorted(keys, bound, side="right"))
+            stop += inside
+            if inside < len(keys):
+                break
+            chunk *= 2
+        count = stop - self.pos
+        while self._buffered_rows < count:
+            batch = self._reader.get_batch(self._batch)
+            self._batch += 1
+            self._buffered.append(batch)
+            self._buffered_rows += batch.num_rows
+        table = pa.Table.from_batches(self._buffered) if self._buffered else None
+        rows = table.slice(0, count) if table is not None else None
+        rest = table.slice(count) if table is not None else None
+        self._buffered = rest.to_batches() if rest is not None else []
+        self._buffered_rows -= count
+        keys = _npy(self._keys_path, self.pos, stop)[0]
+        stamps = _npy(self._stamps_path, self.pos, stop)[0]
+        self.pos = stop
+        if rows is None:
+            rows = self._reader.schema.empty_table()
+        return rows, keys, stamps
+
+
+def _npy(path: Path, start: int, stop: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Elements start..stop of a 1-d .npy file, read (not mapped), and the array's shape."""
+    import numpy as np
+
+    with open(path, "rb") as fh:
+        version = np.lib.format.read_magic(fh)
+        shape, _, dtype = (np.lib.format.read_array_header_1_0(fh) if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0(fh))
+        stop = min(stop, shape[0])
+        fh.seek(start * dtype.itemsize, os.SEEK_CUR)
+        data = np.fromfile(fh, dtype=dtype, count=max(stop - start, 0))
+    return data, shape
 
 
 class Run:

@@ -11,6 +11,7 @@ interrupted is re-applied by the next ingest or flush (newest-wins makes that id
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import os
@@ -149,25 +150,47 @@ def _process(batch: RawBatch, group: FeatureGroup, now: datetime, first_row: int
 
 def _stage(ws: Workspace, path: Path, group: FeatureGroup, quarantine: _Quarantine,
            staging: Path, progress: Progress | None, online: RunWriter | None = None) -> tuple[int, int]:
-    """Write validated rows to `staging` (and to the online run writer); returns (rows seen, rows kept)."""
+    """Write validated rows to `staging` (and to the online run writer); returns (rows seen, rows kept).
+
+    A writer thread encodes block N to Parquet (and hands it to the run writer) while this
+    thread validates block N+1: both mostly run outside the GIL, so the two cores share the
+    work (the Parquet encoding was ~30% of an ingest). At most two blocks are in memory.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     import pyarrow.parquet as pq
 
     from mloop.features.validate import arrow_schema
 
+    def write(good: pa.Table) -> None:
+        writer.write_table(good, row_group_size=256_000)
+        if online is not None:
+            online.add(good)
+
     now = datetime.now(UTC)
     seen = kept = done_bytes = 0
-    with pq.ParquetWriter(staging, arrow_schema(group.spec), compression="snappy") as writer:
-        for batch in _batches(path, group):
-            good = _process(batch, group, now, seen, quarantine)
-            seen += batch.n + len(batch.unparsable)
-            kept += good.num_rows
-            done_bytes += batch.bytes_read
-            if good.num_rows:
-                writer.write_table(good, row_group_size=256_000)
-                if online is not None:
-                    online.add(good)
-            if progress:
-                progress(seen, done_bytes)
+    pending: Future[None] | None = None
+    with pq.ParquetWriter(staging, arrow_schema(group.spec), compression="snappy") as writer, \
+            ThreadPoolExecutor(1, thread_name_prefix="mloop-ingest-write") as pool:
+        try:
+            for batch in _batches(path, group):
+                good = _process(batch, group, now, seen, quarantine)
+                seen += batch.n + len(batch.unparsable)
+                kept += good.num_rows
+                done_bytes += batch.bytes_read
+                if good.num_rows:
+                    if pending is not None:
+                        pending.result()  # in order, and re-raises the writer's error
+                    pending = pool.submit(write, good)
+                if progress:
+                    progress(seen, done_bytes)
+        except BaseException:
+            if pending is not None:  # let the write finish; the error to report is this one
+                with contextlib.suppress(Exception):
+                    pending.result()
+            raise
+        if pending is not None:
+            pending.result()
     return seen, kept
 
 

@@ -15,7 +15,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,16 +87,20 @@ def write_many(conn: sqlite3.Connection, lock: WriteLock, sql: str, params: Iter
 
 
 def write_all(conn: sqlite3.Connection, lock: WriteLock,
-              statements: Sequence[tuple[str, Iterable[Sequence[Any]]]]) -> None:
-    """Each `executemany(sql, params)` in one transaction, holding the writers' lock (a plain
-    function, not a context manager: this runs once per `put_records` call)."""
+              statements: Sequence[tuple[str, Iterable[Sequence[Any]]]],
+              only_if: Callable[[sqlite3.Connection], bool] | None = None) -> bool:
+    """Each `executemany(sql, params)` in one transaction, holding the writers' lock, and only
+    if `only_if` (called inside the transaction) says so; returns whether they ran. A plain
+    function, not a context manager: this runs once per `put_records` call."""
     fcntl.flock(lock.fd, fcntl.LOCK_EX)
     try:
         begin_immediate(conn)  # still retries: a writer outside the queue may hold SQLite's lock
         try:
-            for sql, params in statements:
+            run = only_if is None or only_if(conn)
+            for sql, params in statements if run else ():
                 conn.executemany(sql, params)
             conn.execute("COMMIT")
+            return run
         except BaseException:
             conn.execute("ROLLBACK")
             raise

@@ -258,16 +258,12 @@ def ingest(
 
 def _sweep_stale(tmp: Path) -> None:
     """Remove staging files left by killed ingests and flushes (their pid is gone)."""
+    from mloop.store.locks import pid_alive
+
     for path in tmp.glob("*-*-*.parquet"):
         pid = path.name.split("-")[1]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
+        if pid.isdigit() and not pid_alive(int(pid)):
             path.unlink(missing_ok=True)
-        except PermissionError:
-            continue
 
 
 def _staging_paths(ws: Workspace, group: str) -> tuple[Path, Path]:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.features._sqlite import ThreadLocalDB, execute_retrying
-from mloop.store.locks import file_lock
+from mloop.store.locks import file_lock, pid_alive
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -216,7 +216,7 @@ def flush_records(ws: Workspace, group: str) -> int:
 def _remove_if_orphaned(spool: _Spool) -> None:
     """Delete an empty spool file whose writer process (on this host) is gone."""
     host, _, pid = spool.path.stem.rpartition("-")
-    if spool.group is not None or host != _HOST or not pid.isdigit() or _alive(int(pid)):
+    if spool.group is not None or host != _HOST or not pid.isdigit() or pid_alive(int(pid)):
         return
     if spool.pending()[0]:
         return
@@ -227,14 +227,6 @@ def _remove_if_orphaned(spool: _Spool) -> None:
         Path(str(spool.path) + suffix).unlink(missing_ok=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _table(grp: FeatureGroup, rows: list[tuple[int, str]]) -> pa.Table:

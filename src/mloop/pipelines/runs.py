@@ -155,13 +155,9 @@ def driver_gone(driver: str | None) -> bool:
     host, _, pid = driver.rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, owned by someone else
-        return False
-    return False
+    from mloop.store.locks import pid_alive
+
+    return not pid_alive(int(pid))
 
 
 def mark_orphan_stopped(ws: Workspace, run_id: str, reason: str) -> None:

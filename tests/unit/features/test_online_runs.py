@@ -82,3 +82,24 @@ def test_deleting_the_group_removes_its_runs(ev: Any, tmp_path: Path) -> None:
     assert not _runs(ev, "ev")
     create_group(ev, events_spec())
     assert get_online(ev, "ev", [1]) == {}
+
+
+def test_a_merge_that_races_a_publish_gives_way(ev: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mloop.features.online.sqlite as osq
+    from mloop.features.online import online_store
+
+    for k in range(3):
+        ingest(ev, write(tmp_path / f"{k}.csv", HEADER + f"1,2024-01-0{k + 1}T00:00:00Z,{k}.0,1,red,true\n"), "ev")
+    store: Any = online_store(ev)
+    runs = store._runs(store._conn(), "ev")
+    real_merge = osq.merge
+
+    def merge_while_another_publishes(*args: Any) -> Any:
+        merged = real_merge(*args)
+        ingest(ev, write(tmp_path / "late.csv", HEADER + "1,2024-01-09T00:00:00Z,9.0,1,red,true\n"), "ev")
+        return merged
+
+    monkeypatch.setattr(osq, "merge", merge_while_another_publishes)
+    store._merge("ev", runs)  # finds the run list changed: keeps it, drops its own output
+    assert len(_runs(ev, "ev")) == 4
+    assert get_online(ev, "ev", [1], ["x"]) == {1: {"x": 9.0}}

@@ -14,8 +14,6 @@ read searches few runs however many ingests came before.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sqlite3
 import threading
 import time
@@ -24,9 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import ConfigError, StoreUnavailable
-from mloop.features._sqlite import ThreadLocalDB, begin_immediate, execute_retrying, write_all, write_many
+from mloop.features._sqlite import ThreadLocalDB, execute_retrying, write_all, write_many
 from mloop.features.online import Row
 from mloop.features.online.runs import Run, RunWriter, merge, overlap_depth, run_paths
+from mloop.store.locks import pid_alive
 
 if TYPE_CHECKING:
     from mloop.features.schema import FeatureGroupSpec
@@ -118,24 +117,11 @@ class SqliteOnlineStore:
         registered or merged runs meanwhile (then the next publish merges)."""
         merged = merge(runs, self.runs_dir / group)
         old = [str(run.path.relative_to(self.runs_dir)) for run in runs]
-        conn = self._conn()
-        swapped = False
-        lock = self._db.lock()
-        fcntl.flock(lock.fd, fcntl.LOCK_EX)
-        try:
-            begin_immediate(conn)
-            try:
-                if self._run_files(conn, group) == old:
-                    conn.executemany("DELETE FROM online_runs WHERE file = ?", [(name,) for name in old])
-                    conn.executemany("INSERT INTO online_runs (grp, file) VALUES (?, ?)",
-                                     [(group, str(p.relative_to(self.runs_dir))) for p in merged])
-                    swapped = True
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        finally:
-            fcntl.flock(lock.fd, fcntl.LOCK_UN)
+        swapped = write_all(self._conn(), self._db.lock(), [
+            ("DELETE FROM online_runs WHERE file = ?", [(name,) for name in old]),
+            ("INSERT INTO online_runs (grp, file) VALUES (?, ?)",
+             [(group, str(p.relative_to(self.runs_dir))) for p in merged]),
+        ], only_if=lambda conn: self._run_files(conn, group) == old)
         for path in [run.path for run in runs] if swapped else merged:
             for part in run_paths(path):
                 part.unlink(missing_ok=True)
@@ -173,17 +159,18 @@ class SqliteOnlineStore:
         known = set(self._run_files(self._conn(), group))
         for path in directory.glob("run-*-*.arrow"):
             pid = path.name.split("-")[1]
-            if f"{group}/{path.name}" in known or not pid.isdigit() or _alive(int(pid)):
+            if f"{group}/{path.name}" in known or not pid.isdigit() or pid_alive(int(pid)):
                 continue
             for part in run_paths(path):
                 part.unlink(missing_ok=True)
 
     def get(self, group: str, ids: Sequence[str]) -> dict[str, str | dict[str, Any]]:
         conn = self._conn()
-        runs = self._runs(conn, group)
+        runs, tree = self._runs(conn, group), self._get_tree(conn, group, ids)
         if not runs:
-            return {i: d for i, (_, d) in self._get_tree(conn, group, ids).items()}  # type: ignore[misc]
-        return _newest(self._get_tree(conn, group, ids), runs, list(ids))
+            texts: dict[str, str | dict[str, Any]] = {i: d for i, (_, d) in tree.items()}
+            return texts
+        return _newest(tree, runs, list(ids))
 
     def _get_tree(self, conn: sqlite3.Connection, group: str, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
         if len(ids) == 1:
@@ -234,13 +221,3 @@ def _newest(tree: dict[str, tuple[int, str]], runs: list[Run], ids: list[str]) -
     for run, idents, rows in by_run.values():
         out.update(zip(idents, run.rows(rows), strict=True))
     return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

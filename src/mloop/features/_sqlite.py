@@ -3,8 +3,9 @@
 SQLite's built-in busy handler sleeps 1, 2, 5, 10... up to 100 ms between attempts, and short
 polling sleeps instead burn the CPU the lock holder needs: four processes committing tiny
 transactions on two cores spent more time waiting than writing. Writers therefore queue on an
-`flock` of a sidecar file (`<db>.wlock`) before BEGIN IMMEDIATE: a waiter sleeps in the kernel
-and wakes the moment the holder lets go. Readers never touch it (WAL readers do not block).
+`flock` of a sidecar file (`<db>.wlock`) before BEGIN IMMEDIATE: a waiter retries a few times
+(yielding its core), then sleeps in the kernel and wakes the moment the holder lets go.
+Readers never touch it (WAL readers do not block).
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ LOCK_WAIT_SECONDS = 60.0
 # pages cost a single-record put_records ~25 us on average; at 10000 (a WAL of up to ~40 MB,
 # reused) repeated updates of the same pages coalesce and the stall comes 10x less often.
 CHECKPOINT_PAGES = 10_000
+# Tries at the writers' lock, yielding the core between them, before sleeping in the queue: a
+# holder's transaction takes ~40 µs, less than being put to sleep and woken again. Four
+# single-record writers on 2 cores, A/B in turns: 9.0k-10.4k rows/s sleeping at once,
+# 11.1k-12.1k with 20 tries.
+LOCK_TRIES = 20
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -92,7 +98,14 @@ def write_all(conn: sqlite3.Connection, lock: WriteLock,
     """Each `executemany(sql, params)` in one transaction, holding the writers' lock, and only
     if `only_if` (called inside the transaction) says so; returns whether they ran. A plain
     function, not a context manager: this runs once per `put_records` call."""
-    fcntl.flock(lock.fd, fcntl.LOCK_EX)
+    for _ in range(LOCK_TRIES):
+        try:
+            fcntl.flock(lock.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            os.sched_yield()
+    else:
+        fcntl.flock(lock.fd, fcntl.LOCK_EX)
     try:
         begin_immediate(conn)  # still retries: a writer outside the queue may hold SQLite's lock
         try:

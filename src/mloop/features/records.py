@@ -2,13 +2,17 @@
 
 A record is acknowledged once it is committed to a local SQLite spool in WAL mode; a kill -9
 after that loses nothing (power loss may lose the last commits: synchronous=NORMAL, the usual
-WAL trade-off). The online store is updated right after. Each writing process has its own
-spool file (`.mloop/spool/<group>/<host>-<pid>.db`), so concurrent writers never queue for the
-spool, only for the online store. Spooled records are flushed to one Parquet file per batch (an
-ingestion, bumping the data version) by a background thread of a writing process when enough
-accumulate or the oldest is old enough (writers never wait for Parquet), when the process
-exits, and before any `extract` in this workspace. A flusher takes every spool file of the
-group, so records of a process that died are flushed by the next one.
+WAL trade-off). For an online group whose online store is SQLite, the spool is that store's
+`online_spool` table, written in the same transaction as the online update: one commit
+acknowledges both, and a flush need not re-apply them. Otherwise (Redis, offline-only groups)
+each writing process has its own spool file (`.mloop/spool/<group>/<host>-<pid>.db`), so
+concurrent writers never queue for the spool, and the online store is updated right after.
+
+Spooled records are flushed to one Parquet file per batch (an ingestion, bumping the data
+version) by a background thread of a writing process when enough accumulate or the oldest is
+old enough (writers never wait for Parquet), when the process exits, and before any `extract`
+in this workspace. A flusher takes every spool of the group, so records of a process that died
+are flushed by the next one.
 
 Flushing is crash-safe and exactly-once: under an exclusive per-group file lock a flusher first
 claims the pending rows of a spool file with a batch id, then writes the Parquet file, commits
@@ -60,6 +64,7 @@ class _Spool:
         self.db = ThreadLocalDB(path)
         self.unchecked = 0
         self.checked_at = time.monotonic()
+        self.store: Any = None  # the online store that writes this spool (`put_logged`), if any
         if group is None:
             execute_retrying(self.conn(), _SCHEMA)
 
@@ -111,8 +116,12 @@ def _spool(ws: Workspace, group: str, online: bool) -> _Spool:
         spool = _spools.get(key)
         if spool is None:
             store = _logged_store(ws) if online else None
-            path = store.path if store is not None else _spool_dir(ws, group) / f"{_HOST}-{os.getpid()}.db"
-            spool = _spools[key] = _opened[(path, store and group)] = _Spool(path, store and group)
+            if store is not None:
+                path, shared = store.path, group
+            else:
+                path, shared = _spool_dir(ws, group) / f"{_HOST}-{os.getpid()}.db", None
+            spool = _spools[key] = _opened[(path, shared)] = _Spool(path, shared)
+            spool.store = store
             _start_flusher(ws)
         return spool
 
@@ -152,8 +161,8 @@ def put_records(ws: Workspace, group: str, records: list[dict[str, Any]]) -> Non
     now = datetime.now(UTC)
     rows = [record_row(grp.spec, check_record(grp.spec, r, now)) for r in records]
     spool = _spool(ws, group, grp.spec.online)
-    if spool.group is not None:
-        _logged_store(ws).put_logged(group, rows)  # the acknowledgement point, online included
+    if spool.store is not None:
+        spool.store.put_logged(group, rows)  # the acknowledgement point, online included
     else:
         spool.append([data for _, _, data in rows])  # the acknowledgement point
         if grp.spec.online:

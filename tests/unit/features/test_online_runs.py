@@ -26,7 +26,6 @@ def test_reads_take_the_newest_over_runs_and_single_writes(
 
     monkeypatch.setattr(src, "BLOCK", 2 << 10)  # many blocks per file
     monkeypatch.setattr(runs, "RUN_ROWS", 300)  # several runs per ingest
-    monkeypatch.setattr(runs, "BATCH_ROWS", 64)  # of several record batches each
     monkeypatch.setattr(osq, "MAX_DEPTH", 4)  # and merged now and then
     create_group(workspace, events_spec("ev", id_type))
     rng = random.Random(11)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from mloop.features.schema import FeatureGroupSpec
 
 RUN_ROWS = 1 << 20  # rows per run: bounds the memory of sorting one (~100-300 MB)
-BATCH_ROWS = 1 << 15  # rows per Arrow record batch in a run file: what a merge reads at once
+MERGE_STEP_ROWS = 1 << 18  # rows a merge holds at once, over all its inputs
 SUFFIXES = (".arrow", ".keys.npy", ".ts.npy")
 
 
@@ -57,7 +57,7 @@ class _Output:
         self.last: tuple[Any, int] | None = None  # (key, time) of the last row written
 
     def write(self, table: pa.Table, keys: np.ndarray, stamps: np.ndarray) -> None:
-        self._writer.write_table(table, max_chunksize=BATCH_ROWS)
+        self._writer.write_table(table)  # few, large batches: a read takes once per batch it hits
         self._keys.append(keys)
         self._stamps.append(stamps)
         self.rows += table.num_rows
@@ -166,7 +166,7 @@ class RunWriter:
         self._blocks, self._collected = [], 0
         order = np.lexsort((stamps, keys))  # stable: for equal (id, time) the later row stays later
         out = _Output(self.directory, table.schema)
-        out.write(table.take(pa.array(order)), keys[order], stamps[order])
+        out.write(table.take(pa.array(order)).combine_chunks(), keys[order], stamps[order])
         self.files.append(out.close())
 
 
@@ -199,15 +199,14 @@ def merge(runs: Sequence[Run], directory: Path) -> list[Path]:
     """Merge runs (oldest first) into disjoint runs holding only each id's winning row.
 
     The winner is the newest event time, at equal times the later run's (the row a read
-    would have returned). Reads the inputs front to back in key ranges of about `RUN_ROWS`
-    rows in all, with plain reads rather than their memory maps (pages a map touched would
-    stay in this process's memory), so memory stays bounded whatever their size.
+    would have returned). Reads the inputs front to back in key ranges of about
+    `MERGE_STEP_ROWS` rows in all, so memory stays bounded whatever their size.
     """
     import numpy as np
     import pyarrow as pa
 
     sources = [_Source(run.path) for run in runs]
-    step = max(RUN_ROWS // max(len(sources), 1), 1)
+    step = max(MERGE_STEP_ROWS // max(len(sources), 1), 1)
     files: list[Path] = []
     out: _Output | None = None
     while True:
@@ -231,6 +230,8 @@ def merge(runs: Sequence[Run], directory: Path) -> list[Path]:
         if out is None:
             out = _Output(directory, table.schema)
         out.write(table, all_keys[chosen], all_stamps[chosen])
+        for source in sources:
+            source.release()
         if out.rows >= RUN_ROWS:
             files.append(out.close())
             out = None
@@ -240,16 +241,19 @@ def merge(runs: Sequence[Run], directory: Path) -> list[Path]:
 
 
 class _Source:
-    """A run read front to back, a record batch at a time."""
+    """A run read front to back by a merge: rows are zero-copy slices of the run's memory map,
+    whose pages `release` drops from this process after each key range (they stay in the page
+    cache), so what a merge has touched does not pile up in its memory."""
 
     def __init__(self, path: Path) -> None:
+        import mmap
+
         import pyarrow as pa
 
         _, self._keys_path, self._stamps_path = run_paths(path)
-        self._reader = pa.ipc.open_file(pa.OSFile(str(path)))  # reads copy; no map stays behind
-        self._batch = 0
-        self._buffered: list[pa.RecordBatch] = []
-        self._buffered_rows = 0
+        with open(path, "rb") as fh:
+            self._map = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        self._table = pa.ipc.open_file(pa.BufferReader(pa.py_buffer(self._map))).read_all()
         self.n = int(_npy(self._keys_path, 0, 0)[1][0])
         self.pos = 0
 
@@ -263,7 +267,6 @@ class _Source:
     def take_through(self, bound: Any, step: int) -> tuple[pa.Table, np.ndarray, np.ndarray]:
         """The rows from the current position whose key is <= bound, and their keys and times."""
         import numpy as np
-        import pyarrow as pa
 
         stop, chunk = self.pos, step
         while stop < self.n:  # read keys in chunks until one exceeds the bound
@@ -273,23 +276,16 @@ class _Source:
             if inside < len(keys):
                 break
             chunk *= 2
-        count = stop - self.pos
-        while self._buffered_rows < count:
-            batch = self._reader.get_batch(self._batch)
-            self._batch += 1
-            self._buffered.append(batch)
-            self._buffered_rows += batch.num_rows
-        table = pa.Table.from_batches(self._buffered) if self._buffered else None
-        rows = table.slice(0, count) if table is not None else None
-        rest = table.slice(count) if table is not None else None
-        self._buffered = rest.to_batches() if rest is not None else []
-        self._buffered_rows -= count
+        rows = self._table.slice(self.pos, stop - self.pos)
         keys = _npy(self._keys_path, self.pos, stop)[0]
         stamps = _npy(self._stamps_path, self.pos, stop)[0]
         self.pos = stop
-        if rows is None:
-            rows = self._reader.schema.empty_table()
         return rows, keys, stamps
+
+    def release(self) -> None:
+        import mmap
+
+        self._map.madvise(mmap.MADV_DONTNEED)
 
 
 def _npy(path: Path, start: int, stop: int) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -319,7 +315,7 @@ class Run:
         self.keys: np.ndarray = np.load(keys_path, mmap_mode="r")
         self.stamps: np.ndarray = np.load(stamps_path, mmap_mode="r")
         self.int_keys = self.keys.dtype.kind == "i"
-        batches = self.table.to_batches()
+        batches = self._batches = self.table.to_batches()
         self._starts = [0]
         for batch in batches:
             self._starts.append(self._starts[-1] + batch.num_rows)
@@ -391,20 +387,25 @@ class Run:
 
         import pyarrow as pa
 
+        located = [(bisect.bisect_right(self._starts, index) - 1, index) for index in indices]
         if len(indices) <= 4:  # a few scalars beat building a taken table (~12 vs ~60 µs a row)
-            rows = []
-            for index in indices:
-                part = bisect.bisect_right(self._starts, index) - 1
-                at = index - self._starts[part]
-                rows.append({name: read(at) for name, read in self._columns[part]})
-            return rows
-        taken = self.table.take(pa.array(indices, pa.int64()))
-        names = taken.column_names  # a property that builds a new list on every access
-        columns = [_values(column) for column in taken.columns]
-        return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+            return [{name: read(index - self._starts[part]) for name, read in self._columns[part]}
+                    for part, index in located]
+        rows: list[dict[str, Any]] = [{} for _ in indices]
+        by_batch: dict[int, list[int]] = {}
+        for position, (part, _) in enumerate(located):
+            by_batch.setdefault(part, []).append(position)
+        for part, positions in by_batch.items():  # take per batch: a chunked take copies every chunk
+            local = [located[k][1] - self._starts[part] for k in positions]
+            taken = self._batches[part].take(pa.array(local, pa.int64()))
+            names = taken.schema.names
+            columns = [_values(column) for column in taken.columns]
+            for k, values in zip(positions, zip(*columns, strict=True), strict=True):
+                rows[k] = dict(zip(names, values, strict=True))
+        return rows
 
 
-def _values(column: pa.ChunkedArray) -> list[Any]:
+def _values(column: pa.Array) -> list[Any]:
     """A column as `_plain` values; timestamps formatted by numpy (Arrow's conversion of
     tz-aware timestamps to datetime objects costs ~6 us a value)."""
     import math
@@ -416,8 +417,10 @@ def _values(column: pa.ChunkedArray) -> list[Any]:
         return [None if v is not None and not math.isfinite(v) else v for v in column.to_pylist()]
     if not pa.types.is_timestamp(column.type):
         return column.to_pylist()
-    micros = column.cast(pa.int64())
-    text = np.datetime_as_string(micros.fill_null(0).to_numpy().astype("datetime64[us]"), unit="us").tolist()
+    micros = column.view(pa.int64())  # a view, not a cast: compute kernels cost ~10 µs a call
+    if column.null_count:
+        micros = micros.fill_null(0)
+    text = np.datetime_as_string(micros.to_numpy().astype("datetime64[us]"), unit="us").tolist()
     if not column.null_count:
         return [f"{t}+00:00" for t in text]
     nulls = column.is_null().to_numpy(zero_copy_only=False).tolist()

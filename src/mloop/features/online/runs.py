@@ -315,6 +315,8 @@ class Run:
         self.keys: np.ndarray = np.load(keys_path, mmap_mode="r")
         self.stamps: np.ndarray = np.load(stamps_path, mmap_mode="r")
         self.int_keys = self.keys.dtype.kind == "i"
+        self.low: Any = self.keys[0] if len(self.keys) else None
+        self.high: Any = self.keys[-1] if len(self.keys) else None
         batches = self._batches = self.table.to_batches()
         self._starts = [0]
         for batch in batches:
@@ -324,7 +326,7 @@ class Run:
                          for batch in batches]
 
     def key_range(self) -> tuple[Any, Any] | None:
-        return (self.keys[0], self.keys[-1]) if len(self.keys) else None
+        return (self.low, self.high) if self.low is not None else None
 
     def _key(self, text: str) -> Any:
         """The key of a text id in this run's key space, or None if it cannot be one."""
@@ -346,8 +348,8 @@ class Run:
 
         if len(ids) == 1:  # serving's common case: no array round trip
             key = self._key(ids[0])
-            if key is None:
-                return []
+            if key is None or self.low is None or not self.low <= key <= self.high:
+                return []  # merged runs are disjoint: most of a big group's runs end here
             row = int(np.searchsorted(self.keys, key, side="right")) - 1
             return [(0, row, int(self.stamps[row]))] if row >= 0 and self.keys[row] == key else []
         positions, wanted = self._keys_of(ids)

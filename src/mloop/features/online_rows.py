@@ -1,7 +1,8 @@
 """Above the online waist: turning Arrow tables into store rows, and `get_online`.
 
 Values are stored as JSON objects (timestamps as ISO 8601 text in UTC), so a lookup is one
-key read plus one `json.loads` per id, whichever backend holds them.
+key read plus one `json.loads` per id; rows of SQLite's runs come back already decoded, with
+the same values.
 """
 
 from __future__ import annotations
@@ -40,18 +41,13 @@ def _json_expr(spec: FeatureGroupSpec) -> str:
     return f"to_json(struct_pack({', '.join(parts)}))"
 
 
-def rows_from_table(spec: FeatureGroupSpec, table: pa.Table, threads: int | None = None) -> list[Row]:
-    """(id, event time µs, JSON) per row, in row order, built vectorized in DuckDB.
-
-    `threads=1` when the caller already keeps the other core busy (ingest's validation).
-    """
+def rows_from_table(spec: FeatureGroupSpec, table: pa.Table) -> list[Row]:
+    """(id, event time µs, JSON) per row, in row order, built vectorized in DuckDB."""
     import duckdb
 
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
         con.register("t", table)
         sql = (f"SELECT CAST({q(spec.record_identifier)} AS VARCHAR), epoch_us({q(spec.event_time)}), "
                f"CAST({_json_expr(spec)} AS VARCHAR) FROM t")

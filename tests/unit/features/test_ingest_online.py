@@ -26,7 +26,7 @@ def test_ingest_online_matches_newest_wins_across_blocks_and_chunks(
     ws: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import mloop.features.ingest_source as src
-    import mloop.features.online.runs as runs
+    import mloop.features.online.runs.files as runs
 
     monkeypatch.setattr(src, "BLOCK", 4 << 10)  # many validated blocks
     monkeypatch.setattr(runs, "RUN_ROWS", 700)  # several runs per ingest

@@ -21,7 +21,7 @@ def test_reads_take_the_newest_over_runs_and_single_writes(
     workspace: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, id_type: str,
 ) -> None:
     import mloop.features.ingest_source as src
-    import mloop.features.online.runs as runs
+    import mloop.features.online.runs.files as runs
     import mloop.features.online.sqlite as osq
 
     monkeypatch.setattr(src, "BLOCK", 2 << 10)  # many blocks per file
@@ -50,6 +50,8 @@ def test_reads_take_the_newest_over_runs_and_single_writes(
             note(uid, sec, x, "ingest")
         body = "".join(f"{u},2024-01-01T00:{s // 60:02d}:{s % 60:02d}Z,{x},1,red,true\n" for u, s, x in lines)
         ingest(workspace, write(tmp_path / f"r{round_}.csv", HEADER + body), "ev")
+        if round_ == 0:
+            assert len(_runs(workspace, "ev")) == 3  # 700 rows, runs of 300
         uid, value = rng.choice(ids), value + 1  # and a single-record write between ingests
         put_records(workspace, "ev", [{"uid": uid if id_type == "string" else int(uid), "x": value,
                                        "ts": f"2024-01-01T00:00:{(sec := rng.randrange(60)):02d}Z"}])

@@ -122,22 +122,12 @@ def write_all(conn: sqlite3.Connection, lock: WriteLock,
 
 
 def begin_immediate(conn: sqlite3.Connection) -> None:
-    """BEGIN IMMEDIATE, retrying with short jittered sleeps while another writer holds the lock."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    wait = 0.00005
-    while True:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
-                raise
-        time.sleep(wait * (0.5 + random.random()))
-        wait = min(wait * 2, 0.002)
+    """BEGIN IMMEDIATE, retried while another writer holds the lock."""
+    execute_retrying(conn, "BEGIN IMMEDIATE")
 
 
 def execute_retrying(conn: sqlite3.Connection, sql: str, *params: object) -> sqlite3.Cursor:
-    """One autocommit statement, retried like `begin_immediate` when the database is busy."""
+    """One statement, retried with short jittered sleeps while the database is busy."""
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     wait = 0.00005
     while True:

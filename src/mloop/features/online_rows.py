@@ -7,7 +7,7 @@ the same values.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +56,17 @@ def rows_from_table(spec: FeatureGroupSpec, table: pa.Table) -> list[Row]:
         con.close()
 
 
+def parquet_tables(path: str, fs: Any = None) -> Iterator[pa.Table]:
+    """An offline Parquet file (local, or through `fs`) as tables of up to 100k rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # pre_buffer=False: with it, pyarrow keeps every row group it read (RSS grows with the file)
+    pf = pq.ParquetFile(fs.open(path, "rb") if fs is not None else path, pre_buffer=False)
+    for batch in pf.iter_batches(batch_size=100_000, use_threads=False):
+        yield pa.Table.from_batches([batch])
+
+
 def apply_parquet(ws: Workspace, spec: FeatureGroupSpec, path: str, fs: Any = None) -> int:
     """Upsert every row of an offline Parquet file into the online store; returns rows.
 
@@ -64,23 +75,18 @@ def apply_parquet(ws: Workspace, spec: FeatureGroupSpec, path: str, fs: Any = No
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from mloop.features.online import online_store
 
     store = online_store(ws)
     done = 0
-    # pre_buffer=False: with it, pyarrow keeps every row group it read (RSS grows with the file)
-    pf = pq.ParquetFile(fs.open(path, "rb") if fs is not None else path, pre_buffer=False)
     with ThreadPoolExecutor(1, thread_name_prefix="mloop-online-rows") as pool:
         pending = None
-        for batch in pf.iter_batches(batch_size=100_000, use_threads=False):
-            future = pool.submit(rows_from_table, spec, pa.Table.from_batches([batch]))
+        for table in parquet_tables(path, fs):
+            future = pool.submit(rows_from_table, spec, table)
             if pending is not None:
                 store.put(spec.name, pending.result())
             pending = future
-            done += batch.num_rows
+            done += table.num_rows
         if pending is not None:
             store.put(spec.name, pending.result())
     return done

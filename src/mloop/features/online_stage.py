@@ -45,16 +45,14 @@ def publish(ws: Workspace, spec: FeatureGroupSpec, writer: RunWriter) -> None:
 
 def apply_parquet_runs(ws: Workspace, spec: FeatureGroupSpec, path: str, fs: Any = None) -> bool:
     """Re-apply an offline Parquet file as runs; False when the store takes no runs."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from mloop.features.online_rows import parquet_tables
 
     writer = start_stage(ws, spec)
     if writer is None:
         return False
     try:
-        pf = pq.ParquetFile(fs.open(path, "rb") if fs is not None else path, pre_buffer=False)
-        for batch in pf.iter_batches(batch_size=100_000, use_threads=False):
-            writer.add(pa.Table.from_batches([batch]))
+        for table in parquet_tables(path, fs):
+            writer.add(table)
         publish(ws, spec, writer)
     finally:
         writer.discard()

@@ -55,17 +55,17 @@ _SCHEMA = ("CREATE TABLE IF NOT EXISTS spool (seq INTEGER PRIMARY KEY, "
 
 
 class _Spool:
-    """A group's spool: a spool file (table `spool`), or, when `group` is given, the group's
-    rows of `online_spool` in the SQLite online store (written by its `put_logged`)."""
+    """A group's spool: a spool file (table `spool`), or, when `store` is given, the group's
+    rows of `online_spool` in that SQLite online store (written by its `put_logged`)."""
 
-    def __init__(self, path: Path, group: str | None = None) -> None:
+    def __init__(self, path: Path, group: str | None = None, store: Any = None) -> None:
         self.path = path
-        self.group = group
+        self.group = group if store is not None else None
+        self.store = store
         self.db = ThreadLocalDB(path)
         self.unchecked = 0
         self.checked_at = time.monotonic()
-        self.store: Any = None  # the online store that writes this spool (`put_logged`), if any
-        if group is None:
+        if store is None:
             execute_retrying(self.conn(), _SCHEMA)
 
     def conn(self) -> sqlite3.Connection:
@@ -117,11 +117,10 @@ def _spool(ws: Workspace, group: str, online: bool) -> _Spool:
         if spool is None:
             store = _logged_store(ws) if online else None
             if store is not None:
-                path, shared = store.path, group
+                where: tuple[Path, str | None] = (store.path, group)
             else:
-                path, shared = _spool_dir(ws, group) / f"{_HOST}-{os.getpid()}.db", None
-            spool = _spools[key] = _opened[(path, shared)] = _Spool(path, shared)
-            spool.store = store
+                where = (_spool_dir(ws, group) / f"{_HOST}-{os.getpid()}.db", None)
+            spool = _spools[key] = _opened[where] = _opened.get(where) or _Spool(*where, store=store)
             _start_flusher(ws)
         return spool
 
@@ -137,7 +136,7 @@ def _group_spools(ws: Workspace, group: str) -> list[_Spool]:
     with _spools_lock:
         for key in keys:
             if key not in _opened:
-                _opened[key] = _Spool(*key)
+                _opened[key] = _Spool(*key, store=store if key[1] is not None else None)
         return [_opened[k] for k in keys]
 
 

@@ -15,7 +15,6 @@ read searches few runs however many ingests came before.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from mloop.errors import ConfigError, StoreUnavailable
 from mloop.features._sqlite import ThreadLocalDB, execute_retrying, write_all, write_many
 from mloop.features.online import Row
-from mloop.features.online.runs import Run, RunWriter, merge, overlap_depth, run_paths
+from mloop.features.online.runs import Run, RunWriter, merge, overlap_depth, remove_run
 from mloop.store.locks import pid_alive
 
 if TYPE_CHECKING:
@@ -63,9 +62,7 @@ class SqliteOnlineStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.runs_dir = self.path.parent / f"{self.path.stem}-runs"
         self._db = ThreadLocalDB(self.path)
-        self._open_runs: dict[str, Run] = {}
-        self._group_runs: dict[str, tuple[list[str], list[Run]]] = {}
-        self._runs_lock = threading.Lock()
+        self._group_runs: dict[str, tuple[list[str], list[Run]]] = {}  # opened once per process
         conn = self._conn()
         execute_retrying(conn, _SCHEMA)
         execute_retrying(conn, _RUNS_SCHEMA)
@@ -123,8 +120,7 @@ class SqliteOnlineStore:
              [(group, str(p.relative_to(self.runs_dir))) for p in merged]),
         ], only_if=lambda conn: self._run_files(conn, group) == old)
         for path in [run.path for run in runs] if swapped else merged:
-            for part in run_paths(path):
-                part.unlink(missing_ok=True)
+            remove_run(path)
 
     def _run_files(self, conn: sqlite3.Connection, group: str) -> list[str]:
         rows = execute_retrying(conn, "SELECT file FROM online_runs WHERE grp = ? ORDER BY seq", group)
@@ -137,16 +133,12 @@ class SqliteOnlineStore:
             cached = self._group_runs.get(group)
             if cached is not None and cached[0] == names:
                 return cached[1]
-            try:
-                runs = [self._open_runs.get(n) or Run(self.runs_dir / n) for n in names]
+            opened = dict(zip(*cached, strict=True)) if cached is not None else {}
+            try:  # runs merged away are dropped with the old list (their files are deleted)
+                runs = [opened.get(n) or Run(self.runs_dir / n) for n in names]
             except FileNotFoundError:  # merged by another process meanwhile: list again
                 continue
-            with self._runs_lock:  # forget runs merged away (their files are deleted)
-                gone = set(cached[0]) - set(names) if cached is not None else set()
-                for name in gone:
-                    self._open_runs.pop(name, None)
-                self._open_runs.update(zip(names, runs, strict=True))
-                self._group_runs[group] = (names, runs)
+            self._group_runs[group] = (names, runs)
             return runs
         raise StoreUnavailable(f"the run files of group '{group}' under {self.runs_dir} keep vanishing",
                                hint="Another process is merging them; retry, or check the directory.")
@@ -161,8 +153,7 @@ class SqliteOnlineStore:
             pid = path.name.split("-")[1]
             if f"{group}/{path.name}" in known or not pid.isdigit() or pid_alive(int(pid)):
                 continue
-            for part in run_paths(path):
-                part.unlink(missing_ok=True)
+            remove_run(path)
 
     def get(self, group: str, ids: Sequence[str]) -> dict[str, str | dict[str, Any]]:
         conn = self._conn()
@@ -193,10 +184,7 @@ class SqliteOnlineStore:
         execute_retrying(conn, "DELETE FROM online_records WHERE grp = ?", group)
         execute_retrying(conn, "DELETE FROM online_runs WHERE grp = ?", group)
         execute_retrying(conn, "DELETE FROM online_spool WHERE grp = ?", group)
-        with self._runs_lock:
-            for name in [n for n in self._open_runs if n.startswith(f"{group}/")]:
-                del self._open_runs[name]
-            self._group_runs.pop(group, None)
+        self._group_runs.pop(group, None)
         shutil.rmtree(self.runs_dir / group, ignore_errors=True)
 
     def close(self) -> None:

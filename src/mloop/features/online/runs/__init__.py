@@ -17,9 +17,9 @@ in memory at once); `merge` folds overlapping runs into disjoint ones with bound
 
 from __future__ import annotations
 
-from mloop.features.online.runs.files import run_paths
+from mloop.features.online.runs.files import remove_run, run_paths
 from mloop.features.online.runs.merge import merge
 from mloop.features.online.runs.reader import Run, overlap_depth
 from mloop.features.online.runs.writer import RunWriter
 
-__all__ = ["Run", "RunWriter", "merge", "overlap_depth", "run_paths"]
+__all__ = ["Run", "RunWriter", "merge", "overlap_depth", "remove_run", "run_paths"]

@@ -20,6 +20,12 @@ def run_paths(path: Path) -> list[Path]:
     return [Path(stem + suffix) for suffix in SUFFIXES]
 
 
+def remove_run(path: Path) -> None:
+    """Delete every file of the run whose rows are in `path` (those that exist)."""
+    for part in run_paths(path):
+        part.unlink(missing_ok=True)
+
+
 class RunOutput:
     """One run being written: rows appended in key order, keys and times kept for the .npy files."""
 
@@ -60,8 +66,7 @@ class RunOutput:
     def abandon(self) -> None:
         self._writer.close()
         self._sink.close()
-        for path in run_paths(self.path):
-            path.unlink(missing_ok=True)
+        remove_run(self.path)
 
 
 def _sync(sink: Any) -> None:

@@ -91,16 +91,17 @@ class _Source:
         """The rows from the current position whose key is <= bound, and their keys and times."""
         import numpy as np
 
-        stop, chunk = self.pos, step
+        stop, chunk, taken = self.pos, step, []
         while stop < self.n:  # read keys in chunks until one exceeds the bound
             keys = read_npy(self._keys_path, stop, min(stop + chunk, self.n))[0]
             inside = int(np.searchsorted(keys, bound, side="right"))
+            taken.append(keys[:inside])
             stop += inside
             if inside < len(keys):
                 break
             chunk *= 2
         rows = self._table.slice(self.pos, stop - self.pos)
-        keys = read_npy(self._keys_path, self.pos, stop)[0]
+        keys = np.concatenate(taken) if taken else read_npy(self._keys_path, 0, 0)[0]
         stamps = read_npy(self._stamps_path, self.pos, stop)[0]
         self.pos = stop
         return rows, keys, stamps

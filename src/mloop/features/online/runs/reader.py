@@ -22,22 +22,19 @@ class Run:
 
         self.path = path
         _, keys_path, stamps_path = run_paths(path)
-        self.table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+        table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
         self.keys: np.ndarray = np.load(keys_path, mmap_mode="r")
         self.stamps: np.ndarray = np.load(stamps_path, mmap_mode="r")
         self.int_keys = self.keys.dtype.kind == "i"
         self.low: Any = self.keys[0] if len(self.keys) else None
         self.high: Any = self.keys[-1] if len(self.keys) else None
-        batches = self._batches = self.table.to_batches()
+        batches = self._batches = table.to_batches()
         self._starts = [0]
         for batch in batches:
             self._starts.append(self._starts[-1] + batch.num_rows)
         self._columns = [[(name, _cell_reader(column)) for name, column in zip(batch.schema.names, batch.columns,
                                                                                 strict=True)]
                          for batch in batches]
-
-    def key_range(self) -> tuple[Any, Any] | None:
-        return (self.low, self.high) if self.low is not None else None
 
     def _key(self, text: str) -> Any:
         """The key of a text id in this run's key space, or None if it cannot be one."""
@@ -88,11 +85,6 @@ class Run:
         return (np.array([k for k, _ in keyed], dtype=np.int64),
                 np.array([key for _, key in keyed], dtype=np.int64 if self.int_keys else bytes))
 
-    def id_texts(self, start: int, stop: int) -> list[str]:
-        """The ids of rows start..stop as the B-tree stores them (text)."""
-        keys = self.keys[start:stop].tolist()
-        return [str(k) for k in keys] if self.int_keys else [k.decode() for k in keys]
-
     def rows(self, indices: list[int]) -> list[dict[str, Any]]:
         """The rows at `indices` as the values a JSON round trip of a single write gives
         (timestamps as ISO 8601 text in UTC, NaN as None)."""
@@ -119,8 +111,8 @@ class Run:
 
 
 def _values(column: pa.Array) -> list[Any]:
-    """A column as `_plain` values; timestamps formatted by numpy (Arrow's conversion of
-    tz-aware timestamps to datetime objects costs ~6 us a value)."""
+    """A column as `_cell_reader` reads its values, all at once; timestamps formatted by numpy
+    (Arrow's conversion of tz-aware timestamps to datetime objects costs ~6 us a value)."""
     import math
 
     import numpy as np
@@ -169,9 +161,8 @@ def overlap_depth(runs: Sequence[Run]) -> int:
     """The most runs whose key ranges cover one key (what a lookup may have to search)."""
     events = []
     for run in runs:
-        span = run.key_range()
-        if span is not None:
-            events += [(span[0], 0), (span[1], 1)]  # at equal keys, starts count before ends
+        if run.low is not None:
+            events += [(run.low, 0), (run.high, 1)]  # at equal keys, starts count before ends
     depth = deepest = 0
     for _, kind in sorted(events):
         depth += 1 if kind == 0 else -1

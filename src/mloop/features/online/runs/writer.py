@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mloop.features.online.runs import files
-from mloop.features.online.runs.files import RunOutput, run_paths
+from mloop.features.online.runs.files import RunOutput, remove_run
 from mloop.features.schema import ROW_COLUMN
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ class RunWriter:
     def __init__(self, spec: FeatureGroupSpec, directory: Path) -> None:
         self.spec = spec
         self.directory = directory
-        self.run_rows = files.RUN_ROWS
         self.files: list[Path] = []
         self._blocks: list[tuple[pa.Table, np.ndarray, np.ndarray]] = []  # run being collected
         self._collected = 0
@@ -49,12 +48,12 @@ class RunWriter:
             if self._stream is None:
                 self._stream = RunOutput(self.directory, table.schema)
             self._stream.write(table, keys, stamps)
-            if self._stream.rows >= self.run_rows:
+            if self._stream.rows >= files.RUN_ROWS:
                 self._close_stream()
         else:
             self._blocks.append((table, keys, stamps))
             self._collected += table.num_rows
-            if self._collected >= self.run_rows:
+            if self._collected >= files.RUN_ROWS:
                 self._seal_collected()
 
     def finish(self) -> list[Path]:
@@ -72,8 +71,7 @@ class RunWriter:
             self._stream.abandon()
             self._stream = None
         for path in self.files:
-            for part in run_paths(path):
-                part.unlink(missing_ok=True)
+            remove_run(path)
         self.files.clear()
 
     def _close_stream(self) -> None:

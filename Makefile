@@ -29,7 +29,9 @@ dev: $(DEV_STAMP)
 demo: $(RUN_STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mloop demo $(DEMO_ARGS)
 
+# scripts/test-setup.sh starts PostgreSQL and Redis and installs Chromium when they are missing.
 test: $(DEV_STAMP)
+	bash scripts/test-setup.sh
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)

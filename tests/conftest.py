@@ -3,8 +3,8 @@
 Backends come from the environment with the local servers as defaults:
 MLOOP_TEST_PG_URL (postgresql+psycopg://postgres@127.0.0.1:5432/test),
 MLOOP_TEST_REDIS_URL (redis://127.0.0.1:6379/15). Each test session gets its own PostgreSQL
-database, created and dropped here, so runs never see each other's rows. S3 is a moto server
-started on a free loopback port.
+database (created and dropped here) and its own Redis database number (claimed here), so two
+checkouts can run their suites at once. S3 is a moto server started on a free loopback port.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:
-        pytest.fail(f"PostgreSQL at {PG_URL} is not usable ({exc}); start it (see .ci/run)")
+        pytest.fail(f"PostgreSQL at {PG_URL} is not usable ({exc}); start it (scripts/test-setup.sh does)")
     url = PG_URL.rsplit("/", 1)[0] + "/" + name
     yield url
     with admin.connect() as conn:
@@ -71,17 +71,39 @@ def pg_url() -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """The Redis test database, emptied before and after each test."""
+@pytest.fixture(scope="session")
+def _redis_db() -> Iterator[str]:
+    """A Redis database number claimed for this test session, so two suites never share one.
+
+    Databases 1-15 are claimed with a key in database 0 that expires on its own if a session is
+    killed; MLOOP_TEST_REDIS_URL's database is the first one tried.
+    """
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
+    base, _, first = REDIS_URL.rpartition("/")
+    admin = redis.Redis.from_url(base + "/0")
+    token = uuid.uuid4().hex
     try:
-        client.flushdb()
+        candidates = [int(first)] + [n for n in range(15, 0, -1) if n != int(first)]
+        claimed = next((n for n in candidates if admin.set(f"mloop-test-db:{n}", token, nx=True, ex=3600)), None)
     except Exception as exc:
-        pytest.fail(f"Redis at {REDIS_URL} is not usable ({exc}); start it (see .ci/run)")
-    yield REDIS_URL
+        pytest.fail(f"Redis at {REDIS_URL} is not usable ({exc}); start it (scripts/test-setup.sh does)")
+    if claimed is None:
+        pytest.fail("every Redis test database 1-15 is claimed by another test session; wait or flush db 0")
+    yield f"{base}/{claimed}"
+    if admin.get(f"mloop-test-db:{claimed}") == token.encode():
+        admin.delete(f"mloop-test-db:{claimed}")
+    admin.close()
+
+
+@pytest.fixture
+def redis_url(_redis_db: str) -> Iterator[str]:
+    """This session's Redis test database, emptied before and after each test."""
+    import redis
+
+    client = redis.Redis.from_url(_redis_db)
+    client.flushdb()
+    yield _redis_db
     client.flushdb()
     client.close()
 

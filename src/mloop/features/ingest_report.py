@@ -163,7 +163,8 @@ def decide(report: IngestReport, max_reject_ratio: float | None, path: Path) -> 
     if report.ingested and ratio <= limit:
         return
     unit = "row" if report.position == "row_number" else "line"
-    lines = "".join(f"\n  {r['rows']:,} rows: {r['reason']} (first at {unit} {r['line'] or '?'})"
+    lines = "".join(f"\n  {r['rows']:,} row{'s' if r['rows'] != 1 else ''}: {r['reason']} "
+                    f"(first at {unit} {r['line'] or '?'})"
                     for r in report.reasons)
     what = ("every row" if not report.ingested else
             f"{ratio:.1%}, more than the {limit:.0%} allowed by --max-reject-ratio")

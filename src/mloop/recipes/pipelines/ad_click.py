@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from mloop.pipelines import Else, If, pipeline
-from mloop.recipes.steps import evaluate, extract, register_model, send_alert, split, train_model, validate
+from mloop.recipes.steps import split as split_rows
+from mloop.recipes.steps import evaluate, extract, register_model, send_alert, train_model, validate
 from mloop.recipes.steps.interactions import join_interactions
 
 AD_CLICK_RANGES = {"age": [0, 120]}
@@ -45,7 +46,7 @@ def ad_click_ctr(
     raw = join_interactions(extract(feature_group, records=records), training_source, interactions_group, feedback_group,
                             label_window, target)
     data, _checks = validate(raw, target, max_null_ratio=0.6, ranges=AD_CLICK_RANGES)
-    train, test = split(data, target, test_size=test_size, split=split)
+    train, test = split_rows(data, target, test_size=test_size, split=split)
     model, model_uri = train_model(train, target, estimator="xgboost", n_estimators=n_estimators,
                                    max_depth=max_depth, learning_rate=learning_rate, dataset=feature_group,
                                    features=features, exclude=exclude)

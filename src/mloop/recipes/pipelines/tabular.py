@@ -10,7 +10,8 @@ the gated metric is AUC (binary), accuracy (multi-class) or R² (regression) unl
 from __future__ import annotations
 
 from mloop.pipelines import Else, If, pipeline
-from mloop.recipes.steps import evaluate, load_source, register_model, send_alert, split, train_model, validate
+from mloop.recipes.steps import split as split_rows
+from mloop.recipes.steps import evaluate, load_source, register_model, send_alert, train_model, validate
 
 
 @pipeline(name="tabular")
@@ -41,7 +42,7 @@ def tabular(
     """
     raw = load_source(feature_group, data_source, records=records)
     data, _checks = validate(raw, target, max_null_ratio=max_null_ratio, task=task)
-    train, test = split(data, target, test_size=test_size, task=task, split=split)
+    train, test = split_rows(data, target, test_size=test_size, task=task, split=split)
     model, model_uri = train_model(train, target, estimator=estimator, task=task, n_estimators=n_estimators,
                                    max_depth=max_depth, learning_rate=learning_rate, dataset=data_source,
                                    features=features, exclude=exclude)

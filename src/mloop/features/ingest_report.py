@@ -147,7 +147,7 @@ class IdCounter:
             return
         _, counts = np.unique(np.concatenate(self._parts), return_counts=True)
         repeated = counts > 1
-        report.distinct_ids = int(len(counts))
+        report.distinct_ids = len(counts)
         report.repeated_ids = int(repeated.sum())
         report.rows_with_repeated_id = int(counts[repeated].sum())
 

@@ -26,17 +26,22 @@ from mloop.recipes.datasets.ad_clicks import DEVICES, GENDERS, HISTORIES, MISSIN
 if TYPE_CHECKING:
     import pandas as pd
 
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
 COLUMNS = ["id", "full_name", "age", "gender", "device_type", "ad_position", "browsing_history",
            "time_of_day", "click"]
-FIRST = ("Ava Ben Cara Dan Eli Fay Gus Hana Ian Jade Kai Lena Milo Nina Omar Pia Quinn Rosa Sam Tara "
+FIRST = _words("Ava Ben Cara Dan Eli Fay Gus Hana Ian Jade Kai Lena Milo Nina Omar Pia Quinn Rosa Sam Tara "
          "Uma Vic Wade Xena Yuri Zoe Abel Bea Cole Dara Emil Flor Gia Hugo Iris Jon Kira Leo Maya Noah "
          "Olga Pedro Rhea Saul Tess Ugo Vera Will Yara Zack Anya Boris Cleo Dmitri Edna Finn Greta "
-         "Hal Ines Joel Kate Luis Mona Ned Opal Paul").split()
-LAST = ("Smith Jones Brown Garcia Miller Davis Wilson Moore Taylor Thomas White Harris Martin Clark "
+         "Hal Ines Joel Kate Luis Mona Ned Opal Paul")
+LAST = _words("Smith Jones Brown Garcia Miller Davis Wilson Moore Taylor Thomas White Harris Martin Clark "
         "Lewis Lee Walker Hall Allen Young King Wright Scott Green Baker Adams Nelson Hill Campbell "
         "Mitchell Roberts Carter Phillips Evans Turner Torres Parker Collins Edwards Stewart Morris "
         "Murphy Cook Rogers Morgan Cooper Peterson Reed Bailey Bell Kelly Howard Ward Cox Diaz Richardson "
-        "Wood Watson Brooks Bennett Gray James Reyes Cruz Hughes Price Myers Long Foster").split()
+        "Wood Watson Brooks Bennett Gray James Reyes Cruz Hughes Price Myers Long Foster")
 
 
 def _counts(rng: object, ids: int, once: int, rows: int) -> list[int]:

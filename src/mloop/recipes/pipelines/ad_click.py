@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mloop.pipelines import Else, If, pipeline
-from mloop.recipes.steps import split as split_rows
 from mloop.recipes.steps import evaluate, extract, register_model, send_alert, train_model, validate
+from mloop.recipes.steps import split as split_rows
 from mloop.recipes.steps.interactions import join_interactions
 
 AD_CLICK_RANGES = {"age": [0, 120]}
@@ -43,8 +43,8 @@ def ad_click_ctr(
     by feedback that arrived after the prediction and within `label_window` (point in time); the
     groups default to the `[app]` settings' interactions_group and feedback_group.
     """
-    raw = join_interactions(extract(feature_group, records=records), training_source, interactions_group, feedback_group,
-                            label_window, target)
+    raw = join_interactions(extract(feature_group, records=records), training_source, interactions_group,
+                            feedback_group, label_window, target)
     data, _checks = validate(raw, target, max_null_ratio=0.6, ranges=AD_CLICK_RANGES)
     train, test = split_rows(data, target, test_size=test_size, split=split)
     model, model_uri = train_model(train, target, estimator="xgboost", n_estimators=n_estimators,

@@ -10,8 +10,8 @@ the gated metric is AUC (binary), accuracy (multi-class) or R² (regression) unl
 from __future__ import annotations
 
 from mloop.pipelines import Else, If, pipeline
-from mloop.recipes.steps import split as split_rows
 from mloop.recipes.steps import evaluate, load_source, register_model, send_alert, train_model, validate
+from mloop.recipes.steps import split as split_rows
 
 
 @pipeline(name="tabular")

@@ -74,6 +74,23 @@ def training_line(ws: Workspace, record: RunRecord) -> str | None:
     return line
 
 
+def data_lines(record: RunRecord) -> list[str]:
+    """How many records of how many ids were read, and whether ids straddle the split."""
+    out = []
+    for step in record.steps:
+        m = step.metrics
+        if "ids_read" in m:
+            out.append(f"read {int(m['rows_read']):,} records of {int(m['ids_read']):,} ids "
+                       f"({int(m['repeated_ids']):,} ids repeat) from {step.name} "
+                       f"(records={record.params.get('records', '?')})")
+        if m.get("ids_in_train_and_test"):
+            out.append(f"warning: {int(m['ids_in_train_and_test']):,} ids have records in both train and test "
+                       f"({int(m['test_rows_of_train_ids']):,} test rows): the metric overstates how the model "
+                       f"does on new ids; --param split=group measures that")
+    return out
+
+
 def outcome_lines(ws: Workspace, record: RunRecord) -> list[str]:
-    """The gate's outcome and the training facts, for the end of `mloop run`."""
-    return [line for line in (gate_line(ws, record), training_line(ws, record)) if line]
+    """The gate's outcome, the training facts and the data warnings, for the end of `mloop run`."""
+    lines = [gate_line(ws, record), training_line(ws, record), *data_lines(record)]
+    return [line for line in lines if line]

@@ -47,10 +47,15 @@ def extract(group: FeatureGroupName, as_of: str = "", drop_keys: bool = False,
     """A feature group's records: `records="all"` (every record, as SageMaker's offline store
     reads) or "latest" (the newest per id); its data version joins the cache key. The id and
     event time come along for a grouped split; the train step leaves them out of the features."""
+    from mloop.pipelines import current_context
     from mloop.recipes.splitting import describe_ids
 
     frame = read_group(workspace(), group, as_of=as_of, drop_keys=drop_keys, records=records)
     ident = "" if drop_keys else frame.attrs["mloop"]["id"]
+    if ident:
+        counts = frame[ident].value_counts()
+        current_context().log_metrics({"rows_read": len(frame), "ids_read": len(counts),
+                                       "repeated_ids": int((counts > 1).sum())})
     print(f"read {describe_ids(frame, ident)} x {frame.shape[1]} columns from feature group '{group}' "
           f"(records={records})")
     return frame

@@ -62,8 +62,21 @@ def split_frame(data: pd.DataFrame, target: str, *, test_size: float = 0.2, seed
 def split(data: pd.DataFrame, target: str, test_size: float = 0.2, seed: int = 42, task: str = "auto",
           drop: list | None = None, split: str = "random") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train/test split: random (stratified for classification), group (by id) or time."""
-    return split_frame(data, target, test_size=test_size, seed=seed, task=task, drop=list(drop or []),
-                       method=split)
+    from mloop.errors import MloopError
+    from mloop.pipelines import current_context
+    from mloop.recipes.identifiers import roles
+
+    train, test = split_frame(data, target, test_size=test_size, seed=seed, task=task, drop=list(drop or []),
+                              method=split)
+    ident = roles(train)["id"]
+    if ident in train.columns:  # what `mloop run` reports: ids on both sides inflate the metric
+        shared = set(train[ident].unique()) & set(test[ident].unique())
+        try:
+            current_context().log_metrics({"ids_in_train_and_test": len(shared),
+                                           "test_rows_of_train_ids": int(test[ident].isin(shared).sum())})
+        except MloopError:  # called as a plain function, outside a run
+            pass
+    return train, test
 
 
 def add_derived(frame: pd.DataFrame, derived: list[dict]) -> pd.DataFrame:

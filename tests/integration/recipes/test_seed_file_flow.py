@@ -14,7 +14,7 @@ from tests.unit.cli.test_cli import run
 
 pytestmark = pytest.mark.slow
 
-FAST: list[str] = []  # the defaults: 100 trees of depth 6, as a new user runs it
+FAST = ["--no-tracking"]  # the defaults otherwise (100 trees of depth 6); MLflow costs ~a minute here
 
 
 def test_seed_commands_on_a_seed_shaped_file(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_seed_commands_on_a_seed_shaped_file(tmp_path: Path) -> None:
     logs = run(["runs", "logs", run_id, "--step", "preprocess"], tmp_path)
     assert "ids have records in both train and test" in logs.stdout
 
-    grouped = run(["run", "ad-click-ctr", *FAST, "--param", "split=group", "--no-tracking", "--json"], tmp_path)
+    grouped = run(["run", "ad-click-ctr", *FAST, "--param", "split=group", "--json"], tmp_path)
     assert grouped.returncode == 0, grouped.stderr
     record = json.loads(grouped.stdout)
     assert record["outcome"][0].startswith("auc 0.")

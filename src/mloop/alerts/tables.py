@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Index, Integer, String, Table, Text
 
 from mloop.store.tables import metadata
 
@@ -10,9 +10,9 @@ alerts = Table(
     "alerts",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("source", String(200), nullable=False),
-    Column("severity", String(20), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("source", String(200), nullable=False, index=True),
+    Column("severity", String(20), nullable=False, index=True),
     Column("title", String(500), nullable=False),
     Column("detail", JSON, nullable=False),
     Column("principal", String(200)),
@@ -32,4 +32,5 @@ webhook_deliveries = Table(
     Column("status_code", Integer),
     Column("error", Text),
     Column("duration_ms", Float, nullable=False),
+    Index("ix_webhook_deliveries_subject", "kind", "subject"),
 )

@@ -27,7 +27,7 @@ pipelines = Table(
     "pipelines",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(200), nullable=False),
+    Column("name", String(200), nullable=False, index=True),
     Column("graph_hash", String(64), nullable=False),
     Column("graph", JSON, nullable=False),  # graph.Graph.to_dict()
     Column("source", String(500)),  # "module:function"
@@ -40,7 +40,7 @@ pipeline_runs = Table(
     metadata,
     Column("id", String(64), primary_key=True),
     Column("pipeline_id", Integer, ForeignKey("pipelines.id"), nullable=False),
-    Column("pipeline_name", String(200), nullable=False),
+    Column("pipeline_name", String(200), nullable=False, index=True),
     Column("status", String(20), nullable=False),
     Column("params", JSON, nullable=False),
     Column("target", String(20), nullable=False),  # local | kfp
@@ -52,7 +52,7 @@ pipeline_runs = Table(
     Column("mlflow_run_id", String(64)),
     Column("experiment", String(200)),
     Column("error", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
     Column("started_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
     Column("driver", String(200)),  # host:pid of the process executing a local run
@@ -62,13 +62,13 @@ step_runs = Table(
     "step_runs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("run_id", String(64), ForeignKey("pipeline_runs.id"), nullable=False),
+    Column("run_id", String(64), ForeignKey("pipeline_runs.id"), nullable=False, index=True),
     Column("step_name", String(200), nullable=False),
     Column("kind", String(40), nullable=False),
     Column("func", String(500), nullable=False),
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("cache_key", String(64)),
+    Column("cache_key", String(64), index=True),
     Column("cached_from", Integer),  # step_runs.id whose outputs were reused
     Column("params", JSON, nullable=False),  # constant / parameter inputs, resolved
     Column("metrics", JSON, nullable=False),
@@ -89,12 +89,12 @@ artifacts = Table(
     "artifacts",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("digest", String(64), nullable=False),
+    Column("digest", String(64), nullable=False, index=True),
     Column("uri", String(1000), nullable=False),
     Column("size", Integer, nullable=False),
     Column("type", String(200), nullable=False),  # python type, e.g. pandas.DataFrame
     Column("format", String(40), nullable=False),  # materializer: parquet, json, npy, dir, pickle
-    Column("producer_step_run_id", Integer, ForeignKey("step_runs.id"), nullable=False),
+    Column("producer_step_run_id", Integer, ForeignKey("step_runs.id"), nullable=False, index=True),
     Column("output_name", String(200), nullable=False),
     Column("meta", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -105,7 +105,7 @@ artifact_uses = Table(
     "artifact_uses",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("artifact_id", Integer, ForeignKey("artifacts.id"), nullable=False),
-    Column("step_run_id", Integer, ForeignKey("step_runs.id"), nullable=False),
+    Column("artifact_id", Integer, ForeignKey("artifacts.id"), nullable=False, index=True),
+    Column("step_run_id", Integer, ForeignKey("step_runs.id"), nullable=False, index=True),
     Column("input_name", String(200), nullable=False),
 )

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, Text, UniqueConstraint
 
 from mloop.store.tables import metadata
 
@@ -28,13 +28,14 @@ registry_versions = Table(
     Column("decided_at", DateTime(timezone=True)),
     Column("comment", Text),
     UniqueConstraint("name", "version", name="uq_registry_versions_name_version"),
+    Index("ix_registry_versions_status", "name", "status"),
 )
 
 registry_audit = Table(
     "registry_audit",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(255), nullable=False),
+    Column("name", String(255), nullable=False, index=True),
     Column("version", Integer, nullable=False),
     Column("from_status", String(40)),
     Column("to_status", String(40), nullable=False),

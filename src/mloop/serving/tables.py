@@ -39,7 +39,7 @@ endpoint_history = Table(
     "endpoint_history",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("endpoint", String(200), nullable=False),
+    Column("endpoint", String(200), nullable=False, index=True),
     Column("generation", Integer, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("action", String(50), nullable=False),

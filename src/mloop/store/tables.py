@@ -14,9 +14,9 @@ events = Table(
     "events",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("kind", String(100), nullable=False),
-    Column("subject", String(500), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("kind", String(100), nullable=False, index=True),
+    Column("subject", String(500), nullable=False, index=True),
     Column("principal", String(200)),
     Column("detail", JSON, nullable=False),
 )

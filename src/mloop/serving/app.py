@@ -195,8 +195,12 @@ def app_from_env() -> ServingApp:
     if model_dir:
         from pathlib import Path
 
+        from mloop.serving.input_policy import check_policy
+
         served = load_served(Path(model_dir), endpoint, 1, f"file://{model_dir}")
-        return create_app(None, endpoint, live=static_endpoint(endpoint, served), fast=fast, batching=batching)
+        policy = check_policy(os.environ.get("MLOOP_SERVING__INPUT_POLICY", "warn"), "MLOOP_SERVING__INPUT_POLICY")
+        return create_app(None, endpoint, live=static_endpoint(endpoint, served, policy), fast=fast,
+                          batching=batching)
     poll = os.environ.get("_MLOOP_SERVE_POLL")
     ws = open_workspace(os.environ.get("MLOOP_WORKSPACE"))
     return create_app(ws, endpoint, poll_interval=float(poll) if poll else None, fast=fast, batching=batching)

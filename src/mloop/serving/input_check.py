@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from mloop.recipes.input_profile import InputProfile, InputSpec
 
 ISSUES = ("missing", "unknown_category", "out_of_range", "wrong_kind", "few_features")
-RECORD = "(record)"  # the feature name of record-level findings (few_features)
+RECORD = "_record"  # the feature name of record-level findings (few_features)
 _NUMBERS = frozenset({int, float})
 _NAN_WORDS = frozenset({"nan", "-nan", "+nan"})
 _INF_WORDS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})

@@ -195,7 +195,9 @@ def _render(variant: LiveVariant, req: Request, predictions: list[Any], extra: A
     if req.protocol == V1:
         return 200, render_v1(predictions, issues), JSON, headers
     model = variant.model
-    return 200, render_v2(predictions, req.model or model.name, model.version, *extra, issues), JSON, headers
+    request_id, outputs = extra
+    return 200, render_v2(predictions, req.model or model.name, model.version, request_id, outputs,
+                          issues), JSON, headers
 
 
 def model_metadata(live: LiveEndpoint, name: str, protocol: str) -> tuple[int, Any]:

@@ -16,6 +16,7 @@ column - the usual request - costs no per-value Python work.
 from __future__ import annotations
 
 import math
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mloop.errors import InvalidInput
@@ -60,18 +61,20 @@ def inspect(profile: InputProfile, rows: list[Any]) -> list[Finding]:
     for spec, values in zip(profile.inputs, columns, strict=True):
         if not _clean(spec, values):
             findings.extend(_check_values(spec, values, absent))
-    half = len(names) / 2
-    for number, count in enumerate(absent):
-        if names and len(names) - count < half:
-            findings.append(Finding(number, RECORD, "few_features", f"{len(names) - count} of {len(names)}",
-                                    "at least half of: " + ", ".join(names)))
+    most = len(names) / 2  # a record may miss at most half of the inputs
+    if names and max(absent) > most:
+        for number, count in enumerate(absent):
+            if count > most:
+                findings.append(Finding(number, RECORD, "few_features", f"{len(names) - count} of {len(names)}",
+                                        "at least half of: " + ", ".join(names)))
     return findings
 
 
 def _columns(rows: list[Any], names: list[str], profile: InputProfile) -> list[list[Any]] | None:
-    if all(type(row) is dict for row in rows):
-        return [[row.get(name) for row in rows] for name in names]
-    if not all(isinstance(row, list | tuple) for row in rows):
+    kinds = set(map(type, rows))
+    if kinds == {dict}:
+        return [list(map(dict.get, rows, repeat(name, len(rows)))) for name in names]
+    if not kinds <= {list, tuple}:
         return None
     for number, row in enumerate(rows):
         if len(row) != len(names):

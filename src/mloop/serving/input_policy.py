@@ -80,9 +80,10 @@ def rejection(profile: InputProfile, findings: list[Finding]) -> InputRejected:
     """The 400 for a request under `reject`: the first findings in words, what the model takes."""
     wrong = {f.feature for f in findings if f.issue == "wrong_kind"}
     categorical = [s.name for s in profile.inputs if s.kind == "categorical"]
-    if categorical and len(wrong & set(categorical)) * 2 >= len(categorical):
+    encoded = len(wrong & set(categorical))
+    if categorical and encoded * 2 >= len(categorical):
         return InputRejected(
-            f"the record looks encoded ({len(wrong & set(categorical))} inputs hold numbers or booleans where the model "
+            f"the record looks encoded ({encoded} inputs hold numbers or booleans where the model "
             f"expects categories); this model takes raw values: {raw_values(profile)}",
             hint="Send the categories as text (e.g. 'Mobile', not 1): the model encodes them itself.",
             findings=findings)

@@ -152,7 +152,7 @@ def test_booleans_and_numbers_in_categories_are_the_wrong_kind(model: ServedMode
     record = [True, True, False, True, True, False]
     body = ({"inputs": [{"name": "x", "shape": [1, 6], "datatype": "BOOL", "data": record}]} if protocol == V2
             else {"instances": [dict(zip(FEATURES, record, strict=True))]})
-    status, out, headers = call(static_endpoint("ad-click", model, "warn"), protocol, body)
+    status, _, headers = call(static_endpoint("ad-click", model, "warn"), protocol, body)
     assert status == 200
     assert headers["x-mloop-input-issues"].count(":wrong_kind=1") == 6
     assert call(static_endpoint("ad-click", model, "reject"), protocol, body)[0] == 400

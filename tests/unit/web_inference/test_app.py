@@ -115,7 +115,7 @@ def test_bad_records_get_a_clear_422_and_nothing_is_called_or_logged(served: Any
 
 
 def test_empty_and_absent_fields_are_predicted_and_logged_as_missing(served: Any) -> None:
-    client, state, ws = served
+    client, _, ws = served
     partial = {k: v for k, v in RECORD.items() if k != "gender"} | {"age": "", "device_type": None}
     res = client.post("/api/predict", json=partial)
     assert res.status_code == 200, res.text

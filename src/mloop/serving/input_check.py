@@ -78,8 +78,8 @@ def _columns(rows: list[Any], names: list[str], profile: InputProfile) -> list[l
         return None
     for number, row in enumerate(rows):
         if len(row) != len(names):
-            raise InvalidInput(f"row {number} has {len(row)} values; this model takes {len(names)} raw "
-                               f"values in this order: {raw_values(profile)}",
+            raise InvalidInput(f"row {number}: {len(row)} values, expected {len(names)}: this model takes "
+                               f"raw values in this order: {raw_values(profile)}",
                                hint="Send raw values (the categories as text), not one-hot or label-encoded "
                                     "numbers: the model encodes them itself.")
     return [list(column) for column in zip(*rows, strict=True)] if rows else None

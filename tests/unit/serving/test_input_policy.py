@@ -135,7 +135,7 @@ def test_the_seeds_encoded_body_is_refused_with_the_raw_values(model: ServedMode
     live = static_endpoint("ad-click", model, policy)
     status, out, _ = call(live, SAGEMAKER, b"25,1,0,1,0,0,1,1", "text/csv")
     assert status == 400
-    assert "8 values; this model takes 6 raw values" in out["message"]
+    assert "row 0: 8 values, expected 6: this model takes raw values in this order" in out["message"]
     assert "gender (one of Female, Male, Non-Binary)" in out["message"] and "age (a number in 18..64)" in out["message"]
     assert "not one-hot" in out["hint"]
 

@@ -75,7 +75,7 @@ def _show_errors(ctx: DemoContext, url: str) -> None:
     ctx.say(f"empty age and gender -> {empty.status_code} p={empty.json().get('probability', 0):.3f} "
             "(the model was trained with missing values)")
     unseen = httpx.post(f"{url}/api/predict", json={**record, "device_type": "Smartwatch"}, timeout=10)
-    said = unseen.json().get("input_issues") or unseen.json().get("message")
+    said = ", ".join(unseen.json().get("input_issues") or []) or unseen.json().get("message")
     ctx.say(f"an unknown device type -> {unseen.status_code}, the endpoint's input policy reports: {said}")
     ok = httpx.post(f"{url}/api/predict", json=record, timeout=10).json()
     httpx.post(f"{url}/api/feedback", json={"request_id": ok["request_id"], "clicked": False}, timeout=10)

@@ -20,7 +20,7 @@ from itertools import repeat
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mloop.errors import InvalidInput
-from mloop.recipes.preprocess import NA_STRINGS
+from mloop.recipes.preprocess import NA_STRINGS, check_fields
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -50,7 +50,8 @@ def inspect(profile: InputProfile, rows: list[Any]) -> list[Finding]:
     Rows of other shapes are left to the model, which reports them.
 
     Raises:
-        InvalidInput: NaN, an infinity or an overflowing number; a list row of the wrong length.
+        InvalidInput: NaN, an infinity or an overflowing number; a list row of the wrong length; a
+            record with none of the inputs, or a field spelled like an input it lacks.
     """
     names = profile.names
     columns = _columns(rows, names, profile)
@@ -73,6 +74,10 @@ def inspect(profile: InputProfile, rows: list[Any]) -> list[Finding]:
 def _columns(rows: list[Any], names: list[str], profile: InputProfile) -> list[list[Any]] | None:
     kinds = set(map(type, rows))
     if kinds == {dict}:
+        known = frozenset(names)
+        for number, row in enumerate(rows):
+            if row and not known.issuperset(row):
+                check_fields(number, row, known)  # a typo or the wrong model: said before any finding
         return [list(map(dict.get, rows, repeat(name, len(rows)))) for name in names]
     if not kinds <= {list, tuple}:
         return None

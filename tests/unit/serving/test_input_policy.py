@@ -181,3 +181,11 @@ def test_a_model_saved_before_the_profile_still_checks_categories(model: ServedM
     live = static_endpoint("old", old, "warn")
     status, _, headers = call(live, V1, v1({**GOOD, "age": -5, "gender": "Robot"}))
     assert status == 200 and headers["x-mloop-input-issues"] == "gender:unknown_category=1"  # no range known
+
+
+def test_a_misspelt_field_is_named_under_reject_too(model: ServedModel) -> None:
+    live = static_endpoint("ad-click", model, "reject")
+    status, out, _ = call(live, V1, v1({"agee": 30, "gender": "Male", "device_type": "Mobile"}))
+    assert status == 400 and "unknown field 'agee' and lacks the feature 'age'" in out["message"]
+    status, out, _ = call(live, V1, v1({"colour": "red"}))
+    assert status == 400 and "none of the model's features" in out["message"]

@@ -60,9 +60,17 @@ class InputProfile:
         self.inputs = inputs
         self.by_name = {spec.name: spec for spec in inputs}
 
-    @property
+    @cached_property
     def names(self) -> list[str]:
         return [spec.name for spec in self.inputs]
+
+    @cached_property
+    def bounds(self) -> list[tuple[str, str, frozenset[str], float, float]]:
+        """(name, kind, categories, low, high) per input, unknown bounds infinite: what a check of
+        one record loops over."""
+        inf = math.inf
+        return [(s.name, s.kind, s.known, -inf if s.min is None else s.min, inf if s.max is None else s.max)
+                for s in self.inputs]
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, preprocessor: Preprocessor) -> InputProfile:

@@ -9,14 +9,14 @@ the model cannot take at all - NaN, infinities, numbers that overflow a float - 
 `InvalidInput` whatever the policy. So does a list-shaped record of the wrong length, with a
 message that lists the raw values the model takes (an encoded body such as `25,1,0,1,0,0,1,1`).
 
-Each column is first checked as a whole (a set lookup, or min/max of plain numbers): a clean
-column - the usual request - costs no per-value Python work.
+Each column is first checked as a whole (a set lookup, or min/max of plain numbers; empty
+values set aside): a clean column - the usual request - costs no per-value Python work.
 """
 
 from __future__ import annotations
 
 import math
-from itertools import repeat
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mloop.errors import InvalidInput
@@ -53,6 +53,8 @@ def inspect(profile: InputProfile, rows: list[Any]) -> list[Finding]:
         InvalidInput: NaN, an infinity or an overflowing number; a list row of the wrong length; a
             record with none of the inputs, or a field spelled like an input it lacks.
     """
+    if len(rows) == 1 and type(rows[0]) is dict and _plain_record(profile, rows[0]):
+        return []
     names = profile.names
     columns = _columns(rows, names, profile)
     if columns is None:
@@ -60,7 +62,12 @@ def inspect(profile: InputProfile, rows: list[Any]) -> list[Finding]:
     findings: list[Finding] = []
     absent = [0] * len(rows)
     for spec, values in zip(profile.inputs, columns, strict=True):
-        if not _clean(spec, values):
+        empty = [i for i, v in enumerate(values) if v is None or v == ""] if None in values or "" in values else []
+        if (spec.missing or not empty) and _clean(spec, [v for v in values if v is not None and v != ""]
+                                                  if empty else values):
+            for number in empty:
+                absent[number] += 1
+        else:
             findings.extend(_check_values(spec, values, absent))
     most = len(names) / 2  # a record may miss at most half of the inputs
     if names and max(absent) > most:
@@ -75,9 +82,10 @@ def _columns(rows: list[Any], names: list[str], profile: InputProfile) -> list[l
     kinds = set(map(type, rows))
     if kinds == {dict}:
         known = frozenset(names)
-        for number, row in enumerate(rows):
-            if row and not known.issuperset(row):
-                check_fields(number, row, known)  # a typo or the wrong model: said before any finding
+        if not known.issuperset(chain.from_iterable(rows)):  # some record has a field that is no input
+            for number, row in enumerate(rows):
+                if row and not known.issuperset(row):
+                    check_fields(number, row, known)  # a typo or the wrong model: said before any finding
         return [list(map(dict.get, rows, repeat(name, len(rows)))) for name in names]
     if not kinds <= {list, tuple}:
         return None
@@ -90,6 +98,25 @@ def _columns(rows: list[Any], names: list[str], profile: InputProfile) -> list[l
     return [list(column) for column in zip(*rows, strict=True)] if rows else None
 
 
+def _plain_record(profile: InputProfile, row: dict[str, Any]) -> bool:
+    """True for one record of known categories and in-range plain numbers, every input present and
+    no other field (the usual single-record request: checked without building columns)."""
+    if len(row) != len(profile.inputs):
+        return False
+    for name, kind, known, low, high in profile.bounds:
+        value = row.get(name)
+        kind_of_value = type(value)
+        if kind == "categorical":
+            if kind_of_value is not str or value not in known:
+                return False
+        elif kind == "numeric":
+            if not (kind_of_value is float or kind_of_value is int) or not low <= value <= high:
+                return False  # NaN fails the comparison too
+        elif kind_of_value is not bool:
+            return False
+    return True
+
+
 def raw_values(profile: InputProfile) -> str:
     """The inputs a record carries, each with what it looks like ("age (a number in 18-64), ...")."""
     return "; ".join(f"{spec.name} ({spec.expected()})" for spec in profile.inputs)
@@ -97,6 +124,8 @@ def raw_values(profile: InputProfile) -> str:
 
 def _clean(spec: InputSpec, values: list[Any]) -> bool:
     """True when the whole column needs no per-value look (plain known values, nothing missing)."""
+    if not values:
+        return True
     try:
         if spec.kind == "categorical":
             return spec.values == "text" and set(map(type, values)) == {str} and \

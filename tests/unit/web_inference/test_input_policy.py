@@ -100,3 +100,15 @@ def test_reject_answers_the_endpoints_400_and_logs_nothing(workspace: Any, model
         assert body["input_issues"]["count"] == 1
         assert logged(workspace).empty
         assert client.post("/api/predict", json={**RECORD, "age": None}).status_code == 200  # trained on missing
+
+
+def test_an_interactions_group_from_before_the_column_still_logs(workspace: Any, model: ServedModel) -> None:
+    from mloop.web.inference.store import INTERACTION_COLUMNS, ensure_group
+
+    older = {k: v for k, v in INTERACTION_COLUMNS.items() if k != "input_issues"}
+    ensure_group(workspace, "ix", older, "made by an older mloop")
+    with app_client(workspace, model, "warn", None) as client:
+        res = client.post("/api/predict", json={**RECORD, "device_type": "Fridge"})
+        assert res.status_code == 200 and res.json()["input_issues"] == ["device_type:unknown_category"]
+        rows = logged(workspace)
+        assert list(rows["request_id"]) == [res.json()["request_id"]] and "input_issues" not in rows.columns

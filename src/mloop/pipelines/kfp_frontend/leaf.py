@@ -111,8 +111,7 @@ def _attempt(rt: Runtime, path: str, comp: dict[str, Any], executor: dict[str, A
         rc = _host(rt, command, env, log)
     else:
         raise KfpUnsupported(f"task '{path}' cannot run locally")
-    rt.log(path, log.read_text(encoding="utf-8", errors="replace") if log.exists() else "",
-           time.perf_counter() - started, rc)
+    rt.log(path, _tail(log), time.perf_counter() - started, rc)
     if rc != 0:
         raise KfpTaskFailed(f"task '{path}' failed (exit code {rc})")
     outputs = executor_output_utils.get_outputs_for_task(executor_input=executor_input, component_spec=spec)
@@ -122,6 +121,17 @@ def _attempt(rt: Runtime, path: str, comp: dict[str, Any], executor: dict[str, A
             title = art.get("artifactType", {}).get("schemaTitle", "system.Artifact")
             outputs[name] = _artifact(name, title, str(task_root / name), {})
     return outputs
+
+
+def _tail(log: Path, limit: int = 256_000) -> str:
+    """The end of a task's log (the whole file stays in the task's directory)."""
+    if not log.exists():
+        return ""
+    with open(log, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - limit))
+        text = fh.read().decode("utf-8", errors="replace")
+    return text if size <= limit else f"[... {size - limit} bytes before; full log: {log}]\n{text}"
 
 
 def _python(rt: Runtime, container: dict[str, Any], command: list[str], env: dict[str, str],

@@ -53,7 +53,8 @@ EXPECT: dict[str, Expect] = {
         "pipeline_with_task_final_status_yaml.yaml", "pipeline_with_volume.yaml",
         "pipeline_with_volume_no_cache.yaml", "run_as_user_cache_disabled.yaml",
         "run_as_user_cache_enabled.yaml", "sequential_v1.yaml", "sequential_v2.yaml",
-        "env-var.yaml")},
+        "two_step_pipeline.yaml", "xgboost_sample_pipeline.yaml")},
+    "upload_download_compiled.yaml": _refused("packages_to_install minio"),
     "component_with_metadata_fields.yaml": _refused("takes input artifacts"),
     "input_artifact.yaml": _refused("takes input artifacts"),
     "pipeline_with_metadata_fields.yaml": _refused("takes input artifacts"),
@@ -79,6 +80,7 @@ EXPECT: dict[str, Expect] = {
     "essential/concat_message.yaml": Expect(params={"message1": "ab", "message2": "cd"},
                                             outputs={"concat-message.Output": "abcd"}),
     "essential/dict_input.yaml": Expect(params={"struct": '{"a": 1}'}),
+    "env-var.yaml": Expect(params={"env_var": "HOME"}, reason="reads the variable named by env_var"),
     "identity.yaml": Expect(params={"value": "x"}, outputs={"identity.Output": "x"}),
     "essential/lightweight_python_functions_pipeline.yaml": Expect(params={"message": "hi"}),
     "essential/lightweight_python_functions_with_outputs.yaml": Expect(params={
@@ -92,6 +94,10 @@ EXPECT: dict[str, Expect] = {
     "local_execution/local_execution_pipeline_with_ignore_upstream_failure.yaml":
         Expect(FAILED, "fail_always fails; write_marker still runs (ignore_upstream_failure)",
                params={"marker_path": "{tmp}/marker"}),
+    "log_streaming_compiled.yaml": Expect(reason="prints for 60 s by design"),
+    "take_nap_compiled.yaml": Expect(params={"naptime_secs": 1}, reason="naps 1 s (900 s by default)"),
+    "take_nap_pipeline_root_compiled.yaml": Expect(params={"naptime_secs": 1},
+                                                   reason="naps 1 s (900 s by default)"),
     # deterministic outputs
     "nested_with_parameters.yaml": Expect(outputs={"add.Output": 72}),
     "conditional_producer_and_consumers.yaml": Expect(outputs={"condition-4.pipelinechannel--add-Output": 10}),

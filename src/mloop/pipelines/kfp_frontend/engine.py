@@ -36,6 +36,7 @@ class Runtime:
     root: Path
     cwd: str
     run_name: str
+    env: dict[str, str] = field(default_factory=dict)  # for every task (MLflow run of the step)
     stop: threading.Event = field(default_factory=threading.Event)
     limit: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(4))
     on_log: Callable[[str, str, float | None, int | None], None] | None = None

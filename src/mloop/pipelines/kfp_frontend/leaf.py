@@ -102,7 +102,7 @@ def _attempt(rt: Runtime, path: str, comp: dict[str, Any], executor: dict[str, A
         executor_input_dict=as_dict, pipeline_resource_name=rt.run_name,
         task_resource_name=path.rsplit("/", 1)[-1], pipeline_root=str(rt.root),
         unique_pipeline_id=rt.run_name)
-    env = {e["name"]: str(e.get("value", "")) for e in container.get("env", [])}
+    env = {**rt.env, **{e["name"]: str(e.get("value", "")) for e in container.get("env", [])}}
     log = task_root / "task.log"
     started = time.perf_counter()
     if kind == PYTHON:

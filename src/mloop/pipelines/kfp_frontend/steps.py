@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mloop.pipelines.errors import StepFailed
+from mloop.pipelines.graph import TRAINING
 from mloop.pipelines.kfp_frontend import cel
 from mloop.pipelines.kfp_frontend.artifacts import StoredArtifact
 from mloop.pipelines.kfp_frontend.engine import Runtime, Values, execute_task
@@ -36,8 +37,13 @@ def _runtime(spec: dict[str, Any]) -> tuple[Runtime, list[str]]:
         with lock:
             lines.append(f"{head}\n{text}" + ("" if text.endswith("\n") or not text else "\n"))
 
+    env: dict[str, str] = {}
+    if ctx.mlflow_run_id and ctx.kind == TRAINING:  # `mlflow.start_run()` in the component resumes it
+        from mloop.tracking.client import tracking_uri
+
+        env = {"MLFLOW_TRACKING_URI": tracking_uri(ws), "MLFLOW_RUN_ID": ctx.mlflow_run_id}
     rt = Runtime(components=spec["components"], executors=spec["executors"], root=root,
-                 cwd=str(ws.root), run_name=f"{spec['pipeline']}-{ctx.run_id}", on_log=on_log)
+                 cwd=str(ws.root), run_name=f"{spec['pipeline']}-{ctx.run_id}", env=env, on_log=on_log)
     return rt, lines
 
 

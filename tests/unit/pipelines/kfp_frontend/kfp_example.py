@@ -28,7 +28,10 @@ def train(rows: Input[Dataset], scale: float, model: Output[Model], metrics: Out
 def flaky(counter_path: str, fail_times: int) -> str:
     import os
 
-    count = int(open(counter_path).read()) if os.path.exists(counter_path) else 0
+    count = 0
+    if os.path.exists(counter_path):
+        with open(counter_path) as fh:
+            count = int(fh.read())
     with open(counter_path, "w") as fh:
         fh.write(str(count + 1))
     if count < fail_times:

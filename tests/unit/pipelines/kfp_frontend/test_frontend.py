@@ -123,5 +123,5 @@ def test_not_a_pipeline_is_named(workspace: Any, tmp_path: Path) -> None:
     bad.write_text("just: text\n")
     with pytest.raises(KfpUnsupported, match="not a KFP v2 pipeline spec"):
         load(workspace, str(bad))
-    with pytest.raises(KfpUnsupported, match="not a @dsl.pipeline"):
+    with pytest.raises(KfpUnsupported, match=r"not a @dsl\.pipeline"):
         load(workspace, f"{FILE}:dsl")  # a module, not a pipeline

@@ -60,23 +60,28 @@ def preprocess(raw: Input[Dataset], test_size: float, seed: int,
 @dsl.component(packages_to_install=["pandas", "numpy"])
 def feature_engineer(train: Input[Dataset], test: Input[Dataset],
                      train_features: Output[Dataset], test_features: Output[Dataset]) -> None:
-    """Derived features of the course: ratios and the distance to the San Francisco Bay."""
-    import numpy as np
+    """Derived features of the course: ratios and the distance to the San Francisco Bay.
+
+    They are pandas expressions kept in the datasets' metadata, so the trained model carries
+    them and computes them again from raw records when it serves (no training/serving skew).
+    """
     import pandas as pd
 
-    def derive(frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame.copy()
-        out["bedroom_ratio"] = out["AveBedrms"] / out["AveRooms"]
-        out["people_per_household"] = out["AveOccup"]  # census: people / households
-        out["rooms_per_household"] = out["AveRooms"] / out["AveOccup"]
-        lat, lon = np.radians(out["Latitude"]), np.radians(out["Longitude"])
-        lat0, lon0 = np.radians(37.77), np.radians(-122.42)
-        a = np.sin((lat - lat0) / 2) ** 2 + np.cos(lat) * np.cos(lat0) * np.sin((lon - lon0) / 2) ** 2
-        out["dist_to_bay"] = 6371.0 * 2 * np.arcsin(np.sqrt(a))
-        return out
-
-    derive(pd.read_csv(train.path)).to_csv(train_features.path, index=False)
-    derive(pd.read_csv(test.path)).to_csv(test_features.path, index=False)
+    rad = 0.017453292519943295
+    derived = {
+        "bedroom_ratio": "AveBedrms / AveRooms",
+        "people_per_household": "AveOccup * 1.0",  # census: people / households
+        "rooms_per_household": "AveRooms / AveOccup",
+        "dist_to_bay": f"12742.0 * arcsin(sqrt(sin((Latitude - 37.77) * {rad} / 2) ** 2 + "
+                       f"cos(Latitude * {rad}) * cos(37.77 * {rad}) * "
+                       f"sin((Longitude + 122.42) * {rad} / 2) ** 2))",
+    }
+    for source, target in ((train, train_features), (test, test_features)):
+        frame = pd.read_csv(source.path)
+        for name, expression in derived.items():
+            frame[name] = frame.eval(expression)
+        frame.to_csv(target.path, index=False)
+        target.metadata["derived"] = derived
 
 
 @dsl.component(packages_to_install=["pandas", "scikit-learn", "joblib", "mlflow"])
@@ -98,7 +103,8 @@ def train_model(train_features: Input[Dataset], n_estimators: int, max_depth: in
     estimator.fit(frame[features], frame["MedHouseVal"])
     os.makedirs(model.path, exist_ok=True)
     joblib.dump(estimator, os.path.join(model.path, "model.joblib"))
-    model.metadata.update({"framework": "scikit-learn", "features": features})
+    model.metadata.update({"framework": "scikit-learn", "features": features,
+                           "derived": train_features.metadata.get("derived", {})})
     if os.environ.get("MLFLOW_TRACKING_URI"):  # set by mloop (or by you, on a cluster)
         import mlflow
 

@@ -3,7 +3,8 @@
 The artifact directory (or file) is shipped as the `model` artifact; the estimator inside is a
 joblib or pickle file (`model.joblib`, `model.pkl`, or the artifact file itself) with a
 scikit-learn style `predict(DataFrame)`. Records are scored with the columns the artifact's
-metadata names (`features`), when it names them.
+metadata names (`features`), after computing the `derived` columns (pandas expressions) that
+the records lack, so a model trained on engineered features scores raw records.
 """
 
 from __future__ import annotations
@@ -36,14 +37,21 @@ class KfpModel(PythonModel):
 
         root = context.artifacts["model"]
         self.model = joblib.load(_estimator_file(root))
-        meta_file = context.artifacts.get("meta")
-        self.features = json.load(open(meta_file)).get("features") if meta_file else None  # noqa: SIM115
+        meta: dict = {}
+        if context.artifacts.get("meta"):
+            with open(context.artifacts["meta"]) as fh:
+                meta = json.load(fh)
+        self.features = meta.get("features")
+        self.derived = meta.get("derived") or {}
 
     def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
         import pandas as pd
 
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(
             [model_input] if isinstance(model_input, dict) else list(model_input))
+        for name, expression in self.derived.items():  # features the pipeline derived
+            if name not in frame.columns:
+                frame[name] = frame.eval(expression)
         return self.model.predict(frame[self.features] if self.features else frame)
 
 

@@ -53,6 +53,12 @@ def serve() -> None:
     """The server loop: fork a child per request, report each child's exit code."""
     import kfp.dsl.executor_main  # noqa: F401  (warm: imported once, inherited by every fork)
 
+    for name in ("numpy", "pandas"):  # what most components import first: paid once, not per task
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+
     children: dict[int, int] = {}  # pid -> request id
     by_id: dict[int, int] = {}
     stdin = sys.stdin.fileno()

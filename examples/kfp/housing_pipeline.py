@@ -22,11 +22,9 @@ Kubeflow cluster, where mloop is not installed, it only reports the model's URI.
 from kfp import compiler, dsl
 from kfp.dsl import Dataset, Input, Metrics, Model, Output
 
-FEATURES = ["MedInc", "HouseAge", "AveRooms", "AveBedrms", "Population", "AveOccup", "Latitude",
-            "Longitude"]
+IMAGE = "python:3.11"  # on Kubeflow: an image with pandas/scikit-learn/mlflow saves the installs
 
-
-@dsl.component(packages_to_install=["pandas"])
+@dsl.component(base_image=IMAGE, packages_to_install=["pandas"])
 def load_data(data_path: str, raw: Output[Dataset]) -> int:
     """Read the CSV by path; name missing columns instead of failing later."""
     import pandas as pd
@@ -42,7 +40,7 @@ def load_data(data_path: str, raw: Output[Dataset]) -> int:
     return len(frame)
 
 
-@dsl.component(packages_to_install=["pandas", "scikit-learn"])
+@dsl.component(base_image=IMAGE, packages_to_install=["pandas", "scikit-learn"])
 def preprocess(raw: Input[Dataset], test_size: float, seed: int,
                train: Output[Dataset], test: Output[Dataset]) -> None:
     """Drop incomplete rows and impossible values, then split 80/20."""
@@ -57,7 +55,7 @@ def preprocess(raw: Input[Dataset], test_size: float, seed: int,
     train.metadata["rows"], test.metadata["rows"] = len(train_rows), len(test_rows)
 
 
-@dsl.component(packages_to_install=["pandas", "numpy"])
+@dsl.component(base_image=IMAGE, packages_to_install=["pandas", "numpy"])
 def feature_engineer(train: Input[Dataset], test: Input[Dataset],
                      train_features: Output[Dataset], test_features: Output[Dataset]) -> None:
     """Derived features of the course: ratios and the distance to the San Francisco Bay.
@@ -84,7 +82,7 @@ def feature_engineer(train: Input[Dataset], test: Input[Dataset],
         target.metadata["derived"] = derived
 
 
-@dsl.component(packages_to_install=["pandas", "scikit-learn", "joblib", "mlflow"])
+@dsl.component(base_image=IMAGE, packages_to_install=["pandas", "scikit-learn", "joblib", "mlflow"])
 def train_model(train_features: Input[Dataset], n_estimators: int, max_depth: int, seed: int,
                 model: Output[Model]) -> None:
     """Scaler + RandomForest; parameters and feature importances go to MLflow."""
@@ -115,7 +113,7 @@ def train_model(train_features: Input[Dataset], n_estimators: int, max_depth: in
                                 for f, v in zip(features, forest.feature_importances_, strict=True)})
 
 
-@dsl.component(packages_to_install=["pandas", "scikit-learn", "joblib"])
+@dsl.component(base_image=IMAGE, packages_to_install=["pandas", "scikit-learn", "joblib"])
 def evaluate(test_features: Input[Dataset], model: Input[Model], metrics: Output[Metrics]) -> float:
     """R² (the gate), RMSE and MAE on the held-out 20 %."""
     import os
@@ -134,7 +132,7 @@ def evaluate(test_features: Input[Dataset], model: Input[Model], metrics: Output
     return r2
 
 
-@dsl.component
+@dsl.component(base_image=IMAGE)
 def register_and_deploy(model: Input[Model], r2: float, model_name: str) -> str:
     """Register the model in mloop's registry (PendingManualApproval) when running under mloop."""
     try:
@@ -148,7 +146,7 @@ def register_and_deploy(model: Input[Model], r2: float, model_name: str) -> str:
     return f"{model_name}/{version}"
 
 
-@dsl.component
+@dsl.component(base_image=IMAGE)
 def send_alert(r2: float, threshold: float, model_name: str) -> str:
     """The gate failed: say so where operators look (the run's log and its outcome)."""
     message = f"ALERT: {model_name} r2={r2:.3f} is below the threshold {threshold}; not deployed"

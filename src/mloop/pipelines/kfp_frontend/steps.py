@@ -1,9 +1,10 @@
 """The functions mloop's executor calls for the steps of a KFP pipeline.
 
 Each step's node carries its slice of the PipelineSpec (the task, the components and
-executors it reaches) as the constant input `__kfp__`, so the stored run graph is
-self-contained (retry and clone need nothing else) and the step's cache key covers the
-component spec; artifact inputs arrive as stored artifacts, keyed by content digest.
+executors it reaches) in its options, so the stored run graph is self-contained (retry and
+clone need nothing else), and the slice's digest as the constant input `__kfp__`, so the
+step's cache key covers the component spec; artifact inputs arrive as stored artifacts, keyed
+by content digest.
 """
 
 from __future__ import annotations
@@ -60,11 +61,36 @@ def _inputs(kwargs: dict[str, Any], selectors: dict[str, str]) -> Values:
     return values
 
 
+_SPECS: dict[tuple[str, str], dict[str, Any]] = {}
+_SPECS_LOCK = threading.Lock()
+
+
+def _spec(digest: str) -> dict[str, Any]:
+    """This step's slice of the PipelineSpec, from the graph the run was recorded against."""
+    from mloop.pipelines.context import current_context
+    from mloop.pipelines.runs import run_graph
+
+    ctx = current_context()
+    key = (ctx.run_id, ctx.step_name)
+    with _SPECS_LOCK:
+        if key not in _SPECS:
+            if len(_SPECS) > 10_000:  # steps that were cached or skipped never take theirs
+                _SPECS.clear()
+            for name, node in run_graph(ctx.workspace, ctx.run_id).nodes.items():
+                if "kfp" in node.options:
+                    _SPECS[(ctx.run_id, name)] = node.options["kfp"]
+        spec = _SPECS.pop(key, None)
+    if spec is None:
+        raise StepFailed(f"step '{ctx.step_name}' has no KFP task in run {ctx.run_id}")
+    del digest  # the cache key's part; the stored graph is the source of truth
+    return spec
+
+
 def run_task(**kwargs: Any) -> Any:
     """Execute one top-level KFP task (a component, a loop, a sub-DAG) as an mloop step."""
     from mloop.pipelines.context import current_context
 
-    spec = kwargs.pop("__kfp__")
+    spec = _spec(kwargs.pop("__kfp__"))
     rt, lines = _runtime(spec)
     inputs = _inputs(kwargs, spec.get("selectors", {}))
     try:

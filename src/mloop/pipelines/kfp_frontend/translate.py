@@ -132,10 +132,20 @@ def _task(spec: KfpSpec, graph: g.Graph, name: str, task: dict[str, Any]) -> Non
     condition = task.get("triggerPolicy", {}).get("condition")
     if condition:
         node.when = [(_condition(graph, name, condition, inputs, selectors), True)]
-    node.inputs["__kfp__"] = g.Binding("value", value={
-        "name": name, "pipeline": spec.name, "task": task, "components": comps,
-        "executors": executors, "selectors": selectors, "outputs": list(node.outputs)})
+    _attach(node, {"name": name, "pipeline": spec.name, "task": task, "components": comps,
+                   "executors": executors, "selectors": selectors, "outputs": list(node.outputs)})
     graph.nodes[name] = node
+
+
+def _attach(node: g.Node, spec: dict[str, Any]) -> None:
+    """The step's spec slice lives in its options (stored with the graph); its digest is a
+    constant input, so the cache key covers the component spec without the spec in the params."""
+    import hashlib
+    import json
+
+    node.options["kfp"] = spec
+    body = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
+    node.inputs["__kfp__"] = g.Binding("value", value=hashlib.sha256(body.encode()).hexdigest())
 
 
 def _condition(graph: g.Graph, name: str, expression: str, inputs: dict[str, g.Binding],
@@ -165,7 +175,6 @@ def _whole(spec: KfpSpec, graph: g.Graph) -> None:
     inputs, _ = _bindings(graph, task)
     node = g.Node(name=spec.name, func=RUN_TASK, kind=g.PROCESSING, inputs=inputs,
                   outputs=_outputs(spec.root), options={"cache": False, "retries": 0})
-    node.inputs["__kfp__"] = g.Binding("value", value={
-        "name": spec.name, "pipeline": spec.name, "task": task, "components": comps,
-        "executors": executors, "selectors": {}, "outputs": list(node.outputs)})
+    _attach(node, {"name": spec.name, "pipeline": spec.name, "task": task, "components": comps,
+                   "executors": executors, "selectors": {}, "outputs": list(node.outputs)})
     graph.nodes[node.name] = node

@@ -138,5 +138,22 @@ def sync(
         or "nothing to adopt: mloop knows every MLflow version"))
 
 
+@models_app.command("register")
+def register_cmd(
+    name: str = typer.Argument(..., help="Registered model name."),
+    from_run: str = typer.Option(..., "--from-run", help="The pipeline run that produced the model."),
+    task: str = typer.Option(..., "--task", help="The step (KFP task) whose output it is."),
+    output: str = typer.Option("model", "--output", help="The output name of that step."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Register a KFP `Model` artifact of a run as a new PendingManualApproval version."""
+    from mloop.pipelines.kfp_frontend.registry import register_from_run
+
+    version = register_from_run(workspace(), name, from_run, task, output)
+    emit(version, as_json, lambda v: console().print(
+        f"registered {v.name} version {v.version} ({v.status}); "
+        f"approve it: `mloop models approve {v.name} {v.version}`"))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(models_app, name="models")

@@ -6,7 +6,14 @@ pandas) load inside the functions that use them.
 """
 
 from mloop.features.errors import FeatureGroupExists, FeatureGroupNotFound, IngestRejected, InvalidSpec
-from mloop.features.groups import create_group, data_version, delete_group, get_group, list_groups
+from mloop.features.groups import (
+    create_group,
+    data_version,
+    delete_group,
+    get_group,
+    ingested_digests,
+    list_groups,
+)
 from mloop.features.ingest import IngestReport, ingest
 from mloop.features.offline import build_training_set, extract
 from mloop.features.online_rows import get_online
@@ -27,6 +34,7 @@ __all__ = [
     "create_group",
     "data_version",
     "delete_group",
+    "ingested_digests",
     "extract",
     "flush_records",
     "get_group",

@@ -103,3 +103,32 @@ def load_pyfunc(ws: Workspace, model_uri: str) -> Any:
     with activated(ws), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return mlflow.pyfunc.load_model(model_uri)
+
+
+# MLmodel fields that name one logging of a model, not its content: two logs of the same files differ here.
+_IDENTITY_FIELDS = ("run_id", "model_id", "model_uuid", "utc_time_created", "artifact_path", "model_size_bytes")
+
+
+def model_digest(ws: Workspace, model_uri: str) -> str:
+    """SHA-256 over the model's files (relative paths and bytes), MLflow's per-log identity ignored.
+
+    The registry compares it to refuse duplicates: re-registering what an unchanged (cached)
+    training step logged yields the same digest as the version it already made.
+    """
+    import hashlib
+    import tempfile
+
+    import yaml
+
+    with tempfile.TemporaryDirectory(prefix="mloop-digest-") as tmp:
+        root = download_model(ws, model_uri, Path(tmp))
+        digest = hashlib.sha256()
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            rel = path.relative_to(root).as_posix()
+            data = path.read_bytes()
+            if rel == "MLmodel":
+                doc = yaml.safe_load(data) or {}
+                data = yaml.safe_dump({k: v for k, v in doc.items() if k not in _IDENTITY_FIELDS},
+                                      sort_keys=True).encode()
+            digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()

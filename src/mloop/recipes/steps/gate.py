@@ -34,9 +34,13 @@ def register_model(model: TabularModel, model_uri: str, report: dict, model_name
                 "estimator": model.estimator_kind, "features": model.feature_names,
                 "dataset": model.metadata.get("dataset"), "synthetic": bool(model.metadata.get("synthetic"))}
     version = registry.register(ws, model_name, model_uri, metrics=_facts(report), metadata=metadata)
-    print(f"registered {version.name} version {version.version} ({version.status}) from {model_uri}")
+    if version.reused:
+        print(f"model files unchanged: {version.name} version {version.version} ({version.status}) already "
+              f"holds them; no new version registered")
+    else:
+        print(f"registered {version.name} version {version.version} ({version.status}) from {model_uri}")
     return {"name": version.name, "version": version.version, "status": version.status,
-            "model_uri": version.model_uri, "source_uri": model_uri}
+            "model_uri": version.model_uri, "source_uri": model_uri, "reused": version.reused}
 
 
 def _example(model: TabularModel) -> Any:

@@ -76,7 +76,7 @@ def register(
         raise InvalidInput("register needs a model_uri or a run_id",
                            hint="Pass the URI `mloop.tracking.log_model` returned, or the training run's id.")
     digest = model_digest(ws, model_uri)
-    same = same_files(ws, name, digest)
+    same = same_files(ws, name, digest) if digest else None
     if same is not None:
         return same
     principal = principal or ws.settings.principal
@@ -87,7 +87,7 @@ def register(
         "name": name, "version": created["version"], "status": PENDING,
         "model_uri": f"models:/{name}/{created['version']}", "source": created["source"] or model_uri,
         "run_id": created["run_id"] or run_id, "metrics": _jsonable(metrics),
-        "meta": {**_jsonable(metadata), DIGEST_KEY: digest},
+        "meta": {**_jsonable(metadata), **({DIGEST_KEY: digest} if digest else {})},
         "created_at": created["created_at"] or now, "registered_by": principal,
         "decided_by": None, "decided_at": None, "comment": None,
     }

@@ -107,28 +107,40 @@ def load_pyfunc(ws: Workspace, model_uri: str) -> Any:
 
 # MLmodel fields that name one logging of a model, not its content: two logs of the same files differ here.
 _IDENTITY_FIELDS = ("run_id", "model_id", "model_uuid", "utc_time_created", "artifact_path", "model_size_bytes")
+_REGISTRY_FILES = ("registered_model_meta",)  # written by the registry, not part of the model
 
 
-def model_digest(ws: Workspace, model_uri: str) -> str:
-    """SHA-256 over the model's files (relative paths and bytes), MLflow's per-log identity ignored.
+def model_digest(ws: Workspace, model_uri: str) -> str | None:
+    """SHA-256 over the model's file contents, MLflow's per-log identity and local paths ignored.
 
     The registry compares it to refuse duplicates: re-registering what an unchanged (cached)
-    training step logged yields the same digest as the version it already made.
+    training step logged yields the same digest as the version it already made, even when the
+    files were logged again from another directory. Only models MLflow logged (`models:/m-...`,
+    `runs:/...`) have one; a bare storage location is registered as given, unread (None).
     """
+    if not model_uri.startswith(("models:/m-", "runs:/")):
+        return None
     import hashlib
     import tempfile
 
-    import yaml
-
     with tempfile.TemporaryDirectory(prefix="mloop-digest-") as tmp:
         root = download_model(ws, model_uri, Path(tmp))
-        digest = hashlib.sha256()
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            rel = path.relative_to(root).as_posix()
-            data = path.read_bytes()
-            if rel == "MLmodel":
-                doc = yaml.safe_load(data) or {}
-                data = yaml.safe_dump({k: v for k, v in doc.items() if k not in _IDENTITY_FIELDS},
-                                      sort_keys=True).encode()
-            digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
-    return digest.hexdigest()
+        parts = sorted(_content_digest(path) for path in root.rglob("*")
+                       if path.is_file() and path.name not in _REGISTRY_FILES)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _content_digest(path: Path) -> str:
+    import hashlib
+
+    import yaml
+
+    data = path.read_bytes()
+    if path.name == "MLmodel":
+        doc = yaml.safe_load(data) or {}
+        for flavor in (doc.get("flavors") or {}).values():
+            if isinstance(flavor, dict):
+                flavor.pop("artifacts", None)  # local paths; the artifact files are hashed themselves
+                flavor.pop("model_code_path", None)
+        data = yaml.safe_dump({k: v for k, v in doc.items() if k not in _IDENTITY_FIELDS}, sort_keys=True).encode()
+    return hashlib.sha256(data).hexdigest()

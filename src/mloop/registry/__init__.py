@@ -15,8 +15,8 @@ from mloop.registry.core import (
     reject,
     versions,
 )
-from mloop.registry.lifecycle import delete_versions
 from mloop.registry.events import StatusChange, subscribe
+from mloop.registry.lifecycle import delete_versions
 from mloop.registry.model import (
     APPROVED,
     PENDING,

@@ -76,7 +76,7 @@ def register(
         raise InvalidInput("register needs a model_uri or a run_id",
                            hint="Pass the URI `mloop.tracking.log_model` returned, or the training run's id.")
     digest = model_digest(ws, model_uri)
-    same = same_files(ws, name, digest) if digest else None
+    same = same_files(ws, name, digest, (metadata or {}).get("pipeline_run_id")) if digest else None
     if same is not None:
         return same
     principal = principal or ws.settings.principal

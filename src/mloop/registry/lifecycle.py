@@ -18,17 +18,29 @@ if TYPE_CHECKING:
 DIGEST_KEY = "files_digest"
 
 
-def same_files(ws: Workspace, name: str, digest: str) -> ModelVersion | None:
-    """The oldest version of `name` whose model files have `digest`, or None."""
+REUSED_BY = "reused_by_pipeline_runs"
+
+
+def same_files(ws: Workspace, name: str, digest: str, pipeline_run_id: str | None = None) -> ModelVersion | None:
+    """The oldest version of `name` whose model files have `digest`, or None.
+
+    A pipeline run that found its model already registered is remembered on the version
+    (`reused_by_pipeline_runs`), so a release still finds the version its run stands for.
+    """
     from sqlalchemy import select
 
     from mloop.registry.tables import registry_versions as t
 
     with ws.db.begin() as conn:
         rows = [dict(r._mapping) for r in conn.execute(select(t).where(t.c.name == name).order_by(t.c.version))]
-    found = next((r for r in rows if (r["meta"] or {}).get(DIGEST_KEY) == digest), None)
-    if found is None:
-        return None
+        found = next((r for r in rows if (r["meta"] or {}).get(DIGEST_KEY) == digest), None)
+        if found is None:
+            return None
+        if pipeline_run_id:
+            meta = dict(found["meta"] or {})
+            meta[REUSED_BY] = [*meta.get(REUSED_BY, []), pipeline_run_id]
+            conn.execute(t.update().where(t.c.id == found["id"]).values(meta=meta))
+            found["meta"] = meta
     version = ModelVersion.from_row(found)
     version.reused = True
     return version

@@ -217,7 +217,6 @@ def reject_release(
         Conflict: the release finished, or has no model version yet.
         PermissionDenied, InvalidInput: the registry's policy.
     """
-    from mloop import registry
 
     from mloop.serving.retire import reject_version  # refuses while an endpoint serves the version
 

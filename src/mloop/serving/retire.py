@@ -126,7 +126,7 @@ def delete_model(ws: Workspace, name: str, version: int | None = None) -> list[i
         what = f"{name} version {version}" if version is not None else f"model {name}"
         first = next(iter(served))
         raise VersionServed(f"{what} is served by {_listing(served)}",
-                            hint=f"Deploy another model there, or delete the endpoint: `mloop endpoints delete {first}`.")
+                            hint=f"Deploy another model there, or delete it: `mloop endpoints delete {first}`.")
     return registry.delete_versions(ws, name, version)
 
 

@@ -8,13 +8,13 @@ and turns the container's answer into SageMaker's response headers and its JSON 
 (`x-amzn-ErrorType` + `{"message": ...}`, which botocore raises as `ClientError` with the code and
 message). Everything about the body (parsing, validation, limits) stays in the handler.
 
-| request header                           | boto3 argument      | here                                  |
-|------------------------------------------|---------------------|---------------------------------------|
-| Content-Type                             | ContentType         | parses the body (CSV or JSON)         |
-| Accept                                   | Accept              | answer format; CSV in and no Accept: CSV out |
-| X-Amzn-SageMaker-Target-Variant          | TargetVariant       | that variant answers (see `target_variant`) |
-| X-Amzn-SageMaker-Inference-Id            | InferenceId         | checked, echoed as X-Mloop-Inference-Id, logged on failure |
-| X-Amzn-SageMaker-Custom-Attributes       | CustomAttributes    | checked, echoed back (boto3's `CustomAttributes`) |
+| request header (boto3 argument)                   | here                                           |
+|---------------------------------------------------|------------------------------------------------|
+| Content-Type (ContentType)                        | parses the body (CSV or JSON)                  |
+| Accept (Accept)                                   | answer format; CSV in and no Accept: CSV out   |
+| X-Amzn-SageMaker-Target-Variant (TargetVariant)   | that variant answers (see `target_variant`)    |
+| X-Amzn-SageMaker-Inference-Id (InferenceId)       | checked, echoed as X-Mloop-Inference-Id, logged on failure |
+| X-Amzn-SageMaker-Custom-Attributes (CustomAttributes) | checked, echoed back (boto3's `CustomAttributes`) |
 """
 
 from __future__ import annotations

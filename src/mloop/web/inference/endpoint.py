@@ -3,8 +3,9 @@
 The app reaches a named endpoint as SageMaker clients do (`POST /endpoints/{name}/invocations`,
 boto3's `invoke_endpoint`, with the request id as its InferenceId: seed 002); given only a URL it
 speaks KServe V1 (`POST /v1/models/{name}:predict`) when it knows the model name, else the
-container route (`POST /invocations`). All carry raw feature records as JSON. The server says which model version and variant answered in its
-`X-Mloop-*` headers, and those travel with every logged interaction.
+container route (`POST /invocations`). All carry raw feature records as JSON. The server says
+which model version and variant answered in its `X-Mloop-*` headers, and those travel with every
+logged interaction.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schema
 ERRORS: dict[int | str, dict[str, Any]] = {str(c): {"description": d, **_ERR} for c, d in (
     (400, "Malformed input"), (404, "Unknown model"), (413, "Body too large"),
     (415, "Unsupported content type"), (503, "No model loaded yet"))}
+RUNTIME_ERRORS = {**ERRORS, "424": {"description": "The model failed (SageMaker's ModelError)", **_ERR}}
 ROWS = {"type": "array", "minItems": 1, "items": {"oneOf": [{"type": "array"}, {"type": "object"}]}}
 INVOCATION_BODY = {"requestBody": {"required": True, "content": {
     "text/csv": {"schema": {"type": "string"}, "example": "25,1,0,1,0,0,1,1"},
@@ -76,7 +77,7 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
         return out(*handler.predict(live, metrics, req))
 
     @api.post("/endpoints/{endpoint_name}/invocations", response_model=None, tags=["sagemaker-runtime"],
-              openapi_extra=INVOCATION_BODY, responses=ERRORS)
+              openapi_extra=INVOCATION_BODY, responses=RUNTIME_ERRORS)
     async def invoke_endpoint(endpoint_name: str, request: Request) -> Response:
         """SageMaker Runtime's InvokeEndpoint (boto3 `invoke_endpoint`, `aws sagemaker-runtime`)."""
         from mloop.serving import runtime

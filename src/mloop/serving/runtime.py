@@ -77,26 +77,27 @@ class Invocation:
         self.custom = headers.get(CUSTOM)
         problem = self._problem(live, endpoint, headers)
         if problem is not None:
-            self.refusal = _error(400, "ValidationError", problem)
+            self.refusal = _error(400, "ValidationError", problem[1], code=problem[0])
             return
         ctype = headers.get("content-type", "")
         self.request = handler.Request(
             handler.SAGEMAKER, body, ctype, effective_accept(ctype, headers.get("accept", "")),
             headers.get(routing_header) if routing_header else None, target_variant(headers))
 
-    def _problem(self, live: LiveEndpoint, endpoint: str, headers: Mapping[str, str]) -> str | None:
+    def _problem(self, live: LiveEndpoint, endpoint: str, headers: Mapping[str, str]) -> tuple[str, str] | None:
+        """(mloop code, message) of a request SageMaker would refuse before any model ran."""
         if endpoint != live.name:
-            return (f"Endpoint {endpoint} not found: this server serves endpoint {live.name}. "
-                    f"Start one for it with `mloop serve {endpoint}`.")
+            return "endpoint_not_found", (f"Endpoint {endpoint} not found: this server serves endpoint "
+                                          f"{live.name}. Start one for it with `mloop serve {endpoint}`.")
         if self.inference_id is not None and not _INFERENCE_ID.match(self.inference_id):
-            return "InferenceId must be 1-64 printable ASCII characters, not starting with a space."
+            return "invalid_input", "InferenceId must be 1-64 printable ASCII characters, not starting with a space."
         if self.custom is not None and not _CUSTOM.match(self.custom):
-            return "CustomAttributes must be at most 1024 printable ASCII characters."
+            return "invalid_input", "CustomAttributes must be at most 1024 printable ASCII characters."
         target = target_variant(headers)
         dep = live.current
         if target is not None and dep is not None and dep.router and target not in dep.variants:
-            return (f"Variant {target} is not a variant of endpoint {endpoint}; "
-                    f"its variants: {', '.join(sorted(dep.variants))}.")
+            return "variant_not_found", (f"Variant {target} is not a variant of endpoint {endpoint}; "
+                                         f"its variants: {', '.join(sorted(dep.variants))}.")
         return None
 
     def answer(self, response: handler.Response) -> handler.Response:
@@ -135,14 +136,16 @@ def _translate(status: int, body: bytes, variant: bytes | None) -> handler.Respo
     if variant is not None:  # the container answered: SageMaker reports its answer as a ModelError
         kind = "client" if status < 500 else "server"
         text = f'Received {kind} error ({status}) from variant {variant.decode()} with message "{message}".'
-        return _error(424, "ModelError", text, OriginalStatusCode=status, OriginalMessage=message,
-                      code=doc.get("code"))
+        return _error(424, "ModelError", text, code=str(doc.get("code") or "model_error"),
+                      OriginalStatusCode=status, OriginalMessage=message)
+    code = str(doc.get("code") or "invalid_input")
     if status == 503:
-        return _error(503, "ServiceUnavailable", message, code=doc.get("code"))
-    return _error(status, "ValidationError", message, code=doc.get("code"))
+        return _error(503, "ServiceUnavailable", message, code=code)
+    return _error(status, "ValidationError", message, code=code)
 
 
-def _error(status: int, kind: str, message: str, **fields: object) -> handler.Response:
-    body = orjson.dumps({"message": message, **{k: v for k, v in fields.items() if v is not None}})
+def _error(status: int, kind: str, message: str, *, code: str, **fields: object) -> handler.Response:
+    """SageMaker's error (botocore reads `x-amzn-ErrorType` and `message`), with mloop's `code`."""
+    body = orjson.dumps({"code": code, "message": message, **fields})
     headers = [(b"x-amzn-errortype", kind.encode()), (b"x-amzn-requestid", str(uuid.uuid4()).encode())]
     return status, body, JSON, headers

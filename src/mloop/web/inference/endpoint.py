@@ -73,9 +73,9 @@ class EndpointClient:
         import httpx
 
         started = time.perf_counter()
-        headers = {"x-amzn-sagemaker-inference-id": inference_id} if inference_id and self.endpoint_name else None
+        sent = {"x-amzn-sagemaker-inference-id": inference_id} if inference_id and self.endpoint_name else None
         try:
-            response = await self._client.post(self.route, json={"instances": records}, headers=headers)
+            response = await self._client.post(self.route, json={"instances": records}, headers=sent)
         except httpx.TimeoutException as exc:
             raise EndpointUnavailable(
                 f"the model endpoint {self.url} did not answer in time",

@@ -81,8 +81,7 @@ def _decide(verb: str, name: str, version: int, comment: str | None, as_json: bo
     from mloop import registry
 
     ws = workspace()
-    fn = registry.approve if verb == "approve" else registry.reject
-    result = fn(ws, name, version, principal=ws.settings.principal, comment=comment)
+    result = registry.approve(ws, name, version, principal=ws.settings.principal, comment=comment)
     emit(result, as_json, lambda v: console().print(
         f"{v.name} version {v.version} is now [bold]{v.status}[/] (by {v.decided_by})"))
 
@@ -103,10 +102,37 @@ def reject(
     name: str = typer.Argument(..., help="Model name."),
     version: int = typer.Argument(..., help="Version number."),
     comment: str | None = typer.Option(None, "--comment", "-m", help="Why (required by default)."),
+    undeploy: bool = typer.Option(False, "--undeploy", help="Roll back every endpoint serving it, in the same step."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Reject a version (or revoke its approval)."""
-    _decide("reject", name, version, comment, as_json)
+    """Reject a version (or revoke its approval); refused while an endpoint serves it, unless --undeploy."""
+    from mloop.serving.retire import reject_version
+
+    ws = workspace()
+    result = reject_version(ws, name, version, undeploy=undeploy, principal=ws.settings.principal, comment=comment)
+
+    def render(r: Any) -> None:
+        v = r.version
+        console().print(f"{v.name} version {v.version} is now [bold]{v.status}[/] (by {v.decided_by})")
+        for e in r.rolled_back:
+            serving = ", ".join(f"{x.name}={x.model_name} v{x.model_version}@{x.weight}" for x in e.variants)
+            console().print(f"endpoint {e.name} rolled back: {serving}")
+
+    emit(result, as_json, render)
+
+
+@models_app.command("delete")
+def delete(
+    name: str = typer.Argument(..., help="Model name."),
+    version: int | None = typer.Option(None, "--version", "-v", help="Only this version (all when omitted)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete a model version, or the whole model; refused while an endpoint serves it."""
+    from mloop.serving.retire import delete_model
+
+    deleted = delete_model(workspace(), name, version)
+    emit({"name": name, "deleted_versions": deleted}, as_json, lambda d: console().print(
+        f"deleted {name} version(s) {', '.join(map(str, d['deleted_versions']))}"))
 
 
 @models_app.command("history")

@@ -6,7 +6,9 @@ registered, approved and deployed; `mloop serve`, `mlflow models serve --env-man
 serving the same saved model files) each run with the same number of workers, and wrk drives them
 on loopback: single-row CSV and JSON at 1, 8 and 64 connections, 100-row CSV batches at 8, and
 KServe V1 `{"instances": ...}` bodies (identical bytes to mloop's `/v1/models/{name}:predict` and
-to KServe) at 1/8/64 connections and 100 rows at 8. The in-process `predict_records` time is the
+to KServe) at 1/8/64 connections and 100 rows at 8. A last point measures whether one client can
+stall the others: single-row V1 requests at 8 connections, alone and while two clients post 5 MB
+V1 bodies back to back (mloop and KServe, same run). The in-process `predict_records` time is the
 floor. Every server's answers are checked against the in-process model (1e-6) first. Each row
 reports mloop/MLflow and mloop/KServe throughput ratios (KServe has no CSV route: its figure for a
 (rows, connections) point is its V1 JSON figure; the `v1` rows are the like-for-like comparison).
@@ -184,6 +186,63 @@ def swap_under_load(ws: Any, url: str, seconds: int, tmp: Path) -> dict[str, Any
     return {"changes": ["deploy canary 20%", "set-weights 50/50", "promote", "rollback"], **box}
 
 
+BIG_BODY_BYTES = 5 * 1024 * 1024
+
+
+def big_v1_body() -> str:
+    """A valid KServe V1 body of about 5 MB (the size that stalled every other client)."""
+    one = json.dumps(ROW)
+    rows = BIG_BODY_BYTES // (len(one) + 1)
+    return '{"instances": [' + ",".join([one] * rows) + "]}"
+
+
+def stall_point(url: str, route: str, seconds: int, tmp: Path, conns: int = 8) -> dict[str, Any]:
+    """Single-row V1 requests at `conns` connections, alone and while two clients send 5 MB bodies.
+
+    The two senders post back to back for the whole wrk run (KServe V1 JSON, identical bytes for
+    both servers); the probe's p50 is what "one client cannot stall the others" is about.
+    """
+    import threading
+    from collections import Counter
+
+    v1type, probe, _ = payloads(1)["v1"]
+    alone = wrk(f"{url}{route}", v1type, probe, conns, seconds, tmp)
+    big = big_v1_body().encode()
+    stop, codes, lock = threading.Event(), Counter[int](), threading.Lock()
+
+    def sender() -> None:
+        with httpx.Client(timeout=120) as client:
+            while not stop.is_set():
+                code = client.post(f"{url}{route}", content=big, headers={"content-type": v1type}).status_code
+                with lock:
+                    codes[code] += 1
+
+    senders = [threading.Thread(target=sender, daemon=True) for _ in range(2)]
+    for t in senders:
+        t.start()
+    try:
+        loaded = wrk(f"{url}{route}", v1type, probe, conns, seconds, tmp)
+    finally:
+        stop.set()
+        for t in senders:
+            t.join(120)
+    return {"connections": conns, "big_body_bytes": len(big), "probe_alone": alone,
+            "probe_with_two_5mb_senders": loaded, "big_requests_answered": dict(codes)}
+
+
+def stall_points(urls: dict[str, str | None], seconds: int, tmp: Path) -> dict[str, Any]:
+    """`stall_point` on mloop and (same run) KServe, side by side."""
+    out: dict[str, Any] = {"mloop": stall_point(urls["mloop"], "/v1/models/bench:predict", seconds, tmp)}  # type: ignore[arg-type]
+    if urls["kserve"]:
+        out["kserve"] = stall_point(urls["kserve"], f"/v1/models/{KSERVE_MODEL}:predict", seconds, tmp)
+    for name, point in out.items():
+        a, b = point["probe_alone"], point["probe_with_two_5mb_senders"]
+        print(f"stall {name:>6}: 1-row V1 at c={point['connections']} alone p50 {a['p50_ms']:.2f} ms "
+              f"p99 {a['p99_ms']:.2f} ms; with two 5 MB senders p50 {b['p50_ms']:.2f} ms p99 {b['p99_ms']:.2f} ms "
+              f"({b['rps']:.0f} req/s; big answers {point['big_requests_answered']})", flush=True)
+    return out
+
+
 def kserve_python(args: argparse.Namespace) -> Path | None:
     """The KServe venv's python: --kserve-python, else the default venv when it exists."""
     if args.skip_kserve:
@@ -292,6 +351,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, choices=sorted({r for _, r, _ in POINTS}),
                         help="only the points with this many rows per request (e.g. 100)")
     parser.add_argument("--skip-swap", action="store_true", help="skip the hot-swap-under-load point")
+    parser.add_argument("--skip-stall", action="store_true",
+                        help="skip the point with two 5 MB senders and a single-row probe")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench/serving.py drives the servers with wrk: install it first (apt-get install -y wrk)")
@@ -301,6 +362,7 @@ def main() -> None:
     try:
         diffs = check(urls["mloop"], urls["mlflow"], model, urls["kserve"])  # type: ignore[arg-type]
         results = run_points(urls, args.seconds, tmp, args.rows)
+        stall = None if args.skip_stall else stall_points(urls, args.seconds, tmp)
         swap = None if args.skip_swap else swap_under_load(ws, urls["mloop"], args.seconds, tmp)  # type: ignore[arg-type]
         if swap is not None:
             print(f"hot swap under load (deploy, set-weights, promote, rollback): {swap['rps']:.0f} req/s, "
@@ -313,9 +375,10 @@ def main() -> None:
                           "kserve": kserve_version(urls, args) if urls["kserve"] else None},
               "max_abs_diff_vs_in_process": diffs, "in_process_floor": {
                   "1_row": floor(model, 1), "100_rows": floor(model, 100)}, "points": results,
-              "hot_swap_under_load": swap, "rows_only": args.rows, "load_average": os.getloadavg()}
+              "hot_swap_under_load": swap, "two_5mb_senders_and_a_probe": stall, "rows_only": args.rows,
+              "load_average": os.getloadavg()}
     # a filtered run must not overwrite the full report
-    out = ROOT / "bench" / "results" / ("serving.json" if args.rows is None and not args.skip_swap
+    out = ROOT / "bench" / "results" / ("serving.json" if args.rows is None and not (args.skip_swap or args.skip_stall)
                                         else "serving-partial.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

@@ -134,6 +134,32 @@ def delete(
     emit({"deleted": name}, as_json, lambda _: console().print(f"deleted feature group {name}"))
 
 
+@features_app.command("verify")
+def verify(
+    name: str | None = typer.Argument(None, help="Feature group (default: every group)."),
+    repair: bool = typer.Option(False, "--repair", help="Rebuild damaged files from their sources."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Re-hash every offline Parquet file; with --repair, rebuild damaged ones from their sources."""
+    from mloop.features.verify import OK, REPAIRED
+    from mloop.features.verify import verify as run_verify
+
+    checks = run_verify(workspace(), name, repair=repair)
+    data = [c.to_dict() for c in checks]
+
+    def render(rows: list[dict[str, Any]]) -> None:
+        bad = [r for r in rows if r["status"] not in (OK, REPAIRED)]
+        if bad or any(r["status"] == REPAIRED for r in rows):
+            table(rows, ["group", "ingestion", "status", "source", "detail"])
+        console().print(f"{len(rows)} offline files checked: {len(rows) - len(bad)} good"
+                        + (f", [red]{len(bad)} damaged[/]" + ("" if repair else " (rebuild: --repair)")
+                           if bad else ""))
+
+    emit(data, as_json, render)
+    if any(c.status not in (OK, REPAIRED) for c in checks):
+        raise typer.Exit(1)
+
+
 def ingest(
     file: Path = typer.Argument(..., help="CSV (with a header) or Parquet file."),
     group: str = typer.Option(..., "--group", "-g", help="Feature group to ingest into."),
@@ -178,6 +204,10 @@ def _with_progress(ws: Any, file: Path, group: str, force: bool, ratio: float | 
 
 def _print_report(report: IngestReport) -> None:
     out = console()
+    if report.repaired:
+        out.print(f"[green]repaired[/] the damaged offline file of ingestion(s) "
+                  f"{', '.join(map(str, report.repaired))} of '{report.group}' from {report.source}")
+        return
     if report.skipped:
         out.print(f"{report.source} was already ingested into '{report.group}' (same content, "
                   f"{report.ingested} rows); nothing to do. Use --force to ingest it again.")

@@ -18,6 +18,7 @@ def server(
     import uvicorn
 
     from mloop.serving.serve import check_port
+    from mloop.serving.timeouts import uvicorn_options
     from mloop.web import create_app
 
     ws = workspace()
@@ -38,7 +39,7 @@ def server(
                   "this port can read lineage (set \\[auth] anonymous_read = false to require tokens)")
     try:
         uvicorn.run(app, host=bind_host, port=bind_port, log_level=settings.log_level.lower(),
-                    access_log=True, server_header=False)
+                    access_log=True, server_header=False, **uvicorn_options(settings.server.read_timeout_s))
     finally:
         ws.close()
 

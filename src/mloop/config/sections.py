@@ -58,6 +58,11 @@ class ServerSettings(_Section):
     cors_methods: list[str] = Field(
         default_factory=lambda: ["GET"], description="HTTP methods those origins may use."
     )
+    read_timeout_s: float = Field(
+        30.0, gt=0, le=3600,
+        description="Seconds a client may take to send one request (headers and body) to any mloop "
+                    "server (control plane, model server, inference app); slower connections are closed.",
+    )
 
 
 class LineageSettings(_Section):
@@ -127,7 +132,16 @@ class ServingSettings(_Section):
     poll_interval: float = Field(
         1.0, gt=0, le=1.0, description="Seconds between checks of the endpoint configuration (hot swap)."
     )
-    max_body_bytes: int = Field(6 * 1024 * 1024, gt=0, description="Largest request body (413 above).")
+    max_body_bytes: int = Field(
+        6 * 1024 * 1024, gt=0, description="Largest request body of the model server and the inference app (413 above)."
+    )
+    offload_bytes: int = Field(
+        2048, ge=0, description="Requests with larger bodies (about 50 CSV rows) are parsed and predicted "
+                                "in a worker thread, so they never stall the event loop."
+    )
+    predict_threads: int = Field(
+        4, ge=1, le=64, description="Worker threads per server process for those larger requests."
+    )
     routing_header: str = Field(
         "X-Mloop-Routing-Key", description="Header whose value pins a caller to one variant (sticky)."
     )

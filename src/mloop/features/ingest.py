@@ -53,6 +53,7 @@ class IngestReport:
     examples: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     position: str = "line"  # what `line` in examples counts: CSV "line", Parquet "row_number"
+    repaired: list[int] = field(default_factory=list)  # ingestions whose damaged file this rebuilt
 
     @property
     def rows_per_second(self) -> float:
@@ -149,7 +150,8 @@ def _process(batch: RawBatch, group: FeatureGroup, now: datetime, first_row: int
 
 
 def _stage(ws: Workspace, path: Path, group: FeatureGroup, quarantine: _Quarantine,
-           staging: Path, progress: Progress | None, online: RunWriter | None = None) -> tuple[int, int]:
+           staging: Path, progress: Progress | None, online: RunWriter | None = None,
+           now: datetime | None = None) -> tuple[int, int]:
     """Write validated rows to `staging` (and to the online run writer); returns (rows seen, rows kept).
 
     A writer thread encodes block N to Parquet (and hands it to the run writer) while this
@@ -167,7 +169,7 @@ def _stage(ws: Workspace, path: Path, group: FeatureGroup, quarantine: _Quaranti
         if online is not None:
             online.add(good)
 
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)  # a rebuild passes the original ingestion's time (missing event times)
     seen = kept = done_bytes = 0
     pending: Future[None] | None = None
     with pq.ParquetWriter(staging, arrow_schema(group.spec), compression="snappy") as writer, \
@@ -247,6 +249,13 @@ def ingest(
     source_hash = file_hash(path)
     report = IngestReport(group=group, source=str(path), source_hash=source_hash)
     previous = find_ingestion(ws, grp, source_hash)
+    if previous is not None and force:
+        from mloop.features.verify import repair_from
+
+        report.repaired = repair_from(ws, grp, path, source_hash)
+        if report.repaired:  # forcing the source of a damaged file rebuilds that file in place
+            previous = find_ingestion(ws, grp, source_hash)
+            force = False  # and adds no second copy of its rows
     if previous is not None and not force:
         report.skipped, report.rows, report.ingested = True, previous.rows + previous.rejected, previous.rows
         report.data_version, report.digest = grp.data_version, previous.digest

@@ -19,6 +19,8 @@ from mloop.errors import InvalidInput, MloopError, did_you_mean
 from mloop.registry.events import StatusChange, publish
 from mloop.registry.model import (
     APPROVED,
+    DIGEST_KEY,
+    DIGEST_TAG,
     PENDING,
     REJECTED,
     STATUS_TAG,
@@ -71,7 +73,9 @@ def register(
         raise InvalidInput("register needs a model_uri or a run_id",
                            hint="Pass the URI `mloop.tracking.log_model` returned, or the training run's id.")
     principal = principal or ws.settings.principal
-    tags = {STATUS_TAG: PENDING, "mloop.registered_by": principal or ""}
+    digest = model_files_digest(ws, model_uri)
+    metadata = {**(metadata or {}), DIGEST_KEY: digest} if digest else metadata
+    tags = {STATUS_TAG: PENDING, "mloop.registered_by": principal or "", DIGEST_TAG: digest or ""}
     created = model_registry.create_version(ws, name, model_uri, run_id=run_id, tags=tags)
     now = datetime.now(UTC)
     row = {
@@ -87,6 +91,27 @@ def register(
     version = ModelVersion.from_row(row)
     publish(ws, _event(ws, version, None, principal, None, now))
     return version
+
+
+def model_files_digest(ws: Workspace, model_uri: str) -> str | None:
+    """The `tree_digest` of the files at `model_uri`, which servers check their copy against.
+
+    None (logged) when the files cannot be read now: the version is still registered, and servers
+    load it unverified, as they do versions registered before digests were recorded.
+    """
+    import logging
+    import tempfile
+    from pathlib import Path
+
+    from mloop import tracking
+    from mloop.store import tree_digest
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="mloop-digest-") as tmp:
+            return tree_digest(tracking.download_model(ws, model_uri, Path(tmp) / "m"))
+    except Exception as exc:  # noqa: BLE001 - any download failure means "no digest", said in the log
+        logging.getLogger("mloop.registry").warning("cannot read %s to record its digest: %s", model_uri, exc)
+        return None
 
 
 def approve(

@@ -13,6 +13,8 @@ APPROVED = "Approved"
 REJECTED = "Rejected"
 STATUSES = (PENDING, APPROVED, REJECTED)
 STATUS_TAG = "mloop.approval_status"
+DIGEST_TAG = "mloop.model_digest"  # also in the version's metadata (mloop's own copy, the one servers trust)
+DIGEST_KEY = "model_digest"
 
 
 @dataclass
@@ -41,6 +43,12 @@ class ModelVersion:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def model_digest(self) -> str | None:
+        """The `tree_digest` of the model files recorded at registration (None: registered before)."""
+        value = self.metadata.get(DIGEST_KEY)
+        return str(value) if value else None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ModelVersion:

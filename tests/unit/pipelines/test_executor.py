@@ -74,6 +74,9 @@ def test_corrupt_artifact_re_executes(workspace: Any) -> None:
     digest = first.step("train").outputs["output"]["digest"]
     Path(workspace.artifacts.fs_path(digest)).write_text('{"tampered": true}')
     assert statuses(run(workspace, ex.example))["train"] == "Succeeded"
+    # the re-run healed the stored object: it verifies, and the next run reuses it
+    workspace.artifacts.verify(digest)
+    assert statuses(run(workspace, ex.example))["train"] == "Cached"
 
 
 def test_code_digest_follows_project_local_callees(tmp_path: Path, monkeypatch: Any) -> None:

@@ -49,7 +49,9 @@ class ArtifactStore:
     def put(self, data: bytes | str | Path | BinaryIO, *, durable: bool = True) -> str:
         """Store `data` (bytes, a file path, or a binary stream) and return its sha256 digest.
 
-        Content already stored is neither rewritten nor synced again. A new object's bytes are
+        Content already stored is not rewritten, unless the stored bytes no longer hash to the
+        digest (a damaged object): then it is replaced, so re-running whatever wrote it heals
+        the store instead of failing on the same corrupt object forever. A new object's bytes are
         always fsynced before it becomes visible under its name (readers never see a torn
         object). `durable=False` skips the fsync of its directory entry: after a power failure
         (not a process crash) the object may be missing, never partial. Only for outputs that
@@ -62,7 +64,7 @@ class ArtifactStore:
         """
         if isinstance(data, bytes | bytearray | memoryview):
             known = hashlib.sha256(data).hexdigest()
-            if self.backend.exists(object_key(known)):
+            if self._intact(known):
                 return known  # small in-memory outputs are often repeats: no temp file, no fsync
         staging = self.backend.staging_dir()
         fd, tmp_name = tempfile.mkstemp(dir=staging, prefix="put-", suffix=".tmp")
@@ -75,7 +77,7 @@ class ArtifactStore:
                     out.write(chunk)
                 hexdigest = digest.hexdigest()
                 key = object_key(hexdigest)
-                duplicate = self.backend.exists(key)
+                duplicate = self._intact(hexdigest)
                 if not duplicate:
                     out.flush()
                     os.fsync(out.fileno())
@@ -87,6 +89,16 @@ class ArtifactStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+    def _intact(self, digest: str) -> bool:
+        """The object exists and still hashes to its digest (a damaged one is to be replaced)."""
+        if not self.backend.exists(object_key(digest)):
+            return False
+        try:
+            self.verify(digest)
+        except (IntegrityError, ArtifactNotFound):
+            return False
+        return True
 
     def open(self, digest: str) -> BinaryIO:
         """A binary stream of the artifact (read it in chunks for large artifacts)."""

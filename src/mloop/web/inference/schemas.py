@@ -50,7 +50,8 @@ class AdClickRecord(BaseModel):
         for choice in choices:  # be forgiving about case, strict about the value
             if value.lower() == choice.lower():
                 return choice
-        raise ValueError(f"unknown {info.field_name} '{value}'; valid: {', '.join(choices)}")
+        shown = value if len(value) <= 40 else f"{value[:40]}... ({len(value) - 40} more characters)"
+        raise ValueError(f"unknown {info.field_name} '{shown}'; valid: {', '.join(choices)}")
 
 
 class PredictBatch(BaseModel):

@@ -182,8 +182,9 @@ def commit_ingestion(ws: Workspace, group: FeatureGroup, **values: Any) -> tuple
         with ws.db.begin() as conn:
             conn.execute(update(g).where(g.c.id == group.id).values(data_version=g.c.data_version + 1))
             version = conn.execute(select(g.c.data_version).where(g.c.id == group.id)).scalar_one()
+            values.setdefault("created_at", datetime.now(UTC))  # an ingest passes the time it filled in
             result = conn.execute(t.insert().values(
-                group_id=group.id, version=version, created_at=datetime.now(UTC),
+                group_id=group.id, version=version,
                 principal=ws.settings.principal, online_applied=not group.spec.online, **values,
             ))
             key = result.inserted_primary_key

@@ -293,12 +293,13 @@ def _run(ws: Workspace, path: Path, grp: FeatureGroup, report: IngestReport, for
     from mloop.features.online_stage import publish, start_stage
 
     staging, qpath = _staging_paths(ws, grp.name)
+    now = datetime.now(UTC)  # fills missing event times; kept as the ingestion's time (a rebuild reuses it)
     report.position = "row_number" if is_parquet(path) else "line"
     quarantine = _Quarantine(qpath, report.position)
     online = start_stage(ws, grp.spec)
     try:
         try:
-            report.rows, report.ingested = _stage(ws, path, grp, quarantine, staging, progress, online)
+            report.rows, report.ingested = _stage(ws, path, grp, quarantine, staging, progress, online, now)
             if online is not None:
                 online.finish()  # sorted and synced before the commit
         finally:
@@ -309,7 +310,7 @@ def _run(ws: Workspace, path: Path, grp: FeatureGroup, report: IngestReport, for
         committed = commit_ingestion(
             ws, grp, kind="file", source=str(path)[:1000], source_hash=report.source_hash,
             dedupe_key=None if force else report.source_hash, digest=report.digest,
-            rows=report.ingested, rejected=report.rejected, quarantine=report.quarantine)
+            rows=report.ingested, rejected=report.rejected, quarantine=report.quarantine, created_at=now)
         if committed is None:  # a concurrent ingest of the same content won the race
             report.skipped = True
             report.data_version = get_group(ws, grp.name).data_version

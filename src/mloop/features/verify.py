@@ -10,6 +10,7 @@ and points the ingestion at the rebuilt file: same rows, same ingestion order, n
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,12 +131,13 @@ def rebuild(ws: Workspace, grp: FeatureGroup, ing: Ingestion, source: Path) -> s
     Raises:
         IntegrityError: the source now yields a different number of rows (the schema changed).
     """
-    from mloop.features import ingest as ing_mod
+    from mloop.features.ingest import _Quarantine, _stage, _staging_paths
 
-    staging, qpath = ing_mod._staging_paths(ws, grp.name)
-    quarantine = ing_mod._Quarantine(qpath)
+    staging, qpath = _staging_paths(ws, grp.name)
+    quarantine = _Quarantine(qpath)
     try:
-        _, kept = ing_mod._stage(ws, source, grp, quarantine, staging, None, now=ing.created_at)
+        when = ing.created_at if ing.created_at.tzinfo else ing.created_at.replace(tzinfo=UTC)
+        _, kept = _stage(ws, source, grp, quarantine, staging, None, now=when)
         if kept != ing.rows:
             raise IntegrityError(
                 f"cannot rebuild ingestion {ing.id} of '{grp.name}': {source} now gives {kept} rows, "

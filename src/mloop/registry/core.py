@@ -73,7 +73,7 @@ def register(
         raise InvalidInput("register needs a model_uri or a run_id",
                            hint="Pass the URI `mloop.tracking.log_model` returned, or the training run's id.")
     principal = principal or ws.settings.principal
-    digest = model_files_digest(ws, model_uri)
+    digest = _digest_of(ws, model_uri)
     metadata = {**(metadata or {}), DIGEST_KEY: digest} if digest else metadata
     tags = {STATUS_TAG: PENDING, "mloop.registered_by": principal or "", DIGEST_TAG: digest or ""}
     created = model_registry.create_version(ws, name, model_uri, run_id=run_id, tags=tags)
@@ -93,7 +93,7 @@ def register(
     return version
 
 
-def model_files_digest(ws: Workspace, model_uri: str) -> str | None:
+def _digest_of(ws: Workspace, model_uri: str) -> str | None:
     """The `tree_digest` of the files at `model_uri`, which servers check their copy against.
 
     None (logged) when the files cannot be read now: the version is still registered, and servers
@@ -104,11 +104,10 @@ def model_files_digest(ws: Workspace, model_uri: str) -> str | None:
     from pathlib import Path
 
     from mloop import tracking
-    from mloop.store import tree_digest
 
     try:
         with tempfile.TemporaryDirectory(prefix="mloop-digest-") as tmp:
-            return tree_digest(tracking.download_model(ws, model_uri, Path(tmp) / "m"))
+            return tracking.model_files_digest(tracking.download_model(ws, model_uri, Path(tmp) / "m"))
     except Exception as exc:  # noqa: BLE001 - any download failure means "no digest", said in the log
         logging.getLogger("mloop.registry").warning("cannot read %s to record its digest: %s", model_uri, exc)
         return None

@@ -92,11 +92,11 @@ def model_dir(ws: Workspace, model_uri: str, expected: str | None = None) -> Pat
 
 
 def _matches(path: Path, expected: str | None, model_uri: str, what: str) -> bool:
-    from mloop.store import tree_digest
+    from mloop import tracking
 
     if expected is None:
         return True  # registered before digests were recorded: nothing to check against
-    if tree_digest(path) == expected:
+    if tracking.model_files_digest(path) == expected:
         return True
     log.warning("%s of %s does not match its registered digest %s", what, model_uri, expected[:12])
     return False

@@ -7,7 +7,13 @@ remote `mlflow server`); runs, metrics and pyfunc models are logged through expl
 
 from mloop.tracking.client import configure, experiment_id
 from mloop.tracking.errors import TrackingError, TrackingNotFound, TrackingUnavailable
-from mloop.tracking.models import default_requirements, download_model, load_pyfunc, log_model
+from mloop.tracking.models import (
+    default_requirements,
+    download_model,
+    load_pyfunc,
+    log_model,
+    model_files_digest,
+)
 from mloop.tracking.runs import (
     Run,
     create_run,
@@ -28,6 +34,7 @@ __all__ = [
     "create_run",
     "default_requirements",
     "download_model",
+    "model_files_digest",
     "end_run",
     "experiment_id",
     "get_run",

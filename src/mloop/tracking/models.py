@@ -79,6 +79,18 @@ def log_model(
     return str(info.model_uri)
 
 
+# Written by MLflow into every downloaded copy (the name and version it was downloaded as): not
+# part of the model, so digests of the model files leave it out.
+DOWNLOAD_ONLY_FILES = frozenset({"registered_model_meta"})
+
+
+def model_files_digest(path: Path) -> str:
+    """The digest of a downloaded model's files (`tree_digest` without MLflow's download notes)."""
+    from mloop.store import tree_digest
+
+    return tree_digest(path, skip=DOWNLOAD_ONLY_FILES)
+
+
 def download_model(ws: Workspace, model_uri: str, dst: Path) -> Path:
     """Download the model at `model_uri` (`models:/...`, `runs:/...`) into `dst`.
 

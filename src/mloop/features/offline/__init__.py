@@ -79,11 +79,11 @@ def source_sql(con: duckdb.DuckDBPyConnection, ws: Workspace, group: FeatureGrou
 
 
 def damage_errors() -> tuple[type[Exception], ...]:
-    """DuckDB's errors for an unreadable Parquet file (readers ask `raise_if_damaged` why)."""
+    """DuckDB's errors on an unreadable Parquet file (it raises several kinds, some untyped):
+    readers that get one ask `raise_if_damaged` whether a damaged file is why."""
     import duckdb
 
-    return (duckdb.IOException, duckdb.InvalidInputException, duckdb.InternalException,
-            duckdb.SerializationException)
+    return (duckdb.Error,)
 
 
 def _columns(group: FeatureGroup, columns: Sequence[str] | None) -> list[str]:

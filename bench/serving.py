@@ -76,14 +76,16 @@ def build(root: Path) -> tuple[Any, Any, Path]:
     return ws, model, model_dir(ws, mv.model_uri)
 
 
-def env() -> dict[str, str]:
+def env(extra: dict[str, str] | None = None) -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
     out["PATH"] = f"{VENV_BIN}:{out.get('PATH', '')}"
-    return out
+    return {**out, **(extra or {})}
 
 
-def start(cmd: list[str], cwd: Path, port: int, ready: str, log: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env(), stdout=open(log, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+def start(cmd: list[str], cwd: Path, port: int, ready: str, log: Path,
+          extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env(extra_env), stdout=open(log, "wb"),  # noqa: SIM115
+                            stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}{ready}"
     wait_until(lambda: port_open(port) and httpx.get(url, timeout=2).status_code == 200, timeout=180,
                what=" ".join(cmd[:3]))
@@ -232,12 +234,15 @@ def stall_point(url: str, route: str, seconds: int, tmp: Path, conns: int = 8) -
 
 def stall_points(urls: dict[str, str | None], seconds: int, tmp: Path) -> dict[str, Any]:
     """`stall_point` on mloop and (same run) KServe, side by side."""
-    out: dict[str, Any] = {"mloop": stall_point(urls["mloop"], "/v1/models/bench:predict", seconds, tmp)}  # type: ignore[arg-type]
+    route = "/v1/models/bench:predict"
+    out: dict[str, Any] = {"mloop": stall_point(urls["mloop"], route, seconds, tmp)}  # type: ignore[arg-type]
+    if urls["on_loop"]:
+        out["mloop_on_loop"] = stall_point(urls["on_loop"], route, seconds, tmp)
     if urls["kserve"]:
         out["kserve"] = stall_point(urls["kserve"], f"/v1/models/{KSERVE_MODEL}:predict", seconds, tmp)
     for name, point in out.items():
         a, b = point["probe_alone"], point["probe_with_two_5mb_senders"]
-        print(f"stall {name:>6}: 1-row V1 at c={point['connections']} alone p50 {a['p50_ms']:.2f} ms "
+        print(f"stall {name:>13}: 1-row V1 at c={point['connections']} alone p50 {a['p50_ms']:.2f} ms "
               f"p99 {a['p99_ms']:.2f} ms; with two 5 MB senders p50 {b['p50_ms']:.2f} ms p99 {b['p99_ms']:.2f} ms "
               f"({b['rps']:.0f} req/s; big answers {point['big_requests_answered']})", flush=True)
     return out
@@ -259,7 +264,8 @@ def start_servers(args: argparse.Namespace, tmp: Path, mdir: Path) -> tuple[list
                                                                            dict[str, str | None]]:
     """mloop (and --no-batching), MLflow and KServe servers on free loopback ports; (procs, urls)."""
     procs: list[subprocess.Popen[bytes]] = []
-    urls: dict[str, str | None] = {"mloop": None, "no_batching": None, "mlflow": None, "kserve": None}
+    urls: dict[str, str | None] = {"mloop": None, "no_batching": None, "on_loop": None, "mlflow": None,
+                                   "kserve": None}
     try:
         port = free_port()
         procs.append(start([sys.executable, "-m", "mloop", "serve", "bench", "--port", str(port),
@@ -271,6 +277,12 @@ def start_servers(args: argparse.Namespace, tmp: Path, mdir: Path) -> tuple[list
                                 "--workers", str(args.workers), "--no-batching"], tmp / "ws", port, "/ping",
                                tmp / "mloop-nobatch.log"))
             urls["no_batching"] = f"http://127.0.0.1:{port}"
+        if args.compare_offload:  # every request parsed and predicted on the event loop (the old way)
+            port = free_port()
+            procs.append(start([sys.executable, "-m", "mloop", "serve", "bench", "--port", str(port),
+                                "--workers", str(args.workers)], tmp / "ws", port, "/ping", tmp / "mloop-onloop.log",
+                               {"MLOOP_SERVING__OFFLOAD_BYTES": str(10**9)}))
+            urls["on_loop"] = f"http://127.0.0.1:{port}"
         if not args.skip_mlflow:
             port = free_port()
             procs.append(start(["mlflow", "models", "serve", "-m", str(mdir), "--env-manager", "local", "-p",
@@ -315,6 +327,8 @@ def run_points(urls: dict[str, str | None], seconds: int, tmp: Path,
                                "mloop": wrk(f"{url}{route}", ctype, body, conns, seconds, tmp)}
         if nb_url and rows == 1:
             row["mloop_no_batching"] = wrk(f"{nb_url}{route}", ctype, body, conns, seconds, tmp)
+        if urls["on_loop"] and rows > 1:
+            row["mloop_on_loop"] = wrk(f"{urls['on_loop']}{route}", ctype, body, conns, seconds, tmp)
         if ml_url and fmt != "v1":
             row["mlflow"] = wrk(f"{ml_url}/invocations", ctype, mlbody, conns, seconds, tmp)
             row["ratio_rps"] = row["mloop"]["rps"] / max(row["mlflow"]["rps"], 1e-9)
@@ -351,6 +365,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, choices=sorted({r for _, r, _ in POINTS}),
                         help="only the points with this many rows per request (e.g. 100)")
     parser.add_argument("--skip-swap", action="store_true", help="skip the hot-swap-under-load point")
+    parser.add_argument("--compare-offload", action="store_true",
+                        help="also run mloop with every request on the event loop (100-row and stall points)")
     parser.add_argument("--skip-stall", action="store_true",
                         help="skip the point with two 5 MB senders and a single-row probe")
     args = parser.parse_args()
@@ -391,6 +407,9 @@ def print_row(row: dict[str, Any]) -> None:
     m = row["mloop"]
     line = (f"{row['format']:>4} {row['rows']:>3} rows c={row['connections']:<3} mloop {m['rps']:>8.0f} req/s "
             f"p50 {m['p50_ms']:7.3f} ms p99 {m['p99_ms']:7.3f} ms (non-2xx {m['non_2xx']:.0f})")
+    if "mloop_on_loop" in row:
+        o = row["mloop_on_loop"]
+        line += f" | on-loop {o['rps']:>6.0f} req/s p50 {o['p50_ms']:6.2f} p99 {o['p99_ms']:6.2f}"
     if "mloop_no_batching" in row:
         n = row["mloop_no_batching"]
         line += f" | no-batching {n['rps']:>6.0f} req/s p50 {n['p50_ms']:6.3f} p99 {n['p99_ms']:6.2f}"

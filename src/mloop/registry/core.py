@@ -108,7 +108,7 @@ def _digest_of(ws: Workspace, model_uri: str) -> str | None:
     try:
         with tempfile.TemporaryDirectory(prefix="mloop-digest-") as tmp:
             return tracking.model_files_digest(tracking.download_model(ws, model_uri, Path(tmp) / "m"))
-    except Exception as exc:  # noqa: BLE001 - any download failure means "no digest", said in the log
+    except Exception as exc:
         logging.getLogger("mloop.registry").warning("cannot read %s to record its digest: %s", model_uri, exc)
         return None
 

@@ -34,7 +34,6 @@ __all__ = [
     "create_run",
     "default_requirements",
     "download_model",
-    "model_files_digest",
     "end_run",
     "experiment_id",
     "get_run",
@@ -42,6 +41,7 @@ __all__ = [
     "log_metrics",
     "log_model",
     "log_params",
+    "model_files_digest",
     "set_tags",
     "start_run",
 ]

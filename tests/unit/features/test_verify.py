@@ -35,7 +35,7 @@ def damaged_store(ev: Any, tmp_path: Path) -> tuple[Any, Any, Any]:
 
 
 def test_reading_a_damaged_file_names_group_ingestion_and_repair(ev: Any, tmp_path: Path) -> None:
-    _, second, _ = damaged_store(ev, tmp_path)
+    damaged_store(ev, tmp_path)
     with pytest.raises(IntegrityError) as info:
         extract(ev, "ev")
     err = info.value

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from mloop.errors import InvalidInput, MloopError, did_you_mean
+from mloop.registry.digests import recorded_digest
 from mloop.registry.events import StatusChange, publish
 from mloop.registry.model import (
     APPROVED,
@@ -73,7 +74,7 @@ def register(
         raise InvalidInput("register needs a model_uri or a run_id",
                            hint="Pass the URI `mloop.tracking.log_model` returned, or the training run's id.")
     principal = principal or ws.settings.principal
-    digest = _digest_of(ws, model_uri)
+    digest = recorded_digest(ws, model_uri)
     metadata = {**(metadata or {}), DIGEST_KEY: digest} if digest else metadata
     tags = {STATUS_TAG: PENDING, "mloop.registered_by": principal or "", DIGEST_TAG: digest or ""}
     created = model_registry.create_version(ws, name, model_uri, run_id=run_id, tags=tags)
@@ -91,26 +92,6 @@ def register(
     version = ModelVersion.from_row(row)
     publish(ws, _event(ws, version, None, principal, None, now))
     return version
-
-
-def _digest_of(ws: Workspace, model_uri: str) -> str | None:
-    """The `tree_digest` of the files at `model_uri`, which servers check their copy against.
-
-    None (logged) when the files cannot be read now: the version is still registered, and servers
-    load it unverified, as they do versions registered before digests were recorded.
-    """
-    import logging
-    import tempfile
-    from pathlib import Path
-
-    from mloop import tracking
-
-    try:
-        with tempfile.TemporaryDirectory(prefix="mloop-digest-") as tmp:
-            return tracking.model_files_digest(tracking.download_model(ws, model_uri, Path(tmp) / "m"))
-    except Exception as exc:
-        logging.getLogger("mloop.registry").warning("cannot read %s to record its digest: %s", model_uri, exc)
-        return None
 
 
 def approve(

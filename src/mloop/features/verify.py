@@ -101,7 +101,7 @@ def verify(ws: Workspace, group: str | None = None, *, repair: bool = False) -> 
 
 
 def _repair_one(ws: Workspace, grp: FeatureGroup, ing: Ingestion, check: FileCheck) -> None:
-    from mloop.features.ingest import file_hash
+    from mloop.features.ingest_report import file_hash
 
     source = Path(ing.source)
     if ing.kind != "file":
@@ -131,13 +131,15 @@ def rebuild(ws: Workspace, grp: FeatureGroup, ing: Ingestion, source: Path) -> s
     Raises:
         IntegrityError: the source now yields a different number of rows (the schema changed).
     """
-    from mloop.features.ingest import _Quarantine, _stage, _staging_paths
+    from mloop.features.ingest import _stage, _staging_paths
+    from mloop.features.ingest_report import IngestReport, Quarantine
 
     staging, qpath = _staging_paths(ws, grp.name)
-    quarantine = _Quarantine(qpath)
+    quarantine = Quarantine(qpath)
+    report = IngestReport(group=grp.name, source=str(source), source_hash=ing.source_hash)
     try:
         when = ing.created_at if ing.created_at.tzinfo else ing.created_at.replace(tzinfo=UTC)
-        _, kept = _stage(ws, source, grp, quarantine, staging, None, now=when)
+        _, kept = _stage(ws, source, grp, quarantine, staging, None, None, report, now=when)
         if kept != ing.rows:
             raise IntegrityError(
                 f"cannot rebuild ingestion {ing.id} of '{grp.name}': {source} now gives {kept} rows, "

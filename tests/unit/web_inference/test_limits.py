@@ -52,9 +52,8 @@ def test_records_are_counted_before_any_is_validated(app: tuple[TestClient, dict
 
 def test_errors_quote_a_bounded_part_of_the_callers_values(app: tuple[TestClient, dict[str, Any]]) -> None:
     client, _ = app
-    huge = "x" * 15_000
-    for body in ({**RECORD, "gender": huge}, {**RECORD, huge: 1}):
-        r = client.post("/api/predict", json=body)
-        assert r.status_code == 422, r.text
-        message = r.json()["message"]
-        assert len(r.content) < 1_000 and "more characters" in message, message
+    huge = "x" * 15_000  # an unknown field named by 15,000 characters: the name is quoted back
+    r = client.post("/api/predict", json={**RECORD, huge: 1})
+    assert r.status_code == 422, r.text
+    message = r.json()["message"]
+    assert len(r.content) < 1_000 and "more characters" in message, message

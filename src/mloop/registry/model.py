@@ -13,8 +13,7 @@ APPROVED = "Approved"
 REJECTED = "Rejected"
 STATUSES = (PENDING, APPROVED, REJECTED)
 STATUS_TAG = "mloop.approval_status"
-DIGEST_TAG = "mloop.model_digest"  # also in the version's metadata (mloop's own copy, the one servers trust)
-DIGEST_KEY = "model_digest"
+DIGEST_KEY = "files_digest"  # metadata key of `tracking.model_digest` (registry.lifecycle writes it)
 
 
 @dataclass
@@ -40,13 +39,14 @@ class ModelVersion:
     source: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
+    reused: bool = False  # register found these files in this version instead of making a new one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @property
     def model_digest(self) -> str | None:
-        """The `tree_digest` of the model files recorded at registration (None: registered before)."""
+        """`tracking.model_digest` of the model files, recorded at registration (None: not recorded)."""
         value = self.metadata.get(DIGEST_KEY)
         return str(value) if value else None
 

@@ -56,7 +56,7 @@ def model_dir(ws: Workspace, model_uri: str, expected: str | None = None) -> Pat
     """The local directory of a model version, downloaded on first use and verified before use.
 
     Args:
-        expected: the `tree_digest` recorded when the version was registered. A cached copy that
+        expected: the `tracking.model_digest` recorded when the version was registered. A cached copy that
             does not match is thrown away and downloaded again; a download that does not match
             is refused.
 
@@ -100,7 +100,7 @@ def _matches(path: Path, expected: str | None, model_uri: str, what: str) -> boo
 
     if expected is None:
         return True  # registered before digests were recorded: nothing to check against
-    if tracking.model_files_digest(path) == expected:
+    if tracking.files_digest(path) == expected:
         return True
     log.warning("%s of %s does not match its registered digest %s", what, model_uri, expected[:12])
     return False

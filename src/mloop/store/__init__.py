@@ -2,7 +2,6 @@
 
 from mloop.store.artifacts import ArtifactStore, StorageBackend, open_backend
 from mloop.store.database import Database
-from mloop.store.digests import tree_digest
 from mloop.store.events import list_events, record_event
 from mloop.store.tables import metadata
 from mloop.store.workspace import Workspace, open_workspace
@@ -17,5 +16,4 @@ __all__ = [
     "open_backend",
     "open_workspace",
     "record_event",
-    "tree_digest",
 ]

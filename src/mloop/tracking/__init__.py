@@ -10,9 +10,10 @@ from mloop.tracking.errors import TrackingError, TrackingNotFound, TrackingUnava
 from mloop.tracking.models import (
     default_requirements,
     download_model,
+    files_digest,
     load_pyfunc,
     log_model,
-    model_files_digest,
+    model_digest,
 )
 from mloop.tracking.runs import (
     Run,
@@ -36,12 +37,13 @@ __all__ = [
     "download_model",
     "end_run",
     "experiment_id",
+    "files_digest",
     "get_run",
     "load_pyfunc",
     "log_metrics",
     "log_model",
     "log_params",
-    "model_files_digest",
+    "model_digest",
     "set_tags",
     "start_run",
 ]

@@ -13,7 +13,7 @@ import pytest
 from mloop import serving
 from mloop.serving.live import LiveEndpoint
 from mloop.serving.models import model_dir, workspace_loader
-from mloop.tracking import model_files_digest
+from mloop.tracking import files_digest
 from tests.support.serving import publish, train
 
 ROWS = [[25, "ios", 3, 0.5], [61, "web", None, -1.2]]
@@ -50,7 +50,7 @@ def server(ws: Any) -> LiveEndpoint:
 def test_a_registered_version_records_the_digest_of_its_files(workspace: Any, tmp_path: Path) -> None:
     mv = publish(workspace, "ctr", train(seed=1), tmp_path)
     assert re.fullmatch(r"[0-9a-f]{64}", mv.model_digest or "")
-    assert model_files_digest(model_dir(workspace, mv.model_uri)) == mv.model_digest
+    assert files_digest(model_dir(workspace, mv.model_uri)) == mv.model_digest
 
 
 def test_a_damaged_cached_copy_is_fetched_again_before_load(workspace: Any, tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_a_damaged_cached_copy_is_fetched_again_before_load(workspace: Any, tmp_
     damage(cached)
     live = server(workspace)
     assert live.current is not None and live.current.generation == 1
-    assert model_files_digest(cached) == mv.model_digest  # the cache holds the registered files again
+    assert files_digest(cached) == mv.model_digest  # the cache holds the registered files again
     served = live.current.variants["production"].model
     assert served.predict(ROWS) == pytest.approx(model.predict_records(ROWS).tolist(), abs=1e-9)
 

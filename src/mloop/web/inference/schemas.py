@@ -22,17 +22,23 @@ FEATURES: tuple[str, ...] = ("age", *CATEGORIES)
 MAX_AGE = 120
 
 
+def _category(field: str) -> Any:
+    """A categorical field: its values are an enum in the schema (clients and fuzzers see them)."""
+    choices = list(CATEGORIES[field])
+    return Field(description=f"One of {', '.join(choices)} (any case).", json_schema_extra={"enum": choices})
+
+
 class AdClickRecord(BaseModel):
     """One user seeing one ad: the raw features the model takes (preprocessing ships in the model)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     age: int = Field(ge=0, le=MAX_AGE, description="Age in years.")
-    gender: str = Field(description=f"One of {', '.join(CATEGORIES['gender'])}.")
-    device_type: str = Field(description=f"One of {', '.join(CATEGORIES['device_type'])}.")
-    ad_position: str = Field(description=f"One of {', '.join(CATEGORIES['ad_position'])}.")
-    browsing_history: str = Field(description=f"One of {', '.join(CATEGORIES['browsing_history'])}.")
-    time_of_day: str = Field(description=f"One of {', '.join(CATEGORIES['time_of_day'])}.")
+    gender: str = _category("gender")
+    device_type: str = _category("device_type")
+    ad_position: str = _category("ad_position")
+    browsing_history: str = _category("browsing_history")
+    time_of_day: str = _category("time_of_day")
 
     @field_validator("age", mode="before")
     @classmethod

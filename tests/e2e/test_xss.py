@@ -31,6 +31,8 @@ pytestmark = pytest.mark.browser
 P = ("</script><script>alert('script')</script>\"'><img src=x onerror=alert('img')>"
      "<svg onload=alert('svg')>\u2028{{7*7}}")
 
+IN_PATH = "<img src=x onerror=alert('path')>"  # a URL path segment: no '/'
+
 
 @step
 def load_csv(path: str) -> pd.DataFrame:
@@ -137,7 +139,7 @@ def _pages(ids: dict[str, str]) -> list[str]:
             "/ui/runs", f"/ui/runs?compare={ids['good']}&compare={ids['bad']}", f"/ui/runs/{ids['bad']}",
             f"/ui/runs/{ids['good']}", "/ui/models", "/ui/models/xss-model", "/ui/endpoints",
             "/ui/endpoints/xss-ep", "/ui/releases", "/ui/monitoring", f"/ui/login?next={quote(P)}",
-            f"/ui/models/{quote(P, safe='')}", f"/ui/runs?pipeline={quote(P)}&status={quote(P)}"]
+            f"/ui/models/{quote(IN_PATH)}", f"/ui/runs/{quote(IN_PATH)}", f"/ui/runs?pipeline={quote(P)}&status={quote(P)}"]
 
 
 INJECTED = "document.querySelectorAll('img[src=\"x\"], svg[onload], [onerror], script:not([src]):not([type])').length"
@@ -168,11 +170,13 @@ def test_no_planted_text_runs_on_any_page(populated: Path, control_plane: str, i
         assert "ValueError (details need a viewer token)" in page.content()  # anonymous: no step error text
         page.goto(f"{control_plane}/ui/login")
         page.fill("#token", "deployer-token-3333")
-        with page.expect_navigation():
+        with page.expect_navigation(url="**/ui/pipelines"):
             page.click("button[type=submit]")
+        assert "dan · deployer" in page.locator(".who").inner_text()
         for path in _pages(ids):
             _visit(page, control_plane + path, dialogs)
         page.goto(f"{control_plane}/ui/runs/{ids['bad']}")
+        assert "Clone with parameters" in page.content(), page.content()[-3000:]
         assert page.locator("#p-note").input_value() == P  # kept whole, as text
         assert P.split("\u2028")[0] in page.locator("#steps").inner_text()  # the full error, as text
         page.goto(f"{control_plane}/ui/pipelines/xss-pipe")

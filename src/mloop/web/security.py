@@ -2,7 +2,7 @@
 
 - `HostCheck`: a `Host` allow-list, so a web page that rebinds its DNS name to 127.0.0.1 cannot
   talk to a local server (the browser sends the attacker's name as `Host`).
-- `SecurityHeaders`: `nosniff`, no framing, no referrer, and on HTML pages a Content-Security-Policy
+- `SecurityHeaders`: `nosniff`, no framing, same-origin referrers, and on HTML pages a Content-Security-Policy
   without inline script: even a value that escaped escaping could not run.
 - `install_cors`: CORS headers only for the origins a workspace lists (none by default).
 - `RedactedAccessLog`: uvicorn's access log without query strings (tokens, personal data).
@@ -28,7 +28,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 # Swagger UI and ReDoc load their scripts inline and from a CDN: they keep no CSP of ours.
 NO_CSP_PATHS = ("/docs", "/redoc")
 BASE_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-                (b"referrer-policy", b"no-referrer")]
+                (b"referrer-policy", b"same-origin")]
 log = logging.getLogger("mloop.web")
 
 

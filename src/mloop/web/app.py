@@ -82,6 +82,9 @@ def create_app(ws: Workspace, *, extra_routers: Iterable[APIRouter | ModuleType 
     app.include_router(_system_router())
     for item in [*ROUTER_MODULES, *extra_routers]:
         mount(app, item)
+    from mloop.web.openapi import document_errors
+
+    document_errors(app)
     return app
 
 

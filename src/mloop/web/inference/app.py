@@ -118,7 +118,8 @@ def _add_routes(app: FastAPI) -> None:
         return {"status": "ok", "endpoint": service.client.url, "logging": service.logging}
 
     @app.post("/api/predict", tags=["predict"], response_model=Prediction | PredictResponse,
-              openapi_extra=_predict_body_schema(), responses=REFUSALS)
+              openapi_extra=_predict_body_schema(app.state.settings.max_records),
+              responses=REFUSALS)
     async def predict(request: Request) -> Prediction | PredictResponse:
         """Score one record (`{...}`) or many (`{"records": [...]}` or `[...]`)."""
         records, single = _parse_records(await _json_body(request))
@@ -207,12 +208,12 @@ def _install_errors(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
 
-def _predict_body_schema() -> dict[str, Any]:
+def _predict_body_schema(max_records: int) -> dict[str, Any]:
     record = AdClickRecord.model_json_schema()
+    many = {"type": "array", "items": record, "minItems": 1, "maxItems": max_records}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "oneOf": [record, {"type": "array", "items": record},
-                  {"type": "object", "properties": {"records": {"type": "array", "items": record}},
-                   "required": ["records"]}]}}}}}
+        "oneOf": [record, many, {"type": "object", "properties": {"records": many}, "required": ["records"],
+                                 "additionalProperties": False}]}}}}}
 
 
 def _render_page(app: FastAPI) -> str:

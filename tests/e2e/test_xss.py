@@ -139,7 +139,8 @@ def _pages(ids: dict[str, str]) -> list[str]:
             "/ui/runs", f"/ui/runs?compare={ids['good']}&compare={ids['bad']}", f"/ui/runs/{ids['bad']}",
             f"/ui/runs/{ids['good']}", "/ui/models", "/ui/models/xss-model", "/ui/endpoints",
             "/ui/endpoints/xss-ep", "/ui/releases", "/ui/monitoring", f"/ui/login?next={quote(P)}",
-            f"/ui/models/{quote(IN_PATH)}", f"/ui/runs/{quote(IN_PATH)}", f"/ui/runs?pipeline={quote(P)}&status={quote(P)}"]
+            f"/ui/models/{quote(IN_PATH)}", f"/ui/runs/{quote(IN_PATH)}",
+            f"/ui/runs?pipeline={quote(P)}&status={quote(P)}"]
 
 
 INJECTED = "document.querySelectorAll('img[src=\"x\"], svg[onload], [onerror], script:not([src]):not([type])').length"

@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -152,7 +152,8 @@ def serving_app() -> ASGIApp:
         from mloop.config import load_settings
 
         configured = load_settings(Path(os.environ["MLOOP_WORKSPACE"])).settings.serving.allowed_hosts
-    return guard_hosts(app_from_env(), allowed_hosts(configured, os.environ.get("_MLOOP_SERVE_HOST")))
+    app = cast(ASGIApp, app_from_env())
+    return guard_hosts(app, allowed_hosts(configured, os.environ.get("_MLOOP_SERVE_HOST")))
 
 
 class RedactedAccessLog(logging.Filter):

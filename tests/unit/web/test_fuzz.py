@@ -16,7 +16,6 @@ from mloop.config import init_workspace
 from mloop.store import open_workspace
 from mloop.web import create_app
 
-
 # Every check that judges single responses (the others need stateful links between operations).
 ALL_CHECKS = [getattr(st_checks, name) for name in (
     "not_a_server_error", "status_code_conformance", "content_type_conformance",

@@ -60,7 +60,6 @@ def graph_view(data: dict[str, Any]) -> dict[str, Any]:
 def pipeline_page(request: Request, name: str, run: str | None = None) -> HTMLResponse:
     from mloop import lineage
     from mloop.pipelines import list_runs
-
     from mloop.web import redact
 
     who = session.principal(request, "viewer")

@@ -26,7 +26,7 @@ from mloop.pipelines import pipeline, step
 from tests.e2e.conftest import write_tokens
 from tests.support.servers import free_port, port_open, wait_until
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # one browser session over ~40 pages
 
 P = ("</script><script>alert('script')</script>\"'><img src=x onerror=alert('img')>"
      "<svg onload=alert('svg')>\u2028{{7*7}}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -115,7 +115,7 @@ class SecurityHeaders:
 
 
 def install_cors(app: Any, origins: list[str], methods: list[str], headers: list[str],
-                 expose: list[str] = ()) -> None:  # type: ignore[assignment]
+                 expose: Sequence[str] = ()) -> None:
     """CORS for `origins` only; with none listed no CORS header is ever sent (the default)."""
     if not origins:
         return

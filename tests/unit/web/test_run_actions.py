@@ -86,6 +86,7 @@ def test_a_clone_naming_a_location_outside_the_workspace_is_refused(dashboard: A
     assert [r["id"] for r in list_runs(ws)] == [original.id]  # nothing started
 
 
+@pytest.mark.slow  # a worker process starts Python and runs the pipeline
 def test_an_allowed_clone_runs_in_a_worker_without_the_servers_environment(dashboard: Any, tmp_path: Path) -> None:
     from mloop.pipelines import get_run, load_artifact
     from tests.support.servers import wait_until

@@ -158,6 +158,11 @@ class ServingSettings(_Section):
         description="Host names `mloop serve` answers to (default: its bind address and localhost; "
         "'*' for any; a 0.0.0.0 bind checks nothing unless set).",
     )
+    input_policy: Literal["warn", "reject"] = Field(
+        "warn", description="Records holding what the model never saw (unknown categories, numbers outside "
+        "the training range, wrong kinds, few features): warn = score and report them, reject = answer 400. "
+        "Per endpoint: `mloop deploy --input-policy`."
+    )
 
 
 class ReleaseSettings(_Section):

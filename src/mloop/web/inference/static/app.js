@@ -34,6 +34,9 @@ $("predict-form").addEventListener("submit", async (event) => {
     $("variant").textContent = body.variant ?? "?";
     $("latency").textContent = body.latency_ms.toFixed(1);
     $("request-id").textContent = requestId;
+    const issues = body.input_issues || [];
+    $("input-issues-list").textContent = issues.join(", ");
+    $("input-issues").hidden = issues.length === 0;
     $("feedback-status").textContent = "";
     for (const b of [$("clicked"), $("not-clicked")]) b.disabled = !body.logged;
     $("result").hidden = false;

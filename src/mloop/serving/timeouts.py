@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -28,7 +29,8 @@ class ReadTimeoutProtocol(HttpToolsProtocol):
     servers in this process.
     """
 
-    read_timeout: float = DEFAULT_READ_TIMEOUT_S
+    # `mloop serve` sets the variable before starting its workers (whatever their app factory)
+    read_timeout: float = float(os.environ.get("_MLOOP_READ_TIMEOUT_S") or DEFAULT_READ_TIMEOUT_S)
     _read_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]

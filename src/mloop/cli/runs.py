@@ -71,6 +71,9 @@ def show_cmd(run_id: str, as_json: bool = JsonOption) -> None:
         out.print(f"[red]{record.error}[/]")
     if record.mlflow_run_id:
         out.print(f"MLflow run {record.mlflow_run_id} (experiment {record.experiment})")
+    if record.tracking_pending:
+        out.print(f"[yellow]tracking pending[/]: {record.tracking_pending} "
+                  f"(`mloop runs sync-tracking {record.id}`)")
     out.print("params: " + ", ".join(f"{k}={v}" for k, v in record.params.items()))
     rows = []
     for s in record.steps:
@@ -80,6 +83,20 @@ def show_cmd(run_id: str, as_json: bool = JsonOption) -> None:
                      "time_s": s.duration_s, "metrics": metrics or None, "outputs": outputs or None,
                      "note": s.message})
     table(rows, ["step", "kind", "status", "attempts", "time_s", "metrics", "outputs", "note"])
+
+
+@runs_app.command("sync-tracking")
+def sync_tracking_cmd(run_id: str, as_json: bool = JsonOption) -> None:
+    """Replay a run's tracking into MLflow after the tracking server was unreachable."""
+    from mloop.pipelines.tracksync import sync_run
+
+    record = sync_run(workspace(), run_id)
+    if as_json:
+        print_json({"run_id": record.id, "mlflow_run_id": record.mlflow_run_id,
+                    "tracking_pending": record.tracking_pending})
+        return
+    console().print(f"run {record.id}: tracking synced to MLflow run {record.mlflow_run_id} "
+                    f"(experiment {record.experiment})")
 
 
 @runs_app.command("logs")

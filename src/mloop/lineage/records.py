@@ -117,14 +117,16 @@ def _pick_run(conn: Connection, name: str, run_id: str | None) -> dict[str, Any]
 
     from mloop.pipelines.tables import pipeline_runs as runs
 
+    from mloop.pipelines.runs import settle_orphan
+
     query = select(runs).where(runs.c.pipeline_name == name)
     if run_id:
         row = conn.execute(query.where(runs.c.id == run_id)).first()
         if row is None:
             raise RunNotFound(f"run '{run_id}' not found for pipeline '{name}'")
-        return dict(row._mapping)
+        return settle_orphan(conn, dict(row._mapping))
     row = conn.execute(query.order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(1)).first()
-    return dict(row._mapping) if row else None
+    return settle_orphan(conn, dict(row._mapping)) if row else None
 
 
 class _RunData:

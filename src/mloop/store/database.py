@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import ConfigError, StoreUnavailable
+from mloop.errors import ConfigError, StoreAccessDenied, StoreUnavailable
 from mloop.store.locks import file_lock
 
 if TYPE_CHECKING:
@@ -48,13 +48,15 @@ class Database:
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A transaction: committed when the block ends, rolled back when it raises."""
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DBAPIError, OperationalError
 
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except OperationalError as exc:
-            if _is_connect_error(exc):
+        except DBAPIError as exc:
+            if _is_denied(exc):
+                raise _denied(self.url, exc) from exc
+            if isinstance(exc, OperationalError) and _is_connect_error(exc):
                 raise _unavailable(self.url, exc) from exc
             raise
 
@@ -192,6 +194,28 @@ def _redact(url: str) -> str:
 def _is_connect_error(exc: Exception) -> bool:
     text = str(exc).lower()
     return any(s in text for s in ("connection", "connect", "could not translate", "timeout"))
+
+
+_SQLITE_DENIED = {3, 8}  # SQLITE_PERM, SQLITE_READONLY (primary result codes)
+_PG_DENIED = {"42501"}  # insufficient_privilege
+
+
+def _is_denied(exc: Exception) -> bool:
+    """A permission refusal, told by the driver's error code (never by message text)."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in _SQLITE_DENIED
+    return getattr(orig, "sqlstate", None) in _PG_DENIED
+
+
+def _denied(url: str, exc: Exception) -> StoreAccessDenied:
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    return StoreAccessDenied(
+        f"the metadata database {_redact(url)} refused a write: {reason}",
+        hint="mloop needs write access: for SQLite, make the database file and its folder writable "
+        "by this user; for PostgreSQL, GRANT INSERT, UPDATE, DELETE on mloop's tables to its role.",
+    )
 
 
 def _unavailable(url: str, exc: Exception) -> StoreUnavailable:

@@ -153,3 +153,19 @@ def interruptible(marker: str = ""):
 @step
 def read_group(group: FeatureGroupName) -> int:
     return len(group)
+
+
+BEFORE_SAVE: list = []  # callables a test sets to break a store between two steps
+
+
+@step
+def break_store(df: pd.DataFrame) -> pd.DataFrame:
+    for hook in BEFORE_SAVE:
+        hook()
+    return df.assign(z=df["x"] + 1)
+
+
+@pipeline(name="store-break")
+def store_break(n: int = 10):
+    """load -> break_store (a test's hook refuses writes before its output is saved) -> split."""
+    split(break_store(load(n)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mloop.pipelines import Else, If, pipeline
 from mloop.recipes.steps import evaluate, extract, register_model, send_alert, split, train_model, validate
+from mloop.recipes.steps.deploy import deploy_model
 from mloop.recipes.steps.interactions import join_interactions
 
 AD_CLICK_RANGES = {"age": [0, 120]}
@@ -25,12 +26,14 @@ def ad_click_ctr(
     interactions_group: str = None,  # type: ignore[assignment]  # noqa: RUF013
     feedback_group: str = None,  # type: ignore[assignment]  # noqa: RUF013
     label_window: str = "1h",
+    deploy_endpoint: str = "",
 ) -> None:
     """Extract ad clicks, validate, split, train XGBoost, evaluate; register if AUC passes, else alert.
 
     `training_source="interactions"` (or `"both"`) trains on what the inference app logged, labelled
     by feedback that arrived after the prediction and within `label_window` (point in time); the
     groups default to the `[app]` settings' interactions_group and feedback_group.
+    `deploy_endpoint` deploys the registered version there once it is Approved.
     """
     raw = join_interactions(extract(feature_group), training_source, interactions_group, feedback_group,
                             label_window, target)
@@ -40,6 +43,6 @@ def ad_click_ctr(
                                    max_depth=max_depth, learning_rate=learning_rate, dataset=feature_group)
     report = evaluate(model, test, metric="auc")
     with If(report["auc"] >= auc_threshold):
-        register_model(model, model_uri, report, model_name)
+        deploy_model(register_model(model, model_uri, report, model_name), deploy_endpoint)
     with Else():
         send_alert(report, auc_threshold, model_name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from mloop.pipelines import Else, If, pipeline
 from mloop.recipes.steps import evaluate, load_source, register_model, send_alert, split, train_model, validate
+from mloop.recipes.steps.deploy import deploy_model
 
 
 @pipeline(name="tabular")
@@ -29,6 +30,7 @@ def tabular(
     max_null_ratio: float = 0.9,
     experiment_name: str = "tabular",
     model_name: str = "tabular-model",
+    deploy_endpoint: str = "",
 ) -> None:
     """Load a feature group or file, validate, split, train, evaluate; register if the metric passes."""
     raw = load_source(feature_group, data_source)
@@ -38,6 +40,6 @@ def tabular(
                                    max_depth=max_depth, learning_rate=learning_rate, dataset=data_source)
     report = evaluate(model, test, metric=metric)
     with If(report["score"] >= threshold):
-        register_model(model, model_uri, report, model_name)
+        deploy_model(register_model(model, model_uri, report, model_name), deploy_endpoint)
     with Else():
         send_alert(report, threshold, model_name)

@@ -23,12 +23,16 @@ _MODEL_REQUIREMENTS = ("xgboost-cpu", "scikit-learn", "skops", "scipy", "pyarrow
 
 
 def fit_model(train: pd.DataFrame, target: str, *, estimator: str = "xgboost", task: str = "auto",
-              n_estimators: int = 100, max_depth: int = 6, learning_rate: float = 0.1,
+              n_estimators: int = 100, max_depth: int = 6, learning_rate: float | None = None,
               derived: list[dict] | None = None, dataset: str = "", seed: int = 42) -> TabularModel:
-    """Fit a TabularModel with the reference pipelines' parameter names."""
+    """Fit a TabularModel with the reference pipelines' parameter names.
+
+    `learning_rate` applies to XGBoost only (0.1 when not given); RandomForest has none.
+    """
     params: dict[str, Any] = {"n_estimators": int(n_estimators)}
     if estimator.lower() in ("xgboost", "xgb"):
-        params.update(max_depth=int(max_depth), learning_rate=float(learning_rate))
+        rate = 0.1 if learning_rate is None else float(learning_rate)
+        params.update(max_depth=int(max_depth), learning_rate=rate)
     else:
         params["max_depth"] = int(max_depth) if max_depth and max_depth > 0 else None
     metadata = {"dataset": dataset or "unknown", "synthetic": dataset.startswith("synthetic") or
@@ -56,10 +60,15 @@ def log_tabular_model(ws: Workspace, run_id: str, model: TabularModel, example: 
 @step(name="train", kind="Training", outputs=("model", "model_uri"))
 def train_model(
     train: pd.DataFrame, target: str, estimator: str = "xgboost", task: str = "auto",
-    n_estimators: int = 100, max_depth: int = 6, learning_rate: float = 0.1,
+    n_estimators: int = 100, max_depth: int = 6, learning_rate: float | None = None,
     derived: list | None = None, dataset: str = "", seed: int = 42,
 ) -> tuple[TabularModel, str]:
-    """Fit preprocessing + estimator on the training split; log params, importances and the model."""
+    """Fit preprocessing + estimator on the training split; log params, importances and the model.
+
+    Importances are metrics named `importance_<feature>` (seed 003's names); a parameter that
+    does not apply to the estimator (`learning_rate` for RandomForest) is left unset, so the
+    tracking hook does not log it.
+    """
     from mloop.pipelines import current_context
 
     ctx = current_context()
@@ -68,7 +77,9 @@ def train_model(
                       dataset=dataset, seed=seed)
     ctx.log_params({"estimator": model.estimator_kind, "task": model.task, "features": len(model.feature_names),
                     "train_rows": len(train), "dataset": model.metadata["dataset"]})
-    ctx.log_metrics({f"importance.{k}": round(v, 6) for k, v in model.feature_importances().items()})
+    if "learning_rate" not in model.params:  # RandomForest: a learning rate would mislead
+        ctx.log_params({"learning_rate": None})
+    ctx.log_metrics({f"importance_{k}": round(v, 6) for k, v in model.feature_importances().items()})
     print(f"trained {model.estimator_kind} {model.task} on {len(train)} rows, "
           f"{len(model.feature_names)} raw features -> {model.preprocessor.width} encoded")
     uri = ""

@@ -169,3 +169,10 @@ def break_store(df: pd.DataFrame) -> pd.DataFrame:
 def store_break(n: int = 10):
     """load -> break_store (a test's hook refuses writes before its output is saved) -> split."""
     split(break_store(load(n)))
+
+
+@pipeline(name="outage")
+def outage(n: int = 40, depth: int = 3):
+    """load -> break_store (a test's hook stops a server) -> split -> train -> evaluate."""
+    train_df, test_df = split(break_store(load(n)))
+    evaluate(train(train_df, depth), test_df)

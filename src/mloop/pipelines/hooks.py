@@ -3,9 +3,11 @@
 The tracking hook makes a pipeline run an MLflow parent run (parameters; tags: pipeline, run id,
 git commit) and every executed Training step a nested run with its inputs as parameters, its
 metrics and whatever model it logs through `ctx.log_model`. The parent run opens with the first
-executed Training step or the first step that logs metrics: a re-run whose training and
-evaluation are cached has nothing new to track and stays fast (MLflow is not even imported).
-The experiment is the `experiment_name` parameter, else the pipeline name.
+executed Training step or the first step that logs metrics; a run whose tracked steps were all
+cached (a clone, a re-run) opens it at the end, with the cached steps' metrics and tags that
+link the step runs and MLflow runs it reused. A run with nothing tracked at all (no metrics, no
+training) makes no MLflow run. The experiment is the `experiment_name` parameter, else the
+pipeline name.
 """
 
 from __future__ import annotations
@@ -127,7 +129,10 @@ class TrackingHook(Hook):
             for stack, _ in self.nested.values():
                 stack.__exit__(KeyboardInterrupt, KeyboardInterrupt(), None)
         self.nested.clear()
-        if self.parent is None:
+        if self.parent is None and status != g.STOPPED:
+            with self._guard(run):
+                self._link_cached(run)
+        if self.parent is None or self.down is not None:
             return
         with self._guard(run):
             if status == g.SUCCEEDED:
@@ -135,6 +140,25 @@ class TrackingHook(Hook):
             else:
                 exc: BaseException = KeyboardInterrupt() if status == g.STOPPED else RuntimeError(status)
                 self.stack.__exit__(type(exc), exc, None)
+
+
+    def _link_cached(self, run: RunState) -> None:
+        """A run whose tracked steps were all cached still gets its MLflow parent run: the
+        cached steps' metrics, and tags naming the step runs and MLflow runs they reused."""
+        from mloop import tracking
+        from mloop.pipelines.runs import get_run
+
+        cached = [s for s in get_run(run.ws, run.run_id).steps
+                  if s.status == g.CACHED and s.kind != g.CONDITION and (s.metrics or s.mlflow_run_id)]
+        if not cached:
+            return
+        parent = self._ensure_parent(run)
+        tags = {f"mloop.cached.{s.name}": f"step run #{s.cached_from}"
+                + (f", MLflow run {s.mlflow_run_id}" if s.mlflow_run_id else "") for s in cached}
+        tracking.set_tags(run.ws, parent, tags)
+        metrics = {f"{s.name}.{k}": v for s in cached for k, v in s.metrics.items()}
+        if metrics:
+            tracking.log_metrics(run.ws, parent, metrics)
 
 
 def parent_tags(ws: Any, run_id: str, graph: g.Graph, git_commit: str | None) -> dict[str, str]:

@@ -36,9 +36,13 @@ class ApprovalPolicy(_Section):
     @classmethod
     def _parses(cls, value: str | None) -> str | None:
         if value is not None:
+            from mloop.errors import ConfigError
             from mloop.registry.policy import parse
 
-            parse(value)  # a typo fails when the settings load, not at the next registration
+            try:
+                parse(value)  # a typo fails when the settings load, not at the next registration
+            except ConfigError as exc:
+                raise ValueError(f"{exc.message}. {exc.hint}") from exc
         return value
 
 

@@ -29,6 +29,8 @@ _ARITHMETIC: dict[type, Callable[[float, float], float]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
 }
 _MAX_LENGTH = 500
+_ALLOWED = (ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub, ast.UAdd, ast.Compare,
+            ast.BinOp, ast.Name, ast.Load, ast.Constant, *_COMPARE, *_ARITHMETIC)
 
 
 class _Missing(Exception):
@@ -50,9 +52,7 @@ def parse(expression: str) -> ast.expr:
     except SyntaxError as exc:
         raise ConfigError(f"approval policy '{expression}' is not an expression: {exc.msg}", hint=hint) from exc
     for node in ast.walk(tree):
-        if not isinstance(node, ast.BoolOp | ast.And | ast.Or | ast.UnaryOp | ast.Not | ast.USub
-                          | ast.UAdd | ast.Compare | ast.BinOp | ast.Name | ast.Load | ast.Constant
-                          | tuple(_COMPARE) | tuple(_ARITHMETIC)):
+        if not isinstance(node, _ALLOWED):
             raise ConfigError(f"approval policy '{expression}' uses {type(node).__name__}, "
                               "which policies do not allow", hint=hint)
         if isinstance(node, ast.Constant) and (isinstance(node.value, bool)

@@ -49,7 +49,7 @@ def test_gate_registers_or_alerts(graphs: dict, name: str, metric: str, threshol
     assert not register.options["cache"] and not alert.options["cache"]
     assert graph.nodes["train"].kind == "Training" and graph.nodes["evaluate"].kind == "Evaluation"
     deploy = graph.nodes["deploy"]  # Deploy follows Register inside the passing branch
-    assert deploy.kind == "Deploy" and deploy.upstream() == ["register"]
+    assert deploy.kind == "Deploy" and deploy.upstream() == ["register", condition.name]
     assert deploy.when == [(condition.name, True)]
 
 

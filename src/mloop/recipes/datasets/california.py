@@ -35,8 +35,12 @@ def fetch(data_home: str | None = None) -> pd.DataFrame:
 
     from sklearn.datasets import fetch_california_housing, get_data_home
 
+    import warnings
+
     try:
-        bunch = fetch_california_housing(data_home=data_home, as_frame=True, n_retries=1, delay=0.1)
+        with warnings.catch_warnings():  # its "retry downloading" warning: the error below says it all
+            warnings.simplefilter("ignore", UserWarning)
+            bunch = fetch_california_housing(data_home=data_home, as_frame=True, n_retries=1, delay=0.1)
     except (URLError, TimeoutError, ConnectionError) as exc:
         folder = get_data_home(data_home)
         raise DatasetUnavailable(

@@ -176,3 +176,17 @@ def outage(n: int = 40, depth: int = 3):
     """load -> break_store (a test's hook stops a server) -> split -> train -> evaluate."""
     train_df, test_df = split(break_store(load(n)))
     evaluate(train(train_df, depth), test_df)
+
+
+@step
+def colourful(n: int) -> int:
+    import logging
+
+    print("\x1b[33mWARNING\x1b[0m mlflow says \x1b[1;31mcareful\x1b[0m")
+    logging.getLogger("mlflow.fake").warning("\x1b[32mgreen\x1b[0m record")
+    return n
+
+
+@pipeline(name="colours")
+def colours(n: int = 1):
+    colourful(n)

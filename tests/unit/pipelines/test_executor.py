@@ -200,3 +200,10 @@ def test_unknown_parameter_and_pipeline(workspace: Any) -> None:
     with pytest.raises(InvalidInput, match="cannot be 'x'"):
         run(workspace, ex.example, {"n": "x"})
     assert get_run  # exported
+
+
+def test_step_logs_are_stored_as_plain_text(workspace: Any) -> None:
+    record = run(workspace, ex.colours)
+    text = step_logs(workspace, record.id, "colourful")["colourful"]
+    assert "WARNING mlflow says careful" in text and "green record" in text
+    assert "\x1b" not in text

@@ -9,6 +9,7 @@ that two processes opening a new workspace at once cannot both migrate it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -142,7 +143,40 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
+_REVISION = re.compile(r'^(down_revision|revision)\s*=\s*(?:"([^"]+)"|None)', re.MULTILINE)
+_heads: frozenset[str] | None = None
+
+
+def expected_heads() -> frozenset[str]:
+    """The head revisions of mloop's migrations, read from the revision files without importing
+    Alembic (a second of import on a busy machine, for every CLI command that opens the DB)."""
+    global _heads
+    if _heads is None:
+        revisions, parents = set(), set()
+        for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+            for key, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+                if value:
+                    (revisions if key == "revision" else parents).add(value)
+        _heads = frozenset(revisions - parents)
+    return _heads
+
+
+def _at_head(conn: Connection) -> bool:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        current = {r[0] for r in conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))}
+    except DBAPIError:  # a new database: no version table yet
+        conn.rollback()
+        return False
+    conn.rollback()  # end the read (SQLite: release the BEGIN IMMEDIATE lock at once)
+    return current == set(expected_heads())
+
+
 def _upgrade(conn: Connection) -> None:
+    if _at_head(conn):
+        return
     import logging
 
     # Before the imports: importing alembic.command logs "setup plugin ..." at INFO (noise to users).

@@ -50,7 +50,6 @@ def show(
 ) -> None:
     """A model's versions, or one version in detail."""
     from mloop import registry
-
     from mloop.registry.tagsync import pending_tags
 
     ws = workspace()
@@ -78,7 +77,6 @@ def show(
 
 def _decide(verb: str, name: str, version: int, comment: str | None, as_json: bool) -> None:
     from mloop import registry
-
     from mloop.registry.tagsync import spawn_drain
 
     ws = workspace()

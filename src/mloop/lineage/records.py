@@ -115,9 +115,8 @@ def _not_found(ws: Workspace, conn: Connection, name: str) -> NotFound:
 def _pick_run(conn: Connection, name: str, run_id: str | None) -> dict[str, Any] | None:
     from sqlalchemy import select
 
-    from mloop.pipelines.tables import pipeline_runs as runs
-
     from mloop.pipelines.runs import settle_orphan
+    from mloop.pipelines.tables import pipeline_runs as runs
 
     query = select(runs).where(runs.c.pipeline_name == name)
     if run_id:

@@ -25,7 +25,7 @@ from mloop.pipelines import graph as g
 from mloop.pipelines.context import StepContext
 from mloop.pipelines.hooks import Hook, default_hooks
 from mloop.pipelines.materializers import ArtifactInfo, load_output
-from mloop.pipelines.worker import Outcome, StepJob, one_line, execute
+from mloop.pipelines.worker import Outcome, StepJob, execute, one_line
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -327,9 +327,8 @@ def execute_graph(
     on_event: EventCallback | None = None, run_id: str | None = None,
 ) -> runs.RunRecord:
     """Record a run of `graph` and execute it locally (the DSL-independent entry point)."""
-    from mloop.pipelines.registry import make_importable
-
     from mloop.pipelines.preflight import preflight
+    from mloop.pipelines.registry import make_importable
 
     make_importable(ws)  # retry/clone resolve project steps from the stored graph, not load_pipeline
     preflight(ws, tracking=tracking)

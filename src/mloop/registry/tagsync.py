@@ -73,7 +73,7 @@ def spawn_drain(ws: Workspace) -> None:
     """Deliver pending tags from a detached background process (the CLI returns at once)."""
     env = {**os.environ, "MLOOP_WORKSPACE": str(ws.root)}
     try:
-        subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+        subprocess.Popen(
             [sys.executable, "-m", "mloop", "models", "sync-tags", "--quiet"],
             env=env, cwd=str(ws.root), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True)

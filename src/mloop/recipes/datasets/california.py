@@ -31,11 +31,10 @@ def fetch(data_home: str | None = None) -> pd.DataFrame:
     Raises:
         DatasetUnavailable: not cached and not downloadable (the hint shows the CSV route).
     """
+    import warnings
     from urllib.error import URLError
 
     from sklearn.datasets import fetch_california_housing, get_data_home
-
-    import warnings
 
     try:
         with warnings.catch_warnings():  # its "retry downloading" warning: the error below says it all

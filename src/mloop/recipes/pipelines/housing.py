@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from mloop.pipelines import Else, If, pipeline
 from mloop.recipes.datasets.housing import FEATURES, TARGET
-from mloop.recipes.steps.deploy import deploy_model
 from mloop.recipes.steps import (
     HOUSING_DERIVED,
     engineer_features,
@@ -28,6 +27,7 @@ from mloop.recipes.steps import (
     train_model,
     validate,
 )
+from mloop.recipes.steps.deploy import deploy_model
 
 HOUSING_RANGES = {"Latitude": [32.0, 42.5], "Longitude": [-124.6, -114.0], "MedInc": [0, 100],
                   "HouseAge": [0, 200], "AveOccup": [0, 2000], "MedHouseVal": [0, 100]}

@@ -89,8 +89,9 @@ class Scheduler:
 
         A store that refuses a record write mid-run (read-only folder, denied bucket, database
         gone) ends the run Failed with that error in `fatal`, never a run left Executing.
+        Ctrl-C is honoured from the first hook on: starting the MLflow parent run takes seconds,
+        and an interrupt there must stop the run like one between steps.
         """
-        self.call_hooks("run_started")
         try:
             return self._loop()
         except Exception as exc:
@@ -110,6 +111,7 @@ class Scheduler:
 
     def _loop(self) -> str:
         try:
+            self.call_hooks("run_started")
             while True:
                 self.schedule()
                 if not self.running:
@@ -349,7 +351,11 @@ def execute_graph(
     try:
         status = scheduler.execute()
     finally:
-        _finish_run(scheduler, status)
+        try:
+            _finish_run(scheduler, status)
+        except KeyboardInterrupt:  # a second Ctrl-C while recording the end: record it as stopped
+            _finish_run(scheduler, g.STOPPED)
+            raise
     return runs.get_run(ws, run_id)
 
 

@@ -152,7 +152,8 @@ def expected_heads() -> frozenset[str]:
     Alembic (a second of import on a busy machine, for every CLI command that opens the DB)."""
     global _heads
     if _heads is None:
-        revisions, parents = set(), set()
+        revisions: set[str] = set()
+        parents: set[str] = set()
         for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
             for key, value in _REVISION.findall(path.read_text(encoding="utf-8")):
                 if value:

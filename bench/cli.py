@@ -88,7 +88,8 @@ def main() -> None:
     args = parser.parse_args()
     pythons = args.python or [sys.executable]
     results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="mloop-bench-cli-") as tmp:
+    # background tag drainers started by `models approve` may still be writing when we finish
+    with tempfile.TemporaryDirectory(prefix="mloop-bench-cli-", ignore_cleanup_errors=True) as tmp:
         for python in pythons:
             ws = Path(tmp) / f"ws{len(results)}"
             seeded = subprocess.run([python, "-c", SEED, str(ws), str(2 * args.repeat)], capture_output=True,

@@ -9,6 +9,7 @@ that two processes opening a new workspace at once cannot both migrate it.
 
 from __future__ import annotations
 
+import errno
 import re
 import threading
 from collections.abc import Iterator
@@ -66,9 +67,10 @@ class Database:
 
         Raises:
             StoreUnavailable: the database cannot be reached.
+            StoreAccessDenied: its file or folder is read-only, or the role may not write.
         """
         from sqlalchemy import text
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DBAPIError, OperationalError
 
         try:
             if self.dialect == "sqlite":
@@ -83,8 +85,18 @@ class Database:
                     finally:
                         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_LOCK_KEY})
                         conn.commit()
-        except OperationalError as exc:
-            raise _unavailable(self.url, exc) from exc
+        except DBAPIError as exc:
+            if _is_denied(exc):
+                raise _denied(self.url, exc) from exc
+            if isinstance(exc, OperationalError):
+                raise _unavailable(self.url, exc) from exc
+            raise
+        except PermissionError as exc:  # the migration lock file next to a SQLite database
+            raise _denied(self.url, exc) from exc
+        except OSError as exc:
+            if exc.errno == errno.EROFS:
+                raise _denied(self.url, exc) from exc
+            raise
 
     def dispose(self) -> None:
         if self._engine is not None:

@@ -4,7 +4,6 @@ message naming the operation, the place and the fix; `retry` finishes the run on
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path

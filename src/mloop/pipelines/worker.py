@@ -73,9 +73,13 @@ def resolve_function(ref: str) -> Callable[..., Any]:
 
 
 def one_line(exc: BaseException) -> str:
-    """The error as a step's message: an MloopError keeps its hint (the fix is the useful part)."""
+    """The error as a step's message; a store's refusal keeps its hint (the fix is the point)."""
+    from mloop.errors import StoreUnavailable
+
+    if isinstance(exc, StoreUnavailable) and exc.hint:
+        return f"{exc.message}. {exc.hint}"
     if isinstance(exc, MloopError):
-        return f"{exc.message}. {exc.hint}" if exc.hint else exc.message
+        return exc.message
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 

@@ -56,6 +56,7 @@ def housing(
                                    derived=HOUSING_DERIVED, dataset=data_source)
     report = evaluate(model, test_fe, metric="r2")
     with If(report["r2"] >= r2_threshold):
-        deploy_model(register_model(model, model_uri, report, model_name), deploy_endpoint, namespace)
+        deploy_model(register_model(model, model_uri, report, model_name, threshold=r2_threshold),
+                     deploy_endpoint, namespace)
     with Else():
         send_alert(report, r2_threshold, model_name)

@@ -1,4 +1,4 @@
-"""`mloop deploy` and `mloop endpoints list|show|history|set-weights|promote|rollback|export`."""
+"""`mloop deploy` and `mloop endpoints list|show|history|set-weights|promote|rollback|delete|export`."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ def _render_endpoint(ep: dict[str, Any]) -> None:
     if ep.get("follow_model") and ep.get("follow_canary_weight"):
         follow += f" (canary {ep['follow_canary_weight']}%)"
     out.print(f"endpoint [bold]{ep['name']}[/]  generation {ep['generation']}{follow}")
-    if ep.get("guardrails"):
-        out.print("guardrails: " + ", ".join(f"{k}={v}" for k, v in ep["guardrails"].items()))
+    limits = {k: v for k, v in (ep.get("guardrails") or {}).items() if k != "input_policy"}
+    if limits:
+        out.print("guardrails: " + ", ".join(f"{k}={v}" for k, v in limits.items()))
+    if (ep.get("guardrails") or {}).get("input_policy"):
+        out.print(f"input policy: {ep['guardrails']['input_policy']}")
     table(ep["variants"], ["name", "model_name", "model_version", "weight", "deployed_at"])
 
 
@@ -38,6 +41,9 @@ def deploy(
     max_error_rate: float | None = typer.Option(None, "--max-error-rate",
                                                 help="Guardrail: canary 5xx rate limit (default: setting)."),
     max_p99_ms: float | None = typer.Option(None, "--max-p99-ms", help="Guardrail: canary p99 limit in ms."),
+    input_policy: str | None = typer.Option(
+        None, "--input-policy", help="warn: score records holding what the model never saw and report it; "
+        "reject: answer 400 (default: serving.input_policy)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Deploy an Approved model version to an endpoint variant (servers pick it up live)."""
@@ -50,7 +56,12 @@ def deploy(
         raise InvalidInput(f"--canary-weight must be 1-99, got {canary_weight}")
     if max_error_rate is not None and not 0 <= max_error_rate <= 1:
         raise InvalidInput(f"--max-error-rate is a fraction 0-1, got {max_error_rate}")
-    limits = {k: v for k, v in (("max_error_rate", max_error_rate), ("max_p99_ms", max_p99_ms)) if v is not None}
+    if input_policy is not None:
+        from mloop.serving.input_policy import check_policy
+
+        check_policy(input_policy, "--input-policy")
+    limits = {k: v for k, v in (("max_error_rate", max_error_rate), ("max_p99_ms", max_p99_ms),
+                                ("input_policy", input_policy)) if v is not None}
     ep = do_deploy(workspace(), endpoint, model, version=version, latest_approved=latest_approved,
                    variant=variant, weight=weight, follow_approved=follow_approved,
                    canary_weight=canary_weight, guardrails=limits or None)
@@ -120,6 +131,17 @@ def rollback_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption
     from mloop.serving import rollback
 
     emit(rollback(workspace(), endpoint).to_dict(), as_json, _render_endpoint)
+
+
+@endpoints_app.command("delete")
+def delete_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
+    """Delete an endpoint with its history; a server still running for it answers 503."""
+    from mloop.serving.retire import delete_endpoint
+
+    gone = delete_endpoint(workspace(), endpoint)
+    emit(gone.to_dict(), as_json, lambda ep: console().print(
+        f"deleted endpoint {ep['name']} (generation {ep['generation']}, "
+        f"{len(ep['variants'])} variant(s)); its history went with it"))
 
 
 @endpoints_app.command("export")

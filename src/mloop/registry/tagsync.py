@@ -64,8 +64,13 @@ def _deliver(ws: Workspace, entry: Entry) -> None:
     from mloop.registry.core import get_version
     from mloop.tracking import model_registry
 
+    from mloop.errors import NotFound
+
     name, version, key = entry.payload["name"], int(entry.payload["version"]), entry.payload["key"]
-    current = get_version(ws, name, version).status  # the newest decision wins, whatever the order
+    try:
+        current = get_version(ws, name, version).status  # the newest decision wins, whatever the order
+    except NotFound:
+        return  # the version was deleted since: nothing left to mirror
     model_registry.set_version_tag(ws, name, version, key, current)
 
 

@@ -13,7 +13,7 @@ import os
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from mloop.serving import handler
+from mloop.serving import handler, runtime
 from mloop.serving.errors import PayloadTooLarge
 from mloop.serving.protocols.common import dumps
 
@@ -52,6 +52,10 @@ class ServingApp:
                 if route is not None:
                     await self._predict(scope, receive, send, *route)
                     return
+                endpoint = runtime.endpoint_of(path)
+                if endpoint is not None:
+                    await self._invoke_endpoint(scope, receive, send, endpoint)
+                    return
             elif method == "GET" and path == "/ping":
                 await _send(send, *ping(self.live))
                 return
@@ -84,6 +88,26 @@ class ServingApp:
             await _send(send, *handler.predict(self.live, self.metrics, req))
         else:
             await _send(send, *await handler.predict_batched(self.live, self.metrics, req, self.batcher))
+
+
+    async def _invoke_endpoint(self, scope: dict[str, Any], receive: Any, send: Any, endpoint: str) -> None:
+        """SageMaker Runtime's InvokeEndpoint (`runtime`): the container route, SageMaker's headers."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        length = headers.get("content-length", "")
+        try:
+            body = await read_body(receive, self.max_body, int(length) if length.isdigit() else -1)
+        except PayloadTooLarge as exc:
+            await _send(send, *runtime.refuse(exc))
+            return
+        call = runtime.Invocation(self.live, endpoint, body, headers, self.routing_header.decode())
+        if call.request is None:
+            assert call.refusal is not None
+            await _send(send, *call.refusal)
+        elif self.batcher is None:
+            await _send(send, *call.answer(handler.predict(self.live, self.metrics, call.request)))
+        else:
+            answer = await handler.predict_batched(self.live, self.metrics, call.request, self.batcher)
+            await _send(send, *call.answer(answer))
 
 
 def _route(path: str) -> tuple[str, str | None, str | None] | None:
@@ -196,7 +220,23 @@ def app_from_env() -> ServingApp:
         from pathlib import Path
 
         served = load_served(Path(model_dir), endpoint, 1, f"file://{model_dir}")
-        return create_app(None, endpoint, live=static_endpoint(endpoint, served), fast=fast, batching=batching)
+        return create_app(None, endpoint, live=static_endpoint(endpoint, served, _static_policy()), fast=fast,
+                          batching=batching)
     poll = os.environ.get("_MLOOP_SERVE_POLL")
     ws = open_workspace(os.environ.get("MLOOP_WORKSPACE"))
     return create_app(ws, endpoint, poll_interval=float(poll) if poll else None, fast=fast, batching=batching)
+
+
+def _static_policy() -> str:
+    """The input policy of a server of one model directory: the workspace's setting when there is
+    one, else `MLOOP_SERVING__INPUT_POLICY` (a SageMaker container has no workspace)."""
+    from pathlib import Path
+
+    from mloop.serving.input_policy import check_policy
+
+    root = os.environ.get("MLOOP_WORKSPACE")
+    if root:
+        from mloop.config import load_settings
+
+        return load_settings(Path(root)).settings.serving.input_policy
+    return check_policy(os.environ.get("MLOOP_SERVING__INPUT_POLICY", "warn"), "MLOOP_SERVING__INPUT_POLICY")

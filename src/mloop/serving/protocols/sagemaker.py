@@ -83,12 +83,25 @@ def _dataframe_split(split: Any, features: Sequence[str] | None) -> Rows:
     return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
-def render_invocation(predictions: list[Any], accept: str) -> tuple[bytes, bytes]:
-    """(body, content type) for predictions, honouring `Accept: text/csv`."""
+def render_invocation(predictions: list[Any], accept: str,
+                      input_issues: dict[str, Any] | None = None) -> tuple[bytes, bytes]:
+    """(body, content type) for predictions, honouring `Accept: text/csv` (input issues: JSON only;
+    a CSV answer carries them in its header alone)."""
     if accept.startswith("text/csv"):
         lines = [",".join(map(repr, p)) if isinstance(p, list) else repr(p) for p in predictions]
         return ("\n".join(lines) + "\n").encode(), b"text/csv"
+    if input_issues:
+        return dumps({"predictions": predictions, "input_issues": input_issues}), b"application/json"
     return dumps({"predictions": predictions}), b"application/json"
+
+
+def effective_accept(content_type: str, accept: str) -> str:
+    """The answer format SageMaker Runtime callers get: with no Accept (or `*/*`) a CSV request
+    is answered in CSV, one score per line, as SageMaker's built-in XGBoost does."""
+    if accept and not accept.startswith("*/*"):
+        return accept
+    media = content_type.split(";", 1)[0].strip().lower()
+    return "text/csv" if media in ("text/csv", "application/csv") else accept
 
 
 def _shapes() -> str:

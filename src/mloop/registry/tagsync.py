@@ -61,10 +61,9 @@ def drain_tags(ws: Workspace) -> int:
 
 
 def _deliver(ws: Workspace, entry: Entry) -> None:
+    from mloop.errors import NotFound
     from mloop.registry.core import get_version
     from mloop.tracking import model_registry
-
-    from mloop.errors import NotFound
 
     name, version, key = entry.payload["name"], int(entry.payload["version"]), entry.payload["key"]
     try:

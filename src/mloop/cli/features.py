@@ -58,18 +58,23 @@ def show(name: str = typer.Argument(..., help="Feature group name."), as_json: b
     """Show a group's schema and its ingestions."""
     from mloop.features import get_group
     from mloop.features.groups import ingestions
+    from mloop.features.records import spooled_count
 
     ws = workspace()
     group = get_group(ws, name)
     history = [{"version": i.version, "kind": i.kind, "rows": i.rows, "rejected": i.rejected,
                 "source": i.source, "created_at": i.created_at, "quarantine": i.quarantine}
                for i in ingestions(ws, group)]
-    data = {**group.to_dict(), "ingestions": history}
+    spooled = spooled_count(ws, name)
+    data = {**group.to_dict(), "ingestions": history, "spooled_records": spooled}
 
     def render(_: Any) -> None:
         out = console()
         out.print(f"[bold]{group.name}[/]  data version {group.data_version}  "
                   f"online {'on' if group.spec.online else 'off'}  {group.spec.description}")
+        if spooled:
+            out.print(f"{spooled} acknowledged records spooled: online now, offline at the next "
+                      "flush (a writer's flusher, or the next pipeline extract of this group)")
         table(_schema_rows(group.spec), _COLUMNS, title="schema")
         if history:
             table(history, ["version", "kind", "rows", "rejected", "source", "created_at"],

@@ -8,9 +8,9 @@ from mloop.cli._output import console, workspace
 
 
 def server(
-    host: str | None = typer.Option(None, "--host", help="Bind address (default: [server] host, 127.0.0.1)."),
+    host: str | None = typer.Option(None, "--host", help="Bind address (default: the server.host setting, 127.0.0.1)."),
     port: int | None = typer.Option(None, "--port", min=1, max=65535,
-                                    help="Port (default: [server] port, 8000)."),
+                                    help="Port (default: the server.port setting, 8000)."),
 ) -> None:
     """Serve the control plane: /lineage, /docs (OpenAPI), /healthz and the dashboard."""
     import logging

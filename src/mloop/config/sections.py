@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 def _os_user() -> str:
@@ -24,6 +24,28 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class ApprovalPolicy(_Section):
+    auto_approve: str | None = Field(
+        None, description='An expression over a new version\'s metrics, e.g. "r2 >= 0.8"; a version '
+        "that satisfies it is approved by `policy:<model>` (default: none, a human approves).")
+    distinct_approver: bool = Field(
+        False, description="Under the four-eyes rule, the policy counts as an approver distinct "
+        "from whoever registered the version (otherwise a human must still approve).")
+
+    @field_validator("auto_approve")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            from mloop.errors import ConfigError
+            from mloop.registry.policy import parse
+
+            try:
+                parse(value)  # a typo fails when the settings load, not at the next registration
+            except ConfigError as exc:
+                raise ValueError(f"{exc.message}. {exc.hint}") from exc
+        return value
+
+
 class RegistrySettings(_Section):
     require_comment: bool = Field(True, description="Approvals and rejections need a comment.")
     require_distinct_approver: bool = Field(
@@ -34,6 +56,9 @@ class RegistrySettings(_Section):
     )
     require_principal: bool = Field(
         True, description="Approvals and rejections need a named principal (MLOOP_PRINCIPAL)."
+    )
+    policies: dict[str, ApprovalPolicy] = Field(
+        default_factory=dict, description="Approval policy per model: [registry.policies.<model>]."
     )
 
 

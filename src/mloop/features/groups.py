@@ -223,6 +223,17 @@ def commit_ingestion(ws: Workspace, group: FeatureGroup, **values: Any) -> tuple
         return None
 
 
+def has_unpublished(ws: Workspace, group: FeatureGroup) -> bool:
+    """Whether a committed ingestion of `group` still waits for its online publish."""
+    from sqlalchemy import select
+
+    from mloop.features.tables import feature_ingestions as t
+
+    query = select(t.c.id).where(t.c.group_id == group.id, t.c.online_applied.is_(False)).limit(1)
+    with ws.db.begin() as conn:
+        return conn.execute(query).first() is not None
+
+
 def mark_online_applied(ws: Workspace, ingestion_id: int) -> None:
     from sqlalchemy import update
 

@@ -205,6 +205,13 @@ def test_unknown_parameter_and_pipeline(workspace: Any) -> None:
     assert get_run  # exported
 
 
+def test_step_logs_are_stored_as_plain_text(workspace: Any) -> None:
+    record = run(workspace, ex.colours)
+    text = step_logs(workspace, record.id, "colourful")["colourful"]
+    assert "WARNING mlflow says careful" in text and "green record" in text
+    assert "\x1b" not in text
+
+
 class _InterruptAtStart:
     """A hook that is interrupted while it starts the run (as MLflow's parent run can be)."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mloop.errors import ArtifactNotFound, IntegrityError
-from mloop.store.artifacts.base import StorageBackend, object_key
+from mloop.store.artifacts.base import StorageBackend, local_os_errors, object_key
 
 CHUNK = 8 * 1024 * 1024
 
@@ -66,9 +66,8 @@ class ArtifactStore:
             known = hashlib.sha256(data).hexdigest()
             if self._intact(known):
                 return known  # small in-memory outputs are often repeats: no temp file, no fsync
-        staging = self.backend.staging_dir()
-        fd, tmp_name = tempfile.mkstemp(dir=staging, prefix="put-", suffix=".tmp")
-        tmp = Path(tmp_name)
+        tmp = self.staging_file("put-", ".tmp")
+        fd = os.open(tmp, os.O_WRONLY)
         digest = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as out:
@@ -99,6 +98,18 @@ class ArtifactStore:
         except (IntegrityError, ArtifactNotFound):
             return False
         return True
+
+    def staging_file(self, prefix: str, suffix: str) -> Path:
+        """A new empty temp file in the backend's staging folder (cheap to `put` from).
+
+        Raises:
+            StoreAccessDenied: the staging folder is not writable (named, with the fix).
+        """
+        staging = self.backend.staging_dir()
+        with local_os_errors("create a temp file in", staging, staging):
+            fd, name = tempfile.mkstemp(dir=staging, prefix=prefix, suffix=suffix)
+        os.close(fd)
+        return Path(name)
 
     def open(self, digest: str) -> BinaryIO:
         """A binary stream of the artifact (read it in chunks for large artifacts)."""

@@ -8,9 +8,9 @@ from mloop.cli._output import console, workspace
 
 
 def server(
-    host: str | None = typer.Option(None, "--host", help="Bind address (default: [server] host, 127.0.0.1)."),
+    host: str | None = typer.Option(None, "--host", help="Bind address (default: the server.host setting, 127.0.0.1)."),
     port: int | None = typer.Option(None, "--port", min=1, max=65535,
-                                    help="Port (default: [server] port, 8000)."),
+                                    help="Port (default: the server.port setting, 8000)."),
 ) -> None:
     """Serve the control plane: /lineage, /docs (OpenAPI), /healthz and the dashboard."""
     import logging
@@ -18,7 +18,9 @@ def server(
     import uvicorn
 
     from mloop.serving.serve import check_port
+    from mloop.serving.timeouts import uvicorn_options
     from mloop.web import create_app
+    from mloop.web.security import allowed_hosts
 
     ws = workspace()
     settings = ws.settings
@@ -27,18 +29,21 @@ def server(
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     check_port(bind_host, bind_port)
-    app = create_app(ws)
+    app = create_app(ws, bind_host=bind_host)
     out = console(stderr=True)
     out.print(f"control plane for [bold]{ws.root}[/] on http://{bind_host}:{bind_port}  "
               f"(OpenAPI: /docs, lineage: /lineage?pipeline=NAME)")
     if not settings.auth.tokens:
         out.print("[dim]no \\[auth] tokens configured: only anonymous reads are possible[/]")
-    if bind_host not in ("127.0.0.1", "localhost", "::1") and settings.auth.anonymous_read:
+    if bind_host not in ("127.0.0.1", "localhost", "::1") and settings.auth.anonymous_read is True:
         out.print(f"[yellow]warning:[/] listening on {bind_host} with anonymous reads: anyone who can reach "
-                  "this port can read lineage (set \\[auth] anonymous_read = false to require tokens)")
+                  "this port can read lineage (set \\[auth] anonymous_read = \"loopback\" or false)")
+    if not settings.server.allowed_hosts and allowed_hosts([], bind_host) is None:
+        out.print(f"[yellow]warning:[/] any Host header is accepted on {bind_host}: set \\[server] allowed_hosts "
+                  "to the names clients use (see docs/security.md)")
     try:
         uvicorn.run(app, host=bind_host, port=bind_port, log_level=settings.log_level.lower(),
-                    access_log=True, server_header=False)
+                    access_log=True, server_header=False, **uvicorn_options(settings.server.read_timeout_s))
     finally:
         ws.close()
 

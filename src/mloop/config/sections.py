@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 def _os_user() -> str:
@@ -24,6 +24,28 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class ApprovalPolicy(_Section):
+    auto_approve: str | None = Field(
+        None, description='An expression over a new version\'s metrics, e.g. "r2 >= 0.8"; a version '
+        "that satisfies it is approved by `policy:<model>` (default: none, a human approves).")
+    distinct_approver: bool = Field(
+        False, description="Under the four-eyes rule, the policy counts as an approver distinct "
+        "from whoever registered the version (otherwise a human must still approve).")
+
+    @field_validator("auto_approve")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            from mloop.errors import ConfigError
+            from mloop.registry.policy import parse
+
+            try:
+                parse(value)  # a typo fails when the settings load, not at the next registration
+            except ConfigError as exc:
+                raise ValueError(f"{exc.message}. {exc.hint}") from exc
+        return value
+
+
 class RegistrySettings(_Section):
     require_comment: bool = Field(True, description="Approvals and rejections need a comment.")
     require_distinct_approver: bool = Field(
@@ -34,6 +56,9 @@ class RegistrySettings(_Section):
     )
     require_principal: bool = Field(
         True, description="Approvals and rejections need a named principal (MLOOP_PRINCIPAL)."
+    )
+    policies: dict[str, ApprovalPolicy] = Field(
+        default_factory=dict, description="Approval policy per model: [registry.policies.<model>]."
     )
 
 
@@ -46,17 +71,31 @@ class AuthSettings(_Section):
     tokens: dict[str, TokenSpec] = Field(
         default_factory=dict, description="Bearer token -> {principal, role}."
     )
-    anonymous_read: bool = Field(True, description="Reads need no token.")
+    anonymous_read: bool | Literal["loopback"] = Field(
+        "loopback", description="Reads need no token: true, false, or 'loopback' (only while the "
+        "control plane listens on 127.0.0.1 / localhost).",
+    )
 
 
 class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="Where `mloop server` (the control plane) binds.")
     port: int = Field(8000, ge=0, le=65535, description="Port of `mloop server`.")
     cors_origins: list[str] = Field(
-        default_factory=lambda: ["*"], description="Origins that may call the control plane."
+        default_factory=list,
+        description="Origins that may call the control plane from a browser (CORS); none by default.",
     )
     cors_methods: list[str] = Field(
         default_factory=lambda: ["GET"], description="HTTP methods those origins may use."
+    )
+    read_timeout_s: float = Field(
+        30.0, gt=0, le=3600,
+        description="Seconds a client may take to send one request (headers and body) to any mloop "
+                    "server (control plane, model server, inference app); slower connections are closed.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names `mloop server` answers to (default: its bind address and localhost; "
+        "'*' for any).",
     )
 
 
@@ -105,6 +144,10 @@ class AppSettings(_Section):
     log_interactions: bool = Field(True, description="Log predictions and feedback (off for benchmarks).")
     timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one call to the endpoint.")
     max_records: int = Field(1000, gt=0, description="Most records one /api/predict call may carry.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names `mloop app` answers to (default: its bind address and localhost; '*' for any).",
+    )
 
 
 class MonitoringSettings(_Section):
@@ -127,7 +170,16 @@ class ServingSettings(_Section):
     poll_interval: float = Field(
         1.0, gt=0, le=1.0, description="Seconds between checks of the endpoint configuration (hot swap)."
     )
-    max_body_bytes: int = Field(6 * 1024 * 1024, gt=0, description="Largest request body (413 above).")
+    max_body_bytes: int = Field(
+        6 * 1024 * 1024, gt=0, description="Largest request body of the model server and the inference app (413 above)."
+    )
+    offload_bytes: int = Field(
+        2048, ge=0, description="Requests with larger bodies (about 50 CSV rows) are parsed and predicted "
+                                "in a worker thread, so they never stall the event loop."
+    )
+    predict_threads: int = Field(
+        4, ge=1, le=64, description="Worker threads per server process for those larger requests."
+    )
     routing_header: str = Field(
         "X-Mloop-Routing-Key", description="Header whose value pins a caller to one variant (sticky)."
     )
@@ -140,6 +192,11 @@ class ServingSettings(_Section):
         20, ge=1, description="Guardrail: requests in the window before a canary can be judged."
     )
     image: str = Field("mloop-serving:latest", description="Serving container image (KServe export).")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names `mloop serve` answers to (default: its bind address and localhost; "
+        "'*' for any; a 0.0.0.0 bind checks nothing unless set).",
+    )
     input_policy: Literal["warn", "reject"] = Field(
         "warn", description="Records holding what the model never saw (unknown categories, numbers outside "
         "the training range, wrong kinds, few features): warn = score and report them, reject = answer 400. "
@@ -187,6 +244,16 @@ class FeatureSettings(_Section):
 class Settings(_Section):
     """The effective configuration of one workspace."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _pipeline_options(cls, data: Any) -> Any:
+        # `[pipelines]` names pipelines; its one option key lives beside it as a typed field.
+        if isinstance(data, dict) and isinstance(data.get("pipelines"), dict) \
+                and "allowed_data_roots" in data["pipelines"]:
+            pipelines = dict(data["pipelines"])
+            data = {**data, "pipelines": pipelines, "allowed_data_roots": pipelines.pop("allowed_data_roots")}
+        return data
+
     database_url: str = Field(
         "sqlite:///.mloop/mloop.db",
         description="Metadata database (SQLAlchemy URL): sqlite:///path or postgresql+psycopg://...",
@@ -214,6 +281,11 @@ class Settings(_Section):
     )
     pipelines: dict[str, str] = Field(
         default_factory=dict, description="Project pipelines: name -> 'module:function'."
+    )
+    allowed_data_roots: list[str] = Field(
+        default_factory=list,
+        description="[pipelines] allowed_data_roots: directories or URL prefixes that data_source-like "
+        "parameters given over HTTP may name, besides the workspace and the artifact store.",
     )
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from mloop.serving.live import LiveEndpoint
     from mloop.serving.metrics import ServerMetrics
+    from mloop.serving.offload import Offload
 
 _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 ERRORS: dict[int | str, dict[str, Any]] = {str(c): {"description": d, **_ERR} for c, d in (
@@ -20,7 +21,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {str(c): {"description": d, **_ERR} fo
 RUNTIME_ERRORS = {**ERRORS, "424": {"description": "The model failed (SageMaker's ModelError)", **_ERR}}
 ROWS = {"type": "array", "minItems": 1, "items": {"oneOf": [{"type": "array"}, {"type": "object"}]}}
 INVOCATION_BODY = {"requestBody": {"required": True, "content": {
-    "text/csv": {"schema": {"type": "string"}, "example": "25,1,0,1,0,0,1,1"},
+    # One raw ad-click record (age, gender, device_type, ad_position, browsing_history, time_of_day).
+    "text/csv": {"schema": {"type": "string", "minLength": 1}, "example": "25,Female,Mobile,Top,Shopping,Morning"},
     "application/json": {"schema": {"type": "object", "properties": {
         "instances": ROWS, "dataframe_records": ROWS,
         "dataframe_split": {"type": "object", "properties": {
@@ -34,13 +36,13 @@ TENSOR = {"type": "object", "required": ["name", "shape", "datatype", "data"], "
     "data": {"type": "array"}}}
 V2_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["inputs"], "properties": {
-        "id": {"type": "string"}, "inputs": {"type": "array", "items": TENSOR},
+        "id": {"type": "string"}, "inputs": {"type": "array", "items": TENSOR, "minItems": 1},
         "outputs": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
     }}}}}}
 
 
 def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, routing_header: str,
-              lifespan: Any) -> "FastAPI":
+              lifespan: Any, offload: "Offload") -> "FastAPI":
     """The FastAPI app of a model server."""
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
@@ -74,6 +76,8 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
             return out(*handler.error_response(exc))
         req = handler.Request(protocol, body, h.get("content-type", ""), h.get("accept", ""),
                               h.get(routing_header), h.get("x-mloop-target-variant"), model, version)
+        if offload.wanted(body):
+            return out(*await offload.predict(live, metrics, req))
         return out(*handler.predict(live, metrics, req))
 
     @api.post("/endpoints/{endpoint_name}/invocations", response_model=None, tags=["sagemaker-runtime"],

@@ -34,10 +34,22 @@ if TYPE_CHECKING:
     from mloop.web.inference.service import InferenceService
 
 TEMPLATES = Path(__file__).parent / "templates"
+_ERROR = {"application/json": {"schema": {"type": "object", "required": ["code", "message"], "properties": {
+    "code": {"type": "string"}, "message": {"type": "string"}, "hint": {"type": ["string", "null"]}}}}}
+# Documented answers besides 200: bad JSON, a refused record, a body that is not JSON, no endpoint.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Not valid JSON, or not a record, list or {records}.", "content": _ERROR},
+    404: {"description": "Feedback for an unknown request id.", "content": _ERROR},
+    409: {"description": "Feedback already recorded for this request id.", "content": _ERROR},
+    415: {"description": "The body is not application/json.", "content": _ERROR},
+    422: {"description": "A record or feedback failed validation.", "content": _ERROR},
+    502: {"description": "The model endpoint answered with an error.", "content": _ERROR},
+    503: {"description": "The model endpoint or the interaction log is unavailable.", "content": _ERROR},
+}
 
 
 def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings: AppSettings | None = None,
-                         transport: Any = None) -> FastAPI:
+                         transport: Any = None, bind_host: str | None = None) -> FastAPI:
     """Build the app for workspace `ws`.
 
     Args:
@@ -45,6 +57,8 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
         endpoint: URL or endpoint name; default `app.endpoint` from the settings.
         settings: the `[app]` settings; default `ws.settings.app`.
         transport: an httpx transport for the endpoint client (tests, benchmarks).
+        bind_host: the address `mloop app` binds; with no `[app] allowed_hosts`, requests must name
+            it or localhost in `Host`.
 
     Raises:
         ConfigError: no endpoint configured; NotFound: an unknown endpoint name.
@@ -78,8 +92,16 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
     app.state.endpoint_url = url
     app.state.model_name = model_name
     app.state.settings = cfg
+    app.state.max_body = ws.settings.serving.max_body_bytes  # the model server's limit: one setting
     _install_errors(app)
     _add_routes(app)
+    from fastapi.staticfiles import StaticFiles
+
+    from mloop.web import security
+
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(security.JsonOnly)
+    security.protect(app, security.allowed_hosts(cfg.allowed_hosts, bind_host))
     return app
 
 
@@ -98,23 +120,41 @@ def _add_routes(app: FastAPI) -> None:
         return {"status": "ok", "endpoint": service.client.url, "logging": service.logging}
 
     @app.post("/api/predict", tags=["predict"], response_model=Prediction | PredictResponse,
-              openapi_extra=_predict_body_schema())
+              openapi_extra=_predict_body_schema(app.state.settings.max_records),
+              responses=REFUSALS)
     async def predict(request: Request) -> Prediction | PredictResponse:
         """Score one record (`{...}`) or many (`{"records": [...]}` or `[...]`)."""
-        records, single = _parse_records(await _json_body(request))
+        records, single = _parse_records(await _json_body(request), request.app.state.settings.max_records)
         predictions = await _service(request).predict(records)
         return predictions[0] if single else PredictResponse(predictions=predictions)
 
-    @app.post("/api/feedback", tags=["feedback"], response_model=FeedbackResponse)
+    @app.post("/api/feedback", tags=["feedback"], response_model=FeedbackResponse, responses=REFUSALS)
     async def feedback(body: Feedback, request: Request) -> FeedbackResponse:
         """Record whether the user clicked the ad that `request_id` scored (once)."""
         return await _service(request).feedback(body)
 
 
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) past `limit` bytes before it is all in memory, let alone parsed."""
+    from mloop.serving.errors import PayloadTooLarge
+
+    hint = "Send fewer records per call (setting serving.max_body_bytes)."
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {limit} bytes", hint=hint)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes", hint=hint)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _json_body(request: Request) -> Any:
     from mloop.errors import InvalidInput
 
-    raw = await request.body()
+    raw = await _read_body(request, request.app.state.max_body)
     if not raw.strip():
         raise InvalidInput("empty request body", hint='Send a JSON record, e.g. {"age": 30, ...}.')
     try:
@@ -125,11 +165,15 @@ async def _json_body(request: Request) -> Any:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
 
 
-def _parse_records(body: Any) -> tuple[list[AdClickRecord], bool]:
+def _parse_records(body: Any, max_records: int) -> tuple[list[AdClickRecord], bool]:
     from pydantic import ValidationError
 
     from mloop.errors import InvalidInput
 
+    records = body.get("records") if isinstance(body, dict) else body
+    if isinstance(records, list) and len(records) > max_records:  # counted before any is validated
+        raise InvalidInput(f"{len(records)} records in one call; at most {max_records}",
+                           hint="Split the batch, or raise app.max_records.")
     try:
         if isinstance(body, dict) and "records" in body:
             return PredictBatch.model_validate(body).records, False
@@ -150,11 +194,19 @@ class InvalidRecord(MloopError):
     hint = ("Fields: age (0-120), " + "; ".join(f"{k}: {', '.join(v)}" for k, v in CATEGORIES.items()))
 
 
+QUOTE_CHARS = 40  # a caller's value quoted in an error is cut to this (a 10 MB value came back whole)
+
+
+def clip(text: str, limit: int = QUOTE_CHARS) -> str:
+    """`text` cut to `limit` characters, saying how much was left out."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
 def _describe(errors: list[Any]) -> str:
     """Pydantic errors as one readable line: `record 2: age must be >= 0; ...`."""
     parts = []
     for err in errors[:5]:
-        loc = [str(p) for p in err["loc"] if p not in ("body", "records")]
+        loc = [clip(str(p)) for p in err["loc"] if p not in ("body", "records")]
         prefix = f"record {loc.pop(0)}: " if loc and loc[0].isdigit() else ""
         field = ".".join(loc)
         msg = str(err["msg"]).removeprefix("Value error, ")
@@ -167,7 +219,7 @@ def _describe(errors: list[Any]) -> str:
             msg = f"{field} must be {'at least' if err['type'] == 'greater_than_equal' else 'at most'} {bound}"
         elif field and not msg.startswith((field, f"unknown {field}")):
             msg = f"{field}: {msg}"
-        parts.append(prefix + msg)
+        parts.append(prefix + clip(msg, 200))
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return "; ".join(parts) + more
 
@@ -187,12 +239,12 @@ def _install_errors(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
 
-def _predict_body_schema() -> dict[str, Any]:
+def _predict_body_schema(max_records: int) -> dict[str, Any]:
     record = AdClickRecord.model_json_schema()
+    many = {"type": "array", "items": record, "minItems": 1, "maxItems": max_records}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "oneOf": [record, {"type": "array", "items": record},
-                  {"type": "object", "properties": {"records": {"type": "array", "items": record}},
-                   "required": ["records"]}]}}}}}
+        "oneOf": [record, many, {"type": "object", "properties": {"records": many}, "required": ["records"],
+                                 "additionalProperties": False}]}}}}}
 
 
 def _render_page(app: FastAPI) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
 
 endpoints_app = typer.Typer(help="Endpoints: variants, weights, history, promote, rollback, export.",
@@ -51,9 +52,11 @@ def deploy(
     if max_error_rate is not None and not 0 <= max_error_rate <= 1:
         raise InvalidInput(f"--max-error-rate is a fraction 0-1, got {max_error_rate}")
     limits = {k: v for k, v in (("max_error_rate", max_error_rate), ("max_p99_ms", max_p99_ms)) if v is not None}
-    ep = do_deploy(workspace(), endpoint, model, version=version, latest_approved=latest_approved,
+    ws = workspace()
+    who = authorize(ws, "deployer", action="`mloop deploy`")
+    ep = do_deploy(ws, endpoint, model, version=version, latest_approved=latest_approved,
                    variant=variant, weight=weight, follow_approved=follow_approved,
-                   canary_weight=canary_weight, guardrails=limits or None)
+                   canary_weight=canary_weight, guardrails=limits or None, principal=who)
     emit(ep.to_dict(), as_json, _render_endpoint)
 
 
@@ -100,7 +103,9 @@ def set_weights_cmd(endpoint: str = typer.Argument(...),
     from mloop.serving import set_weights
     from mloop.serving.endpoints import parse_weights
 
-    ep = set_weights(workspace(), endpoint, parse_weights(weights))
+    ws = workspace()
+    ep = set_weights(ws, endpoint, parse_weights(weights),
+                     principal=authorize(ws, "deployer", action="`mloop endpoints set-weights`"))
     emit(ep.to_dict() if ep else {}, as_json, _render_endpoint)
 
 
@@ -111,7 +116,9 @@ def promote_cmd(endpoint: str = typer.Argument(...),
     """Make the canary the production variant (100% of the traffic)."""
     from mloop.serving import promote
 
-    emit(promote(workspace(), endpoint, variant).to_dict(), as_json, _render_endpoint)
+    ws = workspace()
+    who = authorize(ws, "deployer", action="`mloop endpoints promote`")
+    emit(promote(ws, endpoint, variant, principal=who).to_dict(), as_json, _render_endpoint)
 
 
 @endpoints_app.command("rollback")
@@ -119,7 +126,9 @@ def rollback_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption
     """Go back to the previous configuration (repeat to walk further back)."""
     from mloop.serving import rollback
 
-    emit(rollback(workspace(), endpoint).to_dict(), as_json, _render_endpoint)
+    ws = workspace()
+    who = authorize(ws, "deployer", action="`mloop endpoints rollback`")
+    emit(rollback(ws, endpoint, principal=who).to_dict(), as_json, _render_endpoint)
 
 
 @endpoints_app.command("export")

@@ -69,9 +69,12 @@ def show(
 def _decide(verb: str, name: str, version: int, comment: str | None, as_json: bool) -> None:
     from mloop import registry
 
+    from mloop.cli._auth import authorize
+
     ws = workspace()
+    who = authorize(ws, "approver", action=f"`mloop models {verb}`")
     fn = registry.approve if verb == "approve" else registry.reject
-    result = fn(ws, name, version, principal=ws.settings.principal, comment=comment)
+    result = fn(ws, name, version, principal=who, comment=comment)
     emit(result, as_json, lambda v: console().print(
         f"{v.name} version {v.version} is now [bold]{v.status}[/] (by {v.decided_by})"))
 
@@ -83,7 +86,7 @@ def approve(
     comment: str | None = typer.Option(None, "--comment", "-m", help="Why (required by default)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Approve a version (principal: MLOOP_PRINCIPAL); deploys of "latest" will pick it up."""
+    """Approve a version (as MLOOP_TOKEN's principal, or MLOOP_PRINCIPAL); deploys of "latest" will pick it up."""
     _decide("approve", name, version, comment, as_json)
 
 

@@ -62,7 +62,7 @@ class TrackingHook(Hook):
 
             experiment = str(run.params.get("experiment_name") or run.graph.name)
             tags = {"mloop.pipeline": run.graph.name, "mloop.run_id": run.run_id,
-                    "mloop.graph_hash": run.graph.digest()[:16]}
+                    "mloop.graph_hash": run.graph.digest()[:16], **_who(run)}
             if run.git_commit:
                 tags["mlflow.source.git.commit"] = run.git_commit
             self.parent = self.stack.enter_context(tracking.start_run(
@@ -80,8 +80,8 @@ class TrackingHook(Hook):
         stack = ExitStack()
         nested = stack.enter_context(tracking.start_run(
             run.ws, experiment=self.parent.experiment, run_name=f"{run.run_id}/{node.name}",
-            parent_run_id=parent_id, tags={"mloop.pipeline": run.graph.name,
-                                           "mloop.run_id": run.run_id, "mloop.step": node.name}))
+            parent_run_id=parent_id, tags={"mloop.pipeline": run.graph.name, "mloop.run_id": run.run_id,
+                                           "mloop.step": node.name, **_who(run)}))
         ctx.mlflow_run_id = nested.run_id
         self.nested[node.name] = (stack, nested)
 
@@ -124,3 +124,8 @@ class TrackingHook(Hook):
 
 def default_hooks(tracking: bool = True) -> list[Hook]:
     return [TrackingHook()] if tracking else []
+
+
+def _who(run: RunState) -> dict[str, str]:
+    # MLflow's user is whoever started the run, not the process that executes it.
+    return {"mlflow.user": run.principal, "mloop.principal": run.principal} if run.principal else {}

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from mloop.auth import acting_principal, normalize
 from mloop.errors import InvalidInput, MloopError, did_you_mean
 from mloop.registry.events import StatusChange, publish
 from mloop.registry.model import (
@@ -70,7 +71,7 @@ def register(
     if not model_uri:
         raise InvalidInput("register needs a model_uri or a run_id",
                            hint="Pass the URI `mloop.tracking.log_model` returned, or the training run's id.")
-    principal = principal or ws.settings.principal
+    principal = normalize(principal) or acting_principal(ws)
     tags = {STATUS_TAG: PENDING, "mloop.registered_by": principal or ""}
     created = model_registry.create_version(ws, name, model_uri, run_id=run_id, tags=tags)
     now = datetime.now(UTC)
@@ -152,7 +153,7 @@ def _transition(
     from mloop.tracking import model_registry
 
     policy = ws.settings.registry
-    principal = (principal or ws.settings.principal or "").strip() or None
+    principal = normalize(principal) or acting_principal(ws)
     comment = (comment or "").strip() or None
     version = _check_version(version)
     with ws.db.begin() as conn:
@@ -195,7 +196,14 @@ def _check_allowed(row: dict[str, Any], to: str, principal: str | None, four_eye
             f"{name} version {version} is already {to}{by}",
             hint=f"See `mloop models history {name}`; nothing changed.",
         )
-    if to == APPROVED and four_eyes and principal and principal == row["registered_by"]:
+    registrant = normalize(row["registered_by"])
+    if to == APPROVED and four_eyes and registrant is None:
+        raise FourEyesViolation(
+            f"{name} version {version} has no recorded registrant, so the four-eyes rule cannot be checked "
+            "(registry.require_distinct_approver)",
+            hint="Register it again from a pipeline run (which records who started it), or reject it.",
+        )
+    if to == APPROVED and four_eyes and principal and normalize(principal) == registrant:
         raise FourEyesViolation(
             f"{principal} registered {name} version {version} and cannot also approve it "
             "(four-eyes rule: registry.require_distinct_approver)",

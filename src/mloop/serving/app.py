@@ -60,7 +60,7 @@ class ServingApp:
     async def _predict(self, scope: dict[str, Any], receive: Any, send: Any, protocol: str,
                        model: str | None, version: str | None) -> None:
         ctype = accept = ""
-        key = target = None
+        key = target = authorization = None
         length = -1
         routing = self.routing_header
         for name, value in scope["headers"]:
@@ -74,12 +74,14 @@ class ServingApp:
                 key = value.decode("latin-1")
             elif name == b"x-mloop-target-variant":
                 target = value.decode("latin-1")
+            elif name == b"authorization":
+                authorization = value.decode("latin-1")
         try:
             body = await read_body(receive, self.max_body, length)
         except PayloadTooLarge as exc:
             await _send(send, *handler.error_response(exc))
             return
-        req = handler.Request(protocol, body, ctype, accept, key, target, model, version)
+        req = handler.Request(protocol, body, ctype, accept, key, target, model, version, authorization)
         if self.batcher is None:
             await _send(send, *handler.predict(self.live, self.metrics, req))
         else:
@@ -157,6 +159,7 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
     from mloop.serving.metrics import ServerMetrics
     from mloop.serving.models import workspace_loader
     from mloop.serving.routes import build_api
+    from mloop.serving.targeting import TargetGate
 
     settings = ws.settings.serving if ws is not None else ServingSettings.model_validate({})
     metrics = ServerMetrics(endpoint)
@@ -165,6 +168,7 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
         live = LiveEndpoint(ws, endpoint, loader or workspace_loader(ws),
                             poll_interval or settings.poll_interval, metrics)
     live.metrics = metrics
+    live.target_gate = TargetGate(ws, settings.allow_target_variant)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> Any:

@@ -32,17 +32,22 @@ log = logging.getLogger("mloop.serving")
 SAGEMAKER, V1, V2 = "sagemaker", "v1", "v2"
 JSON = b"application/json"
 
+# Rows of a request whose body did not parse: its latency says nothing about the model.
+UNTIMED = 1 << 30
+
 Response = tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]
 
 
 class Request:
     """What the handler needs from an HTTP request (headers already lower-cased)."""
 
-    __slots__ = ("accept", "body", "content_type", "model", "protocol", "routing_key", "target", "version")
+    __slots__ = ("accept", "authorization", "body", "content_type", "model", "protocol", "routing_key", "target",
+                 "version")
 
     def __init__(self, protocol: str, body: bytes, content_type: str = "", accept: str = "",
                  routing_key: str | None = None, target: str | None = None,
-                 model: str | None = None, version: str | None = None) -> None:
+                 model: str | None = None, version: str | None = None,
+                 authorization: str | None = None) -> None:
         self.protocol = protocol
         self.body = body
         self.content_type = content_type
@@ -51,6 +56,7 @@ class Request:
         self.target = target
         self.model = model
         self.version = version
+        self.authorization = authorization
 
 
 def error_response(exc: MloopError, headers: list[tuple[bytes, bytes]] | None = None) -> Response:
@@ -65,12 +71,14 @@ def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> 
         variant = _choose(live, live.current, req)
     except MloopError as exc:
         return error_response(exc)
+    count = UNTIMED
     try:
         rows, extra = _parse(variant, req)
+        count = len(rows)
         response = _render(variant, req, variant.model.predict(rows), extra)
     except Exception as exc:
         response = _failure(variant, exc)
-    _record(variant, metrics, response[0], started)
+    _record(variant, metrics, response[0], started, count)
     return response
 
 
@@ -82,12 +90,14 @@ async def predict_batched(live: LiveEndpoint, metrics: ServerMetrics | None, req
         variant = _choose(live, live.current, req)
     except MloopError as exc:
         return error_response(exc)
+    count = UNTIMED
     try:
         rows, extra = _parse(variant, req)
+        count = len(rows)
         response = _render(variant, req, await batcher.predict(variant.model, rows), extra)
     except Exception as exc:
         response = _failure(variant, exc)
-    _record(variant, metrics, response[0], started)
+    _record(variant, metrics, response[0], started, count)
     return response
 
 
@@ -101,9 +111,9 @@ def _failure(variant: LiveVariant, exc: Exception) -> Response:
     return error_response(err, variant.headers)
 
 
-def _record(variant: LiveVariant, metrics: ServerMetrics | None, code: int, started: float) -> None:
+def _record(variant: LiveVariant, metrics: ServerMetrics | None, code: int, started: float, rows: int) -> None:
     elapsed = time.perf_counter() - started
-    variant.window.add(time.monotonic(), elapsed, code >= 500)
+    variant.window.add(time.monotonic(), elapsed, code >= 500, rows)
     if metrics is not None:
         metrics.observe(variant.name, variant.model.name, variant.version, code, elapsed)
 
@@ -140,6 +150,8 @@ def _choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVar
             raise ModelNotFound(f"model '{req.model}' version '{req.version}' is not served here",
                                 hint="served versions: " + ", ".join(v.version for v in dep.variants.values()))
         return found
+    if req.target is not None:
+        live.target_gate.check(req.authorization)  # pinning a variant is a deployer's choice
     return dep.router.pick(req.routing_key, req.target)
 
 

@@ -67,7 +67,8 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
         except MloopError as exc:
             return out(*handler.error_response(exc))
         req = handler.Request(protocol, body, h.get("content-type", ""), h.get("accept", ""),
-                              h.get(routing_header), h.get("x-mloop-target-variant"), model, version)
+                              h.get(routing_header), h.get("x-mloop-target-variant"), model, version,
+                              h.get("authorization"))
         return out(*handler.predict(live, metrics, req))
 
     def doc(status_doc: tuple[int, Any]) -> JSONResponse:

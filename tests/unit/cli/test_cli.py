@@ -129,4 +129,4 @@ def test_server_start_banner_is_clean(tmp_path: Path) -> None:
         proc.wait(timeout=30)
     text = "".join(lines)
     assert "Application startup complete" in text, text
-    assert "no [auth] tokens configured" in text and "alembic" not in text
+    assert "no tokens issued yet" in text and "alembic" not in text

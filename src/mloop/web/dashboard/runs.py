@@ -93,7 +93,7 @@ async def run_action(request: Request, run_id: str) -> HTMLResponse | RedirectRe
 
     form = await request.form()
     session.check_csrf(request, str(form.get("csrf", "")))
-    session.principal(request, "deployer")
+    who = session.principal(request, "deployer")
     ws = request.app.state.ws
     action = str(form.get("action", ""))
     try:
@@ -103,14 +103,14 @@ async def run_action(request: Request, run_id: str) -> HTMLResponse | RedirectRe
             if original.status in ("Succeeded", "Executing"):
                 raise InvalidInput(f"run '{run_id}' is {original.status}; only failed or stopped runs retry",
                                    hint="Clone it with new parameters instead.")
-            _start(retry_run, ws=ws, run_id=run_id, new_run_id=new_id)
+            _start(retry_run, ws=ws, run_id=run_id, new_run_id=new_id, principal=who.name)
         elif action == "clone":
             params = {k[len("param:"):]: str(v) for k, v in form.items()
                       if k.startswith("param:") and str(v) != str(original.params.get(k[len("param:"):]))}
             # Check them here: in the background thread a bad value only reached the log, and the
             # redirect led to a run that was never created (404).
             resolve_params(run_graph(ws, run_id), {**original.params, **params})
-            _start(clone_run, ws=ws, run_id=run_id, params=params, new_run_id=new_id)
+            _start(clone_run, ws=ws, run_id=run_id, params=params, new_run_id=new_id, principal=who.name)
         else:
             raise InvalidInput(f"unknown action '{action}'", hint="retry or clone")
     except MloopError as exc:

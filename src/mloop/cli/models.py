@@ -68,7 +68,6 @@ def show(
 
 def _decide(verb: str, name: str, version: int, comment: str | None, as_json: bool) -> None:
     from mloop import registry
-
     from mloop.cli._auth import authorize
 
     ws = workspace()

@@ -127,7 +127,6 @@ def create_run(
     `principal` is who started it (default: the acting principal); its steps act for them.
     """
     from mloop.auth import acting_principal, normalize
-
     from mloop.pipelines.tables import pipeline_runs, step_runs
 
     run_id = run_id or new_run_id(graph.name)

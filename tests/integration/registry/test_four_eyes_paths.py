@@ -63,7 +63,7 @@ poll_interval = 0.05
 
 
 @pytest.fixture
-def project(ml_workspace: Any, git_env: None) -> Iterator[tuple[Any, dict[str, str]]]:
+def project(ml_workspace: Any, git_env: None) -> Iterator[tuple[Any, dict[str, str]]]:  # noqa: F811
     root: Path = ml_workspace.root
     (root / "four_eyes_pipeline.py").write_text(PIPELINE)
     (root / "mloop.toml").write_text((root / "mloop.toml").read_text() + CONFIG)
@@ -87,7 +87,8 @@ def cli_as(ws: Any, monkeypatch: pytest.MonkeyPatch, token: str | None, *args: s
     return CliRunner().invoke(cli, list(args))
 
 
-def test_cli_identity_comes_from_the_token(project: tuple[Any, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_identity_comes_from_the_token(project: tuple[Any, dict[str, str]],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     ws, tokens = project
     anonymous = cli_as(ws, monkeypatch, None, "run", "tiny", "--no-tracking")
     assert isinstance(anonymous.exception, Unauthenticated) and "MLOOP_TOKEN" in anonymous.exception.hint

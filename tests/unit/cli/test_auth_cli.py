@@ -22,25 +22,46 @@ def mloop(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str
     return subprocess.run([*MLOOP, *args], cwd=root, env=full, capture_output=True, text=True, timeout=120)
 
 
-def test_tokens_are_printed_once_listed_without_secrets_and_revoked(workspace_dir: Path) -> None:
-    created = mloop(workspace_dir, "auth", "tokens", "create", "--principal", "Admin", "--role", "admin")
-    assert created.returncode == 0, created.stderr
+def invoke(root: Path, monkeypatch: pytest.MonkeyPatch, *args: str, token: str | None = None,
+           principal: str = "root") -> Any:
+    """In-process for speed (the subprocess tests below cover the error printer)."""
+    from typer.testing import CliRunner
+
+    from mloop.cli.main import app
+
+    monkeypatch.setenv("MLOOP_WORKSPACE", str(root))
+    monkeypatch.setenv("MLOOP_PRINCIPAL", principal)
+    if token is None:
+        monkeypatch.delenv("MLOOP_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("MLOOP_TOKEN", token)
+    return CliRunner().invoke(app, list(args))
+
+
+def test_tokens_are_printed_once_listed_without_secrets_and_revoked(workspace_dir: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from mloop.errors import PermissionDenied, Unauthenticated
+
+    created = invoke(workspace_dir, monkeypatch, "auth", "tokens", "create", "--principal", "Admin", "--role", "admin")
+    assert created.exit_code == 0, created.output
     admin = created.stdout.splitlines()[-1]
     assert admin.startswith("mlp_") and "only time it is shown" in created.stderr
-    ana = json.loads(mloop(workspace_dir, "auth", "tokens", "create", "-p", "ana", "-r", "approver", "--json",
-                           MLOOP_TOKEN=admin).stdout)
+    ana = json.loads(invoke(workspace_dir, monkeypatch, "auth", "tokens", "create", "-p", "ana", "-r", "approver",
+                            "--json", token=admin).stdout)
     # Once an admin token exists, issuing tokens takes one; the OS user is not enough.
-    again = mloop(workspace_dir, "auth", "tokens", "create", "-p", "eve", "-r", "admin", MLOOP_TOKEN=ana["token"])
-    assert again.returncode == 1 and "has role 'approver'" in again.stderr
-    listed = mloop(workspace_dir, "auth", "tokens", "list", "--json", MLOOP_TOKEN=admin)
+    again = invoke(workspace_dir, monkeypatch, "auth", "tokens", "create", "-p", "eve", "-r", "admin",
+                   token=ana["token"])
+    assert isinstance(again.exception, PermissionDenied) and "has role 'approver'" in again.exception.message
+    listed = invoke(workspace_dir, monkeypatch, "auth", "tokens", "list", "--json", token=admin)
     rows = json.loads(listed.stdout)
     assert [(r["principal"], r["role"]) for r in rows] == [("admin", "admin"), ("ana", "approver")]
     assert admin not in listed.stdout and ana["token"] not in listed.stdout
-    revoked = mloop(workspace_dir, "auth", "tokens", "revoke", str(ana["id"]), MLOOP_TOKEN=admin)
-    assert revoked.returncode == 0 and "revoked token" in revoked.stdout
-    whoami = mloop(workspace_dir, "auth", "whoami", MLOOP_TOKEN=ana["token"])
-    assert whoami.returncode == 1 and whoami.stderr.startswith("error: unknown or revoked token")
-    assert "ana" in mloop(workspace_dir, "auth", "whoami", MLOOP_PRINCIPAL=" ANA ").stdout  # os mode
+    revoked = invoke(workspace_dir, monkeypatch, "auth", "tokens", "revoke", str(ana["id"]), token=admin)
+    assert revoked.exit_code == 0 and "revoked token" in revoked.stdout
+    whoami = invoke(workspace_dir, monkeypatch, "auth", "whoami", token=ana["token"])
+    assert isinstance(whoami.exception, Unauthenticated) and whoami.exception.message == "unknown or revoked token"
+    assert "ana (role admin, proven by os" in invoke(workspace_dir, monkeypatch, "auth", "whoami",
+                                                     principal=" ANA ").stdout
 
 
 def test_token_mode_is_the_default_on_a_shared_database(workspace_dir: Path, pg_url: str) -> None:
@@ -57,7 +78,8 @@ def test_token_mode_is_the_default_on_a_shared_database(workspace_dir: Path, pg_
     assert "MLOOP_TOKEN" in refused.stderr
 
 
-def test_configured_tokens_move_out_of_the_file_with_a_message(workspace_dir: Path) -> None:
+def test_configured_tokens_move_out_of_the_file_with_a_message(workspace_dir: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     config = workspace_dir / "mloop.toml"
     config.write_text(config.read_text() + '\n[auth.tokens]\n"plain-secret-42" = { principal = "ana", '
                       'role = "approver" }\n')
@@ -66,14 +88,19 @@ def test_configured_tokens_move_out_of_the_file_with_a_message(workspace_dir: Pa
     assert "ana (role approver, proven by token" in result.stdout
     assert "moved 1 token(s) from [auth.tokens]" in result.stderr and "plain-secret-42" not in result.stderr
     assert "plain-secret-42" not in config.read_text()
-    again: Any = mloop(workspace_dir, "auth", "whoami", MLOOP_TOKEN="plain-secret-42")
-    assert again.returncode == 0 and "moved" not in again.stderr
+    again = invoke(workspace_dir, monkeypatch, "auth", "whoami", token="plain-secret-42")
+    assert again.exit_code == 0 and "moved" not in again.stderr
 
 
-@pytest.mark.parametrize("command", [["models", "approve", "m", "1", "-m", "x"], ["models", "reject", "m", "1", "-m", "x"],
-                                     ["endpoints", "rollback", "ep"], ["endpoints", "promote", "ep"],
-                                     ["endpoints", "set-weights", "ep", "production=100"],
-                                     ["release", "approve", "1", "-m", "x"], ["runs", "retry", "r-1"]])
+MUTATIONS = [
+    ["models", "approve", "m", "1", "-m", "x"], ["models", "reject", "m", "1", "-m", "x"],
+    ["endpoints", "rollback", "ep"], ["endpoints", "promote", "ep"],
+    ["endpoints", "set-weights", "ep", "production=100"],
+    ["release", "approve", "1", "-m", "x"], ["runs", "retry", "r-1"],
+]
+
+
+@pytest.mark.parametrize("command", MUTATIONS)
 def test_every_mutation_asks_for_the_token(workspace_dir: Path, command: list[str],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner

@@ -86,9 +86,13 @@ class Scheduler:
                 log.warning("hook %s.%s failed: %s", type(hook).__name__, method, exc)
 
     def execute(self) -> str:
-        """Run to completion; returns the run status."""
-        self.call_hooks("run_started")
+        """Run to completion; returns the run status.
+
+        Ctrl-C is honoured from the first hook on: starting the MLflow parent run takes seconds,
+        and an interrupt there must stop the run like one between steps.
+        """
         try:
+            self.call_hooks("run_started")
             while True:
                 self.schedule()
                 if not self.running:
@@ -270,7 +274,7 @@ def _git_commit(ws: Workspace) -> str | None:
 def _finish_run(scheduler: Scheduler, status: str) -> None:
     run = scheduler.run
     error = None
-    if status == g.FAILED:
+    if status == g.FAILED and scheduler.failed:
         name = scheduler.failed[0]
         error = f"step '{name}' failed"
         detail = runs.get_run(run.ws, run.run_id).step(name).message
@@ -313,7 +317,11 @@ def execute_graph(
     try:
         status = scheduler.execute()
     finally:
-        _finish_run(scheduler, status)
+        try:
+            _finish_run(scheduler, status)
+        except KeyboardInterrupt:  # a second Ctrl-C while recording the end: record it as stopped
+            _finish_run(scheduler, g.STOPPED)
+            raise
     return runs.get_run(ws, run_id)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mloop.pipelines import Else, FeatureGroupName, If, current_context, pipeline, step
+from mloop.pipelines import Else, FeatureGroupName, If, current_context, get_run, pipeline, step
 
 BARRIER = threading.Barrier(2, timeout=10)
 
@@ -137,11 +137,19 @@ def killed() -> int:
 
 @step
 def interrupt(marker: str) -> int:
-    """Sends Ctrl-C to the run the first time (then behaves)."""
+    """Sends Ctrl-C to the run the first time (then behaves).
+
+    It returns only once the run is recorded Stopped: returning after a fixed sleep let a loaded
+    machine finish the run before the main thread handled the signal (the test's race, not the
+    executor's). If the executor lost the interrupt, the wait ends and the run reads Succeeded.
+    """
     if not Path(marker).exists():
         Path(marker).write_text("1")
+        ctx = current_context()
         os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(2)
+        deadline = time.monotonic() + 60
+        while get_run(ctx.workspace, ctx.run_id).status != "Stopped" and time.monotonic() < deadline:
+            time.sleep(0.01)
     return 1
 
 

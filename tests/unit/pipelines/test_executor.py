@@ -200,3 +200,20 @@ def test_unknown_parameter_and_pipeline(workspace: Any) -> None:
     with pytest.raises(InvalidInput, match="cannot be 'x'"):
         run(workspace, ex.example, {"n": "x"})
     assert get_run  # exported
+
+
+class _InterruptAtStart:
+    """A hook that is interrupted while it starts the run (as MLflow's parent run can be)."""
+
+    def run_started(self, run: Any) -> None:
+        raise KeyboardInterrupt
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args: None
+
+
+def test_ctrl_c_while_the_run_starts_stops_it(workspace: Any) -> None:
+    stopped = run(workspace, ex.example, hooks=[_InterruptAtStart()])
+    assert stopped.status == "Stopped"
+    assert {s.status for s in stopped.steps} == {"Pending"}
+    assert retry_run(workspace, stopped.id, tracking=False).status == "Succeeded"

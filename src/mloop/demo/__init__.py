@@ -118,6 +118,7 @@ def run_demo(
     if not quiet:
         console.rule("[bold]Demo finished[/]")
         console.print(f"workspace: [bold]{root}[/]  (cd there and try `mloop config show`)")
+        console.print(f"dashboard: `mloop server` there, log in with a token from {root / '.mloop' / TOKENS_FILE}")
         for chapter in done:
             console.print(f"  {chapter['name']:<14} {chapter['seconds']:>7.2f} s  {chapter['title']}")
     return {"workspace": str(root), "chapters": done, "state": _jsonable(ctx.state)}

@@ -56,15 +56,32 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
 def table(
     rows: Iterable[dict[str, Any]], columns: Sequence[str], title: str | None = None
 ) -> None:
-    """A Rich table of `rows` showing `columns` (missing values print as '-')."""
+    """A Rich table of `rows` showing `columns` (missing values print as '-').
+
+    A table wider than the console (80 columns when output is piped) would squeeze every column
+    to a few characters; it prints as one `field  value` block per row instead.
+    """
     from rich.table import Table
 
+    cells = [["-" if row.get(c) is None else str(_default_scalar(row.get(c))) for c in columns] for row in rows]
     grid = Table(title=title, show_lines=False)
     for col in columns:
         grid.add_column(col, overflow="fold")  # wrap, never cut a value a user must read
-    for row in rows:
-        grid.add_row(*("-" if row.get(c) is None else str(_default_scalar(row.get(c))) for c in columns))
-    console().print(grid)
+    for values in cells:
+        grid.add_row(*values)
+    out = console()
+    natural = sum(max([len(c), *(len(v[i]) for v in cells)]) + 3 for i, c in enumerate(columns)) + 1
+    if natural <= out.width or len(columns) <= 3:
+        out.print(grid)
+        return
+    if title:
+        out.print(title, markup=False)
+    width = max(len(c) for c in columns)
+    for n, values in enumerate(cells):
+        if n:
+            out.print()
+        for col, value in zip(columns, values, strict=True):
+            out.print(f"{col:<{width}}  {value}", markup=False)
 
 
 def _default_scalar(value: Any) -> Any:

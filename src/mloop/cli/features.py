@@ -136,28 +136,38 @@ def delete(
 
 def ingest(
     file: Path = typer.Argument(..., help="CSV (with a header) or Parquet file."),
-    group: str = typer.Option(..., "--group", "-g", help="Feature group to ingest into."),
+    group: str = typer.Option(..., "--group", "-g", help="Feature group to ingest into (created if missing)."),
+    id_column: str | None = typer.Option(
+        None, "--id", help="Record id column: creates the group from the file when it does not exist."),
+    event_time: str | None = typer.Option(
+        None, "--event-time", help="Event-time column (default: none; rows get the ingest time)."),
     force: bool = typer.Option(False, "--force", help="Ingest even if this content was ingested."),
     max_reject_ratio: float | None = typer.Option(
         None, "--max-reject-ratio", min=0.0, max=1.0,
-        help="Fail if more than this share of rows is rejected (default: only if all are)."),
+        help="Refuse the file if more than this share of rows fails validation (default 0.05)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Validate FILE against the group's schema and ingest it (offline + online)."""
+    """Validate FILE against the group's schema and ingest it (offline + online).
+
+    A group that does not exist is created from the file (its schema inferred and printed);
+    pass --id COLUMN for that. A file that does not fit an existing group is refused.
+    """
     from mloop.features import ingest as run_ingest
 
     ws = workspace()
+    options = {"force": force, "max_reject_ratio": max_reject_ratio, "id_column": id_column,
+               "event_time": event_time}
     if as_json or not console().is_terminal:
-        report = run_ingest(ws, file, group, force=force, max_reject_ratio=max_reject_ratio)
+        report = run_ingest(ws, file, group, **options)
     else:
-        report = _with_progress(ws, file, group, force, max_reject_ratio)
+        report = _with_progress(ws, file, group, options)
     if as_json:
         print_json(report.to_dict())
         return
-    _print_report(report)
+    _print_report(report, ws)
 
 
-def _with_progress(ws: Any, file: Path, group: str, force: bool, ratio: float | None) -> IngestReport:
+def _with_progress(ws: Any, file: Path, group: str, options: dict[str, Any]) -> IngestReport:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from mloop.features import ingest as run_ingest
@@ -173,11 +183,17 @@ def _with_progress(ws: Any, file: Path, group: str, force: bool, ratio: float | 
             elapsed = bar.tasks[0].elapsed or 1e-9
             bar.update(task, completed=done, rows=rows, rate=rows / elapsed)
 
-        return run_ingest(ws, file, group, force=force, max_reject_ratio=ratio, progress=update)
+        return run_ingest(ws, file, group, progress=update, **options)
 
 
-def _print_report(report: IngestReport) -> None:
+def _print_report(report: IngestReport, ws: Any) -> None:
     out = console()
+    if report.created_group:
+        from mloop.features import get_group
+
+        spec = get_group(ws, report.group).spec
+        out.print(f"created feature group [bold]{report.group}[/] (schema inferred from the file)")
+        table(_schema_rows(spec), _COLUMNS, title="schema")
     if report.skipped:
         out.print(f"{report.source} was already ingested into '{report.group}' (same content, "
                   f"{report.ingested} rows); nothing to do. Use --force to ingest it again.")
@@ -191,6 +207,8 @@ def _print_report(report: IngestReport) -> None:
             unit = "row" if report.position == "row_number" else "line"
             where = f"{unit} {ex['line'] if ex['line'] is not None else '?'}"
             out.print(f"  {where}: {ex['reason']}")
+    for note in report.notes():
+        out.print(f"[yellow]note[/] {note}")
 
 
 def register(app: typer.Typer) -> None:

@@ -61,7 +61,18 @@ def show(
     def render(v: Any) -> None:
         out = console()
         for key, value in v.to_dict().items():
-            out.print(f"[bold]{key:<14}[/] {'-' if value in (None, {}, '') else value}")
+            if key == "metadata":
+                continue
+            out.print(f"[bold]{key:<14}[/] {'-' if value in (None, {}, '') else value}", markup=True)
+        meta = dict(v.metadata)
+        features, left_out = meta.pop("features", None), meta.pop("features_left_out", None)
+        if features is not None:
+            out.print(f"[bold]{'features':<14}[/] " + (", ".join(map(str, features)) or "-"))
+        if left_out is not None:
+            from mloop.recipes.identifiers import describe_left_out
+
+            out.print(f"[bold]{'left out':<14}[/] " + describe_left_out(left_out))
+        out.print(f"[bold]{'metadata':<14}[/] {meta or '-'}")
 
     emit(item, as_json, render)
 

@@ -98,9 +98,13 @@ def _execute(action: Any, as_json: bool) -> RunRecord:
 
 
 def report(record: RunRecord, as_json: bool) -> None:
-    """Print the outcome and exit non-zero unless the run succeeded."""
+    """Print the outcome (status, the gate's decision, rows and features trained on) and exit
+    non-zero unless the run succeeded."""
+    from mloop.cli.run_outcome import outcome_lines
+
+    outcome = outcome_lines(workspace(), record)
     if as_json:
-        print_json(record.to_dict())
+        print_json({**record.to_dict(), "outcome": outcome})
     else:
         out = console()
         counts: dict[str, int] = {}
@@ -112,6 +116,8 @@ def report(record: RunRecord, as_json: bool) -> None:
                   f"{record.duration_s or 0:.2f}s ({summary})")
         if record.mlflow_run_id:
             out.print(f"[dim]MLflow run {record.mlflow_run_id} (experiment {record.experiment})[/]")
+        for line in outcome:
+            out.print(line, markup=False)
     if record.status == "Succeeded":
         return
     from mloop.cli.main import _print_error

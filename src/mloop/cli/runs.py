@@ -73,14 +73,20 @@ def show_cmd(run_id: str, as_json: bool = JsonOption) -> None:
     if record.mlflow_run_id:
         out.print(f"MLflow run {record.mlflow_run_id} (experiment {record.experiment})")
     out.print("params: " + ", ".join(f"{k}={v}" for k, v in record.params.items()))
-    rows = []
+    rows, metrics = [], []
     for s in record.steps:
-        metrics = ", ".join(f"{k}={v:.4g}" for k, v in list(s.metrics.items())[:4])
         outputs = ", ".join(f"{k}:{v['format']}:{v['digest'][:10]}" for k, v in s.outputs.items())
         rows.append({"step": s.name, "kind": s.kind, "status": s.status, "attempts": s.attempts,
-                     "time_s": s.duration_s, "metrics": metrics or None, "outputs": outputs or None,
-                     "note": s.message})
-    table(rows, ["step", "kind", "status", "attempts", "time_s", "metrics", "outputs", "note"])
+                     "time_s": s.duration_s, "outputs": outputs or None, "note": s.message})
+        metrics += [{"step": s.name, "metric": k, "value": v} for k, v in s.metrics.items()
+                    if not k.startswith("importance.")]
+    table(rows, ["step", "kind", "status", "attempts", "time_s", "outputs", "note"])
+    if metrics:  # one metric per row: readable at 80 columns, where a metrics column is not
+        table(metrics, ["step", "metric", "value"], title="metrics")
+    from mloop.cli.run_outcome import outcome_lines
+
+    for line in outcome_lines(workspace(), record):
+        out.print(line, markup=False)
 
 
 @runs_app.command("logs")

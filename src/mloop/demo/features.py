@@ -7,6 +7,7 @@ from mloop.demo import DemoContext
 TITLE = "Features: validated ingest, quarantine, snapshot, online reads, point-in-time join"
 NEEDS: tuple[str, ...] = ("workspace",)
 GROUP = "ad-clicks"
+SEED_GROUP = "ad-clicks-seed-shaped"
 
 
 def run(ctx: DemoContext) -> None:
@@ -52,5 +53,20 @@ def run(ctx: DemoContext) -> None:
     training = build_training_set(ws, entities, [f"{GROUP}:age", f"{GROUP}:ad_position"])
     ctx.did(f"point-in-time training set: {len(training):,} entity rows in, {len(training):,} out",
             "build_training_set()")
+    _seed_shaped(ctx)
     ctx.state.update({"feature_group": GROUP, "ad_clicks_csv": str(csv_path),
                       "feature_data_version": data_version(ws, GROUP)})
+
+
+def _seed_shaped(ctx: DemoContext) -> None:
+    """The seed's own kind of file: the group is created from it, and the report says what is odd."""
+    from mloop.features import ingest
+    from mloop.recipes.datasets.seed_file import write_seed_shaped_csv
+
+    path = write_seed_shaped_csv(ctx.workspace.root / "data" / "ad_click_dataset_seed_shaped.csv")
+    report = ingest(ctx.workspace, path, SEED_GROUP, id_column="id")
+    ctx.did(f"ingested a seed-shaped file (repeated ids, no event time, ages as 22.0) into the new group "
+            f"'{SEED_GROUP}': {report.ingested:,} of {report.rows:,} rows",
+            f"mloop ingest {path.name} --group {SEED_GROUP} --id id")
+    for note in report.notes():
+        ctx.say(f"  {note}")

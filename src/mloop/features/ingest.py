@@ -12,17 +12,15 @@ interrupted is re-applied by the next ingest or flush (newest-wins makes that id
 from __future__ import annotations
 
 import contextlib
-import csv
-import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import InvalidInput, did_you_mean
 from mloop.features.errors import IngestRejected
+from mloop.features.ingest_report import IdCounter, IngestReport, Quarantine, decide, file_hash
 from mloop.features.schema import ROW_COLUMN, FeatureGroup
 
 if TYPE_CHECKING:
@@ -33,72 +31,7 @@ if TYPE_CHECKING:
     from mloop.store import Workspace
 
 Progress = Callable[[int, int], None]  # (rows done, bytes done)
-EXAMPLES = 5
-
-
-@dataclass
-class IngestReport:
-    """What an ingest did; `skipped` when the same content was already ingested."""
-
-    group: str
-    source: str
-    source_hash: str
-    rows: int = 0
-    ingested: int = 0
-    rejected: int = 0
-    skipped: bool = False
-    data_version: int = 0
-    quarantine: str | None = None
-    digest: str | None = None
-    examples: list[dict[str, Any]] = field(default_factory=list)
-    seconds: float = 0.0
-    position: str = "line"  # what `line` in examples counts: CSV "line", Parquet "row_number"
-
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "rows_per_second": round(self.rows_per_second, 1)}
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(8 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-class _Quarantine:
-    """Rejected rows: line, reason, original text; written to a .part file, renamed at the end."""
-
-    def __init__(self, path: Path, position: str = "line") -> None:
-        self.path = path
-        self.position = position
-        self.part = path.with_name(path.name + ".part")
-        self._fh: Any = None
-        self._writer: Any = None
-        self.count = 0
-        self.examples: list[dict[str, Any]] = []
-
-    def add(self, line: int | None, reason: str, text: str) -> None:
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.part, "w", encoding="utf-8", newline="")  # noqa: SIM115
-            self._writer = csv.writer(self._fh)
-            self._writer.writerow([self.position, "reason", "row"])
-        self._writer.writerow([line if line is not None else "", reason, text[:100_000]])
-        self.count += 1
-        if len(self.examples) < EXAMPLES:
-            self.examples.append({"line": line, "reason": reason})
-
-    def close(self) -> str | None:
-        if self._fh is None:
-            return None
-        self._fh.close()
-        os.replace(self.part, self.path)
-        return str(self.path)
+__all__ = ["IngestReport", "file_hash", "ingest", "repair_online"]
 
 
 def _check_columns(path: Path, columns: list[str], group: FeatureGroup) -> None:
@@ -130,7 +63,7 @@ def _batches(path: Path, group: FeatureGroup) -> Any:
 
 
 def _process(batch: RawBatch, group: FeatureGroup, now: datetime, first_row: int,
-             quarantine: _Quarantine) -> pa.Table:
+             quarantine: Quarantine, report: IngestReport, ids: IdCounter) -> pa.Table:
     """Validate one raw batch: bad rows to quarantine, good rows returned (with row numbers)."""
     import numpy as np
     import pyarrow as pa
@@ -138,18 +71,26 @@ def _process(batch: RawBatch, group: FeatureGroup, now: datetime, first_row: int
     from mloop.features.validate import validate
 
     table, problems = validate(group.spec, batch.columns, batch.n, now)
-    bad = [(line, reason, text) for line, text, reason in batch.unparsable]
-    bad += [(batch.line_of(int(i)), problems.reasons[int(i)], batch.text_of(int(i)))
+    bad = [(line, reason, text, reason.split(",")[0]) for line, text, reason in batch.unparsable]
+    bad += [(batch.line_of(int(i)), problems.reasons[int(i)], batch.text_of(int(i)), problems.kinds[int(i)])
             for i in np.flatnonzero(problems.bad)]
-    for line, reason, text in sorted(bad, key=lambda b: (b[0] is None, b[0] or 0)):
-        quarantine.add(line, reason, text)
+    for line, reason, text, kind in sorted(bad, key=lambda b: (b[0] is None, b[0] or 0)):
+        quarantine.add(line, reason, text, kind)
     rows = pa.array(np.arange(first_row, first_row + batch.n, dtype=np.int64))
     table = table.append_column(ROW_COLUMN, rows)
-    return table.filter(pa.array(~problems.bad)) if problems.bad.any() else table
+    good = table.filter(pa.array(~problems.bad)) if problems.bad.any() else table
+    ids.add(good.column(group.spec.record_identifier).combine_chunks())
+    if problems.filled_event_times:
+        import pyarrow.compute as pc
+
+        event = good.column(group.spec.event_time)
+        report.event_time_from_ingest += int(pc.sum(pc.equal(event, pa.scalar(now, event.type))).as_py() or 0)
+    return good
 
 
-def _stage(ws: Workspace, path: Path, group: FeatureGroup, quarantine: _Quarantine,
-           staging: Path, progress: Progress | None, online: RunWriter | None = None) -> tuple[int, int]:
+def _stage(ws: Workspace, path: Path, group: FeatureGroup, quarantine: Quarantine,
+           staging: Path, progress: Progress | None, online: RunWriter | None,
+           report: IngestReport) -> tuple[int, int]:
     """Write validated rows to `staging` (and to the online run writer); returns (rows seen, rows kept).
 
     A writer thread encodes block N to Parquet (and hands it to the run writer) while this
@@ -168,13 +109,14 @@ def _stage(ws: Workspace, path: Path, group: FeatureGroup, quarantine: _Quaranti
             online.add(good)
 
     now = datetime.now(UTC)
+    ids = IdCounter()
     seen = kept = done_bytes = 0
     pending: Future[None] | None = None
     with pq.ParquetWriter(staging, arrow_schema(group.spec), compression="snappy") as writer, \
             ThreadPoolExecutor(1, thread_name_prefix="mloop-ingest-write") as pool:
         try:
             for batch in _batches(path, group):
-                good = _process(batch, group, now, seen, quarantine)
+                good = _process(batch, group, now, seen, quarantine, report, ids)
                 seen += batch.n + len(batch.unparsable)
                 kept += good.num_rows
                 done_bytes += batch.bytes_read
@@ -191,40 +133,25 @@ def _stage(ws: Workspace, path: Path, group: FeatureGroup, quarantine: _Quaranti
             raise
         if pending is not None:
             pending.result()
+    ids.fill(report)
     return seen, kept
-
-
-def _decide(report: IngestReport, max_reject_ratio: float | None, path: Path) -> None:
-    if report.rows == 0:
-        raise IngestRejected(f"{path.name} has a header but no data rows; nothing to ingest",
-                             hint="Check the export; an empty file is never ingested.")
-    where = f" Rejected rows: {report.quarantine}" if report.quarantine else ""
-    if report.ingested == 0:
-        first = report.examples[0]["reason"] if report.examples else "?"
-        raise IngestRejected(
-            f"every row of {path.name} failed validation ({report.rejected} rows; first: {first}); "
-            f"nothing was ingested.{where}",
-            hint="Compare the file with `mloop features show GROUP`.")
-    ratio = report.rejected / report.rows
-    if max_reject_ratio is not None and ratio > max_reject_ratio:
-        raise IngestRejected(
-            f"{report.rejected} of {report.rows} rows ({ratio:.1%}) failed validation, more than "
-            f"--max-reject-ratio {max_reject_ratio:.1%}; nothing was ingested.{where}",
-            hint="Fix the rows listed in the quarantine file, or raise --max-reject-ratio.")
 
 
 def ingest(
     ws: Workspace, path: str | Path, group: str, *, force: bool = False,
     max_reject_ratio: float | None = None, progress: Progress | None = None,
+    id_column: str | None = None, event_time: str | None = None,
 ) -> IngestReport:
     """Validate a CSV/Parquet file and add its rows to a feature group (offline and online).
 
     Args:
         path: the file (CSV with a header, or Parquet).
-        group: the feature group's name.
+        group: the feature group's name; created from the file (schema inferred) when it does
+            not exist and `id_column` is given, else the file must fit it.
+        id_column, event_time: the record id and event-time columns (for creating the group).
         force: ingest even when this exact content was ingested before.
-        max_reject_ratio: fail when more than this share of rows is rejected (default: fail
-            only when every row is).
+        max_reject_ratio: refuse the file when more than this share of rows is rejected
+            (default 5%; a file whose every row fails is always refused).
         progress: called with (rows, bytes) after each block.
 
     Returns:
@@ -232,28 +159,45 @@ def ingest(
 
     Raises:
         FeatureGroupNotFound, InvalidInput (no such file), IngestRejected (unreadable file,
-        wrong columns, no rows, too many rejects). Nothing is written when it raises.
+        columns or types that do not fit the group, no rows, too many rejects). Nothing is
+        written when it raises (a group it created is deleted again).
     """
     import time
 
-    from mloop.features.groups import find_ingestion, get_group
+    from mloop.features.groups import delete_group
+    from mloop.features.ingest_group import group_for_file
 
     started = time.perf_counter()
-    grp = get_group(ws, group)
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"no file at {path}", hint="Check the path.")
+    grp, created = group_for_file(ws, path, group, id_column, event_time)
+    try:
+        report = _ingest_into(ws, path, grp, force, max_reject_ratio, progress)
+    except BaseException:
+        if created:
+            delete_group(ws, grp.name)
+        raise
+    report.created_group = created
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ingest_into(ws: Workspace, path: Path, grp: FeatureGroup, force: bool,
+                 max_reject_ratio: float | None, progress: Progress | None) -> IngestReport:
+    from mloop.features.groups import find_ingestion
+
+    group = grp.name
     repair_online(ws, grp)  # finish an ingestion whose online upsert was killed
     source_hash = file_hash(path)
-    report = IngestReport(group=group, source=str(path), source_hash=source_hash)
+    report = IngestReport(group=group, source=str(path), source_hash=source_hash,
+                          event_time_column=grp.spec.event_time)
     previous = find_ingestion(ws, grp, source_hash)
     if previous is not None and not force:
         report.skipped, report.rows, report.ingested = True, previous.rows + previous.rejected, previous.rows
         report.data_version, report.digest = grp.data_version, previous.digest
         return report
-    report = _run(ws, path, grp, report, force, max_reject_ratio, progress)
-    report.seconds = time.perf_counter() - started
-    return report
+    return _run(ws, path, grp, report, force, max_reject_ratio, progress)
 
 
 def _sweep_stale(tmp: Path) -> None:
@@ -285,17 +229,18 @@ def _run(ws: Workspace, path: Path, grp: FeatureGroup, report: IngestReport, for
 
     staging, qpath = _staging_paths(ws, grp.name)
     report.position = "row_number" if is_parquet(path) else "line"
-    quarantine = _Quarantine(qpath, report.position)
+    quarantine = Quarantine(qpath, report.position)
     online = start_stage(ws, grp.spec)
     try:
         try:
-            report.rows, report.ingested = _stage(ws, path, grp, quarantine, staging, progress, online)
+            report.rows, report.ingested = _stage(ws, path, grp, quarantine, staging, progress, online, report)
             if online is not None:
                 online.finish()  # sorted and synced before the commit
         finally:
             report.quarantine = quarantine.close()
         report.rejected, report.examples = quarantine.count, quarantine.examples
-        _decide(report, max_reject_ratio, path)
+        report.reasons = quarantine.top_reasons()
+        decide(report, max_reject_ratio, path)
         report.digest = ws.artifacts.put(staging)
         committed = commit_ingestion(
             ws, grp, kind="file", source=str(path)[:1000], source_hash=report.source_hash,

@@ -8,6 +8,7 @@ costs a few casts per batch, and broken rows still get an exact reason.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 TRUE = ("true", "t", "yes", "y", "1")
 FALSE = ("false", "f", "no", "n", "0")
 INT64 = (-(2**63), 2**63 - 1)
+#: an integral number written as a float ("22.0", "-3.", "7.00"): a valid int (spreadsheets write them)
+INTEGRAL_FLOAT = r"^\s*([+-]?\d+)\.0*\s*$"
 
 
 def arrow_type(kind: str) -> pa.DataType:
@@ -52,12 +55,15 @@ class Problems:
 
         self.bad = np.zeros(n, dtype=bool)
         self.reasons: dict[int, str] = {}
+        self.kinds: dict[int, str] = {}  # the reason without the value: what reports count
+        self.filled_event_times = 0  # rows whose event time is the ingest time
 
-    def add(self, mask: np.ndarray, reason: Callable[[int], str]) -> None:
+    def add(self, mask: np.ndarray, reason: Callable[[int], str], kind: str = "") -> None:
         import numpy as np
 
         for i in np.flatnonzero(mask & ~self.bad):
             self.reasons[int(i)] = reason(int(i))
+            self.kinds[int(i)] = kind or self.reasons[int(i)]
         self.bad |= mask
 
 
@@ -102,6 +108,9 @@ def _to_text(raw: pa.Array, feature: Feature, problems: Problems) -> pa.Array:
 def _parse_one(kind: str, text: str) -> Any:
     s = text.strip()
     if kind == "int":
+        whole = re.match(INTEGRAL_FLOAT, s)
+        if whole is not None:
+            s = whole.group(1)
         if not s.lstrip("+-").isdigit():
             raise ValueError
         value = int(s)
@@ -152,6 +161,13 @@ def _typed(text: pa.Array, feature: Feature, problems: Problems) -> pa.Array:
         return _fast_cast(text, feature.type)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
+    if feature.type == "int":  # "22.0": still vectorized, only for columns that need it
+        import pyarrow.compute as pc
+
+        try:
+            return _fast_cast(pc.replace_substring_regex(text, pattern=INTEGRAL_FLOAT, replacement="\\1"), "int")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
     values: list[Any] = []
     bad = np.zeros(len(text), dtype=bool)
     for i, v in enumerate(text.to_pylist()):
@@ -164,7 +180,8 @@ def _typed(text: pa.Array, feature: Feature, problems: Problems) -> pa.Array:
             values.append(None)
             bad[i] = True
     raw = text
-    problems.add(bad, lambda i: f"{feature.name}: {_show(raw[i].as_py())} is not a valid {feature.type}")
+    problems.add(bad, lambda i: f"{feature.name}: {_show(raw[i].as_py())} is not a valid {feature.type}",
+                 f"{feature.name}: not a valid {feature.type}")
     return pa.array(values, arrow_type(feature.type))
 
 
@@ -187,7 +204,7 @@ def _constraints(typed: pa.Array, text: pa.Array, feature: Feature, problems: Pr
         if not pc.all(pc.or_(inside, pc.is_null(typed))).as_py():
             out = _mask(pc.invert(inside)) & _mask(pc.is_valid(typed))
             problems.add(out, lambda i: f"{feature.name}: {_show(typed[i].as_py())} not in allowed "
-                         f"values {feature.allowed}")
+                         f"values {feature.allowed}", f"{feature.name}: not in allowed values {feature.allowed}")
     if feature.type in ("int", "float") and (feature.min is not None or feature.max is not None):
         low, high = pc.min_max(typed).values()
         checks = ((feature.min, pc.less, "below min", low), (feature.max, pc.greater, "above max", high))
@@ -195,10 +212,12 @@ def _constraints(typed: pa.Array, text: pa.Array, feature: Feature, problems: Pr
             if bound is None or seen.as_py() is None or not op(seen, pa.scalar(float(bound))).as_py():
                 continue
             out = _mask(op(typed, pa.scalar(float(bound))))
-            problems.add(out, _bound_reason(feature.name, typed, word, float(bound)))
+            problems.add(out, _bound_reason(feature.name, typed, word, float(bound)),
+                         f"{feature.name}: {word} {float(bound):g}")
     if feature.type == "float" and pc.any(pc.is_inf(typed)).as_py():
         # inf would reach the offline store but not the online one (JSON has no inf): refuse it.
-        problems.add(_mask(pc.is_inf(typed)), lambda i: f"{feature.name}: {typed[i].as_py()} is not a finite number")
+        problems.add(_mask(pc.is_inf(typed)), lambda i: f"{feature.name}: {typed[i].as_py()} is not a finite number",
+                     f"{feature.name}: not a finite number")
     if feature.type == "float" and not feature.nullable and pc.any(pc.is_nan(typed)).as_py():
         problems.add(_mask(pc.is_nan(typed)), lambda i: f"{feature.name}: NaN (not nullable)")
 
@@ -229,6 +248,7 @@ def validate(
         if feature.name == spec.event_time and typed.null_count:
             import pyarrow.compute as pc
 
+            problems.filled_event_times = typed.null_count
             typed = pc.fill_null(typed, pa.scalar(ingest_time, arrow_type("timestamp")))
         _constraints(typed, text, feature, problems)
         arrays.append(typed)
@@ -303,6 +323,8 @@ def _coerce(feature: Feature, value: Any) -> Any:
             kind == "int" and isinstance(value, int) and not isinstance(value, bool)
         ):
             result = value
+        elif kind == "int" and isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+            result = int(value)  # 22.0 is the int 22 (exact up to 2**53)
         elif kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
             result = float(value)
         elif kind == "timestamp" and isinstance(value, datetime):

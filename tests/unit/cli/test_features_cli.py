@@ -17,14 +17,17 @@ def test_create_ingest_show_list_delete(tmp_path: Path) -> None:
                 "--event-time", "event_time"], tmp_path)
     assert made.returncode == 0, made.stderr
     assert "record id" in made.stdout and "timestamp" in made.stdout
-    done = run(["ingest", str(csv), "--group", "ads", "--json"], tmp_path)
+    refused = run(["ingest", str(csv), "--group", "ads"], tmp_path)  # 1 of 4 rows fails: over 5%
+    assert refused.returncode == 1 and "1 of 4 rows of ads.csv failed validation" in refused.stderr
+    assert "  1 row: expected 4 columns (first at line 4)" in refused.stderr
+    done = run(["ingest", str(csv), "--group", "ads", "--max-reject-ratio", "0.5", "--json"], tmp_path)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert (report["ingested"], report["rejected"], report["data_version"]) == (3, 1, 1)  # age: text ("x")
     assert Path(report["quarantine"]).is_file()
     human = run(["ingest", str(csv), "--group", "ads"], tmp_path)
     assert "already ingested" in human.stdout
-    strict = run(["ingest", str(csv), "-g", "ads", "--force", "--max-reject-ratio", "0.1"], tmp_path)
+    strict = run(["ingest", str(csv), "-g", "ads", "--force"], tmp_path)
     assert strict.returncode == 1 and "max-reject-ratio" in strict.stderr
     assert "Traceback" not in strict.stderr
     (tmp_path / "empty.csv").write_bytes(b"")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 SEQ = "_mloop_seq"
 FILE = "_mloop_file"
+RECORDS = ("all", "latest")
 
 
 def connect(ws: Workspace) -> duckdb.DuckDBPyConnection:
@@ -107,6 +108,7 @@ def _as_of(value: Any) -> datetime | None:
 def extract(
     ws: Workspace, group: str, *, as_of: datetime | str | None = None,
     columns: Sequence[str] | None = None, where: str | None = None, history: bool = False,
+    records: str | None = None,
 ) -> pd.DataFrame:
     """The group's records from the offline store.
 
@@ -115,19 +117,26 @@ def extract(
         as_of: ignore events after this time (default: now, i.e. everything).
         columns: features to return (the id and event time always come along).
         where: a SQL filter over the features, applied to the result (e.g. "age > 30").
-        history: every event instead of the newest record per id.
+        records: "latest" (the newest record per id, the default) or "all" (every record, as
+            SageMaker's offline store holds them: what training on repeated ids needs).
+        history: the same as records="all" (kept for existing callers).
 
     Returns:
-        A DataFrame ordered by id (snapshot) or by event time (history).
+        A DataFrame ordered by id ("latest") or by event time, then ingestion, then row in the
+        file ("all"): deterministic even when every event time is the ingest time.
 
     Raises:
-        FeatureGroupNotFound; InvalidInput for an unknown column, bad `as_of` or bad `where`.
+        FeatureGroupNotFound; InvalidInput for an unknown column, bad `as_of`, `where` or `records`.
     """
     import duckdb
 
     from mloop.features.groups import get_group
     from mloop.features.records import flush_local
 
+    if records is not None and records not in RECORDS:
+        raise InvalidInput(f"records='{records}' is not one of: {', '.join(RECORDS)}",
+                           hint='"all": every record; "latest": the newest record per id')
+    history = history or records == "all"
     flush_local(ws, group)
     grp = get_group(ws, group)
     spec = grp.spec

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from mloop.pipelines import Else, If, pipeline
-from mloop.recipes.steps import evaluate, extract, register_model, send_alert, split, train_model, validate
+from mloop.recipes.steps import evaluate, extract, register_model, send_alert, train_model, validate
+from mloop.recipes.steps import split as split_rows
 from mloop.recipes.steps.interactions import join_interactions
 
 AD_CLICK_RANGES = {"age": [0, 120]}
@@ -25,21 +26,32 @@ def ad_click_ctr(
     interactions_group: str = None,  # type: ignore[assignment]  # noqa: RUF013
     feedback_group: str = None,  # type: ignore[assignment]  # noqa: RUF013
     label_window: str = "1h",
+    records: str = "all",
+    split: str = "random",
+    features: list = None,  # type: ignore[assignment]  # noqa: RUF013
+    exclude: list = None,  # type: ignore[assignment]  # noqa: RUF013
 ) -> None:
     """Extract ad clicks, validate, split, train XGBoost, evaluate; register if AUC passes, else alert.
+
+    `records="all"` trains on every labelled record of the group (what SageMaker's offline store
+    holds; the seed's file repeats ids), `"latest"` on the newest per id. `split` is "random",
+    "group" (all records of an id on one side: the honest metric for new ids) or "time".
+    The record id, event time and columns that identify a person are not features unless
+    `features` names them; `exclude` leaves more out.
 
     `training_source="interactions"` (or `"both"`) trains on what the inference app logged, labelled
     by feedback that arrived after the prediction and within `label_window` (point in time); the
     groups default to the `[app]` settings' interactions_group and feedback_group.
     """
-    raw = join_interactions(extract(feature_group), training_source, interactions_group, feedback_group,
-                            label_window, target)
+    raw = join_interactions(extract(feature_group, records=records), training_source, interactions_group,
+                            feedback_group, label_window, target)
     data, _checks = validate(raw, target, max_null_ratio=0.6, ranges=AD_CLICK_RANGES)
-    train, test = split(data, target, test_size=test_size)
+    train, test = split_rows(data, target, test_size=test_size, split=split)
     model, model_uri = train_model(train, target, estimator="xgboost", n_estimators=n_estimators,
-                                   max_depth=max_depth, learning_rate=learning_rate, dataset=feature_group)
+                                   max_depth=max_depth, learning_rate=learning_rate, dataset=feature_group,
+                                   features=features, exclude=exclude)
     report = evaluate(model, test, metric="auc")
     with If(report["auc"] >= auc_threshold):
-        register_model(model, model_uri, report, model_name)
+        register_model(model, model_uri, report, model_name, threshold=auc_threshold)
     with Else():
         send_alert(report, auc_threshold, model_name)

@@ -46,6 +46,6 @@ def housing(
                                    derived=HOUSING_DERIVED, dataset=data_source)
     report = evaluate(model, test_fe, metric="r2")
     with If(report["r2"] >= r2_threshold):
-        register_model(model, model_uri, report, model_name)
+        register_model(model, model_uri, report, model_name, threshold=r2_threshold)
     with Else():
         send_alert(report, r2_threshold, model_name)

@@ -10,7 +10,8 @@ the gated metric is AUC (binary), accuracy (multi-class) or R² (regression) unl
 from __future__ import annotations
 
 from mloop.pipelines import Else, If, pipeline
-from mloop.recipes.steps import evaluate, load_source, register_model, send_alert, split, train_model, validate
+from mloop.recipes.steps import evaluate, load_source, register_model, send_alert, train_model, validate
+from mloop.recipes.steps import split as split_rows
 
 
 @pipeline(name="tabular")
@@ -29,15 +30,24 @@ def tabular(
     max_null_ratio: float = 0.9,
     experiment_name: str = "tabular",
     model_name: str = "tabular-model",
+    records: str = "latest",
+    split: str = "random",
+    features: list = None,  # type: ignore[assignment]  # noqa: RUF013
+    exclude: list = None,  # type: ignore[assignment]  # noqa: RUF013
 ) -> None:
-    """Load a feature group or file, validate, split, train, evaluate; register if the metric passes."""
-    raw = load_source(feature_group, data_source)
+    """Load a feature group or file, validate, split, train, evaluate; register if the metric passes.
+
+    `records` ("all" | "latest" per id), `split` ("random" | "group" | "time"), `features` and
+    `exclude` work as in `ad-click-ctr`.
+    """
+    raw = load_source(feature_group, data_source, records=records)
     data, _checks = validate(raw, target, max_null_ratio=max_null_ratio, task=task)
-    train, test = split(data, target, test_size=test_size, task=task)
+    train, test = split_rows(data, target, test_size=test_size, task=task, split=split)
     model, model_uri = train_model(train, target, estimator=estimator, task=task, n_estimators=n_estimators,
-                                   max_depth=max_depth, learning_rate=learning_rate, dataset=data_source)
+                                   max_depth=max_depth, learning_rate=learning_rate, dataset=data_source,
+                                   features=features, exclude=exclude)
     report = evaluate(model, test, metric=metric)
     with If(report["score"] >= threshold):
-        register_model(model, model_uri, report, model_name)
+        register_model(model, model_uri, report, model_name, threshold=threshold)
     with Else():
         send_alert(report, threshold, model_name)

@@ -26,23 +26,38 @@ def workspace() -> Workspace:
     return current_context().workspace
 
 
-def read_group(ws: Workspace, group: str, *, as_of: str = "", drop_keys: bool = True) -> pd.DataFrame:
-    """A feature-group snapshot, without its record id and event time when `drop_keys`."""
+def read_group(ws: Workspace, group: str, *, as_of: str = "", drop_keys: bool = False,
+               records: str = "latest") -> pd.DataFrame:
+    """A feature group's records ("all" or the newest per id), its id and event time marked as
+    such (`mloop.recipes.identifiers.roles`) or dropped when `drop_keys`."""
     from mloop.features import extract as extract_group
     from mloop.features import get_group
+    from mloop.recipes.identifiers import set_roles
 
-    frame = extract_group(ws, group, as_of=as_of or None)
+    frame = extract_group(ws, group, as_of=as_of or None, records=records)
+    spec = get_group(ws, group).spec
     if drop_keys:
-        spec = get_group(ws, group).spec
-        frame = frame.drop(columns=[c for c in (spec.record_identifier, spec.event_time) if c in frame.columns])
-    return frame
+        return frame.drop(columns=[c for c in (spec.record_identifier, spec.event_time) if c in frame.columns])
+    return set_roles(frame, spec.record_identifier, spec.event_time, group)
 
 
 @step(name="extract")
-def extract(group: FeatureGroupName, as_of: str = "", drop_keys: bool = True) -> pd.DataFrame:
-    """Snapshot of a feature group (newest record per id); its data version joins the cache key."""
-    frame = read_group(workspace(), group, as_of=as_of, drop_keys=drop_keys)
-    print(f"extracted {len(frame)} rows x {frame.shape[1]} columns from feature group '{group}'")
+def extract(group: FeatureGroupName, as_of: str = "", drop_keys: bool = False,
+            records: str = "latest") -> pd.DataFrame:
+    """A feature group's records: `records="all"` (every record, as SageMaker's offline store
+    reads) or "latest" (the newest per id); its data version joins the cache key. The id and
+    event time come along for a grouped split; the train step leaves them out of the features."""
+    from mloop.pipelines import current_context
+    from mloop.recipes.splitting import describe_ids
+
+    frame = read_group(workspace(), group, as_of=as_of, drop_keys=drop_keys, records=records)
+    ident = "" if drop_keys else frame.attrs["mloop"]["id"]
+    if ident:
+        counts = frame[ident].value_counts()
+        current_context().log_metrics({"rows_read": len(frame), "ids_read": len(counts),
+                                       "repeated_ids": int((counts > 1).sum())})
+    print(f"read {describe_ids(frame, ident)} x {frame.shape[1]} columns from feature group '{group}' "
+          f"(records={records})")
     return frame
 
 
@@ -98,11 +113,12 @@ def load_table(data_source: str = SYNTHETIC) -> pd.DataFrame:
 
 
 @step(name="load", cache=False)
-def load_source(feature_group: FeatureGroupName = "", data_source: str = "") -> pd.DataFrame:
-    """A feature group when named, else a file: the generic pipeline's input."""
+def load_source(feature_group: FeatureGroupName = "", data_source: str = "",
+                records: str = "latest") -> pd.DataFrame:
+    """A feature group when named (`records`: "all" or "latest" per id), else a file."""
     ws = workspace()
     if feature_group:
-        frame = read_group(ws, feature_group)
+        frame = read_group(ws, feature_group, records=records)
     elif data_source:
         frame = read_source(ws, data_source)
     else:

@@ -15,10 +15,12 @@ def _facts(report: dict) -> dict[str, Any]:
 
 
 @step(name="register", kind="RegisterModel")
-def register_model(model: TabularModel, model_uri: str, report: dict, model_name: str) -> dict:
+def register_model(model: TabularModel, model_uri: str, report: dict, model_name: str,
+                   threshold: float | None = None) -> dict:
     """Register the trained model through `mloop.registry` (starts PendingManualApproval).
 
     When the training step ran without tracking (no MLflow run), the model is logged here first.
+    `threshold` is the gate the model passed (reported with the outcome).
     """
     from mloop import registry, tracking
     from mloop.pipelines import current_context
@@ -32,11 +34,14 @@ def register_model(model: TabularModel, model_uri: str, report: dict, model_name
             model_uri = log_tabular_model(ws, run.run_id, model, _example(model))
     metadata = {"pipeline_run_id": ctx.run_id, "step": ctx.step_name, "task": model.task,
                 "estimator": model.estimator_kind, "features": model.feature_names,
+                "features_left_out": model.metadata.get("features_left_out") or {},
+                "train_rows": model.metadata.get("train_rows"),
                 "dataset": model.metadata.get("dataset"), "synthetic": bool(model.metadata.get("synthetic"))}
     version = registry.register(ws, model_name, model_uri, metrics=_facts(report), metadata=metadata)
     print(f"registered {version.name} version {version.version} ({version.status}) from {model_uri}")
     return {"name": version.name, "version": version.version, "status": version.status,
-            "model_uri": version.model_uri, "source_uri": model_uri}
+            "model_uri": version.model_uri, "source_uri": model_uri, "metric": report.get("metric"),
+            "score": report.get("score"), "threshold": threshold}
 
 
 def _example(model: TabularModel) -> Any:
@@ -60,4 +65,5 @@ def send_alert(report: dict, threshold: float, model_name: str, severity: str = 
     alert = raise_alert(ws=ctx.workspace, source=f"pipeline/{ctx.run_id}/{ctx.step_name}", severity=severity,
                         title=title, detail=detail)
     print(f"alert #{alert.id} ({alert.severity}): {title}; delivery: {alert.delivery}")
-    return {"alert_id": alert.id, "title": title, "delivery": alert.delivery}
+    return {"alert_id": alert.id, "title": title, "delivery": alert.delivery, "metric": metric,
+            "score": score, "threshold": threshold, "model_name": model_name}

@@ -30,9 +30,10 @@ def combine(raw: pd.DataFrame, labelled: pd.DataFrame, training_source: str, tar
     columns = [c for c in raw.columns if c in labelled.columns or c == target]
     rows = labelled.reindex(columns=columns)
     rows[target] = labelled[target].astype(raw[target].dtype if target in raw else "int64")
-    if training_source == "interactions":
-        return rows.reset_index(drop=True)
-    return pd.concat([raw, rows], ignore_index=True)
+    out = rows.reset_index(drop=True) if training_source == "interactions" else pd.concat(
+        [raw, rows], ignore_index=True)
+    out.attrs = dict(raw.attrs)  # which columns are the id and event time (see recipes.identifiers)
+    return out
 
 
 @step(name="join_interactions")

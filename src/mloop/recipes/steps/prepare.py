@@ -1,7 +1,9 @@
 """Preprocess and feature-engineering steps.
 
-`split` drops rows without a label and identifier-like text columns (names, ids: one value per
-row teaches a model nothing) and makes a stratified train/test split. Imputation, encoding and
+`split` drops rows without a label and makes a train/test split: stratified random rows, all
+records of an id on one side ("group"), or the newest records as the test set ("time"); see
+`mloop.recipes.splitting`. Identifiers stay in the frames (a group split needs them) and are
+left out of the features by the train step (`mloop.recipes.identifiers`). Imputation, encoding and
 scaling are fitted later, inside the model, on the training split only (see
 `mloop.recipes.model`), so serving accepts raw records. `engineer_features` adds derived
 columns declared as data; the same declarations go into the model.
@@ -21,23 +23,13 @@ HOUSING_DERIVED: list[dict] = [
 ]
 
 
-def id_like_columns(frame: pd.DataFrame, target: str) -> list[str]:
-    """Text columns with (almost) one distinct value per row."""
-    import pandas as pd
-
-    rows = len(frame)
-    if rows < 20:
-        return []
-    return [c for c in frame.columns if c != target
-            and not pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-            and frame[c].nunique(dropna=True) > 0.5 * rows]
-
-
 def split_frame(data: pd.DataFrame, target: str, *, test_size: float = 0.2, seed: int = 42,
-                task: str = "auto", drop: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stratified (classification) or random split after dropping unlabelled rows and id-like columns."""
-    from mloop.recipes.metrics import split_indices
+                task: str = "auto", drop: list[str] | None = None,
+                method: str = "random") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split the labelled rows (`method`: random, group or time) after dropping the `drop` columns."""
+    from mloop.recipes.identifiers import roles
     from mloop.recipes.model import infer_task
+    from mloop.recipes.splitting import describe_ids, overlap_warning, split_positions
 
     if target not in data.columns:
         raise InvalidInput(f"target column '{target}' is not in the data",
@@ -45,24 +37,46 @@ def split_frame(data: pd.DataFrame, target: str, *, test_size: float = 0.2, seed
     if not 0 < test_size < 1:
         raise InvalidInput(f"test_size must be between 0 and 1, got {test_size}")
     labelled = data[data[target].notna()]
-    dropped = sorted({*(drop or []), *id_like_columns(labelled, target)} & set(labelled.columns))
+    labelled.attrs = dict(data.attrs)
+    dropped = sorted(set(drop or []) & set(labelled.columns))
     if dropped:
-        print(f"dropping identifier-like or excluded columns: {', '.join(dropped)}")
+        print(f"dropping excluded columns: {', '.join(dropped)}")
         labelled = labelled.drop(columns=dropped)
     kind = task if task != "auto" else infer_task(labelled[target])
     stratify = labelled[target].astype(str).to_numpy() if kind == "classification" else None
-    train_rows, test_rows = split_indices(stratify, len(labelled), test_size, seed)
+    role = roles(labelled)
+    train_rows, test_rows = split_positions(labelled, method=method, test_size=test_size, seed=seed,
+                                            stratify=stratify, id_column=role["id"], time_column=role["event_time"])
     train, test = labelled.iloc[train_rows], labelled.iloc[test_rows]
-    print(f"split {len(labelled)} labelled rows: {len(train)} train / {len(test)} test"
-          f"{' (stratified)' if stratify is not None else ''}")
+    how = {"random": " (stratified)" if stratify is not None else "", "group": " (grouped by id)",
+           "time": " (newest records to test)"}[method]
+    print(f"split {describe_ids(labelled, role['id'])} with a label: {len(train):,} train / "
+          f"{len(test):,} test, split={method}{how}")
+    warning = overlap_warning(train, test, role["id"])
+    if warning:
+        print(warning)
     return train.reset_index(drop=True), test.reset_index(drop=True)
 
 
 @step(name="preprocess", outputs=("train", "test"))
 def split(data: pd.DataFrame, target: str, test_size: float = 0.2, seed: int = 42, task: str = "auto",
-          drop: list | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train/test split (stratified for classification); preprocessing is fitted on train only."""
-    return split_frame(data, target, test_size=test_size, seed=seed, task=task, drop=list(drop or []))
+          drop: list | None = None, split: str = "random") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train/test split: random (stratified for classification), group (by id) or time."""
+    from mloop.errors import MloopError
+    from mloop.pipelines import current_context
+    from mloop.recipes.identifiers import roles
+
+    train, test = split_frame(data, target, test_size=test_size, seed=seed, task=task, drop=list(drop or []),
+                              method=split)
+    ident = roles(train)["id"]
+    if ident in train.columns:  # what `mloop run` reports: ids on both sides inflate the metric
+        shared = set(train[ident].unique()) & set(test[ident].unique())
+        try:
+            current_context().log_metrics({"ids_in_train_and_test": len(shared),
+                                           "test_rows_of_train_ids": int(test[ident].isin(shared).sum())})
+        except MloopError:  # called as a plain function, outside a run
+            pass
+    return train, test
 
 
 def add_derived(frame: pd.DataFrame, derived: list[dict]) -> pd.DataFrame:

@@ -24,17 +24,26 @@ _MODEL_REQUIREMENTS = ("xgboost-cpu", "scikit-learn", "skops", "scipy", "pyarrow
 
 def fit_model(train: pd.DataFrame, target: str, *, estimator: str = "xgboost", task: str = "auto",
               n_estimators: int = 100, max_depth: int = 6, learning_rate: float = 0.1,
-              derived: list[dict] | None = None, dataset: str = "", seed: int = 42) -> TabularModel:
-    """Fit a TabularModel with the reference pipelines' parameter names."""
+              derived: list[dict] | None = None, dataset: str = "", seed: int = 42,
+              features: list[str] | None = None, exclude: list[str] | None = None) -> TabularModel:
+    """Fit a TabularModel with the reference pipelines' parameter names.
+
+    Identifiers and personal data are left out of the features unless `features` names them
+    (`mloop.recipes.identifiers`); the model's metadata lists what was used and left out, and why.
+    """
+    from mloop.recipes.identifiers import choose_features
+
+    chosen, left_out = choose_features(train, target, features=features, exclude=exclude)
     params: dict[str, Any] = {"n_estimators": int(n_estimators)}
     if estimator.lower() in ("xgboost", "xgb"):
         params.update(max_depth=int(max_depth), learning_rate=float(learning_rate))
     else:
         params["max_depth"] = int(max_depth) if max_depth and max_depth > 0 else None
     metadata = {"dataset": dataset or "unknown", "synthetic": dataset.startswith("synthetic") or
-                bool(train.attrs.get("synthetic")), "train_rows": len(train)}
-    return TabularModel.fit(train, target, task=None if task == "auto" else task, estimator=estimator,
-                            params=params, derived=derived, seed=seed, metadata=metadata)
+                bool(train.attrs.get("synthetic")), "train_rows": len(train),
+                "features_used": chosen, "features_left_out": left_out}
+    return TabularModel.fit(train, target, features=chosen, task=None if task == "auto" else task,
+                            estimator=estimator, params=params, derived=derived, seed=seed, metadata=metadata)
 
 
 def log_tabular_model(ws: Workspace, run_id: str, model: TabularModel, example: pd.DataFrame,
@@ -58,17 +67,31 @@ def train_model(
     train: pd.DataFrame, target: str, estimator: str = "xgboost", task: str = "auto",
     n_estimators: int = 100, max_depth: int = 6, learning_rate: float = 0.1,
     derived: list | None = None, dataset: str = "", seed: int = 42,
+    features: list | None = None, exclude: list | None = None,
 ) -> tuple[TabularModel, str]:
-    """Fit preprocessing + estimator on the training split; log params, importances and the model."""
+    """Fit preprocessing + estimator on the training split; log params, importances and the model.
+
+    `features` (use exactly these columns) and `exclude` (leave these out too) override the
+    default, which leaves out the record id, the event time and columns that identify a person.
+    """
     from mloop.pipelines import current_context
+    from mloop.recipes.identifiers import describe_left_out
 
     ctx = current_context()
     model = fit_model(train, target, estimator=estimator, task=task, n_estimators=n_estimators,
                       max_depth=max_depth, learning_rate=learning_rate, derived=derived,
-                      dataset=dataset, seed=seed)
+                      dataset=dataset, seed=seed, features=list(features or []) or None,
+                      exclude=list(exclude or []))
+    left_out = model.metadata["features_left_out"]
     ctx.log_params({"estimator": model.estimator_kind, "task": model.task, "features": len(model.feature_names),
-                    "train_rows": len(train), "dataset": model.metadata["dataset"]})
+                    "train_rows": len(train), "dataset": model.metadata["dataset"],
+                    "features_used": ", ".join(model.feature_names)[:5000],
+                    "features_left_out": describe_left_out(left_out)[:5000]})
     ctx.log_metrics({f"importance.{k}": round(v, 6) for k, v in model.feature_importances().items()})
+    ctx.log_metrics({"train_rows": len(train), "features_used": len(model.feature_names),
+                     "features_left_out": len(left_out)})
+    print(f"features: {', '.join(model.feature_names)}")
+    print(f"left out of the features: {describe_left_out(left_out)}")
     print(f"trained {model.estimator_kind} {model.task} on {len(train)} rows, "
           f"{len(model.feature_names)} raw features -> {model.preprocessor.width} encoded")
     uri = ""

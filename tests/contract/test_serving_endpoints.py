@@ -123,3 +123,37 @@ def test_changes_to_an_unknown_endpoint_say_not_found(ws) -> None:  # type: igno
         serving.promote(ws, ep)
     with pytest.raises(EndpointNotFound):
         serving.rollback(ws, ep)
+
+
+def test_the_input_policy_is_set_per_endpoint_and_kept_by_later_deploys(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from mloop.recipes.input_profile import InputProfile, InputSpec
+    from mloop.serving.models import ServedModel
+    from tests.support.servers import wait_until
+
+    profile = InputProfile([InputSpec("a", "numeric", missing=False, min=0.0, max=1.0)])
+
+    def loader(variant):  # type: ignore[no-untyped-def]
+        return ServedModel(variant.model_name, variant.model_version, variant.model_uri,
+                           lambda rows: [0.5] * len(rows), ["a"], {}, "test", profile)
+
+    model, ep = f"m-{uuid.uuid4().hex[:6]}", f"ep-{uuid.uuid4().hex[:6]}"
+    _versions(ws, model, 2, tmp_path, approve=2)
+    serving.deploy(ws, ep, model, version=1, guardrails={"input_policy": "reject"})
+    later = serving.deploy(ws, ep, model, version=2, guardrails={"max_p99_ms": 50.0})
+    assert later.guardrails == {"input_policy": "reject", "max_p99_ms": 50.0}
+    app = serving.create_app(ws, ep, loader=loader, poll_interval=0.05)
+    with TestClient(app) as client:
+        wait_until(lambda: client.get("/ping").status_code == 200, timeout=10, what="first load")
+        refused = client.post("/invocations", content="5", headers={"content-type": "text/csv"})
+        assert refused.status_code == 400 and refused.json()["code"] == "input_rejected"
+        assert "'a' = '5' is outside the training range (expected a number in 0..1)" in refused.json()["message"]
+        assert client.post("/invocations", content="0.5", headers={"content-type": "text/csv"}).status_code == 200
+    other = f"ep-{uuid.uuid4().hex[:6]}"
+    serving.deploy(ws, other, model, version=1)  # no policy: the setting's default, warn
+    with TestClient(serving.create_app(ws, other, loader=loader, poll_interval=0.05)) as client:
+        wait_until(lambda: client.get("/ping").status_code == 200, timeout=10, what="first load")
+        warned = client.post("/invocations", content="5", headers={"content-type": "text/csv"})
+        assert warned.status_code == 200 and warned.headers["x-mloop-input-issues"] == "a:out_of_range=1"
+        assert 'feature="a",issue="out_of_range"' in client.get("/metrics").text

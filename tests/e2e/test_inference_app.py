@@ -36,12 +36,18 @@ def test_form_predicts_and_records_feedback(live: dict[str, Any], page: Any) -> 
     assert request_id in set(feedback["request_id"])
 
 
-def test_form_explains_bad_input(live: dict[str, Any], page: Any) -> None:  # noqa: F811
+def test_form_predicts_with_empty_fields_and_explains_bad_input(live: dict[str, Any], page: Any) -> None:  # noqa: F811
     page.goto(live["url"] + "/")
     page.fill("#age", "")
+    page.select_option("#gender", "")  # "(unknown)"
     page.click("#predict")
-    page.wait_for_selector("#error:not([hidden])")
-    assert "age is required" in page.text_content("#error")
+    page.wait_for_selector("#result:not([hidden])")
+    assert page.text_content("[data-testid=probability]").strip().endswith("%")
+    request_id = page.text_content("#request-id").strip()
+    row = logged(live["ws"], "user-interactions").set_index("request_id").loc[request_id]
+    import pandas as pd
+
+    assert pd.isna(row["age"]) and pd.isna(row["gender"])  # logged as missing, not 0 or ""
     page.fill("#age", "-4")
     page.click("#predict")
     page.wait_for_function("document.getElementById('error').textContent.includes('age')")

@@ -20,8 +20,11 @@ def _render_endpoint(ep: dict[str, Any]) -> None:
     if ep.get("follow_model") and ep.get("follow_canary_weight"):
         follow += f" (canary {ep['follow_canary_weight']}%)"
     out.print(f"endpoint [bold]{ep['name']}[/]  generation {ep['generation']}{follow}")
-    if ep.get("guardrails"):
-        out.print("guardrails: " + ", ".join(f"{k}={v}" for k, v in ep["guardrails"].items()))
+    limits = {k: v for k, v in (ep.get("guardrails") or {}).items() if k != "input_policy"}
+    if limits:
+        out.print("guardrails: " + ", ".join(f"{k}={v}" for k, v in limits.items()))
+    if (ep.get("guardrails") or {}).get("input_policy"):
+        out.print(f"input policy: {ep['guardrails']['input_policy']}")
     table(ep["variants"], ["name", "model_name", "model_version", "weight", "deployed_at"])
 
 
@@ -39,6 +42,9 @@ def deploy(
     max_error_rate: float | None = typer.Option(None, "--max-error-rate",
                                                 help="Guardrail: canary 5xx rate limit (default: setting)."),
     max_p99_ms: float | None = typer.Option(None, "--max-p99-ms", help="Guardrail: canary p99 limit in ms."),
+    input_policy: str | None = typer.Option(
+        None, "--input-policy", help="warn: score records holding what the model never saw and report it; "
+        "reject: answer 400 (default: serving.input_policy)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Deploy an Approved model version to an endpoint variant (servers pick it up live)."""
@@ -51,7 +57,12 @@ def deploy(
         raise InvalidInput(f"--canary-weight must be 1-99, got {canary_weight}")
     if max_error_rate is not None and not 0 <= max_error_rate <= 1:
         raise InvalidInput(f"--max-error-rate is a fraction 0-1, got {max_error_rate}")
-    limits = {k: v for k, v in (("max_error_rate", max_error_rate), ("max_p99_ms", max_p99_ms)) if v is not None}
+    if input_policy is not None:
+        from mloop.serving.input_policy import check_policy
+
+        check_policy(input_policy, "--input-policy")
+    limits = {k: v for k, v in (("max_error_rate", max_error_rate), ("max_p99_ms", max_p99_ms),
+                                ("input_policy", input_policy)) if v is not None}
     ws = workspace()
     who = authorize(ws, "deployer", action="`mloop deploy`")
     ep = do_deploy(ws, endpoint, model, version=version, latest_approved=latest_approved,

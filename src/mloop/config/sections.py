@@ -155,6 +155,11 @@ class ServingSettings(_Section):
         "so large valid batches cannot trip it.",
     )
     image: str = Field("mloop-serving:latest", description="Serving container image (KServe export).")
+    input_policy: Literal["warn", "reject"] = Field(
+        "warn", description="Records holding what the model never saw (unknown categories, numbers outside "
+        "the training range, wrong kinds, few features): warn = score and report them, reject = answer 400. "
+        "Per endpoint: `mloop deploy --input-policy`."
+    )
 
 
 class ReleaseSettings(_Section):

@@ -69,10 +69,14 @@ def _show_errors(ctx: DemoContext, url: str) -> None:
     from mloop.demo.traffic import users
 
     record = users(1, seed=3)[0]
-    for label, bad in (("a negative age", {**record, "age": -4}),
-                       ("an unknown device type", {**record, "device_type": "Smartwatch"})):
-        res = httpx.post(f"{url}/api/predict", json=bad, timeout=10)
-        ctx.say(f"{label} -> [yellow]{res.status_code}[/] {res.json()['message']}")
+    res = httpx.post(f"{url}/api/predict", json={**record, "age": -4}, timeout=10)
+    ctx.say(f"a negative age -> [yellow]{res.status_code}[/] {res.json()['message']}")
+    empty = httpx.post(f"{url}/api/predict", json={**record, "age": "", "gender": None}, timeout=10)
+    ctx.say(f"empty age and gender -> {empty.status_code} p={empty.json().get('probability', 0):.3f} "
+            "(the model was trained with missing values)")
+    unseen = httpx.post(f"{url}/api/predict", json={**record, "device_type": "Smartwatch"}, timeout=10)
+    said = ", ".join(unseen.json().get("input_issues") or []) or unseen.json().get("message")
+    ctx.say(f"an unknown device type -> {unseen.status_code}, the endpoint's input policy reports: {said}")
     ok = httpx.post(f"{url}/api/predict", json=record, timeout=10).json()
     httpx.post(f"{url}/api/feedback", json={"request_id": ok["request_id"], "clicked": False}, timeout=10)
     twice = httpx.post(f"{url}/api/feedback", json={"request_id": ok["request_id"], "clicked": True}, timeout=10)

@@ -64,12 +64,17 @@ def _start_server(ctx: DemoContext) -> str:
 def _invoke(ctx: DemoContext, http: httpx.Client) -> None:
     from mloop.recipes.datasets import ad_clicks
 
-    names = [i["name"] for i in http.get(f"/v2/models/{ENDPOINT}").json()["inputs"]]
+    inputs = http.get(f"/v2/models/{ENDPOINT}").json()["inputs"]
+    names = [i["name"] for i in inputs]
     rows = ad_clicks(2, seed=99)[names].astype(object).where(lambda f: f.notna(), None).values.tolist()
     csv = "\n".join(",".join("" if v is None else str(v) for v in row) for row in rows)
     r = http.post("/invocations", content=csv, headers={"content-type": "text/csv"})
     ctx.did(f"SageMaker  POST /invocations text/csv ({len(rows)} raw rows) → {r.json()['predictions']} "
             f"[dim]({_who(r)})[/]")
+    unseen = ",".join({"FP64": "31", "BOOL": "true"}.get(i["datatype"], "Robot") for i in inputs)  # never seen
+    r = http.post("/invocations", content=unseen, headers={"content-type": "text/csv"})
+    ctx.did(f"SageMaker  POST /invocations {unseen!r} → {r.status_code}, scored and reported "
+            f"(input policy warn): X-Mloop-Input-Issues: {r.headers.get('x-mloop-input-issues')}")
     r = http.post(f"/v1/models/{ENDPOINT}:predict", json={"instances": [dict(zip(names, rows[0], strict=True))]})
     ctx.did(f"KServe V1  POST /v1/models/{ENDPOINT}:predict → {r.json()} [dim]({_who(r)})[/]")
     inputs = [{"name": n, "shape": [1], "datatype": "FP64" if isinstance(v, int | float) else "BYTES", "data": [v]}

@@ -19,7 +19,7 @@ def users(n: int, seed: int, *, shifted: bool = False) -> list[dict[str, Any]]:
 
     pool = ad_clicks(max(n, 200), seed=seed)
     rng = np.random.default_rng(seed)
-    # The app wants complete records: fill a missing value with a draw from the column's values.
+    # Complete records (the app takes empty fields too): fill a missing value with a draw from the column's values.
     present = {field: pool[field].dropna().to_numpy() for field in FIELDS}
     out = []
     for row in pool.head(n)[FIELDS].to_dict("records"):

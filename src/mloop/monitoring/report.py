@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 # Columns the app logs that are not model inputs.
 META_COLUMNS = {"request_id", "event_time", "prediction", "model_name", "model_version", "variant",
-                "latency_ms", "endpoint"}
+                "latency_ms", "endpoint", "input_issues"}
 
 
 def drift_report(ws: Workspace, endpoint: str, *, window: str | None = None, now: datetime | None = None,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.errors import IntegrityError, InvalidInput, NotFound
 from mloop.recipes.estimators import estimator_class
+from mloop.recipes.input_profile import InputProfile
 from mloop.recipes.preprocess import Preprocessor
 
 if TYPE_CHECKING:
@@ -59,12 +60,14 @@ class TabularModel:
         classes: class labels (classification); scores are P(classes[1]) for binary models.
         target: the training label column.
         metadata: free-form facts (dataset, synthetic flag, params) saved with the model.
+        inputs: what training saw of each raw input (kinds, missing values, ranges, categories).
     """
 
     def __init__(self, preprocessor: Preprocessor, estimator: Any, *, task: str, target: str,
                  classes: list[Any] | None = None, params: dict[str, Any] | None = None,
-                 metadata: dict[str, Any] | None = None) -> None:
+                 metadata: dict[str, Any] | None = None, inputs: InputProfile | None = None) -> None:
         self.preprocessor = preprocessor
+        self.inputs = inputs or InputProfile.from_preprocessor(preprocessor)
         self.estimator = estimator
         self.task = task
         self.target = target
@@ -123,7 +126,8 @@ class TabularModel:
         est = estimator_class(estimator).fit(X, y, task=task, n_classes=max(len(classes), 1),
                                              params=dict(params or {}), seed=seed)
         return cls(preprocessor, est, task=task, target=target, classes=classes,
-                   params=dict(params or {}), metadata=metadata)
+                   params=dict(params or {}), metadata=metadata,
+                   inputs=InputProfile.fit(labelled, preprocessor))
 
     def predict_records(self, rows: list[Any]) -> np.ndarray:
         """Scores for raw records: dicts by column name or lists in `feature_names` order.
@@ -176,11 +180,12 @@ class TabularModel:
         return example
 
     def describe(self) -> dict[str, Any]:
-        """The model's interface: inputs (name, kind, categories), task, classes, outputs."""
-        inputs = [{"name": c.name, "kind": c.kind, **({"categories": c.categories} if c.categories else {})}
-                  for c in self.preprocessor.columns]
+        """The model's interface: the raw inputs records carry (name, kind, whether they may be
+        missing, range or categories; derived features are computed inside and not listed), task,
+        classes, outputs."""
         return {"format": FORMAT, "task": self.task, "estimator": self.estimator_kind,
-                "target": self.target, "classes": self.classes, "inputs": inputs,
+                "target": self.target, "classes": self.classes, "inputs": self.inputs.describe(),
+                "derived": [d["name"] for d in self.preprocessor.derived],
                 "output": "probability" if self.task == "classification" else "value"}
 
     def save(self, directory: Path | str) -> Path:
@@ -193,6 +198,7 @@ class TabularModel:
             "target": self.target, "classes": self.classes, "estimator": self.estimator_kind,
             "estimator_file": estimator_file, "params": self.params, "metadata": self.metadata,
             "feature_names": self.feature_names, "preprocessing": self.preprocessor.to_dict(),
+            "inputs": self.inputs.to_dict(),
         }
         _write_atomic(directory / SPEC_FILE, json.dumps(spec, indent=2, sort_keys=True, default=str))
         return directory
@@ -226,9 +232,10 @@ def load_model_dir(path: Path | str) -> TabularModel:
             f"this mloop reads {FORMAT} v{FORMAT_VERSION}")
     classes = spec.get("classes") or []
     estimator = estimator_class(spec["estimator"]).load(directory, spec["task"], max(len(classes), 1))
+    profile = InputProfile.from_dict(spec["inputs"]) if spec.get("inputs") else None  # older models: none
     return TabularModel(Preprocessor.from_dict(spec["preprocessing"]), estimator, task=spec["task"],
                         target=spec.get("target", ""), classes=classes, params=spec.get("params"),
-                        metadata=spec.get("metadata"))
+                        metadata=spec.get("metadata"), inputs=profile)
 
 
 def _find_spec_dir(path: Path) -> Path:

@@ -200,7 +200,23 @@ def app_from_env() -> ServingApp:
         from pathlib import Path
 
         served = load_served(Path(model_dir), endpoint, 1, f"file://{model_dir}")
-        return create_app(None, endpoint, live=static_endpoint(endpoint, served), fast=fast, batching=batching)
+        return create_app(None, endpoint, live=static_endpoint(endpoint, served, _static_policy()), fast=fast,
+                          batching=batching)
     poll = os.environ.get("_MLOOP_SERVE_POLL")
     ws = open_workspace(os.environ.get("MLOOP_WORKSPACE"))
     return create_app(ws, endpoint, poll_interval=float(poll) if poll else None, fast=fast, batching=batching)
+
+
+def _static_policy() -> str:
+    """The input policy of a server of one model directory: the workspace's setting when there is
+    one, else `MLOOP_SERVING__INPUT_POLICY` (a SageMaker container has no workspace)."""
+    from pathlib import Path
+
+    from mloop.serving.input_policy import check_policy
+
+    root = os.environ.get("MLOOP_WORKSPACE")
+    if root:
+        from mloop.config import load_settings
+
+        return load_settings(Path(root)).settings.serving.input_policy
+    return check_policy(os.environ.get("MLOOP_SERVING__INPUT_POLICY", "warn"), "MLOOP_SERVING__INPUT_POLICY")

@@ -193,8 +193,8 @@ def apply_change(
         values: dict[str, Any] = {"generation": gen, "updated_at": now}
         if follow is not None:
             values["follow_model"], values["follow_canary_weight"] = follow
-        if guardrails is not None:
-            values["guardrails"] = guardrails
+        if guardrails is not None:  # merged: a deploy that sets one limit keeps the others (and the input policy)
+            values["guardrails"] = {**(current.guardrails if current else {}), **guardrails}
         if current is None:
             values.setdefault("guardrails", {})
             conn.execute(insert(endpoints).values(name=name, created_at=now, **values))

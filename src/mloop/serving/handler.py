@@ -11,7 +11,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import MloopError
+from mloop.serving import input_policy
 from mloop.serving.errors import ModelError, ModelNotFound, NoModelDeployed
+from mloop.serving.input_check import Finding, inspect
 from mloop.serving.protocols import (
     parse_invocation,
     parse_v1,
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from mloop.serving.batching import Batcher
     from mloop.serving.live import Deployment, LiveEndpoint, LiveVariant
     from mloop.serving.metrics import ServerMetrics
+    from mloop.serving.models import ServedModel
 
 log = logging.getLogger("mloop.serving")
 
@@ -67,18 +70,22 @@ def error_response(exc: MloopError, headers: list[tuple[bytes, bytes]] | None = 
 def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> Response:
     """Answer one prediction request; never raises (errors become JSON responses)."""
     started = time.perf_counter()
+    dep = live.current
     try:
-        variant = _choose(live, live.current, req)
+        variant = _choose(live, dep, req)
     except MloopError as exc:
         return error_response(exc)
+    findings: list[Finding] = []
     count = UNTIMED
     try:
         rows, extra = _parse(variant, req)
         count = len(rows)
-        response = _render(variant, req, variant.model.predict(rows), extra)
+        findings = _inspect(variant, dep, rows)
+        _enforce(variant, dep, findings)
+        response = _render(variant, req, variant.model.predict(rows), extra, findings)
     except Exception as exc:
         response = _failure(variant, exc)
-    _record(variant, metrics, response[0], started, count)
+    _record(variant, metrics, response[0], started, findings, count)
     return response
 
 
@@ -86,22 +93,41 @@ async def predict_batched(live: LiveEndpoint, metrics: ServerMetrics | None, req
                           batcher: Batcher) -> Response:
     """`predict`, with the model call shared with the other requests of this loop iteration."""
     started = time.perf_counter()
+    dep = live.current
     try:
-        variant = _choose(live, live.current, req)
+        variant = _choose(live, dep, req)
     except MloopError as exc:
         return error_response(exc)
+    findings: list[Finding] = []
     count = UNTIMED
     try:
         rows, extra = _parse(variant, req)
         count = len(rows)
-        response = _render(variant, req, await batcher.predict(variant.model, rows), extra)
+        findings = _inspect(variant, dep, rows)
+        _enforce(variant, dep, findings)
+        response = _render(variant, req, await batcher.predict(variant.model, rows), extra, findings)
     except Exception as exc:
         response = _failure(variant, exc)
-    _record(variant, metrics, response[0], started, count)
+    _record(variant, metrics, response[0], started, findings, count)
     return response
 
 
+def _inspect(variant: LiveVariant, dep: Deployment | None, rows: list[Any]) -> list[Finding]:
+    """What the model never saw in `rows` (NaN, infinities, misshapen rows raise InvalidInput)."""
+    profile = variant.model.inputs
+    return [] if profile is None else inspect(profile, rows)
+
+
+def _enforce(variant: LiveVariant, dep: Deployment | None, findings: list[Finding]) -> None:
+    """Under the `reject` policy, the 400 that names what the model never saw."""
+    if findings and dep is not None and dep.input_policy == "reject":
+        assert variant.model.inputs is not None
+        raise input_policy.rejection(variant.model.inputs, findings)
+
+
 def _failure(variant: LiveVariant, exc: Exception) -> Response:
+    if isinstance(exc, input_policy.InputRejected):
+        return error_response(exc, [*variant.headers, input_policy.header(exc.findings)])
     if isinstance(exc, MloopError):
         return error_response(exc, variant.headers)
     # the model itself failed on valid input: a 500 that counts against the variant's guardrail
@@ -111,11 +137,15 @@ def _failure(variant: LiveVariant, exc: Exception) -> Response:
     return error_response(err, variant.headers)
 
 
-def _record(variant: LiveVariant, metrics: ServerMetrics | None, code: int, started: float, rows: int) -> None:
+def _record(variant: LiveVariant, metrics: ServerMetrics | None, code: int, started: float,
+            findings: list[Finding], rows: int) -> None:
     elapsed = time.perf_counter() - started
     variant.window.add(time.monotonic(), elapsed, code >= 500, rows)
     if metrics is not None:
         metrics.observe(variant.name, variant.model.name, variant.version, code, elapsed)
+        if findings:
+            metrics.observe_inputs(variant.name, variant.model.name, variant.version,
+                                   input_policy.counts(findings))
 
 
 _logged: set[int] = set()
@@ -164,14 +194,22 @@ def _parse(variant: LiveVariant, req: Request) -> tuple[list[Any], Any]:
     return rows, (request_id, outputs)
 
 
-def _render(variant: LiveVariant, req: Request, predictions: list[Any], extra: Any) -> Response:
+def _render(variant: LiveVariant, req: Request, predictions: list[Any], extra: Any,
+            findings: list[Finding]) -> Response:
+    headers = variant.headers
+    issues = None
+    if findings:
+        headers = [*headers, input_policy.header(findings)]
+        issues = input_policy.report(findings)
     if req.protocol == SAGEMAKER:
-        body, ctype = render_invocation(predictions, req.accept)
-        return 200, body, ctype, variant.headers
+        body, ctype = render_invocation(predictions, req.accept, issues)
+        return 200, body, ctype, headers
     if req.protocol == V1:
-        return 200, render_v1(predictions), JSON, variant.headers
+        return 200, render_v1(predictions, issues), JSON, headers
     model = variant.model
-    return 200, render_v2(predictions, req.model or model.name, model.version, *extra), JSON, variant.headers
+    request_id, outputs = extra
+    return 200, render_v2(predictions, req.model or model.name, model.version, request_id, outputs,
+                          issues), JSON, headers
 
 
 def model_metadata(live: LiveEndpoint, name: str, protocol: str) -> tuple[int, Any]:
@@ -188,7 +226,23 @@ def model_metadata(live: LiveEndpoint, name: str, protocol: str) -> tuple[int, A
                      "variants": [{"name": v.name, "model": v.model.name, "version": v.version,
                                    "weight": v.weight} for v in variants]}
     first = (dep.variants.get("production") or variants[0]).model
-    inputs = [{"name": f["name"], "datatype": "FP64" if f.get("kind") in ("numeric", "boolean") else "BYTES",
-               "shape": [-1]} for f in first.describe.get("inputs", [])]
+    inputs = v2_inputs(first)
     return 200, {"name": name, "versions": sorted({v.version for v in variants}), "platform": first.kind,
                  "inputs": inputs, "outputs": [{"name": "predict", "datatype": "FP64", "shape": [-1]}]}
+
+
+V2_DATATYPES = {"numeric": "FP64", "boolean": "BOOL", "categorical": "BYTES"}
+
+
+def v2_inputs(model: ServedModel) -> list[dict[str, Any]]:
+    """The V2 metadata inputs: exactly the raw inputs `/infer` takes (one tensor of shape [N] each;
+    derived features are computed inside the model and not listed), with what training saw."""
+    if model.inputs is None:
+        return [{"name": name, "datatype": "BYTES", "shape": [-1]} for name in model.feature_names]
+    out = []
+    for spec in model.inputs.inputs:
+        item: dict[str, Any] = {"name": spec.name, "datatype": V2_DATATYPES[spec.kind], "shape": [-1]}
+        if spec.kind == "categorical" or spec.min is not None or not spec.missing:
+            item["parameters"] = {"expected": spec.expected(), "missing_allowed": spec.missing}
+        out.append(item)
+    return out

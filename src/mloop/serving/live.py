@@ -48,6 +48,7 @@ class Deployment:
     model_names: frozenset[str]
     endpoint: Endpoint | None = None
     limits: Limits | None = None
+    input_policy: str = "warn"  # see `mloop.serving.input_policy`
 
     def by_version(self, version: str) -> LiveVariant | None:
         return next((v for v in self.variants.values() if v.version == version), None)
@@ -61,10 +62,11 @@ def make_variant(name: str, weight: int, model: ServedModel, window: Window | No
 
 
 def make_deployment(generation: int, variants: list[LiveVariant], endpoint_name: str,
-                    endpoint: Endpoint | None = None, limits: Limits | None = None) -> Deployment:
+                    endpoint: Endpoint | None = None, limits: Limits | None = None,
+                    input_policy: str = "warn") -> Deployment:
     router = Router([(v.name, v.weight, v) for v in variants])
     names = frozenset({endpoint_name, *(v.model.name for v in variants)})
-    return Deployment(generation, {v.name: v for v in variants}, router, names, endpoint, limits)
+    return Deployment(generation, {v.name: v for v in variants}, router, names, endpoint, limits, input_policy)
 
 
 @dataclass
@@ -149,7 +151,8 @@ class LiveEndpoint:
             log.error("endpoint %s: %s", self.name, self.last_error)
             return
         limits = Limits.resolve(self.ws.settings.serving, ep.guardrails)
-        self.current = make_deployment(ep.generation, live, self.name, ep, limits)
+        policy = str(ep.guardrails.get("input_policy") or self.ws.settings.serving.input_policy)
+        self.current = make_deployment(ep.generation, live, self.name, ep, limits, policy)
         self.last_error = None
         keep = {v.model_uri for v in ep.variants}
         self._models = {uri: m for uri, m in self._models.items() if uri in keep}
@@ -179,9 +182,9 @@ class LiveEndpoint:
         return self.current is not None and bool(self.current.router)
 
 
-def static_endpoint(name: str, model: ServedModel) -> LiveEndpoint:
+def static_endpoint(name: str, model: ServedModel, input_policy: str = "warn") -> LiveEndpoint:
     """A server for one local model directory (SageMaker BYO: /opt/ml/model), no metadata store."""
     live = LiveEndpoint(ws=None, name=name, loader=None)
-    live.current = make_deployment(1, [make_variant("production", 100, model)], name)
+    live.current = make_deployment(1, [make_variant("production", 100, model)], name, input_policy=input_policy)
     return live
 

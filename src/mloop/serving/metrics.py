@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from bisect import bisect_left
+from collections.abc import Mapping
 from typing import Any
 
 FLUSH_SECONDS = 1.0
@@ -43,7 +44,11 @@ class ServerMetrics:
                                 ["endpoint"], registry=self.registry, multiprocess_mode="max")
         self.weight = Gauge("mloop_variant_weight", "Traffic weight of each variant.", labels,
                             registry=self.registry, multiprocess_mode="max")
+        self.input_issues = Counter("mloop_input_issues", "Input values the model never saw, by feature and "
+                                    "issue (missing, unknown_category, out_of_range, wrong_kind, few_features).",
+                                    [*labels, "feature", "issue"], registry=self.registry)
         self._children: dict[tuple[Any, ...], Any] = {}
+        self._pending_inputs: dict[tuple[str, ...], int] = {}
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str, str, int], list[Any]] = {}
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -61,10 +66,21 @@ class ServerMetrics:
             tally[1] += latency_s
             tally[2][bisect_left(LATENCY_BUCKETS, latency_s)] += 1  # prometheus: le is inclusive
 
+    def observe_inputs(self, variant: str, model: str, version: str, counts: Mapping[tuple[str, str], int]) -> None:
+        """Record the input findings of one request: how many per (feature, issue)."""
+        with self._lock:
+            pending = self._pending_inputs
+            for (feature, issue), n in counts.items():
+                key = (variant, model, version, feature, issue)
+                pending[key] = pending.get(key, 0) + n
+
     def flush(self) -> None:
         """Move the tallies into the prometheus_client metrics."""
         with self._lock:
             pending, self._pending = self._pending, {}
+            inputs, self._pending_inputs = self._pending_inputs, {}
+        for (variant, model, version, feature, issue), n in inputs.items():
+            self.input_issues.labels(self.endpoint, variant, model, version, feature, issue).inc(n)
         for key, (count, total, buckets) in pending.items():
             requests, latency, errors = self._children_of(key)
             requests.inc(count)

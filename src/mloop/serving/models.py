@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mloop.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
+    from mloop.recipes.input_profile import InputProfile
     from mloop.serving.endpoints import Variant
     from mloop.store import Workspace
 
@@ -27,10 +28,11 @@ if TYPE_CHECKING:
 class ServedModel:
     """A loaded model version: `predict(rows) -> list` plus what the metadata routes describe."""
 
-    __slots__ = ("describe", "feature_names", "kind", "model_uri", "name", "predict", "version")
+    __slots__ = ("describe", "feature_names", "inputs", "kind", "model_uri", "name", "predict", "version")
 
     def __init__(self, name: str, version: int, model_uri: str, predict: Callable[[list[Any]], list[Any]],
-                 feature_names: list[str], describe: dict[str, Any], kind: str) -> None:
+                 feature_names: list[str], describe: dict[str, Any], kind: str,
+                 inputs: InputProfile | None = None) -> None:
         self.name = name
         self.version = version
         self.model_uri = model_uri
@@ -38,6 +40,8 @@ class ServedModel:
         self.feature_names = feature_names
         self.describe = describe
         self.kind = kind
+        #: what training saw of each raw input (None: a model that does not say; nothing is checked)
+        self.inputs = inputs
 
 
 Loader = Callable[["Variant"], ServedModel]
@@ -96,7 +100,7 @@ def load_served(path: Path, name: str, version: int, model_uri: str, ws: Workspa
         return model.predict_records(rows).tolist()
 
     return ServedModel(name, version, model_uri, predict, list(model.feature_names),
-                       model.describe(), "mloop-tabular")
+                       model.describe(), "mloop-tabular", model.inputs)
 
 
 def _pyfunc(ws: Workspace, name: str, version: int, model_uri: str) -> ServedModel:

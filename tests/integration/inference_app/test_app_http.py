@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 
 from tests.integration.inference_app.conftest import logged
@@ -29,14 +30,21 @@ def test_page_predict_and_feedback_over_http(live: dict[str, Any]) -> None:
         twice = client.post("/api/feedback", json={"request_id": body["request_id"], "clicked": False})
         assert twice.status_code == 409
         assert client.post("/api/feedback", json={"request_id": "0" * 32, "clicked": True}).status_code == 404
-        for bad in ({**RECORD, "age": ""}, {**RECORD, "age": -5}, {**RECORD, "device_type": "Fridge"}):
+        for bad in ({**RECORD, "age": -5}, {**RECORD, "device_type": 3}):
             res = client.post("/api/predict", json=bad)
             assert res.status_code == 422 and res.json()["message"]
+        empty = client.post("/api/predict", json={**RECORD, "age": ""})  # trained with missing ages
+        assert empty.status_code == 200 and empty.json()["input_issues"] == []
+        fridge = client.post("/api/predict", json={**RECORD, "device_type": "Fridge"})  # the server's policy: warn
+        assert fridge.status_code == 200 and fridge.json()["input_issues"] == ["device_type:unknown_category"]
         assert client.get("/openapi.json").json()["paths"]["/api/feedback"]
     interactions = logged(live["ws"], "user-interactions")
     assert body["request_id"] in set(interactions["request_id"])
     row = interactions[interactions["request_id"] == body["request_id"]].iloc[0]
     assert row["prediction"] == pytest.approx(body["probability"]) and row["device_type"] == "Mobile"
+    unseen = interactions.set_index("request_id").loc[fridge.json()["request_id"]]
+    assert unseen["device_type"] == "Fridge" and unseen["input_issues"] == "device_type:unknown_category"
+    assert pd.isna(interactions.set_index("request_id").loc[empty.json()["request_id"], "age"])
     feedback = logged(live["ws"], "user-feedback")
     assert list(feedback["request_id"]) == [body["request_id"]] and list(feedback["clicked"]) == [1]
 

@@ -271,3 +271,19 @@ def test_flat_forest_matches_scikit_learn(frame: pd.DataFrame, task: str) -> Non
     sk = model.estimator.model
     expected = sk.predict(X) if task == "regression" else sk.predict_proba(X)
     np.testing.assert_allclose(flat, expected, atol=1e-9)
+
+
+def test_the_model_records_what_training_saw_of_each_raw_input(frame: pd.DataFrame, tmp_path) -> None:
+    derived = [{"name": "visits_per_age", "op": "ratio", "args": ["visits", "age"]}]
+    model = TabularModel.fit(frame, "clicked", features=FEATURES, derived=derived,
+                             params={"n_estimators": 5, "max_depth": 2})
+    inputs = {spec.name: spec for spec in load_model_dir(model.save(tmp_path / "m")).inputs.inputs}
+    assert list(inputs) == model.feature_names and "visits_per_age" not in inputs  # raw inputs only
+    age, visits = inputs["age"], inputs["visits"]
+    assert age.missing and (age.min, age.max) == (frame["age"].min(), frame["age"].max())
+    assert not visits.missing and (visits.min, visits.max) == (0, 29)
+    assert inputs["device"].missing and inputs["device"].categories == ["desktop", "mobile", "tablet"]
+    assert inputs["premium"].kind == "boolean" and not inputs["premium"].missing
+    described = {i["name"]: i for i in model.describe()["inputs"]}
+    assert described["visits"] == {"name": "visits", "kind": "numeric", "missing_allowed": False, "range": [0, 29]}
+    assert model.describe()["derived"] == ["visits_per_age"]

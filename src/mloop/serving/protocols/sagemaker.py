@@ -83,11 +83,15 @@ def _dataframe_split(split: Any, features: Sequence[str] | None) -> Rows:
     return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
-def render_invocation(predictions: list[Any], accept: str) -> tuple[bytes, bytes]:
-    """(body, content type) for predictions, honouring `Accept: text/csv`."""
+def render_invocation(predictions: list[Any], accept: str,
+                      input_issues: dict[str, Any] | None = None) -> tuple[bytes, bytes]:
+    """(body, content type) for predictions, honouring `Accept: text/csv` (input issues: JSON only;
+    a CSV answer carries them in its header alone)."""
     if accept.startswith("text/csv"):
         lines = [",".join(map(repr, p)) if isinstance(p, list) else repr(p) for p in predictions]
         return ("\n".join(lines) + "\n").encode(), b"text/csv"
+    if input_issues:
+        return dumps({"predictions": predictions, "input_issues": input_issues}), b"application/json"
     return dumps({"predictions": predictions}), b"application/json"
 
 

@@ -19,5 +19,8 @@ def parse_v1(body: bytes) -> Rows:
     raise InvalidInput('V1 predict body needs "instances": a list of rows (lists or objects)')
 
 
-def render_v1(predictions: list[Any]) -> bytes:
+def render_v1(predictions: list[Any], input_issues: dict[str, Any] | None = None) -> bytes:
+    """`{"predictions": [...]}`, plus `input_issues` when the records held what the model never saw."""
+    if input_issues:
+        return dumps({"predictions": predictions, "input_issues": input_issues})
     return dumps({"predictions": predictions})

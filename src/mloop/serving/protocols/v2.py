@@ -143,8 +143,12 @@ def _columns(tensors: list[tuple[str, list[int], str, list[Any]]], feature_names
 
 
 def render_v2(predictions: list[Any], model_name: str, version: int, request_id: Any,
-              output_names: list[str] | None) -> bytes:
-    """An infer response with one FP64 tensor (`predict`; shape [N] or [N, classes])."""
+              output_names: list[str] | None, input_issues: dict[str, Any] | None = None) -> bytes:
+    """An infer response with one FP64 tensor (`predict`; shape [N] or [N, classes]).
+
+    Input issues go in the response's `parameters`, whose values the protocol keeps scalar: the
+    count, and the report as a JSON string.
+    """
     if predictions and isinstance(predictions[0], list):
         shape = [len(predictions), len(predictions[0])]
         data = [v for row in predictions for v in row]
@@ -155,4 +159,7 @@ def render_v2(predictions: list[Any], model_name: str, version: int, request_id:
                             "outputs": [{"name": name, "shape": shape, "datatype": "FP64", "data": data}]}
     if request_id is not None:
         body["id"] = request_id
+    if input_issues:
+        body["parameters"] = {"input_issues": input_issues["count"],
+                              "input_issues_report": dumps(input_issues).decode()}
     return dumps(body)

@@ -32,6 +32,27 @@ class EndpointError(MloopError):
     http_status = 502
 
 
+class RecordRefused(MloopError):
+    """The endpoint refused the record itself (HTTP 400: a NaN, or its input policy is `reject`):
+    the caller's to fix, so the app answers 400 with the endpoint's code, message and hint."""
+
+    code = "invalid_input"
+    http_status = 400
+
+    def __init__(self, message: str, hint: str | None = None, code: str | None = None,
+                 input_issues: Any = None) -> None:
+        super().__init__(message, hint)
+        if code:
+            self.code = code
+        self.input_issues = input_issues
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        if self.input_issues:
+            body["input_issues"] = self.input_issues
+        return body
+
+
 @dataclass(frozen=True)
 class EndpointAnswer:
     """Probabilities for the records sent, and which model version and variant produced them."""
@@ -41,6 +62,7 @@ class EndpointAnswer:
     model_version: int | None
     variant: str | None
     latency_ms: float
+    input_issues: list[list[str]]  # per record sent: `feature:issue` of what the model never saw
 
 
 class EndpointClient:
@@ -91,6 +113,7 @@ class EndpointClient:
             model_version=int(version) if version and version.isdigit() else None,
             variant=headers.get("x-mloop-variant"),
             latency_ms=latency_ms,
+            input_issues=_input_issues(response, len(records)),
         )
 
 
@@ -110,6 +133,10 @@ def _check_status(response: httpx.Response, url: str) -> None:
             f"the model endpoint {url} failed with HTTP {response.status_code}: {_message(response)}",
             hint="Check the model server's log; nothing was logged for this request.",
         )
+    if response.status_code == 400:
+        body = _json(response)
+        raise RecordRefused(str(body.get("message") or response.text[:300]), body.get("hint"),
+                            body.get("code"), body.get("input_issues"))
     if response.status_code >= 400:
         raise EndpointError(
             f"the model endpoint {url} refused the request (HTTP {response.status_code}): "
@@ -140,3 +167,25 @@ def _probability(item: Any) -> float:
     if isinstance(item, list):
         return float(item[-1])
     return float(item)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _input_issues(response: httpx.Response, expected: int) -> list[list[str]]:
+    """Per record, what the endpoint reported it never saw (none when it reported nothing)."""
+    out: list[list[str]] = [[] for _ in range(expected)]
+    if "x-mloop-input-issues" not in response.headers:
+        return out
+    report = _json(response).get("input_issues")
+    rows = report.get("rows") if isinstance(report, dict) else None
+    if isinstance(rows, dict):
+        for key, issues in rows.items():
+            if str(key).isdigit() and int(key) < expected and isinstance(issues, list):
+                out[int(key)] = [str(i) for i in issues]
+    return out

@@ -1,7 +1,11 @@
 """What the inference app accepts and answers: one ad-click record, feedback, predictions.
 
 Validation lives here so that every client (the page, the JSON API, the simulator in the demo)
-gets the same clear 422 for an empty age, a negative age or an unknown device type.
+gets the same clear 422 for a negative age, a field that is not a feature or a category that
+is not text. Any field may be empty, null or absent: the model was trained on records with
+missing values (92% of the seed's rows miss one). Categories are matched to the known ones
+regardless of case; one the model never saw goes to the endpoint, whose input policy (warn:
+score and report, reject: 400) decides, exactly as for every other client of the endpoint.
 """
 
 from __future__ import annotations
@@ -22,35 +26,45 @@ FEATURES: tuple[str, ...] = ("age", *CATEGORIES)
 MAX_AGE = 120
 
 
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 class AdClickRecord(BaseModel):
-    """One user seeing one ad: the raw features the model takes (preprocessing ships in the model)."""
+    """One user seeing one ad: the raw features the model takes (preprocessing ships in the model).
+
+    Every field may be missing (empty, null or absent)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    age: int = Field(ge=0, le=MAX_AGE, description="Age in years.")
-    gender: str = Field(description=f"One of {', '.join(CATEGORIES['gender'])}.")
-    device_type: str = Field(description=f"One of {', '.join(CATEGORIES['device_type'])}.")
-    ad_position: str = Field(description=f"One of {', '.join(CATEGORIES['ad_position'])}.")
-    browsing_history: str = Field(description=f"One of {', '.join(CATEGORIES['browsing_history'])}.")
-    time_of_day: str = Field(description=f"One of {', '.join(CATEGORIES['time_of_day'])}.")
+    age: int | None = Field(None, ge=0, le=MAX_AGE, description="Age in years; empty when unknown.")
+    gender: str | None = Field(None, description=f"One of {', '.join(CATEGORIES['gender'])}.")
+    device_type: str | None = Field(None, description=f"One of {', '.join(CATEGORIES['device_type'])}.")
+    ad_position: str | None = Field(None, description=f"One of {', '.join(CATEGORIES['ad_position'])}.")
+    browsing_history: str | None = Field(None, description=f"One of {', '.join(CATEGORIES['browsing_history'])}.")
+    time_of_day: str | None = Field(None, description=f"One of {', '.join(CATEGORIES['time_of_day'])}.")
 
     @field_validator("age", mode="before")
     @classmethod
-    def _age_present(cls, value: Any) -> Any:
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise ValueError("age is required (a whole number of years, 0-120)")
+    def _age(cls, value: Any) -> Any:
+        value = _blank_to_none(value)
         if isinstance(value, float) and value.is_integer():
-            return int(value)
+            return int(value)  # ages written as 22.0
         return value
 
-    @field_validator(*CATEGORIES, mode="after")
+    @field_validator(*CATEGORIES, mode="before")
     @classmethod
-    def _known_category(cls, value: str, info: Any) -> str:
-        choices = CATEGORIES[info.field_name]
-        for choice in choices:  # be forgiving about case, strict about the value
-            if value.lower() == choice.lower():
+    def _category(cls, value: Any, info: Any) -> Any:
+        value = _blank_to_none(value)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError(f"{info.field_name} must be text (one of {', '.join(CATEGORIES[info.field_name])})")
+        text = value.strip()
+        for choice in CATEGORIES[info.field_name]:  # forgiving about case
+            if text.lower() == choice.lower():
                 return choice
-        raise ValueError(f"unknown {info.field_name} '{value}'; valid: {', '.join(choices)}")
+        return text  # the endpoint's input policy reports or refuses a category it never saw
 
 
 class PredictBatch(BaseModel):
@@ -80,6 +94,9 @@ class Prediction(BaseModel):
     variant: str | None
     latency_ms: float
     logged: bool
+    input_issues: list[str] = Field(default_factory=list, description=(
+        "What the model never saw in this record (`feature:issue`, e.g. `gender:unknown_category`), "
+        "as the endpoint reported it under its `warn` input policy; also logged with the interaction."))
 
 
 class PredictResponse(BaseModel):

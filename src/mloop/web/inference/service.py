@@ -66,16 +66,24 @@ class InferenceService:
             rows = [
                 {"request_id": rid, "event_time": at, **features, "prediction": prob,
                  "model_name": answer.model, "model_version": answer.model_version,
-                 "variant": answer.variant, "latency_ms": latency, "endpoint": self.endpoint_label}
-                for rid, features, prob in zip(ids, raw, answer.probabilities, strict=True)
+                 "variant": answer.variant, "latency_ms": latency, "endpoint": self.endpoint_label,
+                 **self._issues_column(issues)}
+                for rid, features, prob, issues in zip(ids, raw, answer.probabilities, answer.input_issues,
+                                                       strict=True)
             ]
             await self._interactions.put(rows)
         return [
             Prediction(request_id=rid, probability=prob, model=answer.model,
                        model_version=answer.model_version, variant=answer.variant,
-                       latency_ms=latency, logged=self.logging)
-            for rid, prob in zip(ids, answer.probabilities, strict=True)
+                       latency_ms=latency, logged=self.logging, input_issues=issues)
+            for rid, prob, issues in zip(ids, answer.probabilities, answer.input_issues, strict=True)
         ]
+
+    def _issues_column(self, issues: list[str]) -> dict[str, Any]:
+        """The interaction's `input_issues` (a group created before the column existed has none)."""
+        if self.store is None or not self.store.logs_input_issues:
+            return {}
+        return {"input_issues": ", ".join(issues) if issues else None}
 
     async def feedback(self, feedback: Feedback) -> FeedbackResponse:
         """Record what the user did; 404 for an unknown request, 409 when already recorded."""

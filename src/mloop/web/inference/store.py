@@ -23,6 +23,8 @@ INTERACTION_COLUMNS: dict[str, str] = {
     **{name: "string" for name in CATEGORIES},
     "prediction": "float", "model_name": "string", "model_version": "int", "variant": "string",
     "latency_ms": "float", "endpoint": "string",
+    # what the model never saw in the record, as the endpoint reported it ("gender:unknown_category, ...")
+    "input_issues": "string",
 }
 FEEDBACK_COLUMNS: dict[str, str] = {
     "request_id": "string", "event_time": "timestamp", "clicked": "int",
@@ -37,13 +39,19 @@ class InteractionStore:
         self.ws = ws
         self.interactions_group = settings.interactions_group
         self.feedback_group = settings.feedback_group
+        self.logs_input_issues = True
 
     def ensure_groups(self) -> None:
         """Create the interactions and feedback groups unless they exist."""
+        from mloop.features import get_group
+
         ensure_group(self.ws, self.interactions_group, INTERACTION_COLUMNS,
                      "Predictions served by the inference app (one row per request id).")
         ensure_group(self.ws, self.feedback_group, FEEDBACK_COLUMNS,
                      "What users did after a prediction (clicked or not), keyed by request id.")
+        # an interactions group made by an older mloop has no input_issues column: log without it
+        columns = {f.name for f in get_group(self.ws, self.interactions_group).spec.features}
+        self.logs_input_issues = "input_issues" in columns
 
     def write_interactions(self, rows: list[dict[str, Any]]) -> None:
         from mloop.features import put_records

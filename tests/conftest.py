@@ -18,17 +18,31 @@ from pathlib import Path
 
 import pytest
 
+from mloop.config import SEED_ENV_ALIASES
 from tests.support.servers import free_port, port_open, wait_until
 
 PG_URL = os.environ.get("MLOOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("MLOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Temporary folders per checkout: pytest keeps only the newest three sessions under one root,
+    so two checkouts testing at once deleted each other's folders mid-run."""
+    if not config.option.basetemp and "PYTEST_DEBUG_TEMPROOT" not in os.environ:
+        import hashlib
+        import tempfile
+
+        checkout = hashlib.sha256(str(config.rootpath).encode()).hexdigest()[:10]
+        root = Path(tempfile.gettempdir()) / f"mloop-tests-{checkout}"
+        root.mkdir(exist_ok=True)
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(root)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's MLOOP_* variables or AWS profile."""
     for name in list(os.environ):
-        if name.startswith("MLOOP_") and not name.startswith("MLOOP_TEST_"):
+        if (name.startswith("MLOOP_") and not name.startswith("MLOOP_TEST_")) or name in SEED_ENV_ALIASES:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MLOOP_PRINCIPAL", "tester")
     monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_LOGGING", "false")

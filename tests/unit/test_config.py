@@ -129,3 +129,17 @@ def test_tokens_are_never_shown(workspace_dir: Path) -> None:
     loaded = load_settings(workspace_dir)
     assert loaded.settings.auth.tokens["secret-token-123"].role == "approver"
     assert "secret-token-123" not in repr(loaded.rows())
+
+
+def test_seed_002_environment_names_set_the_app(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container configured for SageMaker (seed 002) runs unchanged; MLOOP_APP__* still wins."""
+    monkeypatch.setenv("SAGEMAKER_ENDPOINT_NAME", "my-mlops-prod-endpoint")
+    monkeypatch.setenv("MODEL_PACKAGE_GROUP", "my-mlops-prod-pkg")
+    monkeypatch.setenv("USER_INTERACTION_FG_NAME", "my-mlops-user-interactions-v1")
+    loaded = load_settings(workspace_dir)
+    app = loaded.settings.app
+    assert (app.endpoint, app.model_name, app.interactions_group) == (
+        "my-mlops-prod-endpoint", "my-mlops-prod-pkg", "my-mlops-user-interactions-v1")
+    assert loaded.sources["app.endpoint"] == "env SAGEMAKER_ENDPOINT_NAME"
+    monkeypatch.setenv("MLOOP_APP__ENDPOINT", "http://127.0.0.1:9000")
+    assert load_settings(workspace_dir).settings.app.endpoint == "http://127.0.0.1:9000"

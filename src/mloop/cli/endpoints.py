@@ -1,4 +1,4 @@
-"""`mloop deploy` and `mloop endpoints list|show|history|set-weights|promote|rollback|export`."""
+"""`mloop deploy` and `mloop endpoints list|show|history|set-weights|promote|rollback|delete|export`."""
 
 from __future__ import annotations
 
@@ -140,6 +140,19 @@ def rollback_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption
     ws = workspace()
     who = authorize(ws, "deployer", action="`mloop endpoints rollback`")
     emit(rollback(ws, endpoint, principal=who).to_dict(), as_json, _render_endpoint)
+
+
+@endpoints_app.command("delete")
+def delete_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
+    """Delete an endpoint with its history; a server still running for it answers 503."""
+    from mloop.serving.retire import delete_endpoint
+
+    ws = workspace()
+    authorize(ws, "deployer", action="`mloop endpoints delete`")
+    gone = delete_endpoint(ws, endpoint)
+    emit(gone.to_dict(), as_json, lambda ep: console().print(
+        f"deleted endpoint {ep['name']} (generation {ep['generation']}, "
+        f"{len(ep['variants'])} variant(s)); its history went with it"))
 
 
 @endpoints_app.command("export")

@@ -120,18 +120,34 @@ def create(
 @features_app.command("delete")
 def delete(
     name: str = typer.Argument(..., help="Feature group name."),
+    purge: bool = typer.Option(False, "--purge", help="Also its offline files and quarantine files."),
+    force: bool = typer.Option(False, "--force", help="Even while an endpoint, app setting or pipeline uses it."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Delete a group, its ingestion records, online rows and record spool."""
+    """Delete a group, its ingestion records, online rows and record spool (--purge: its files too).
+
+    Refused while an endpoint, an app setting or a pipeline refers to the group, unless --force.
+    """
+    from mloop.cli._auth import authorize
     from mloop.features import delete_group, get_group
+    from mloop.teardown import GroupInUse, group_references, purge_group
 
     ws = workspace()
+    authorize(ws, "admin", action="`mloop features delete`")
     get_group(ws, name)
+    refs = group_references(ws, name)
+    if refs and not force:
+        raise GroupInUse(f"feature group '{name}' is in use by " + "; ".join(refs),
+                         hint=f"Change those first, or delete anyway: `mloop features delete {name} --force`.")
     if not yes and not as_json:
-        typer.confirm(f"Delete feature group '{name}'?", abort=True)
-    delete_group(ws, name)
-    emit({"deleted": name}, as_json, lambda _: console().print(f"deleted feature group {name}"))
+        typer.confirm(f"Delete feature group '{name}'{' and its files' if purge else ''}?", abort=True)
+    result = purge_group(ws, name, force=True) if purge else {"deleted": name, "offline_files": 0}
+    if not purge:
+        delete_group(ws, name)
+    emit(result, as_json, lambda r: console().print(
+        f"deleted feature group {name}" + (f" ({r['offline_files']} offline file(s), {r['artifacts_removed']} "
+                                           "artifact(s) removed)" if purge else "")))
 
 
 def ingest(

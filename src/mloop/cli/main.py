@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "mloop.cli.server",
     "mloop.cli.lineage",
     "mloop.cli.release",
+    "mloop.cli.destroy",
     "mloop.cli.auth",
 ]
 

@@ -83,8 +83,7 @@ def _decide(verb: str, name: str, version: int, comment: str | None, as_json: bo
 
     ws = workspace()
     who = authorize(ws, "approver", action=f"`mloop models {verb}`")
-    fn = registry.approve if verb == "approve" else registry.reject
-    result = fn(ws, name, version, principal=who, comment=comment)
+    result = registry.approve(ws, name, version, principal=who, comment=comment)
     emit(result, as_json, lambda v: console().print(
         f"{v.name} version {v.version} is now [bold]{v.status}[/] (by {v.decided_by})"))
 
@@ -105,10 +104,42 @@ def reject(
     name: str = typer.Argument(..., help="Model name."),
     version: int = typer.Argument(..., help="Version number."),
     comment: str | None = typer.Option(None, "--comment", "-m", help="Why (required by default)."),
+    undeploy: bool = typer.Option(False, "--undeploy", help="Roll back every endpoint serving it, in the same step."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Reject a version (or revoke its approval)."""
-    _decide("reject", name, version, comment, as_json)
+    """Reject a version (or revoke its approval); refused while an endpoint serves it, unless --undeploy."""
+    from mloop.cli._auth import authorize
+    from mloop.serving.retire import reject_version
+
+    ws = workspace()
+    who = authorize(ws, "deployer" if undeploy else "approver", action="`mloop models reject`")
+    result = reject_version(ws, name, version, undeploy=undeploy, principal=who, comment=comment)
+
+    def render(r: Any) -> None:
+        v = r.version
+        console().print(f"{v.name} version {v.version} is now [bold]{v.status}[/] (by {v.decided_by})")
+        for e in r.rolled_back:
+            serving = ", ".join(f"{x.name}={x.model_name} v{x.model_version}@{x.weight}" for x in e.variants)
+            console().print(f"endpoint {e.name} rolled back: {serving}")
+
+    emit(result, as_json, render)
+
+
+@models_app.command("delete")
+def delete(
+    name: str = typer.Argument(..., help="Model name."),
+    version: int | None = typer.Option(None, "--version", "-v", help="Only this version (all when omitted)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Delete a model version, or the whole model; refused while an endpoint serves it."""
+    from mloop.cli._auth import authorize
+    from mloop.serving.retire import delete_model
+
+    ws = workspace()
+    authorize(ws, "admin", action="`mloop models delete`")
+    deleted = delete_model(ws, name, version)
+    emit({"name": name, "deleted_versions": deleted}, as_json, lambda d: console().print(
+        f"deleted {name} version(s) {', '.join(map(str, d['deleted_versions']))}"))
 
 
 @models_app.command("history")
@@ -138,6 +169,23 @@ def sync(
     emit(adopted, as_json, lambda vs: console().print(
         "\n".join(f"adopted {v.name} version {v.version} (PendingManualApproval)" for v in vs)
         or "nothing to adopt: mloop knows every MLflow version"))
+
+
+@models_app.command("register")
+def register_cmd(
+    name: str = typer.Argument(..., help="Registered model name."),
+    from_run: str = typer.Option(..., "--from-run", help="The pipeline run that produced the model."),
+    task: str = typer.Option(..., "--task", help="The step (KFP task) whose output it is."),
+    output: str = typer.Option("model", "--output", help="The output name of that step."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Register a KFP `Model` artifact of a run as a new PendingManualApproval version."""
+    from mloop.pipelines.kfp_frontend.registry import register_from_run
+
+    version = register_from_run(workspace(), name, from_run, task, output)
+    emit(version, as_json, lambda v: console().print(
+        f"registered {v.name} version {v.version} ({v.status}); "
+        f"approve it: `mloop models approve {v.name} {v.version}`"))
 
 
 def register(app: typer.Typer) -> None:

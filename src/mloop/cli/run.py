@@ -133,22 +133,37 @@ def report(record: RunRecord, as_json: bool) -> None:
 
 
 def run(
-    pipeline: str = typer.Argument(..., help="Pipeline name (mloop.toml [pipelines] or built-in)."),
+    pipeline: str = typer.Argument(..., help="Pipeline name (mloop.toml [pipelines] or built-in), "
+                                   "module:function, or a KFP pipeline (YAML/JSON, file.py:func)."),
     param: list[str] = ParamOption,
     no_cache: bool = typer.Option(False, "--no-cache", help="Execute every step, ignore the cache."),
     workers: int = typer.Option(4, "--workers", help="Steps that may run at once."),
     no_tracking: bool = typer.Option(False, "--no-tracking", help="Do not log to MLflow."),
+    containers: str = typer.Option(
+        "none", "--containers",
+        help="KFP container components: none (refuse them) or host (run their command here)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Run a pipeline locally, with a live view of its steps."""
+    """Run a pipeline locally, with a live view of its steps.
+
+    PIPELINE may also be a Kubeflow pipeline: a compiled KFP v2 YAML/JSON file, or
+    `path/to/module.py:func` / `pkg.module:func` naming a `@dsl.pipeline`.
+    """
     from mloop.pipelines import run_pipeline
-    from mloop.pipelines.registry import parse_param_args
+    from mloop.pipelines.kfp_frontend import KfpPipeline
+    from mloop.pipelines.registry import load_pipeline, parse_param_args
 
     params = parse_param_args(param)
     ws = workspace()
     who = authorize(ws, "deployer", action="`mloop run`")
+    loaded = load_pipeline(ws, pipeline, containers=containers)
+    if isinstance(loaded, KfpPipeline) and not as_json:
+        from rich.markup import escape
+
+        for warning in loaded.warnings:
+            console().print(f"[yellow]warning:[/] {escape(warning)}")
     record = execute_with_view(
-        lambda **kw: run_pipeline(ws, pipeline, params, no_cache=no_cache, workers=workers,
+        lambda **kw: run_pipeline(ws, loaded.graph, params, no_cache=no_cache, workers=workers,
                                   tracking=not no_tracking, principal=who, **kw), as_json)
     report(record, as_json)
 

@@ -149,5 +149,17 @@ def clone_cmd(
     report(record, as_json)
 
 
+@runs_app.command("delete")
+def delete_cmd(run_id: str, as_json: bool = JsonOption) -> None:
+    """Delete a run's records and the artifacts only it referred to (refused while others reuse them)."""
+    from mloop.teardown import delete_run
+
+    ws = workspace()
+    authorize(ws, "deployer", action="`mloop runs delete`")
+    removed = delete_run(ws, run_id)
+    emit({"deleted": run_id, "artifacts_removed": removed}, as_json, lambda d: console().print(
+        f"deleted run {run_id} ({removed} artifact(s) nothing else referred to removed)"))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(runs_app, name="runs")

@@ -43,6 +43,13 @@ ENV_PREFIX = "MLOOP_"
 RESERVED_ENV = {"MLOOP_WORKSPACE", "MLOOP_DEBUG", "MLOOP_TOKEN"}
 # The test suite's own overrides (README: MLOOP_TEST_PG_URL, MLOOP_TEST_REDIS_URL) are not settings.
 RESERVED_ENV_PREFIXES = ("MLOOP_TEST_",)
+# The inference app's environment in SageMaker deployments (seed 002), read as aliases of app
+# settings so a container configured for SageMaker runs unchanged; `MLOOP_APP__*` wins over them.
+SEED_ENV_ALIASES = {
+    "SAGEMAKER_ENDPOINT_NAME": ["app", "endpoint"],
+    "MODEL_PACKAGE_GROUP": ["app", "model_name"],
+    "USER_INTERACTION_FG_NAME": ["app", "interactions_group"],
+}
 
 
 
@@ -192,6 +199,10 @@ def load_settings(root: Path | None = None, **overrides: Any) -> LoadedSettings:
         data.update(from_file)
         for key in _dotted(from_file):
             sources[key] = CONFIG_FILE
+    for name, path in SEED_ENV_ALIASES.items():  # below MLOOP_*: the mloop name wins when both are set
+        if os.environ.get(name):
+            _set_path(data, path, os.environ[name])
+            sources[".".join(path)] = f"env {name}"
     for name, (path, raw) in _env_values().items():
         _check_keys(_nest(path, None), Settings, f"environment variable {name}")
         _set_path(data, path, _parse_env(raw))

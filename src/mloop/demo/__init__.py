@@ -25,6 +25,7 @@ CHAPTERS: list[tuple[str, str]] = [
     ("features", "mloop.demo.features"),
     ("registry", "mloop.demo.registry"),
     ("pipelines", "mloop.demo.pipelines"),
+    ("kfp", "mloop.demo.kfp"),
     ("serving", "mloop.demo.serving"),
     ("lineage", "mloop.demo.lineage"),
     ("app", "mloop.demo.app"),

@@ -34,8 +34,10 @@ def run(ctx: DemoContext) -> None:
 
     again = _run(ctx, "ad-click-ctr", AD_CLICK_PARAMS)
     cached = [s.name for s in again.steps if s.status == "Cached"]
+    same = _registered(ctx, again)
     ctx.did(f"re-ran in {again.duration_s:.2f} s: {len(cached)} steps Cached ({', '.join(cached)}); "
-            "register never caches, so it made a new Pending version", f"mloop runs show {again.id}")
+            f"register ran, found the model files unchanged and kept v{same['version']} "
+            "(no duplicate version to review)", f"mloop runs show {again.id}")
 
     failing = _run(ctx, "ad-click-ctr", {**AD_CLICK_PARAMS, "auc_threshold": 0.99})
     alert = failing.step("alert")

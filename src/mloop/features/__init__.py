@@ -6,7 +6,14 @@ pandas) load inside the functions that use them.
 """
 
 from mloop.features.errors import FeatureGroupExists, FeatureGroupNotFound, IngestRejected, InvalidSpec
-from mloop.features.groups import create_group, data_version, delete_group, get_group, list_groups
+from mloop.features.groups import (
+    create_group,
+    data_version,
+    delete_group,
+    get_group,
+    ingested_digests,
+    list_groups,
+)
 from mloop.features.ingest import IngestReport, ingest
 from mloop.features.offline import build_training_set, extract
 from mloop.features.online_rows import get_online
@@ -33,6 +40,7 @@ __all__ = [
     "get_online",
     "infer_spec",
     "ingest",
+    "ingested_digests",
     "list_groups",
     "load_spec_file",
     "put_records",

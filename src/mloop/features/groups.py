@@ -100,24 +100,53 @@ def list_groups(ws: Workspace) -> list[FeatureGroup]:
     return [_row_to_group(r) for r in rows]
 
 
-def delete_group(ws: Workspace, name: str) -> None:
-    """Delete a group, its ingestion records, its online rows and its record spool.
+def delete_group(ws: Workspace, name: str, *, purge: bool = False) -> list[str]:
+    """Delete a group, its ingestion records, its online rows and its record spool (with `purge`,
+    its quarantine files too).
 
-    The Parquet artifacts stay in the content-addressed store (other records may share them).
+    Returns:
+        The digests of the group's offline Parquet files. They stay in the content-addressed
+        store (other records may share them): `mloop.teardown` removes those nothing refers to.
     """
-    from sqlalchemy import delete
+    from sqlalchemy import delete, select
 
     from mloop.features.online import online_store
     from mloop.features.records import drop_spool
-    from mloop.features.tables import feature_groups, feature_ingestions
+    from mloop.features.tables import feature_groups
+    from mloop.features.tables import feature_ingestions as t
 
     group = get_group(ws, name)
     with ws.db.begin() as conn:
-        conn.execute(delete(feature_ingestions).where(feature_ingestions.c.group_id == group.id))
+        rows = conn.execute(select(t.c.digest, t.c.quarantine).where(t.c.group_id == group.id)).all()
+        conn.execute(delete(t).where(t.c.group_id == group.id))
         conn.execute(delete(feature_groups).where(feature_groups.c.id == group.id))
     _cache.pop((ws.settings.database_url, name), None)
     online_store(ws).delete_group(name)
     drop_spool(ws, name)
+    if purge:
+        _drop_quarantine(ws, [q for _, q in rows if q])
+    return sorted({d for d, _ in rows if d})
+
+
+def _drop_quarantine(ws: Workspace, paths: list[str]) -> None:
+    """Quarantine files hold rejected rows (personal data too): only mloop's own, under .mloop/."""
+    from pathlib import Path
+
+    own = (ws.state_dir / "quarantine").resolve()
+    for text in paths:
+        path = Path(text).resolve()
+        if path.is_relative_to(own):
+            path.unlink(missing_ok=True)
+
+
+def ingested_digests(ws: Workspace) -> set[str]:
+    """Every artifact digest a feature group's ingestion refers to (what must not be deleted)."""
+    from sqlalchemy import select
+
+    from mloop.features.tables import feature_ingestions as t
+
+    with ws.db.begin() as conn:
+        return {d for (d,) in conn.execute(select(t.c.digest).where(t.c.digest.is_not(None)).distinct())}
 
 
 def data_version(ws: Workspace, group: str) -> int:

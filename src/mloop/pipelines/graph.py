@@ -113,6 +113,7 @@ class Param:
     name: str
     type: str
     default: Any
+    required: bool = False  # no default: the run must give a value (KFP inputs without defaults)
 
 
 @dataclass
@@ -128,7 +129,7 @@ class Graph:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "source": self.source, "description": self.description,
-            "params": {k: asdict(p) for k, p in self.params.items()},
+            "params": {k: _param_dict(p) for k, p in self.params.items()},
             "nodes": [n.to_dict() for n in self.nodes.values()],
         }
 
@@ -173,6 +174,13 @@ class Graph:
                 if name not in self.nodes:
                     raise InvalidInput(f"step '{node.name}' waits for unknown step '{name}'")
         self.nodes = {name: self.nodes[name] for name in topological_order(self)}
+
+
+def _param_dict(param: Param) -> dict[str, Any]:
+    data = asdict(param)
+    if not param.required:  # keeps the digests of graphs made before `required` existed
+        del data["required"]
+    return data
 
 
 def _check_binding(graph: Graph, node: Node, arg: str, binding: Binding) -> None:

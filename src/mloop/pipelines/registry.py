@@ -56,8 +56,12 @@ def make_importable(ws: Workspace) -> None:
         sys.path.insert(0, root)
 
 
-def load_pipeline(ws: Workspace, name_or_pipeline: Any) -> Pipeline:
+def load_pipeline(ws: Workspace, name_or_pipeline: Any, *, containers: str = "none") -> Pipeline:
     """The `@pipeline` object for a name, a "module:function" reference, or the object itself.
+
+    KFP pipelines (a compiled YAML/JSON file, `path/module.py:function` or `pkg.module:function`
+    naming a `@dsl.pipeline`) load through the KFP front end: the result has the same `.graph`
+    (`containers="host"` lets their container components run their command on this machine).
 
     Raises:
         PipelineNotFound: unknown name (the hint lists the known ones).
@@ -67,16 +71,22 @@ def load_pipeline(ws: Workspace, name_or_pipeline: Any) -> Pipeline:
 
     if isinstance(name_or_pipeline, Pipeline):
         return name_or_pipeline
+    from mloop.pipelines import kfp_frontend
+
     name = str(name_or_pipeline)
     known = list_pipelines(ws)
-    ref = known.get(name) or (name if ":" in name else None)
+    ref = known.get(name) or (name if ":" in name or kfp_frontend.is_kfp_ref(name) else None)
     if ref is None:
         raise PipelineNotFound(
             f"no pipeline named '{name}'",
             hint=did_you_mean(name, known) + ". Declare yours in mloop.toml [pipelines].",
         )
     make_importable(ws)
+    if kfp_frontend.is_kfp_ref(ref):  # a compiled KFP file or path/module.py:function
+        return kfp_frontend.load(ws, ref, containers=containers)  # type: ignore[return-value]
     target = import_ref(ref, f"pipeline '{name}'")
+    if not isinstance(target, Pipeline) and kfp_frontend.is_kfp_object(target):
+        return kfp_frontend.load_object(target, ref, containers=containers)  # type: ignore[return-value]
     if not isinstance(target, Pipeline):
         raise PipelineDefinitionError(
             f"pipeline '{name}': {ref} is a {type(target).__name__}, not a @pipeline function"
@@ -126,6 +136,12 @@ def resolve_params(graph: g.Graph, given: dict[str, Any] | None) -> dict[str, An
                 hint=did_you_mean(key, graph.params),
             )
         values[key] = _coerce(graph.params[key], value)
+    missing = [n for n, p in graph.params.items() if p.required and values[n] is None]
+    if missing:
+        raise InvalidInput(
+            f"pipeline '{graph.name}' needs a value for {', '.join(repr(m) for m in missing)}",
+            hint=" ".join(f"-p {m}=..." for m in missing),
+        )
     return values
 
 

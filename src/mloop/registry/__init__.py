@@ -16,6 +16,7 @@ from mloop.registry.core import (
     versions,
 )
 from mloop.registry.events import StatusChange, subscribe
+from mloop.registry.lifecycle import delete_versions
 from mloop.registry.model import (
     APPROVED,
     PENDING,
@@ -39,6 +40,6 @@ __all__ = [
     "ApprovalConflict", "CommentRequired", "FourEyesViolation", "ModelNotFound", "ModelVersion",
     "ModelVersionNotFound", "NoApprovedVersion", "PrincipalRequired", "RegisteredModel",
     "StatusChange", "Transition",
-    "approve", "get_version", "history", "latest_approved", "list_models", "register", "reject",
+    "approve", "delete_versions", "get_version", "history", "latest_approved", "list_models", "register", "reject",
     "subscribe", "sync", "versions",
 ]

@@ -50,6 +50,9 @@ def register(
 ) -> ModelVersion:
     """Create a new version of model `name` from `model_uri`; it starts PendingManualApproval.
 
+    When a version of `name` already holds the same model files (by digest), that version is
+    returned with `reused=True` instead: an unchanged re-run registers nothing new.
+
     Args:
         model_uri: what `mloop.tracking.log_model` returned (`models:/m-...`) or `runs:/RUN/NAME`;
             when omitted, the model named "model" that run `run_id` logged.
@@ -62,8 +65,10 @@ def register(
         InvalidInput: bad model name or empty URI.
         TrackingUnavailable / TrackingNotFound: MLflow cannot be reached or the model is unknown.
     """
+    from mloop.registry.lifecycle import DIGEST_KEY, same_files
     from mloop.registry.tables import registry_versions
     from mloop.tracking import model_registry
+    from mloop.tracking.models import model_digest
 
     _check_name(name)
     if not model_uri and run_id:
@@ -71,6 +76,10 @@ def register(
     if not model_uri:
         raise InvalidInput("register needs a model_uri or a run_id",
                            hint="Pass the URI `mloop.tracking.log_model` returned, or the training run's id.")
+    digest = model_digest(ws, model_uri)
+    same = same_files(ws, name, digest, (metadata or {}).get("pipeline_run_id")) if digest else None
+    if same is not None:
+        return same
     principal = normalize(principal) or acting_principal(ws)
     tags = {STATUS_TAG: PENDING, "mloop.registered_by": principal or ""}
     created = model_registry.create_version(ws, name, model_uri, run_id=run_id, tags=tags)
@@ -78,7 +87,8 @@ def register(
     row = {
         "name": name, "version": created["version"], "status": PENDING,
         "model_uri": f"models:/{name}/{created['version']}", "source": created["source"] or model_uri,
-        "run_id": created["run_id"] or run_id, "metrics": _jsonable(metrics), "meta": _jsonable(metadata),
+        "run_id": created["run_id"] or run_id, "metrics": _jsonable(metrics),
+        "meta": {**_jsonable(metadata), **({DIGEST_KEY: digest} if digest else {})},
         "created_at": created["created_at"] or now, "registered_by": principal,
         "decided_by": None, "decided_at": None, "comment": None,
     }
@@ -147,6 +157,18 @@ def _with_sync(ws: Workspace, name: str, action: Callable[[], Any]) -> Any:
 def _transition(
     ws: Workspace, name: str, version: int, to: str, principal: str | None, comment: str | None,
 ) -> ModelVersion:
+    with ws.db.begin() as conn:
+        updated, event = transition_in(conn, ws, name, version, to, principal, comment)
+    publish(ws, event)
+    return updated
+
+
+def transition_in(
+    conn: Connection, ws: Workspace, name: str, version: int, to: str, principal: str | None,
+    comment: str | None,
+) -> tuple[ModelVersion, StatusChange]:
+    """A status change inside the caller's transaction (`mloop.serving` rejects and rolls back its
+    endpoints in one); the caller publishes the returned event once it has committed."""
     from sqlalchemy import select
 
     from mloop.registry.tables import registry_versions as t
@@ -156,23 +178,21 @@ def _transition(
     principal = normalize(principal) or acting_principal(ws)
     comment = (comment or "").strip() or None
     version = _check_version(version)
-    with ws.db.begin() as conn:
-        found = conn.execute(
-            select(t).where(t.c.name == name, t.c.version == version).with_for_update()
-        ).first()
-        if found is None:
-            _raise_missing(conn, name, version)
-        now = datetime.now(UTC)  # once the lock is held, so the trail's times follow its order
-        row = dict(found._mapping)
-        _check_policy(name, version, to, principal, comment, policy)
-        _check_allowed(row, to, principal, policy.require_distinct_approver)
-        changes = {"status": to, "decided_by": principal, "decided_at": now, "comment": comment}
-        conn.execute(t.update().where(t.c.id == row["id"]).values(**changes))
-        _audit(conn, name, version, row["status"], to, principal, now, comment)
-        model_registry.set_version_tag(ws, name, version, STATUS_TAG, to)
+    found = conn.execute(
+        select(t).where(t.c.name == name, t.c.version == version).with_for_update()
+    ).first()
+    if found is None:
+        _raise_missing(conn, name, version)
+    now = datetime.now(UTC)  # once the lock is held, so the trail's times follow its order
+    row = dict(found._mapping)
+    _check_policy(name, version, to, principal, comment, policy)
+    _check_allowed(row, to, principal, policy.require_distinct_approver)
+    changes = {"status": to, "decided_by": principal, "decided_at": now, "comment": comment}
+    conn.execute(t.update().where(t.c.id == row["id"]).values(**changes))
+    _audit(conn, name, version, row["status"], to, principal, now, comment)
+    model_registry.set_version_tag(ws, name, version, STATUS_TAG, to)
     updated = ModelVersion.from_row({**row, **changes})
-    publish(ws, _event(ws, updated, row["status"], principal, comment, now))
-    return updated
+    return updated, _event(ws, updated, row["status"], principal, comment, now)
 
 
 def _check_policy(

@@ -38,6 +38,7 @@ class ModelVersion:
     source: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
+    reused: bool = False  # register found these files in this version instead of making a new one
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -220,11 +220,12 @@ def reject_release(
         Conflict: the release finished, or has no model version yet.
         PermissionDenied, InvalidInput: the registry's policy.
     """
-    from mloop import registry
+
+    from mloop.serving.retire import reject_version  # refuses while an endpoint serves the version
 
     release = _decidable(ws, release_id, "reject")
-    registry.reject(ws, release.model, int(release.model_version or 0),
-                    principal=principal or acting_principal(ws), comment=comment)
+    reject_version(ws, release.model, int(release.model_version or 0),
+                   principal=principal or acting_principal(ws), comment=comment)
     release = get_release(ws.db, release_id)
     if not release.driven and not release.finished:  # nobody is waiting to notice: end it here
         who = normalize(principal) or acting_principal(ws)

@@ -103,7 +103,8 @@ def _registered_version(ctx: StageContext, record: Any) -> Any:
     mlflow_runs = {s.mlflow_run_id for s in getattr(record, "steps", []) if getattr(s, "mlflow_run_id", None)}
     run_ids = {record.id, record.origin_run_id, *ctx.outputs("TrainRegister").get("runs", [])} - {None}
     mine = [v for v in candidates
-            if v.metadata.get("pipeline_run_id") in run_ids or (v.run_id and v.run_id in mlflow_runs)]
+            if v.metadata.get("pipeline_run_id") in run_ids or (v.run_id and v.run_id in mlflow_runs)
+            or run_ids & set(v.metadata.get("reused_by_pipeline_runs", []))]  # unchanged files: the same version
     if not mine:
         raise StageFailed(
             f"pipeline run {record.id} succeeded but registered no version of model '{model}' "

@@ -13,7 +13,7 @@ import os
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from mloop.serving import handler
+from mloop.serving import handler, runtime
 from mloop.serving.errors import PayloadTooLarge
 from mloop.serving.protocols.common import dumps
 
@@ -52,6 +52,10 @@ class ServingApp:
                 if route is not None:
                     await self._predict(scope, receive, send, *route)
                     return
+                endpoint = runtime.endpoint_of(path)
+                if endpoint is not None:
+                    await self._invoke_endpoint(scope, receive, send, endpoint)
+                    return
             elif method == "GET" and path == "/ping":
                 await _send(send, *ping(self.live))
                 return
@@ -86,6 +90,26 @@ class ServingApp:
             await _send(send, *handler.predict(self.live, self.metrics, req))
         else:
             await _send(send, *await handler.predict_batched(self.live, self.metrics, req, self.batcher))
+
+
+    async def _invoke_endpoint(self, scope: dict[str, Any], receive: Any, send: Any, endpoint: str) -> None:
+        """SageMaker Runtime's InvokeEndpoint (`runtime`): the container route, SageMaker's headers."""
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        length = headers.get("content-length", "")
+        try:
+            body = await read_body(receive, self.max_body, int(length) if length.isdigit() else -1)
+        except PayloadTooLarge as exc:
+            await _send(send, *runtime.refuse(exc))
+            return
+        call = runtime.Invocation(self.live, endpoint, body, headers, self.routing_header.decode())
+        if call.request is None:
+            assert call.refusal is not None
+            await _send(send, *call.refusal)
+        elif self.batcher is None:
+            await _send(send, *call.answer(handler.predict(self.live, self.metrics, call.request)))
+        else:
+            answer = await handler.predict_batched(self.live, self.metrics, call.request, self.batcher)
+            await _send(send, *call.answer(answer))
 
 
 def _route(path: str) -> tuple[str, str | None, str | None] | None:

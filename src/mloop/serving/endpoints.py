@@ -167,20 +167,23 @@ Change = Callable[[Endpoint | None], tuple[list[Variant], str, dict[str, Any]]]
 def apply_change(
     ws: Workspace, name: str, change: Change, *, principal: str | None = None,
     expected_generation: int | None = None, follow: tuple[str | None, int | None] | None = None,
-    guardrails: dict[str, Any] | None = None, create: bool = False,
+    guardrails: dict[str, Any] | None = None, create: bool = False, conn: Connection | None = None,
 ) -> Endpoint | None:
     """Apply `change` to the endpoint in one transaction; returns the new configuration.
 
     `change(current)` returns (variants, action, detail). With `expected_generation`, the change
     applies only if nobody changed the endpoint meanwhile (None is returned otherwise): servers
-    use it so that two workers reacting to the same event change the endpoint once.
+    use it so that two workers reacting to the same event change the endpoint once. With `conn`,
+    the change joins the caller's transaction (a reject that rolls endpoints back is one operation).
     """
+    from contextlib import nullcontext
+
     from sqlalchemy import delete, insert, select, update
 
     from mloop.serving.tables import endpoint_history, endpoint_variants, endpoints
 
     now = datetime.now(UTC)
-    with ws.db.begin() as conn:
+    with nullcontext(conn) if conn is not None else ws.db.begin() as conn:  # type: ignore[attr-defined]
         current = _read(conn, name, lock=True)
         if current is None and not create:
             # Names from this connection: a second transaction would wait on our own SQLite write lock.

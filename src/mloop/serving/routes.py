@@ -17,6 +17,7 @@ _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schema
 ERRORS: dict[int | str, dict[str, Any]] = {str(c): {"description": d, **_ERR} for c, d in (
     (400, "Malformed input"), (404, "Unknown model"), (413, "Body too large"),
     (415, "Unsupported content type"), (503, "No model loaded yet"))}
+RUNTIME_ERRORS = {**ERRORS, "424": {"description": "The model failed (SageMaker's ModelError)", **_ERR}}
 ROWS = {"type": "array", "minItems": 1, "items": {"oneOf": [{"type": "array"}, {"type": "object"}]}}
 INVOCATION_BODY = {"requestBody": {"required": True, "content": {
     "text/csv": {"schema": {"type": "string"}, "example": "25,1,0,1,0,0,1,1"},
@@ -55,21 +56,42 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
     def out(status: int, body: bytes, ctype: bytes, headers: list[tuple[bytes, bytes]]) -> Response:
         return Response(body, status, {k.decode(): v.decode() for k, v in headers}, ctype.decode())
 
+    async def limited_body(request: Request) -> bytes:
+        """The body, refusing more than `max_body` bytes (every prediction route reads it so)."""
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > max_body:
+            raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {max_body} bytes")
+        body = await request.body()
+        if len(body) > max_body:
+            raise PayloadTooLarge(f"request body exceeds the limit of {max_body} bytes")
+        return body
+
     async def run(request: Request, protocol: str, model: str | None = None, version: str | None = None) -> Response:
         h = request.headers
-        length = h.get("content-length", "")
         try:
-            if length.isdigit() and int(length) > max_body:
-                raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {max_body} bytes")
-            body = await request.body()
-            if len(body) > max_body:
-                raise PayloadTooLarge(f"request body exceeds the limit of {max_body} bytes")
+            body = await limited_body(request)
         except MloopError as exc:
             return out(*handler.error_response(exc))
         req = handler.Request(protocol, body, h.get("content-type", ""), h.get("accept", ""),
                               h.get(routing_header), h.get("x-mloop-target-variant"), model, version,
                               h.get("authorization"))
         return out(*handler.predict(live, metrics, req))
+
+    @api.post("/endpoints/{endpoint_name}/invocations", response_model=None, tags=["sagemaker-runtime"],
+              openapi_extra=INVOCATION_BODY, responses=RUNTIME_ERRORS)
+    async def invoke_endpoint(endpoint_name: str, request: Request) -> Response:
+        """SageMaker Runtime's InvokeEndpoint (boto3 `invoke_endpoint`, `aws sagemaker-runtime`)."""
+        from mloop.serving import runtime
+
+        try:
+            body = await limited_body(request)
+        except MloopError as exc:
+            return out(*runtime.refuse(exc))
+        call = runtime.Invocation(live, endpoint_name, body, dict(request.headers), routing_header.lower())
+        if call.request is None:
+            assert call.refusal is not None
+            return out(*call.refusal)
+        return out(*call.answer(handler.predict(live, metrics, call.request)))
 
     def doc(status_doc: tuple[int, Any]) -> JSONResponse:
         return JSONResponse(status_doc[1], status_doc[0])

@@ -7,7 +7,7 @@ remote `mlflow server`); runs, metrics and pyfunc models are logged through expl
 
 from mloop.tracking.client import configure, experiment_id
 from mloop.tracking.errors import TrackingError, TrackingNotFound, TrackingUnavailable
-from mloop.tracking.models import default_requirements, download_model, load_pyfunc, log_model
+from mloop.tracking.models import default_requirements, download_model, load_pyfunc, log_model, model_digest
 from mloop.tracking.runs import (
     Run,
     create_run,
@@ -35,6 +35,7 @@ __all__ = [
     "log_metrics",
     "log_model",
     "log_params",
+    "model_digest",
     "set_tags",
     "start_run",
 ]

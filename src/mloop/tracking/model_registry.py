@@ -108,3 +108,26 @@ def list_names(ws: Workspace) -> list[str]:
             token = page.token
             if not token:
                 return names
+
+
+def delete_versions(ws: Workspace, name: str, versions: list[int], *, drop_model: bool = False) -> None:
+    """Delete `versions` of `name` from MLflow's registry (and the registered model when `drop_model`).
+
+    Versions MLflow never had (or already deleted) are skipped: deletion is idempotent.
+    """
+    from mlflow.exceptions import MlflowException
+
+    client = configure(ws)
+    with mlflow_errors(tracking_uri(ws)):
+        for version in versions:
+            try:
+                client.delete_model_version(name, str(version))
+            except MlflowException as exc:
+                if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                    raise
+        if drop_model:
+            try:
+                client.delete_registered_model(name)
+            except MlflowException as exc:
+                if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                    raise

@@ -103,3 +103,44 @@ def load_pyfunc(ws: Workspace, model_uri: str) -> Any:
     with activated(ws), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return mlflow.pyfunc.load_model(model_uri)
+
+
+# MLmodel fields that name one logging of a model, not its content: two logs of the same files differ here.
+_IDENTITY_FIELDS = ("run_id", "model_id", "model_uuid", "utc_time_created", "artifact_path", "model_size_bytes")
+_REGISTRY_FILES = ("registered_model_meta",)  # written by the registry, not part of the model
+
+
+def model_digest(ws: Workspace, model_uri: str) -> str | None:
+    """SHA-256 over the model's file contents, MLflow's per-log identity and local paths ignored.
+
+    The registry compares it to refuse duplicates: re-registering what an unchanged (cached)
+    training step logged yields the same digest as the version it already made, even when the
+    files were logged again from another directory. Only models MLflow logged (`models:/m-...`,
+    `runs:/...`) have one; a bare storage location is registered as given, unread (None).
+    """
+    if not model_uri.startswith(("models:/m-", "runs:/")):
+        return None
+    import hashlib
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="mloop-digest-") as tmp:
+        root = download_model(ws, model_uri, Path(tmp))
+        parts = sorted(_content_digest(path) for path in root.rglob("*")
+                       if path.is_file() and path.name not in _REGISTRY_FILES)
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _content_digest(path: Path) -> str:
+    import hashlib
+
+    import yaml
+
+    data = path.read_bytes()
+    if path.name == "MLmodel":
+        doc = yaml.safe_load(data) or {}
+        for flavor in (doc.get("flavors") or {}).values():
+            if isinstance(flavor, dict):
+                flavor.pop("artifacts", None)  # local paths; the artifact files are hashed themselves
+                flavor.pop("model_code_path", None)
+        data = yaml.safe_dump({k: v for k, v in doc.items() if k not in _IDENTITY_FIELDS}, sort_keys=True).encode()
+    return hashlib.sha256(data).hexdigest()

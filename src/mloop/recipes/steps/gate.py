@@ -38,10 +38,14 @@ def register_model(model: TabularModel, model_uri: str, report: dict, model_name
                 "train_rows": model.metadata.get("train_rows"),
                 "dataset": model.metadata.get("dataset"), "synthetic": bool(model.metadata.get("synthetic"))}
     version = registry.register(ws, model_name, model_uri, metrics=_facts(report), metadata=metadata)
-    print(f"registered {version.name} version {version.version} ({version.status}) from {model_uri}")
+    if version.reused:
+        print(f"model files unchanged: {version.name} version {version.version} ({version.status}) already "
+              f"holds them; no new version registered")
+    else:
+        print(f"registered {version.name} version {version.version} ({version.status}) from {model_uri}")
     return {"name": version.name, "version": version.version, "status": version.status,
             "model_uri": version.model_uri, "source_uri": model_uri, "metric": report.get("metric"),
-            "score": report.get("score"), "threshold": threshold}
+            "score": report.get("score"), "threshold": threshold, "reused": version.reused}
 
 
 def _example(model: TabularModel) -> Any:

@@ -95,6 +95,15 @@ def render_invocation(predictions: list[Any], accept: str,
     return dumps({"predictions": predictions}), b"application/json"
 
 
+def effective_accept(content_type: str, accept: str) -> str:
+    """The answer format SageMaker Runtime callers get: with no Accept (or `*/*`) a CSV request
+    is answered in CSV, one score per line, as SageMaker's built-in XGBoost does."""
+    if accept and not accept.startswith("*/*"):
+        return accept
+    media = content_type.split(";", 1)[0].strip().lower()
+    return "text/csv" if media in ("text/csv", "application/csv") else accept
+
+
 def _shapes() -> str:
     return ('Send {"instances": [[...]]}, {"dataframe_split": {"columns": [...], "data": [[...]]}}, '
             '{"dataframe_records": [{...}]} or Content-Type: text/csv.')

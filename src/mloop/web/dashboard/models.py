@@ -79,7 +79,9 @@ def decide(request: Request, name: str, version: int, decision: str = Form(...),
         response = models_page(request, flash=f"unknown decision '{decision}'; approve or reject", kind="error")
         response.status_code = 400  # bad input is 4xx, like every other refused form
         return response
-    action = registry.approve if decision == "approve" else registry.reject
+    from mloop.serving.retire import reject_version  # refuses while an endpoint serves the version
+
+    action = registry.approve if decision == "approve" else reject_version
     try:
         action(ws, name, version, principal=who.name, comment=comment.strip() or None)
     except MloopError as exc:

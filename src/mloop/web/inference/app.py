@@ -61,7 +61,8 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = EndpointClient(url, model_name=model_name, timeout=cfg.timeout_seconds, transport=transport)
+        client = EndpointClient(url, model_name=model_name, timeout=cfg.timeout_seconds, transport=transport,
+                                endpoint_name=None if label == url else given)
         store = InteractionStore(ws, cfg) if cfg.log_interactions else None
         service = InferenceService(cfg, client, store, endpoint_label=label)
         await service.start()

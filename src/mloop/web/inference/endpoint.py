@@ -1,9 +1,11 @@
 """Calling the model endpoint: one keep-alive async HTTP client, errors translated at the edge.
 
-The app speaks the model server's KServe V1 route (`POST /v1/models/{name}:predict`) when it
-knows the model name, else the SageMaker route (`POST /invocations`, JSON); both carry raw
-feature records. The server says which model version and variant answered in its
-`X-Mloop-*` headers, and those travel with every logged interaction.
+The app reaches a named endpoint as SageMaker clients do (`POST /endpoints/{name}/invocations`,
+boto3's `invoke_endpoint`, with the request id as its InferenceId: seed 002); given only a URL it
+speaks KServe V1 (`POST /v1/models/{name}:predict`) when it knows the model name, else the
+container route (`POST /invocations`). All carry raw feature records as JSON. The server says
+which model version and variant answered in its `X-Mloop-*` headers, and those travel with every
+logged interaction.
 """
 
 from __future__ import annotations
@@ -69,29 +71,33 @@ class EndpointClient:
     """An async client of one endpoint URL, reusing connections (keep-alive) across requests."""
 
     def __init__(self, url: str, *, model_name: str | None = None, timeout: float = 10.0,
-                 transport: Any = None) -> None:
+                 transport: Any = None, endpoint_name: str | None = None) -> None:
         import httpx
 
         self.url = url.rstrip("/")
         self.model_name = model_name
+        self.endpoint_name = endpoint_name
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
         self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout, limits=limits,
                                          transport=transport)
 
     @property
     def route(self) -> str:
+        if self.endpoint_name:
+            return f"/endpoints/{self.endpoint_name}/invocations"
         return f"/v1/models/{self.model_name}:predict" if self.model_name else "/invocations"
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def predict(self, records: list[dict[str, Any]]) -> EndpointAnswer:
+    async def predict(self, records: list[dict[str, Any]], inference_id: str | None = None) -> EndpointAnswer:
         """Score `records`; raises EndpointUnavailable (503) or EndpointError (502)."""
         import httpx
 
         started = time.perf_counter()
+        sent = {"x-amzn-sagemaker-inference-id": inference_id} if inference_id and self.endpoint_name else None
         try:
-            response = await self._client.post(self.route, json={"instances": records})
+            response = await self._client.post(self.route, json={"instances": records}, headers=sent)
         except httpx.TimeoutException as exc:
             raise EndpointUnavailable(
                 f"the model endpoint {self.url} did not answer in time",
@@ -111,7 +117,7 @@ class EndpointClient:
             probabilities=probabilities,
             model=headers.get("x-mloop-model") or self.model_name,
             model_version=int(version) if version and version.isdigit() else None,
-            variant=headers.get("x-mloop-variant"),
+            variant=headers.get("x-mloop-variant") or headers.get("x-amzn-invoked-production-variant"),
             latency_ms=latency_ms,
             input_issues=_input_issues(response, len(records)),
         )
@@ -127,19 +133,30 @@ def _message(response: httpx.Response) -> str:
     return str(body)[:200]
 
 
+def _status(response: httpx.Response) -> int:
+    """The status the model container answered (SageMaker wraps it in a 424 ModelError)."""
+    if response.status_code == 424:
+        try:
+            return int(response.json()["OriginalStatusCode"])
+        except (ValueError, KeyError, TypeError):
+            return 500
+    return response.status_code
+
+
 def _check_status(response: httpx.Response, url: str) -> None:
-    if response.status_code >= 500:
+    status = _status(response)
+    if status >= 500:
         raise EndpointUnavailable(
-            f"the model endpoint {url} failed with HTTP {response.status_code}: {_message(response)}",
+            f"the model endpoint {url} failed with HTTP {status}: {_message(response)}",
             hint="Check the model server's log; nothing was logged for this request.",
         )
-    if response.status_code == 400:
+    if status == 400:  # the model refused the record (SageMaker's route wraps it in a 424 ModelError)
         body = _json(response)
-        raise RecordRefused(str(body.get("message") or response.text[:300]), body.get("hint"),
-                            body.get("code"), body.get("input_issues"))
-    if response.status_code >= 400:
+        message = body.get("OriginalMessage") or body.get("message") or response.text[:300]
+        raise RecordRefused(str(message), body.get("hint"), body.get("code"), body.get("input_issues"))
+    if status >= 400:
         raise EndpointError(
-            f"the model endpoint {url} refused the request (HTTP {response.status_code}): "
+            f"the model endpoint {url} refused the request (HTTP {status}): "
             f"{_message(response)}",
             hint="Check app.model_name and that the endpoint serves an ad-click model.",
         )

@@ -59,8 +59,8 @@ class InferenceService:
                                hint="Split the batch, or raise app.max_records.")
         raw = [record.model_dump() for record in records]
         at = datetime.now(UTC)
-        answer = await self.client.predict(raw)
         ids = [uuid.uuid4().hex for _ in records]
+        answer = await self.client.predict(raw, inference_id=ids[0])  # the call's id in the server's log
         latency = round(answer.latency_ms, 3)
         if self._interactions is not None:
             rows = [

@@ -96,7 +96,8 @@ MUTATIONS = [
     ["models", "approve", "m", "1", "-m", "x"], ["models", "reject", "m", "1", "-m", "x"],
     ["endpoints", "rollback", "ep"], ["endpoints", "promote", "ep"],
     ["endpoints", "set-weights", "ep", "production=100"],
-    ["release", "approve", "1", "-m", "x"], ["runs", "retry", "r-1"],
+    ["release", "approve", "1", "-m", "x"], ["runs", "retry", "r-1"], ["destroy", "--yes"],
+    ["models", "delete", "m"], ["runs", "delete", "r-1"], ["endpoints", "delete", "ep"], ["features", "delete", "g"],
 ]
 
 

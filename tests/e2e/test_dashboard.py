@@ -139,7 +139,7 @@ def test_a_deployer_changes_endpoint_weights_and_sees_them_applied(control_plane
     page.fill("input[name='weight:production']", "50")
     page.fill("input[name='weight:canary']", "50")
     page.click("button[value=weights]")
-    page.wait_for_url("**/ui/endpoints/ctr-live?flash=*")
+    page.wait_for_url("**/ui/endpoints/ctr-live?done=weights")
     assert page.locator("input[name='weight:production']").input_value() == "50"
     assert "set-weights" in page.locator("#history").inner_text()
     screenshot(page, "endpoint-weights")

@@ -33,6 +33,10 @@ def serve(
 
     if endpoint == "serve":  # SageMaker runs `<image> serve`
         endpoint = None
+    if endpoint is not None:
+        from mloop.serving.endpoints import check_endpoint_name
+
+        check_endpoint_name(endpoint)  # it names files under .mloop/serving: never a path
     root = None
     if model_dir is None:
         root, endpoint, model_dir = _resolve(endpoint)
@@ -42,7 +46,7 @@ def serve(
     typer.echo(f"serving {endpoint or model_dir} on http://{host}:{port} "
                f"({workers} worker{'s' if workers > 1 else ''}; pid {os.getpid()})", err=True)
     run(root, endpoint or "model", host=host, port=port, workers=workers, poll_interval=poll_interval,
-        model_dir=model_dir, batching=batching)
+        model_dir=model_dir, batching=batching, factory="mloop.web.security:serving_app")
 
 
 def _resolve(endpoint: str | None) -> tuple[Path | None, str | None, Path | None]:

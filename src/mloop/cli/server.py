@@ -19,6 +19,7 @@ def server(
 
     from mloop.serving.serve import check_port
     from mloop.web import create_app
+    from mloop.web.security import allowed_hosts
 
     ws = workspace()
     settings = ws.settings
@@ -30,16 +31,19 @@ def server(
     from mloop.auth import ensure_tokens_migrated, list_tokens
 
     ensure_tokens_migrated(ws)  # plaintext [auth.tokens] move into the database before serving
-    app = create_app(ws)
+    app = create_app(ws, bind_host=bind_host)
     out = console(stderr=True)
     out.print(f"control plane for [bold]{ws.root}[/] on http://{bind_host}:{bind_port}  "
               f"(OpenAPI: /docs, lineage: /lineage?pipeline=NAME)")
     if not list_tokens(ws):
         out.print("[dim]no tokens issued yet: only anonymous reads are possible "
                   "(issue one: `mloop auth tokens create --principal NAME --role ROLE`)[/]")
-    if bind_host not in ("127.0.0.1", "localhost", "::1") and settings.auth.anonymous_read:
+    if bind_host not in ("127.0.0.1", "localhost", "::1") and settings.auth.anonymous_read is True:
         out.print(f"[yellow]warning:[/] listening on {bind_host} with anonymous reads: anyone who can reach "
-                  "this port can read lineage (set \\[auth] anonymous_read = false to require tokens)")
+                  "this port can read lineage (set \\[auth] anonymous_read = \"loopback\" or false)")
+    if not settings.server.allowed_hosts and allowed_hosts([], bind_host) is None:
+        out.print(f"[yellow]warning:[/] any Host header is accepted on {bind_host}: set \\[server] allowed_hosts "
+                  "to the names clients use (see docs/security.md)")
     try:
         uvicorn.run(app, host=bind_host, port=bind_port, log_level=settings.log_level.lower(),
                     access_log=True, server_header=False)

@@ -28,7 +28,7 @@ def app_command(
         "log_interactions": ws.settings.app.log_interactions and not no_log,
         **({"model_name": model} if model else {}),
     })
-    app = create_inference_app(ws, endpoint=endpoint, settings=settings)
+    app = create_inference_app(ws, endpoint=endpoint, settings=settings, bind_host=host)
     out = console(stderr=True)
     out.print(f"inference app on [bold]http://{host}:{port}/[/] → endpoint {app.state.endpoint_url}"
               f" (logging to {settings.interactions_group if settings.log_interactions else 'nothing'})")

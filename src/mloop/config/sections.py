@@ -10,7 +10,7 @@ from __future__ import annotations
 import getpass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 def _os_user() -> str:
@@ -48,7 +48,10 @@ class AuthSettings(_Section):
         description="Legacy plaintext tokens: moved into the metadata database (hashed) on first use. "
         "Issue tokens with `mloop auth tokens create`.",
     )
-    anonymous_read: bool = Field(True, description="Reads need no token.")
+    anonymous_read: bool | Literal["loopback"] = Field(
+        "loopback", description="Reads need no token: true, false, or 'loopback' (only while the "
+        "control plane listens on 127.0.0.1 / localhost).",
+    )
     cli: Literal["token", "os"] | None = Field(
         None, description="How CLI mutations prove who runs them: 'token' (MLOOP_TOKEN) or 'os' "
         "(the configured principal). Unset: 'os' on the workspace's own SQLite database, else 'token'.",
@@ -60,10 +63,16 @@ class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="Where `mloop server` (the control plane) binds.")
     port: int = Field(8000, ge=0, le=65535, description="Port of `mloop server`.")
     cors_origins: list[str] = Field(
-        default_factory=lambda: ["*"], description="Origins that may call the control plane."
+        default_factory=list,
+        description="Origins that may call the control plane from a browser (CORS); none by default.",
     )
     cors_methods: list[str] = Field(
         default_factory=lambda: ["GET"], description="HTTP methods those origins may use."
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names `mloop server` answers to (default: its bind address and localhost; "
+        "'*' for any).",
     )
 
 
@@ -112,6 +121,10 @@ class AppSettings(_Section):
     log_interactions: bool = Field(True, description="Log predictions and feedback (off for benchmarks).")
     timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one call to the endpoint.")
     max_records: int = Field(1000, gt=0, description="Most records one /api/predict call may carry.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names `mloop app` answers to (default: its bind address and localhost; '*' for any).",
+    )
 
 
 class MonitoringSettings(_Section):
@@ -155,6 +168,11 @@ class ServingSettings(_Section):
         "so large valid batches cannot trip it.",
     )
     image: str = Field("mloop-serving:latest", description="Serving container image (KServe export).")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names `mloop serve` answers to (default: its bind address and localhost; "
+        "'*' for any; a 0.0.0.0 bind checks nothing unless set).",
+    )
     input_policy: Literal["warn", "reject"] = Field(
         "warn", description="Records holding what the model never saw (unknown categories, numbers outside "
         "the training range, wrong kinds, few features): warn = score and report them, reject = answer 400. "
@@ -202,6 +220,16 @@ class FeatureSettings(_Section):
 class Settings(_Section):
     """The effective configuration of one workspace."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _pipeline_options(cls, data: Any) -> Any:
+        # `[pipelines]` names pipelines; its one option key lives beside it as a typed field.
+        if isinstance(data, dict) and isinstance(data.get("pipelines"), dict) \
+                and "allowed_data_roots" in data["pipelines"]:
+            pipelines = dict(data["pipelines"])
+            data = {**data, "pipelines": pipelines, "allowed_data_roots": pipelines.pop("allowed_data_roots")}
+        return data
+
     database_url: str = Field(
         "sqlite:///.mloop/mloop.db",
         description="Metadata database (SQLAlchemy URL): sqlite:///path or postgresql+psycopg://...",
@@ -233,6 +261,11 @@ class Settings(_Section):
     )
     pipelines: dict[str, str] = Field(
         default_factory=dict, description="Project pipelines: name -> 'module:function'."
+    )
+    allowed_data_roots: list[str] = Field(
+        default_factory=list,
+        description="[pipelines] allowed_data_roots: directories or URL prefixes that data_source-like "
+        "parameters given over HTTP may name, besides the workspace and the artifact store.",
     )
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)

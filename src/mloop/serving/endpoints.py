@@ -394,6 +394,15 @@ def parse_weights(pairs: list[str]) -> dict[str, int]:
     return out
 
 
+def check_endpoint_name(name: str) -> None:
+    """Refuse a name that could not be an endpoint (it also names files: no paths, no dots first).
+
+    Raises:
+        InvalidInput: the name is not letters, digits, '-', '_' or '.' starting with a letter or digit.
+    """
+    _check_name(name, "endpoint")
+
+
 def _check_name(value: str, what: str) -> None:
     if not _NAME.match(value):
         raise InvalidInput(

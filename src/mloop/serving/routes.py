@@ -20,7 +20,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {str(c): {"description": d, **_ERR} fo
 RUNTIME_ERRORS = {**ERRORS, "424": {"description": "The model failed (SageMaker's ModelError)", **_ERR}}
 ROWS = {"type": "array", "minItems": 1, "items": {"oneOf": [{"type": "array"}, {"type": "object"}]}}
 INVOCATION_BODY = {"requestBody": {"required": True, "content": {
-    "text/csv": {"schema": {"type": "string"}, "example": "25,1,0,1,0,0,1,1"},
+    # One raw ad-click record (age, gender, device_type, ad_position, browsing_history, time_of_day).
+    "text/csv": {"schema": {"type": "string", "minLength": 1}, "example": "25,Female,Mobile,Top,Shopping,Morning"},
     "application/json": {"schema": {"type": "object", "properties": {
         "instances": ROWS, "dataframe_records": ROWS,
         "dataframe_split": {"type": "object", "properties": {
@@ -34,7 +35,7 @@ TENSOR = {"type": "object", "required": ["name", "shape", "datatype", "data"], "
     "data": {"type": "array"}}}
 V2_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["inputs"], "properties": {
-        "id": {"type": "string"}, "inputs": {"type": "array", "items": TENSOR},
+        "id": {"type": "string"}, "inputs": {"type": "array", "items": TENSOR, "minItems": 1},
         "outputs": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
     }}}}}}
 

@@ -40,7 +40,7 @@ def check_port(host: str, port: int) -> None:
 def serve(
     root: Path | None, endpoint: str, *, host: str = "127.0.0.1", port: int = 8080, workers: int = 1,
     poll_interval: float | None = None, model_dir: Path | None = None, fast: bool = True,
-    batching: bool = True, log_level: str = "warning",
+    batching: bool = True, log_level: str = "warning", factory: str = "mloop.serving.app:app_from_env",
 ) -> None:
     """Serve `endpoint` (or a local model directory) until interrupted.
 
@@ -50,18 +50,24 @@ def serve(
         workers: worker processes (each loads the models and follows the configuration).
         poll_interval: seconds between configuration checks (<= 1).
         model_dir: serve this model directory as a fixed endpoint (SageMaker's /opt/ml/model).
+        factory: "module:function" building each worker's ASGI app (`mloop serve` puts the
+            browser defences of `mloop.web.security` in front).
 
     Raises:
-        PortInUse: the port is taken. InvalidInput: bad worker count or poll interval.
+        PortInUse: the port is taken. InvalidInput: bad endpoint name, worker count or poll interval.
     """
     import uvicorn
 
+    from mloop.serving.endpoints import check_endpoint_name
+
+    check_endpoint_name(endpoint)
     if workers < 1:
         raise InvalidInput(f"--workers must be at least 1, got {workers}")
     if poll_interval is not None and not 0 < poll_interval <= 1:
         raise InvalidInput(f"--poll-interval must be in (0, 1] seconds, got {poll_interval}")
     check_port(host, port)
     os.environ["_MLOOP_SERVE_ENDPOINT"] = endpoint
+    os.environ["_MLOOP_SERVE_HOST"] = host
     os.environ["_MLOOP_SERVE_FAST"] = "1" if fast else "0"
     os.environ["_MLOOP_SERVE_BATCHING"] = "1" if batching else "0"
     if root is not None:
@@ -75,7 +81,7 @@ def serve(
     note = _announce(root, endpoint, host, port) if root is not None and model_dir is None else None
     try:
         uvicorn.run(
-            "mloop.serving.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+            factory, factory=True, host=host, port=port, workers=workers,
             loop="uvloop", http="httptools", lifespan="on", access_log=False, log_level=log_level,
             server_header=False, date_header=False, timeout_graceful_shutdown=10,
         )

@@ -17,11 +17,10 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from mloop import __version__
-from mloop.web import errors
+from mloop.web import errors, security
 from mloop.web.auth import Principal, require_role
 
 if TYPE_CHECKING:
@@ -35,7 +34,8 @@ ROUTER_MODULES: list[str] = [
 
 DESCRIPTION = """The mloop control plane: lineage of pipelines, models and endpoints.
 
-Reads are open to anonymous viewers when `[auth] anonymous_read` is true; everything else needs
+Reads are open to anonymous viewers when `[auth] anonymous_read` allows it (by default only
+while the server listens on 127.0.0.1); everything else needs
 `Authorization: Bearer <token>` with a token from `mloop auth tokens create` (roles: viewer < approver <
 deployer < admin). Errors are JSON `{code, message, hint}`; an unexpected failure is
 `{"message": "internal error", "requestId": ...}` and the server log has the details.
@@ -47,12 +47,15 @@ async def get_workspace(request: Request) -> Workspace:
     return request.app.state.ws  # type: ignore[no-any-return]
 
 
-def create_app(ws: Workspace, *, extra_routers: Iterable[APIRouter | ModuleType | str] = ()) -> FastAPI:
+def create_app(ws: Workspace, *, extra_routers: Iterable[APIRouter | ModuleType | str] = (),
+               bind_host: str | None = None) -> FastAPI:
     """The control-plane app for `ws`.
 
     Args:
-        ws: the workspace (its settings drive auth and CORS; its stores back the routes).
+        ws: the workspace (its settings drive auth, CORS and allowed hosts; its stores back the routes).
         extra_routers: more routers to mount: `APIRouter`s, router modules, or module names.
+        bind_host: the address the server binds (`mloop server` passes it): with no
+            `[server] allowed_hosts`, requests must name it or localhost in `Host`.
 
     Returns:
         A FastAPI app; run it with uvicorn (`mloop server` does).
@@ -68,15 +71,20 @@ def create_app(ws: Workspace, *, extra_routers: Iterable[APIRouter | ModuleType 
                   lifespan=lifespan)
     app.state.ws = ws
     errors.install(app)
-    cors = ws.settings.server
-    app.add_middleware(
-        CORSMiddleware, allow_origins=cors.cors_origins, allow_methods=cors.cors_methods,
-        allow_headers=["Authorization", "Content-Type", errors.REQUEST_ID_HEADER],
-        expose_headers=[errors.REQUEST_ID_HEADER], allow_credentials=False,
-    )
+    server = ws.settings.server
+    if ws.settings.auth.anonymous_read == "loopback" and bind_host is not None:
+        # Anonymous reads only while no one but this machine can connect.
+        ws.settings.auth.anonymous_read = bind_host in security.LOOPBACK_NAMES
+    security.install_cors(app, server.cors_origins, server.cors_methods,
+                          ["Authorization", "Content-Type", errors.REQUEST_ID_HEADER],
+                          [errors.REQUEST_ID_HEADER])
+    security.protect(app, security.allowed_hosts(server.allowed_hosts, bind_host))
     app.include_router(_system_router())
     for item in [*ROUTER_MODULES, *extra_routers]:
         mount(app, item)
+    from mloop.web.openapi import document_errors
+
+    document_errors(app)
     return app
 
 

@@ -40,7 +40,11 @@ def test_server_answers_and_never_logs_a_token(workspace_dir: Path) -> None:
             bad = http.get("/api/whoami", headers={"Authorization": f"Bearer {TOKEN}x"})
             assert bad.status_code == 401 and TOKEN not in bad.text
             cors = http.get("/healthz", headers={"Origin": "https://front.example"})
-            assert cors.headers["access-control-allow-origin"] == "*"
+            assert "access-control-allow-origin" not in cors.headers  # no CORS unless configured
+            for host in ("localhost", f"localhost:{port}", f"127.0.0.1:{port}"):
+                assert http.get("/healthz", headers={"Host": host}).status_code == 200
+            rebound = http.get("/lineage", params={"pipeline": "x"}, headers={"Host": "attacker.example"})
+            assert rebound.status_code == 400 and rebound.json()["code"] == "invalid_host"  # DNS rebinding
             assert http.get("/openapi.json").json()["info"]["title"] == "mloop control plane"
         taken = subprocess.run([sys.executable, "-m", "mloop", "server", "--port", str(port)], cwd=workspace_dir,
                                env=env, capture_output=True, text=True, timeout=60)

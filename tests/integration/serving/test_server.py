@@ -34,6 +34,11 @@ def test_before_any_deploy_is_a_clear_503(served: Served) -> None:
         r = c.post("/invocations", content="1,2,3,4", headers={"content-type": "text/csv"})
         assert r.status_code == 503
         assert "no model deployed" in r.json()["message"] and "mloop deploy ctr-ep" in r.json()["hint"]
+        # `mloop serve` answers only to its bind address and localhost (DNS rebinding, issue 18)
+        assert c.get("/ping", headers={"Host": "localhost"}).status_code == 503
+        rebound = c.post("/invocations", content="1,2,3,4", headers={"content-type": "text/csv",
+                                                                     "Host": "attacker.example"})
+        assert rebound.status_code == 400 and rebound.json()["code"] == "invalid_host"
 
 
 def test_protocols_answer_like_the_in_process_model(served: Served) -> None:

@@ -130,3 +130,15 @@ def test_server_start_banner_is_clean(tmp_path: Path) -> None:
     text = "".join(lines)
     assert "Application startup complete" in text, text
     assert "no tokens issued yet" in text and "alembic" not in text
+
+
+def test_serve_refuses_an_endpoint_name_that_is_a_path(tmp_path: Path) -> None:
+    # `mloop serve '../../x'` wrote and then deleted ../../x.json outside the workspace.
+    ws = tmp_path / "a" / "b" / "ws"
+    ws.mkdir(parents=True)
+    assert run(["init"], ws).returncode == 0
+    for name in ("../../x", "/tmp/x"):
+        result = run(["serve", name, "--port", "1"], ws)
+        assert result.returncode == 1, (name, result.stderr)
+        assert result.stderr.startswith(f"error: invalid endpoint name '{name}'"), result.stderr
+    assert not (tmp_path / "a" / "x.json").exists() and not list(tmp_path.rglob("x.json"))

@@ -122,20 +122,20 @@ def test_request_id_is_echoed_when_safe(client: TestClient) -> None:
     assert len(generated) == 32
 
 
-def test_cors_lets_any_origin_get_by_default(client: TestClient, workspace_dir: Any) -> None:
+def test_cors_only_for_configured_origins(client: TestClient, workspace_dir: Any) -> None:
     got = client.get("/healthz", headers={"Origin": "https://ui.example"})
-    assert got.headers["access-control-allow-origin"] == "*"
-    preflight = client.options("/lineage", headers={
-        "Origin": "https://ui.example", "Access-Control-Request-Method": "GET"})
-    assert preflight.status_code == 200
-    post = client.options("/api/test/approve", headers={
-        "Origin": "https://ui.example", "Access-Control-Request-Method": "POST"})
-    assert post.status_code == 400  # only GET is allowed cross-origin by default
+    assert "access-control-allow-origin" not in got.headers  # was "*" for every origin
     ws = _ws(workspace_dir, server__cors_origins=["https://ops.example"])
     with TestClient(create_app(ws)) as strict:
         assert "access-control-allow-origin" not in strict.get("/healthz", headers={"Origin": "https://x.example"}).headers
         allowed = strict.get("/healthz", headers={"Origin": "https://ops.example"})
         assert allowed.headers["access-control-allow-origin"] == "https://ops.example"
+        preflight = strict.options("/lineage", headers={
+            "Origin": "https://ops.example", "Access-Control-Request-Method": "GET"})
+        assert preflight.status_code == 200
+        post = strict.options("/api/test/approve", headers={
+            "Origin": "https://ops.example", "Access-Control-Request-Method": "POST"})
+        assert post.status_code == 400  # only GET is allowed cross-origin by default
     ws.close()
 
 

@@ -162,3 +162,30 @@ def test_feedback_once_then_409_and_unknown_is_404(served: Any) -> None:
     assert bad.status_code == 422
     feedback = extract(ws, "fb")
     assert list(feedback["request_id"]) == [rid] and list(feedback["clicked"]) == [1]
+
+
+def test_posts_take_only_json_and_the_page_runs_no_inline_script(workspace: Any) -> None:
+    """A cross-site page can POST text/plain without a preflight; JSON needs one (issue 18)."""
+    state: dict[str, Any] = {}
+    settings = AppSettings(endpoint="http://model.test", interactions_group="ix", feedback_group="fb")
+    app = create_inference_app(workspace, settings=settings, transport=DownSwitch(state), bind_host="127.0.0.1")
+    with TestClient(app, base_url="http://127.0.0.1:8080") as client:
+        import json
+
+        for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None):
+            headers = {"Content-Type": ctype} if ctype else {}
+            answer = client.post("/api/predict", content=json.dumps(RECORD), headers=headers)
+            assert answer.status_code == 415 and answer.json()["code"] == "unsupported_media_type", ctype
+            assert client.post("/api/feedback", content='{"request_id": "x", "clicked": true}',
+                               headers=headers).status_code == 415
+        assert state.get("calls") is None  # nothing reached the model, nothing was logged
+        assert client.post("/api/predict", json=RECORD).status_code == 200
+        page = client.get("/")
+        assert "script-src 'self';" in page.headers["content-security-policy"]
+        assert "<script>" not in page.text and '<script src="static/app.js"' in page.text
+        assert client.get("/static/app.js").status_code == 200
+        assert client.get("/", headers={"Host": "rebound.example"}).status_code == 400
+    body = app.openapi()["paths"]["/api/predict"]["post"]["requestBody"]["content"]["application/json"]
+    record = body["schema"]["oneOf"][0]["properties"]
+    # the known values, for clients and fuzzers; other text goes to the endpoint's input policy
+    assert record["device_type"]["anyOf"][0] == {"enum": ["Desktop", "Mobile", "Tablet"]}

@@ -18,6 +18,7 @@ from mloop.web.dashboard import session
 from mloop.web.dashboard.render import page
 
 router = APIRouter(include_in_schema=False)
+DONE = {"weights": "Weights applied.", "promote": "Canary promoted.", "rollback": "Rolled back."}
 _previous: dict[str, tuple[float, dict[str, float]]] = {}  # endpoint -> (time, requests per variant)
 
 
@@ -83,8 +84,15 @@ def endpoints_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/ui/endpoints/{name}", response_class=HTMLResponse)
-def endpoint_page(request: Request, name: str, flash: str | None = None, kind: str | None = None,
-                  status_code: int = 200) -> HTMLResponse:
+def endpoint_page(request: Request, name: str) -> HTMLResponse:
+    # Only the outcomes this server redirects with: a link cannot make the page say anything else.
+    done = request.query_params.get("done")
+    return _endpoint(request, name, flash=DONE.get(done or ""), kind="info")
+
+
+def _endpoint(request: Request, name: str, flash: str | None = None, kind: str | None = None,
+              status_code: int = 200) -> HTMLResponse:
+    """The endpoint page; `flash` comes from this server (an action's outcome), never the URL."""
     from mloop import serving
 
     who = session.principal(request, "viewer")
@@ -129,5 +137,5 @@ async def endpoint_action(request: Request, name: str) -> HTMLResponse | Redirec
     except (MloopError, ValueError) as exc:
         message = exc.message if isinstance(exc, MloopError) else str(exc)
         status = exc.http_status if isinstance(exc, MloopError) else 400
-        return endpoint_page(request, name, flash=message, kind="error", status_code=status)
-    return RedirectResponse(f"/ui/endpoints/{name}?flash={action}+applied", status_code=303)
+        return _endpoint(request, name, flash=message, kind="error", status_code=status)
+    return RedirectResponse(f"/ui/endpoints/{name}?done={action}", status_code=303)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mloop.store import Workspace
 
 router = APIRouter(include_in_schema=False)
+DONE = ("approved", "rejected")
 
 
 def _queue(ws: Workspace) -> list[ModelVersion]:
@@ -33,7 +34,12 @@ def _queue(ws: Workspace) -> list[ModelVersion]:
 
 
 @router.get("/ui/models", response_class=HTMLResponse)
-def models_page(request: Request, flash: str | None = None, kind: str | None = None) -> HTMLResponse:
+def models_page(request: Request) -> HTMLResponse:
+    return _models(request)
+
+
+def _models(request: Request, flash: str | None = None, kind: str | None = None) -> HTMLResponse:
+    """The models page; a refused decision shows `flash` (never taken from the URL)."""
     from mloop import registry
 
     who = session.principal(request, "viewer")
@@ -50,7 +56,9 @@ def model_page(request: Request, name: str) -> HTMLResponse:
     who = session.principal(request, "viewer")
     ws = request.app.state.ws
     versions = sorted(registry.versions(ws, name), key=lambda v: -v.version)
-    return page(request, "model.html", active="models", name=name, versions=versions,
+    # Only the outcomes this server redirects with: a link cannot make the page say anything else.
+    done = request.query_params.get("done") if request.query_params.get("done") in DONE else None
+    return page(request, "model.html", active="models", name=name, versions=versions, done=done,
                 history=list(reversed(registry.history(ws, name))), can_approve=who.can("approver"),
                 deployments=_deployments(ws, name))
 
@@ -76,7 +84,7 @@ def decide(request: Request, name: str, version: int, decision: str = Form(...),
     who = session.principal(request, "approver")
     ws = request.app.state.ws
     if decision not in ("approve", "reject"):
-        response = models_page(request, flash=f"unknown decision '{decision}'; approve or reject", kind="error")
+        response = _models(request, flash=f"unknown decision '{decision}'; approve or reject", kind="error")
         response.status_code = 400  # bad input is 4xx, like every other refused form
         return response
     from mloop.serving.retire import reject_version  # refuses while an endpoint serves the version
@@ -85,7 +93,7 @@ def decide(request: Request, name: str, version: int, decision: str = Form(...),
     try:
         action(ws, name, version, principal=who.name, comment=comment.strip() or None)
     except MloopError as exc:
-        response = models_page(request, flash=f"{exc.message}. {exc.hint or ''}".strip(), kind="error")
+        response = _models(request, flash=f"{exc.message}. {exc.hint or ''}".strip(), kind="error")
         response.status_code = exc.http_status
         return response
     verb = "approved" if decision == "approve" else "rejected"

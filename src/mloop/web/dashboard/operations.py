@@ -21,8 +21,13 @@ _REPORT = re.compile(r"^[A-Za-z0-9._-]+\.html$")
 
 
 @router.get("/ui/releases", response_class=HTMLResponse)
-def releases_page(request: Request, flash: str | None = None, kind: str | None = None,
-                  status_code: int = 200) -> HTMLResponse:
+def releases_page(request: Request) -> HTMLResponse:
+    return _releases(request)
+
+
+def _releases(request: Request, flash: str | None = None, kind: str | None = None,
+              status_code: int = 200) -> HTMLResponse:
+    """The releases page; a refused decision shows `flash` (never taken from the URL)."""
     from mloop.release import list_releases
 
     who = session.principal(request, "viewer")
@@ -44,8 +49,8 @@ def release_decision(request: Request, release_id: int, decision: str = Form(...
     try:
         action(request.app.state.ws, release_id, principal=who.name, comment=comment.strip() or None)
     except MloopError as exc:
-        return releases_page(request, flash=f"{exc.message}. {exc.hint or ''}", kind="error",
-                             status_code=exc.http_status)
+        return _releases(request, flash=f"{exc.message}. {exc.hint or ''}", kind="error",
+                         status_code=exc.http_status)
     return RedirectResponse("/ui/releases", status_code=303)
 
 

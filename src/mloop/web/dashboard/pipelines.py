@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -61,15 +60,17 @@ def graph_view(data: dict[str, Any]) -> dict[str, Any]:
 def pipeline_page(request: Request, name: str, run: str | None = None) -> HTMLResponse:
     from mloop import lineage
     from mloop.pipelines import list_runs
+    from mloop.web import redact
 
-    session.principal(request, "viewer")
+    who = session.principal(request, "viewer")
     ws = request.app.state.ws
-    data = lineage.pipeline(ws, name, include_latest_exec=True, run_id=run or None)
+    data = redact.for_caller(lineage.pipeline(ws, name, include_latest_exec=True, run_id=run or None),
+                             who.authenticated)
     runs = list_runs(ws, pipeline=name, limit=50)
     status = data["summary"].get("overallStatus")
     return page(
         request, "pipeline.html", active="pipelines", name=name, data=data, view=graph_view(data),
         runs=runs, selected=run, refresh=status in ("Executing", "Pending"),
-        nodes_json=json.dumps({n["id"]: n for n in data["graph"]["nodes"]}, default=str),
-        artifacts_json=json.dumps({a["id"]: a for a in data["graph"].get("artifacts", [])}, default=str),
+        nodes={n["id"]: n for n in data["graph"]["nodes"]},
+        artifacts={a["id"]: a for a in data["graph"].get("artifacts", [])},
     )

@@ -39,7 +39,18 @@ def _env() -> Any:
     env.filters["status_symbol"] = lambda s: STATUS.get(str(s), ("pending", "?"))[1]
     env.filters["when"] = _when
     env.filters["num"] = lambda v: f"{v:.4g}" if isinstance(v, float) else v
+    env.filters["failure"] = _failure
+    # `tojson` escapes <, >, & and ' (a value can never close a <script> block); default=str for
+    # the datetimes of lineage answers.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": str}
     return env
+
+
+def _failure(text: Any, who: Any) -> Any:
+    """A step or run error as this caller may read it (generic without a token)."""
+    from mloop.web import redact
+
+    return text if who is not None and who.authenticated else redact.failure(text)
 
 
 def _when(value: Any) -> str:

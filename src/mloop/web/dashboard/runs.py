@@ -1,13 +1,15 @@
 """Runs: a filterable table, parameters and metrics of compared runs side by side with a chart,
 and retry / clone (with parameter edits) for deployers.
 
-Retry and clone start in a background thread of the control plane with a pre-assigned run id, so
-the browser lands on the run's graph at once and watches it refresh while it executes.
+Retry and clone run in a worker process without the server's environment (`pipelines.detached`)
+under a pre-assigned run id, so the browser lands on the run's graph at once and watches it refresh
+while it executes. Files and URLs in their parameters must lie inside the workspace, the artifact
+store or `[pipelines] allowed_data_roots` (`pipelines.locations`).
 """
 
 from __future__ import annotations
 
-import threading
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -61,33 +63,10 @@ def runs_page(request: Request, pipeline: str = "", status: str = "", since: str
                 comparison=comparison, can_run=who.can("deployer"))
 
 
-def _start(target: Any, **kwargs: Any) -> None:
-    """Run `target` in the background and return once its run record exists (or it failed)."""
-    from mloop.pipelines import get_run
-
-    thread = threading.Thread(target=_quietly, args=(target,), kwargs=kwargs, daemon=True,
-                              name=f"mloop-run-{kwargs['new_run_id']}")
-    thread.start()
-    while thread.is_alive():
-        try:
-            get_run(kwargs["ws"], kwargs["new_run_id"])
-            return
-        except MloopError:
-            thread.join(0.05)
-
-
-def _quietly(target: Any, **kwargs: Any) -> None:
-    import logging
-
-    try:
-        target(**kwargs)
-    except Exception:  # the run record holds the failure; the server keeps serving
-        logging.getLogger("mloop.web").exception("background run %s failed", kwargs.get("new_run_id"))
-
-
 @router.post("/ui/runs/{run_id}/action", response_model=None)
 async def run_action(request: Request, run_id: str) -> HTMLResponse | RedirectResponse:
-    from mloop.pipelines import clone_run, get_run, retry_run
+    from mloop.pipelines import detached, get_run
+    from mloop.pipelines.locations import check_locations
     from mloop.pipelines.registry import resolve_params
     from mloop.pipelines.runs import new_run_id, run_graph
 
@@ -99,29 +78,35 @@ async def run_action(request: Request, run_id: str) -> HTMLResponse | RedirectRe
     try:
         original = get_run(ws, run_id)
         new_id = new_run_id(original.pipeline)
+        params: dict[str, Any] = {}
         if action == "retry":
             if original.status in ("Succeeded", "Executing"):
                 raise InvalidInput(f"run '{run_id}' is {original.status}; only failed or stopped runs retry",
                                    hint="Clone it with new parameters instead.")
-            _start(retry_run, ws=ws, run_id=run_id, new_run_id=new_id, principal=who.name)
         elif action == "clone":
             params = {k[len("param:"):]: str(v) for k, v in form.items()
                       if k.startswith("param:") and str(v) != str(original.params.get(k[len("param:"):]))}
-            # Check them here: in the background thread a bad value only reached the log, and the
-            # redirect led to a run that was never created (404).
+            # Check them here: a bad value must be a 400 on this page, not a run that never starts.
             resolve_params(run_graph(ws, run_id), {**original.params, **params})
-            _start(clone_run, ws=ws, run_id=run_id, params=params, new_run_id=new_id, principal=who.name)
         else:
             raise InvalidInput(f"unknown action '{action}'", hint="retry or clone")
+        # The server never reads a caller's file or URL: every location the run would read is checked.
+        check_locations(ws, {**original.params, **params})
+        await asyncio.to_thread(detached.start, ws, action, run_id, new_id, principal=who.name, params=params)
     except MloopError as exc:
-        response = run_page(request, run_id, flash=f"{exc.message}. {exc.hint or ''}", kind="error")
+        response = _run(request, run_id, flash=f"{exc.message}. {exc.hint or ''}", kind="error")
         response.status_code = exc.http_status
         return response
     return RedirectResponse(f"/ui/pipelines/{original.pipeline}?run={new_id}", status_code=303)
 
 
 @router.get("/ui/runs/{run_id}", response_class=HTMLResponse)
-def run_page(request: Request, run_id: str, flash: str | None = None, kind: str | None = None) -> HTMLResponse:
+def run_page(request: Request, run_id: str) -> HTMLResponse:
+    return _run(request, run_id)
+
+
+def _run(request: Request, run_id: str, flash: str | None = None, kind: str | None = None) -> HTMLResponse:
+    """The run page; a refused action shows `flash` (never taken from the URL)."""
     from mloop.pipelines import get_run
 
     who = session.principal(request, "viewer")

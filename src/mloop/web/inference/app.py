@@ -34,10 +34,22 @@ if TYPE_CHECKING:
     from mloop.web.inference.service import InferenceService
 
 TEMPLATES = Path(__file__).parent / "templates"
+_ERROR = {"application/json": {"schema": {"type": "object", "required": ["code", "message"], "properties": {
+    "code": {"type": "string"}, "message": {"type": "string"}, "hint": {"type": ["string", "null"]}}}}}
+# Documented answers besides 200: bad JSON, a refused record, a body that is not JSON, no endpoint.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Not valid JSON, or not a record, list or {records}.", "content": _ERROR},
+    404: {"description": "Feedback for an unknown request id.", "content": _ERROR},
+    409: {"description": "Feedback already recorded for this request id.", "content": _ERROR},
+    415: {"description": "The body is not application/json.", "content": _ERROR},
+    422: {"description": "A record or feedback failed validation.", "content": _ERROR},
+    502: {"description": "The model endpoint answered with an error.", "content": _ERROR},
+    503: {"description": "The model endpoint or the interaction log is unavailable.", "content": _ERROR},
+}
 
 
 def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings: AppSettings | None = None,
-                         transport: Any = None) -> FastAPI:
+                         transport: Any = None, bind_host: str | None = None) -> FastAPI:
     """Build the app for workspace `ws`.
 
     Args:
@@ -45,6 +57,8 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
         endpoint: URL or endpoint name; default `app.endpoint` from the settings.
         settings: the `[app]` settings; default `ws.settings.app`.
         transport: an httpx transport for the endpoint client (tests, benchmarks).
+        bind_host: the address `mloop app` binds; with no `[app] allowed_hosts`, requests must name
+            it or localhost in `Host`.
 
     Raises:
         ConfigError: no endpoint configured; NotFound: an unknown endpoint name.
@@ -80,6 +94,13 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
     app.state.settings = cfg
     _install_errors(app)
     _add_routes(app)
+    from fastapi.staticfiles import StaticFiles
+
+    from mloop.web import security
+
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_middleware(security.JsonOnly)
+    security.protect(app, security.allowed_hosts(cfg.allowed_hosts, bind_host))
     return app
 
 
@@ -98,14 +119,15 @@ def _add_routes(app: FastAPI) -> None:
         return {"status": "ok", "endpoint": service.client.url, "logging": service.logging}
 
     @app.post("/api/predict", tags=["predict"], response_model=Prediction | PredictResponse,
-              openapi_extra=_predict_body_schema())
+              openapi_extra=_predict_body_schema(app.state.settings.max_records),
+              responses=REFUSALS)
     async def predict(request: Request) -> Prediction | PredictResponse:
         """Score one record (`{...}`) or many (`{"records": [...]}` or `[...]`)."""
         records, single = _parse_records(await _json_body(request))
         predictions = await _service(request).predict(records)
         return predictions[0] if single else PredictResponse(predictions=predictions)
 
-    @app.post("/api/feedback", tags=["feedback"], response_model=FeedbackResponse)
+    @app.post("/api/feedback", tags=["feedback"], response_model=FeedbackResponse, responses=REFUSALS)
     async def feedback(body: Feedback, request: Request) -> FeedbackResponse:
         """Record whether the user clicked the ad that `request_id` scored (once)."""
         return await _service(request).feedback(body)
@@ -187,12 +209,12 @@ def _install_errors(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
 
-def _predict_body_schema() -> dict[str, Any]:
+def _predict_body_schema(max_records: int) -> dict[str, Any]:
     record = AdClickRecord.model_json_schema()
+    many = {"type": "array", "items": record, "minItems": 1, "maxItems": max_records}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-        "oneOf": [record, {"type": "array", "items": record},
-                  {"type": "object", "properties": {"records": {"type": "array", "items": record}},
-                   "required": ["records"]}]}}}}}
+        "oneOf": [record, many, {"type": "object", "properties": {"records": many}, "required": ["records"],
+                                 "additionalProperties": False}]}}}}}
 
 
 def _render_page(app: FastAPI) -> str:

@@ -30,6 +30,14 @@ def _blank_to_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+def _category(field: str) -> Any:
+    """A categorical field: the known values are an enum in the schema (clients and fuzzers see
+    them); other text is accepted too and left to the endpoint's input policy."""
+    choices = list(CATEGORIES[field])
+    return Field(None, description=f"One of {', '.join(choices)} (any case); empty when unknown.",
+                 json_schema_extra={"anyOf": [{"enum": choices}, {"type": "string"}, {"type": "null"}]})
+
+
 class AdClickRecord(BaseModel):
     """One user seeing one ad: the raw features the model takes (preprocessing ships in the model).
 
@@ -38,11 +46,11 @@ class AdClickRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     age: int | None = Field(None, ge=0, le=MAX_AGE, description="Age in years; empty when unknown.")
-    gender: str | None = Field(None, description=f"One of {', '.join(CATEGORIES['gender'])}.")
-    device_type: str | None = Field(None, description=f"One of {', '.join(CATEGORIES['device_type'])}.")
-    ad_position: str | None = Field(None, description=f"One of {', '.join(CATEGORIES['ad_position'])}.")
-    browsing_history: str | None = Field(None, description=f"One of {', '.join(CATEGORIES['browsing_history'])}.")
-    time_of_day: str | None = Field(None, description=f"One of {', '.join(CATEGORIES['time_of_day'])}.")
+    gender: str | None = _category("gender")
+    device_type: str | None = _category("device_type")
+    ad_position: str | None = _category("ad_position")
+    browsing_history: str | None = _category("browsing_history")
+    time_of_day: str | None = _category("time_of_day")
 
     @field_validator("age", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Response
 
 from mloop.errors import MloopError, NotFound
+from mloop.web import redact
 from mloop.web.app import get_workspace
 from mloop.web.auth import Principal, require_role
 
@@ -74,7 +75,7 @@ def get_lineage(
     domain: str | None = Query(None, description="Only if the pipeline's domain tag matches."),
     region: str | None = Query(None, description="Accepted for seed compatibility; ignored."),
     ws: Workspace = Depends(get_workspace),
-    _who: Principal = Depends(viewer),
+    who: Principal = Depends(viewer),
 ) -> Response:
     from mloop import lineage
 
@@ -87,7 +88,7 @@ def get_lineage(
         return _seed_error(404, exc.message, exc)
     except NotFound as exc:
         return _seed_error(404, PIPELINE_NOT_FOUND, exc)
-    return _json(data)
+    return _json(redact.for_caller(data, who.authenticated))
 
 
 @router.get(
@@ -96,11 +97,11 @@ def get_lineage(
     responses={200: {"content": {"application/json": {"schema": _schema("model")}}}},
 )
 def get_model_lineage(
-    name: str, version: int, ws: Workspace = Depends(get_workspace), _who: Principal = Depends(viewer)
+    name: str, version: int, ws: Workspace = Depends(get_workspace), who: Principal = Depends(viewer)
 ) -> Response:
     from mloop import lineage
 
-    return _json(lineage.model(ws, name, version))
+    return _json(redact.for_caller(lineage.model(ws, name, version), who.authenticated))
 
 
 @router.get(
@@ -109,11 +110,11 @@ def get_model_lineage(
     responses={200: {"content": {"application/json": {"schema": _schema("endpoint")}}}},
 )
 def get_endpoint_lineage(
-    name: str, ws: Workspace = Depends(get_workspace), _who: Principal = Depends(viewer)
+    name: str, ws: Workspace = Depends(get_workspace), who: Principal = Depends(viewer)
 ) -> Response:
     from mloop import lineage
 
-    return _json(lineage.endpoint(ws, name))
+    return _json(redact.for_caller(lineage.endpoint(ws, name), who.authenticated))
 
 
 @router.get(
@@ -122,8 +123,8 @@ def get_endpoint_lineage(
     responses={200: {"content": {"application/json": {"schema": _schema("artifact")}}}},
 )
 def get_artifact_lineage(
-    digest: str, ws: Workspace = Depends(get_workspace), _who: Principal = Depends(viewer)
+    digest: str, ws: Workspace = Depends(get_workspace), who: Principal = Depends(viewer)
 ) -> Response:
     from mloop import lineage
 
-    return _json(lineage.artifact(ws, digest))
+    return _json(redact.for_caller(lineage.artifact(ws, digest), who.authenticated))

@@ -14,7 +14,8 @@
 
   function esc(v) {
     return String(v === null || v === undefined ? "-" : v)
-      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+      .replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+      .replace(/'/g, "&#39;");
   }
   function row(k, v) { return "<tr><th scope='row'>" + esc(k) + "</th><td>" + esc(v) + "</td></tr>"; }
   function storage(uri) {
@@ -43,6 +44,7 @@
     var keys = Object.keys(m);
     if (keys.length) html += "<h3>Metrics</h3><table class='kv'>" + keys.map(function (k) { return row(k, m[k]); }).join("") + "</table>";
     html += io("Inputs", n.inputs) + io("Outputs", n.outputs);
+    if (r.error) html += "<h3>Error</h3><pre>" + esc(r.error) + "</pre>";
     if (r.message) html += "<h3>Message</h3><pre>" + esc(r.message) + "</pre>";
     if (r.logs) html += "<h3>Logs</h3><pre class='logs'>" + esc(r.logs) + "</pre>";
     body.innerHTML = html;

@@ -6,7 +6,9 @@ registered, approved and deployed; `mloop serve`, `mlflow models serve --env-man
 serving the same saved model files) each run with the same number of workers, and wrk drives them
 on loopback: single-row CSV and JSON at 1, 8 and 64 connections, 100-row CSV batches at 8, and
 KServe V1 `{"instances": ...}` bodies (identical bytes to mloop's `/v1/models/{name}:predict` and
-to KServe) at 1/8/64 connections and 100 rows at 8. The in-process `predict_records` time is the
+to KServe) at 1/8/64 connections and 100 rows at 8. A last point measures whether one client can
+stall the others: single-row V1 requests at 8 connections, alone and while two clients post 5 MB
+V1 bodies back to back (mloop and KServe, same run). The in-process `predict_records` time is the
 floor. Every server's answers are checked against the in-process model (1e-6) first. Each row
 reports mloop/MLflow and mloop/KServe throughput ratios (KServe has no CSV route: its figure for a
 (rows, connections) point is its V1 JSON figure; the `v1` rows are the like-for-like comparison).
@@ -74,14 +76,16 @@ def build(root: Path) -> tuple[Any, Any, Path]:
     return ws, model, model_dir(ws, mv.model_uri)
 
 
-def env() -> dict[str, str]:
+def env(extra: dict[str, str] | None = None) -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
     out["PATH"] = f"{VENV_BIN}:{out.get('PATH', '')}"
-    return out
+    return {**out, **(extra or {})}
 
 
-def start(cmd: list[str], cwd: Path, port: int, ready: str, log: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env(), stdout=open(log, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+def start(cmd: list[str], cwd: Path, port: int, ready: str, log: Path,
+          extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env(extra_env), stdout=open(log, "wb"),  # noqa: SIM115
+                            stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}{ready}"
     wait_until(lambda: port_open(port) and httpx.get(url, timeout=2).status_code == 200, timeout=180,
                what=" ".join(cmd[:3]))
@@ -184,6 +188,66 @@ def swap_under_load(ws: Any, url: str, seconds: int, tmp: Path) -> dict[str, Any
     return {"changes": ["deploy canary 20%", "set-weights 50/50", "promote", "rollback"], **box}
 
 
+BIG_BODY_BYTES = 5 * 1024 * 1024
+
+
+def big_v1_body() -> str:
+    """A valid KServe V1 body of about 5 MB (the size that stalled every other client)."""
+    one = json.dumps(ROW)
+    rows = BIG_BODY_BYTES // (len(one) + 1)
+    return '{"instances": [' + ",".join([one] * rows) + "]}"
+
+
+def stall_point(url: str, route: str, seconds: int, tmp: Path, conns: int = 8) -> dict[str, Any]:
+    """Single-row V1 requests at `conns` connections, alone and while two clients send 5 MB bodies.
+
+    The two senders post back to back for the whole wrk run (KServe V1 JSON, identical bytes for
+    both servers); the probe's p50 is what "one client cannot stall the others" is about.
+    """
+    import threading
+    from collections import Counter
+
+    v1type, probe, _ = payloads(1)["v1"]
+    alone = wrk(f"{url}{route}", v1type, probe, conns, seconds, tmp)
+    big = big_v1_body().encode()
+    stop, codes, lock = threading.Event(), Counter[int](), threading.Lock()
+
+    def sender() -> None:
+        with httpx.Client(timeout=120) as client:
+            while not stop.is_set():
+                code = client.post(f"{url}{route}", content=big, headers={"content-type": v1type}).status_code
+                with lock:
+                    codes[code] += 1
+
+    senders = [threading.Thread(target=sender, daemon=True) for _ in range(2)]
+    for t in senders:
+        t.start()
+    try:
+        loaded = wrk(f"{url}{route}", v1type, probe, conns, seconds, tmp)
+    finally:
+        stop.set()
+        for t in senders:
+            t.join(120)
+    return {"connections": conns, "big_body_bytes": len(big), "probe_alone": alone,
+            "probe_with_two_5mb_senders": loaded, "big_requests_answered": dict(codes)}
+
+
+def stall_points(urls: dict[str, str | None], seconds: int, tmp: Path) -> dict[str, Any]:
+    """`stall_point` on mloop and (same run) KServe, side by side."""
+    route = "/v1/models/bench:predict"
+    out: dict[str, Any] = {"mloop": stall_point(urls["mloop"], route, seconds, tmp)}  # type: ignore[arg-type]
+    if urls["on_loop"]:
+        out["mloop_on_loop"] = stall_point(urls["on_loop"], route, seconds, tmp)
+    if urls["kserve"]:
+        out["kserve"] = stall_point(urls["kserve"], f"/v1/models/{KSERVE_MODEL}:predict", seconds, tmp)
+    for name, point in out.items():
+        a, b = point["probe_alone"], point["probe_with_two_5mb_senders"]
+        print(f"stall {name:>13}: 1-row V1 at c={point['connections']} alone p50 {a['p50_ms']:.2f} ms "
+              f"p99 {a['p99_ms']:.2f} ms; with two 5 MB senders p50 {b['p50_ms']:.2f} ms p99 {b['p99_ms']:.2f} ms "
+              f"({b['rps']:.0f} req/s; big answers {point['big_requests_answered']})", flush=True)
+    return out
+
+
 def kserve_python(args: argparse.Namespace) -> Path | None:
     """The KServe venv's python: --kserve-python, else the default venv when it exists."""
     if args.skip_kserve:
@@ -200,7 +264,8 @@ def start_servers(args: argparse.Namespace, tmp: Path, mdir: Path) -> tuple[list
                                                                            dict[str, str | None]]:
     """mloop (and --no-batching), MLflow and KServe servers on free loopback ports; (procs, urls)."""
     procs: list[subprocess.Popen[bytes]] = []
-    urls: dict[str, str | None] = {"mloop": None, "no_batching": None, "mlflow": None, "kserve": None}
+    urls: dict[str, str | None] = {"mloop": None, "no_batching": None, "on_loop": None, "mlflow": None,
+                                   "kserve": None}
     try:
         port = free_port()
         procs.append(start([sys.executable, "-m", "mloop", "serve", "bench", "--port", str(port),
@@ -212,6 +277,12 @@ def start_servers(args: argparse.Namespace, tmp: Path, mdir: Path) -> tuple[list
                                 "--workers", str(args.workers), "--no-batching"], tmp / "ws", port, "/ping",
                                tmp / "mloop-nobatch.log"))
             urls["no_batching"] = f"http://127.0.0.1:{port}"
+        if args.compare_offload:  # every request parsed and predicted on the event loop (the old way)
+            port = free_port()
+            procs.append(start([sys.executable, "-m", "mloop", "serve", "bench", "--port", str(port),
+                                "--workers", str(args.workers)], tmp / "ws", port, "/ping", tmp / "mloop-onloop.log",
+                               {"MLOOP_SERVING__OFFLOAD_BYTES": str(10**9)}))
+            urls["on_loop"] = f"http://127.0.0.1:{port}"
         if not args.skip_mlflow:
             port = free_port()
             procs.append(start(["mlflow", "models", "serve", "-m", str(mdir), "--env-manager", "local", "-p",
@@ -256,6 +327,8 @@ def run_points(urls: dict[str, str | None], seconds: int, tmp: Path,
                                "mloop": wrk(f"{url}{route}", ctype, body, conns, seconds, tmp)}
         if nb_url and rows == 1:
             row["mloop_no_batching"] = wrk(f"{nb_url}{route}", ctype, body, conns, seconds, tmp)
+        if urls["on_loop"] and rows > 1:
+            row["mloop_on_loop"] = wrk(f"{urls['on_loop']}{route}", ctype, body, conns, seconds, tmp)
         if ml_url and fmt != "v1":
             row["mlflow"] = wrk(f"{ml_url}/invocations", ctype, mlbody, conns, seconds, tmp)
             row["ratio_rps"] = row["mloop"]["rps"] / max(row["mlflow"]["rps"], 1e-9)
@@ -292,6 +365,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, choices=sorted({r for _, r, _ in POINTS}),
                         help="only the points with this many rows per request (e.g. 100)")
     parser.add_argument("--skip-swap", action="store_true", help="skip the hot-swap-under-load point")
+    parser.add_argument("--compare-offload", action="store_true",
+                        help="also run mloop with every request on the event loop (100-row and stall points)")
+    parser.add_argument("--skip-stall", action="store_true",
+                        help="skip the point with two 5 MB senders and a single-row probe")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench/serving.py drives the servers with wrk: install it first (apt-get install -y wrk)")
@@ -301,6 +378,7 @@ def main() -> None:
     try:
         diffs = check(urls["mloop"], urls["mlflow"], model, urls["kserve"])  # type: ignore[arg-type]
         results = run_points(urls, args.seconds, tmp, args.rows)
+        stall = None if args.skip_stall else stall_points(urls, args.seconds, tmp)
         swap = None if args.skip_swap else swap_under_load(ws, urls["mloop"], args.seconds, tmp)  # type: ignore[arg-type]
         if swap is not None:
             print(f"hot swap under load (deploy, set-weights, promote, rollback): {swap['rps']:.0f} req/s, "
@@ -313,9 +391,10 @@ def main() -> None:
                           "kserve": kserve_version(urls, args) if urls["kserve"] else None},
               "max_abs_diff_vs_in_process": diffs, "in_process_floor": {
                   "1_row": floor(model, 1), "100_rows": floor(model, 100)}, "points": results,
-              "hot_swap_under_load": swap, "rows_only": args.rows, "load_average": os.getloadavg()}
+              "hot_swap_under_load": swap, "two_5mb_senders_and_a_probe": stall, "rows_only": args.rows,
+              "load_average": os.getloadavg()}
     # a filtered run must not overwrite the full report
-    out = ROOT / "bench" / "results" / ("serving.json" if args.rows is None and not args.skip_swap
+    out = ROOT / "bench" / "results" / ("serving.json" if args.rows is None and not (args.skip_swap or args.skip_stall)
                                         else "serving-partial.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
@@ -328,6 +407,9 @@ def print_row(row: dict[str, Any]) -> None:
     m = row["mloop"]
     line = (f"{row['format']:>4} {row['rows']:>3} rows c={row['connections']:<3} mloop {m['rps']:>8.0f} req/s "
             f"p50 {m['p50_ms']:7.3f} ms p99 {m['p99_ms']:7.3f} ms (non-2xx {m['non_2xx']:.0f})")
+    if "mloop_on_loop" in row:
+        o = row["mloop_on_loop"]
+        line += f" | on-loop {o['rps']:>6.0f} req/s p50 {o['p50_ms']:6.2f} p99 {o['p99_ms']:6.2f}"
     if "mloop_no_batching" in row:
         n = row["mloop_no_batching"]
         line += f" | no-batching {n['rps']:>6.0f} req/s p50 {n['p50_ms']:6.3f} p99 {n['p99_ms']:6.2f}"

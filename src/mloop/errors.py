@@ -57,6 +57,16 @@ class StoreUnavailable(MloopError):
     http_status = 503
 
 
+class StoreAccessDenied(StoreUnavailable):
+    """A store (artifact folder or bucket, database, tracking server) refused mloop's credentials.
+
+    Not a caller's role (that is `PermissionDenied`): the fix is a permission on the store, which
+    the message names along with the operation and the path or bucket.
+    """
+
+    code = "store_access_denied"
+
+
 class NotFound(MloopError):
     """A named thing (artifact, group, model, run, endpoint...) does not exist."""
 

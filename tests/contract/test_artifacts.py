@@ -107,6 +107,25 @@ def test_verify_detects_corruption(tmp_path: Path) -> None:
         store.verify(digest)
 
 
+def test_put_replaces_an_object_whose_bytes_no_longer_match(store: ArtifactStore, tmp_path: Path) -> None:
+    """A damaged object is healed by writing its content again (bytes, file and stream alike)."""
+    from mloop.store.artifacts.base import object_key
+
+    content = b"step output " * 1000
+    source = tmp_path / "out.bin"
+    source.write_bytes(content)
+    for again in (lambda: store.put(content), lambda: store.put(source), lambda: store.put(io.BytesIO(content))):
+        digest = store.put(content)
+        damaged = tmp_path / "damaged"
+        damaged.write_bytes(content[:-1] + b"X")  # one byte flipped, same size
+        store.backend.put_file(damaged, object_key(digest))
+        with pytest.raises(IntegrityError):
+            store.verify(digest)
+        assert again() == digest
+        store.verify(digest)
+        assert store.get_bytes(digest) == content
+
+
 WRITER = """
 import sys, time
 from mloop.store import ArtifactStore, open_backend

@@ -18,15 +18,17 @@ from tests.support.servers import free_port, wait_until
 
 
 @contextmanager
-def mlflow_server(directory: Path, template: Path | None = None, timeout: float = 120.0) -> Iterator[str]:
+def mlflow_server(directory: Path, template: Path | None = None, timeout: float = 120.0,
+                  port: int | None = None) -> Iterator[str]:
     """Start `mlflow server` and yield its URL; stop it (and only it) afterwards.
 
     `template` (from `mlflow_db_template`) becomes the backend store, skipping its migration.
+    `port`: a chosen port (a server that comes back where clients expect it), else a free one.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    if template is not None:
+    if template is not None and not (directory / "mlflow.db").exists():
         shutil.copyfile(template, directory / "mlflow.db")
-    port = free_port()
+    port = port or free_port()
     bin_dir = Path(sys.executable).parent
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
            "MLFLOW_DISABLE_TELEMETRY": "true", "GIT_PYTHON_REFRESH": "quiet"}

@@ -58,18 +58,23 @@ def show(name: str = typer.Argument(..., help="Feature group name."), as_json: b
     """Show a group's schema and its ingestions."""
     from mloop.features import get_group
     from mloop.features.groups import ingestions
+    from mloop.features.records import spooled_count
 
     ws = workspace()
     group = get_group(ws, name)
     history = [{"version": i.version, "kind": i.kind, "rows": i.rows, "rejected": i.rejected,
                 "source": i.source, "created_at": i.created_at, "quarantine": i.quarantine}
                for i in ingestions(ws, group)]
-    data = {**group.to_dict(), "ingestions": history}
+    spooled = spooled_count(ws, name)
+    data = {**group.to_dict(), "ingestions": history, "spooled_records": spooled}
 
     def render(_: Any) -> None:
         out = console()
         out.print(f"[bold]{group.name}[/]  data version {group.data_version}  "
                   f"online {'on' if group.spec.online else 'off'}  {group.spec.description}")
+        if spooled:
+            out.print(f"{spooled} acknowledged records spooled: online now, offline at the next "
+                      "flush (a writer's flusher, or the next pipeline extract of this group)")
         table(_schema_rows(group.spec), _COLUMNS, title="schema")
         if history:
             table(history, ["version", "kind", "rows", "rejected", "source", "created_at"],
@@ -150,6 +155,32 @@ def delete(
                                            "artifact(s) removed)" if purge else "")))
 
 
+@features_app.command("verify")
+def verify(
+    name: str | None = typer.Argument(None, help="Feature group (default: every group)."),
+    repair: bool = typer.Option(False, "--repair", help="Rebuild damaged files from their sources."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Re-hash every offline Parquet file; with --repair, rebuild damaged ones from their sources."""
+    from mloop.features.verify import OK, REPAIRED
+    from mloop.features.verify import verify as run_verify
+
+    checks = run_verify(workspace(), name, repair=repair)
+    data = [c.to_dict() for c in checks]
+
+    def render(rows: list[dict[str, Any]]) -> None:
+        bad = [r for r in rows if r["status"] not in (OK, REPAIRED)]
+        if bad or any(r["status"] == REPAIRED for r in rows):
+            table(rows, ["group", "ingestion", "status", "source", "detail"])
+        console().print(f"{len(rows)} offline files checked: {len(rows) - len(bad)} good"
+                        + (f", [red]{len(bad)} damaged[/]" + ("" if repair else " (rebuild: --repair)")
+                           if bad else ""))
+
+    emit(data, as_json, render)
+    if any(c.status not in (OK, REPAIRED) for c in checks):
+        raise typer.Exit(1)
+
+
 def ingest(
     file: Path = typer.Argument(..., help="CSV (with a header) or Parquet file."),
     group: str = typer.Option(..., "--group", "-g", help="Feature group to ingest into (created if missing)."),
@@ -204,6 +235,10 @@ def _with_progress(ws: Any, file: Path, group: str, options: dict[str, Any]) -> 
 
 def _print_report(report: IngestReport, ws: Any) -> None:
     out = console()
+    if report.repaired:
+        out.print(f"[green]repaired[/] the damaged offline file of ingestion(s) "
+                  f"{', '.join(map(str, report.repaired))} of '{report.group}' from {report.source}")
+        return
     if report.created_group:
         from mloop.features import get_group
 

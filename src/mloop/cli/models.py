@@ -50,21 +50,30 @@ def show(
 ) -> None:
     """A model's versions, or one version in detail."""
     from mloop import registry
+    from mloop.registry.tagsync import pending_tags
 
     ws = workspace()
+    pending = pending_tags(ws, name)
+
+    def sync_state(v: Any) -> str:
+        queued = pending.get(f"{v.name}/{v.version}")
+        return f"pending ({queued})" if queued else "synced"
+
     if version is None:
         items = registry.versions(ws, name)
-        emit(items, as_json, lambda vs: table([_version_row(v) for v in vs], _VERSION_COLUMNS, title=name))
+        emit([{**v.to_dict(), "mlflow_tag": sync_state(v)} for v in items], as_json,
+             lambda vs: table([{**_version_row(v), "mlflow_tag": sync_state(v)} for v in items],
+                              [*_VERSION_COLUMNS, "mlflow_tag"], title=name))
         return
     item = registry.get_version(ws, name, version)
 
-    def render(v: Any) -> None:
+    def render(v: dict[str, Any]) -> None:
         out = console()
-        for key, value in v.to_dict().items():
+        for key, value in v.items():
             if key == "metadata":
                 continue
             out.print(f"[bold]{key:<14}[/] {'-' if value in (None, {}, '') else value}", markup=True)
-        meta = dict(v.metadata)
+        meta = dict(v["metadata"] or {})
         features, left_out = meta.pop("features", None), meta.pop("features_left_out", None)
         if features is not None:
             out.print(f"[bold]{'features':<14}[/] " + (", ".join(map(str, features)) or "-"))
@@ -74,16 +83,19 @@ def show(
             out.print(f"[bold]{'left out':<14}[/] " + describe_left_out(left_out))
         out.print(f"[bold]{'metadata':<14}[/] {meta or '-'}")
 
-    emit(item, as_json, render)
+    emit({**item.to_dict(), "mlflow_tag": sync_state(item)}, as_json, render)
 
 
 def _decide(verb: str, name: str, version: int, comment: str | None, as_json: bool) -> None:
     from mloop import registry
     from mloop.cli._auth import authorize
+    from mloop.registry.tagsync import spawn_drain
 
     ws = workspace()
     who = authorize(ws, "approver", action=f"`mloop models {verb}`")
-    result = registry.approve(ws, name, version, principal=who, comment=comment)
+    # mloop's records first; MLflow's tag follows from a background process (no MLflow import here)
+    result = registry.approve(ws, name, version, principal=who, comment=comment, sync_mlflow=False)
+    spawn_drain(ws)
     emit(result, as_json, lambda v: console().print(
         f"{v.name} version {v.version} is now [bold]{v.status}[/] (by {v.decided_by})"))
 
@@ -109,11 +121,13 @@ def reject(
 ) -> None:
     """Reject a version (or revoke its approval); refused while an endpoint serves it, unless --undeploy."""
     from mloop.cli._auth import authorize
+    from mloop.registry.tagsync import spawn_drain
     from mloop.serving.retire import reject_version
 
     ws = workspace()
     who = authorize(ws, "deployer" if undeploy else "approver", action="`mloop models reject`")
     result = reject_version(ws, name, version, undeploy=undeploy, principal=who, comment=comment)
+    spawn_drain(ws)  # MLflow's tag follows from the outbox
 
     def render(r: Any) -> None:
         v = r.version
@@ -169,6 +183,18 @@ def sync(
     emit(adopted, as_json, lambda vs: console().print(
         "\n".join(f"adopted {v.name} version {v.version} (PendingManualApproval)" for v in vs)
         or "nothing to adopt: mloop knows every MLflow version"))
+
+
+@models_app.command("sync-tags")
+def sync_tags(quiet: bool = typer.Option(False, "--quiet", help="Print nothing.")) -> None:
+    """Bring MLflow's approval-status tags up to date with mloop's decisions (the outbox)."""
+    from mloop.registry.tagsync import drain_tags, pending_tags
+
+    ws = workspace()
+    done = drain_tags(ws)
+    if not quiet:
+        left = pending_tags(ws)
+        console().print(f"{done} MLflow tags updated" + (f"; {len(left)} still pending" if left else ""))
 
 
 @models_app.command("register")

@@ -118,6 +118,9 @@ def report(record: RunRecord, as_json: bool) -> None:
             out.print(f"[dim]MLflow run {record.mlflow_run_id} (experiment {record.experiment})[/]")
         for line in outcome:
             out.print(line, markup=False)
+        if record.tracking_pending:
+            out.print(f"[yellow]tracking pending[/]: {record.tracking_pending}; "
+                      f"`mloop runs sync-tracking {record.id}` replays it (so does the next run)")
     if record.status == "Succeeded":
         return
     from mloop.cli.main import _print_error
@@ -133,7 +136,7 @@ def report(record: RunRecord, as_json: bool) -> None:
 
 
 def run(
-    pipeline: str = typer.Argument(..., help="Pipeline name (mloop.toml [pipelines] or built-in), "
+    pipeline: str = typer.Argument(..., help="Pipeline name (from the pipelines table of mloop.toml, or built-in), "
                                    "module:function, or a KFP pipeline (YAML/JSON, file.py:func)."),
     param: list[str] = ParamOption,
     no_cache: bool = typer.Option(False, "--no-cache", help="Execute every step, ignore the cache."),

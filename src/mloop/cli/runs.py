@@ -72,6 +72,9 @@ def show_cmd(run_id: str, as_json: bool = JsonOption) -> None:
         out.print(f"[red]{record.error}[/]")
     if record.mlflow_run_id:
         out.print(f"MLflow run {record.mlflow_run_id} (experiment {record.experiment})")
+    if record.tracking_pending:
+        out.print(f"[yellow]tracking pending[/]: {record.tracking_pending} "
+                  f"(`mloop runs sync-tracking {record.id}`)")
     out.print("params: " + ", ".join(f"{k}={v}" for k, v in record.params.items()))
     rows, metrics = [], []
     for s in record.steps:
@@ -79,7 +82,7 @@ def show_cmd(run_id: str, as_json: bool = JsonOption) -> None:
         rows.append({"step": s.name, "kind": s.kind, "status": s.status, "attempts": s.attempts,
                      "time_s": s.duration_s, "outputs": outputs or None, "note": s.message})
         metrics += [{"step": s.name, "metric": k, "value": v} for k, v in s.metrics.items()
-                    if not k.startswith("importance.")]
+                    if not k.startswith(("importance_", "importance."))]
     table(rows, ["step", "kind", "status", "attempts", "time_s", "outputs", "note"])
     if metrics:  # one metric per row: readable at 80 columns, where a metrics column is not
         table(metrics, ["step", "metric", "value"], title="metrics")
@@ -87,6 +90,20 @@ def show_cmd(run_id: str, as_json: bool = JsonOption) -> None:
 
     for line in outcome_lines(workspace(), record):
         out.print(line, markup=False)
+
+
+@runs_app.command("sync-tracking")
+def sync_tracking_cmd(run_id: str, as_json: bool = JsonOption) -> None:
+    """Replay a run's tracking into MLflow after the tracking server was unreachable."""
+    from mloop.pipelines.tracksync import sync_run
+
+    record = sync_run(workspace(), run_id)
+    if as_json:
+        print_json({"run_id": record.id, "mlflow_run_id": record.mlflow_run_id,
+                    "tracking_pending": record.tracking_pending})
+        return
+    console().print(f"run {record.id}: tracking synced to MLflow run {record.mlflow_run_id} "
+                    f"(experiment {record.experiment})")
 
 
 @runs_app.command("logs")

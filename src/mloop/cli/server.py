@@ -8,9 +8,9 @@ from mloop.cli._output import console, workspace
 
 
 def server(
-    host: str | None = typer.Option(None, "--host", help="Bind address (default: [server] host, 127.0.0.1)."),
+    host: str | None = typer.Option(None, "--host", help="Bind address (default: the server.host setting, 127.0.0.1)."),
     port: int | None = typer.Option(None, "--port", min=1, max=65535,
-                                    help="Port (default: [server] port, 8000)."),
+                                    help="Port (default: the server.port setting, 8000)."),
 ) -> None:
     """Serve the control plane: /lineage, /docs (OpenAPI), /healthz and the dashboard."""
     import logging
@@ -18,6 +18,7 @@ def server(
     import uvicorn
 
     from mloop.serving.serve import check_port
+    from mloop.serving.timeouts import uvicorn_options
     from mloop.web import create_app
     from mloop.web.security import allowed_hosts
 
@@ -46,7 +47,7 @@ def server(
                   "to the names clients use (see docs/security.md)")
     try:
         uvicorn.run(app, host=bind_host, port=bind_port, log_level=settings.log_level.lower(),
-                    access_log=True, server_header=False)
+                    access_log=True, server_header=False, **uvicorn_options(settings.server.read_timeout_s))
     finally:
         ws.close()
 

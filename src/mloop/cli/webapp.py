@@ -20,6 +20,7 @@ def app_command(
     import uvicorn
 
     from mloop.serving.serve import check_port
+    from mloop.serving.timeouts import uvicorn_options
     from mloop.web.inference import create_inference_app
 
     check_port(host, port)
@@ -33,7 +34,7 @@ def app_command(
     out.print(f"inference app on [bold]http://{host}:{port}/[/] → endpoint {app.state.endpoint_url}"
               f" (logging to {settings.interactions_group if settings.log_interactions else 'nothing'})")
     uvicorn.run(app, host=host, port=port, log_level=ws.settings.log_level.lower(),
-                access_log=False, timeout_graceful_shutdown=5)
+                access_log=False, timeout_graceful_shutdown=5, **uvicorn_options(ws.settings.server.read_timeout_s))
 
 
 def register(app: typer.Typer) -> None:

@@ -24,6 +24,28 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class ApprovalPolicy(_Section):
+    auto_approve: str | None = Field(
+        None, description='An expression over a new version\'s metrics, e.g. "r2 >= 0.8"; a version '
+        "that satisfies it is approved by `policy:<model>` (default: none, a human approves).")
+    distinct_approver: bool = Field(
+        False, description="Under the four-eyes rule, the policy counts as an approver distinct "
+        "from whoever registered the version (otherwise a human must still approve).")
+
+    @field_validator("auto_approve")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            from mloop.errors import ConfigError
+            from mloop.registry.policy import parse
+
+            try:
+                parse(value)  # a typo fails when the settings load, not at the next registration
+            except ConfigError as exc:
+                raise ValueError(f"{exc.message}. {exc.hint}") from exc
+        return value
+
+
 class RegistrySettings(_Section):
     require_comment: bool = Field(True, description="Approvals and rejections need a comment.")
     require_distinct_approver: bool = Field(
@@ -34,6 +56,9 @@ class RegistrySettings(_Section):
     )
     require_principal: bool = Field(
         True, description="Approvals and rejections need a named principal (MLOOP_PRINCIPAL)."
+    )
+    policies: dict[str, ApprovalPolicy] = Field(
+        default_factory=dict, description="Approval policy per model: [registry.policies.<model>]."
     )
 
 
@@ -68,6 +93,11 @@ class ServerSettings(_Section):
     )
     cors_methods: list[str] = Field(
         default_factory=lambda: ["GET"], description="HTTP methods those origins may use."
+    )
+    read_timeout_s: float = Field(
+        30.0, gt=0, le=3600,
+        description="Seconds a client may take to send one request (headers and body) to any mloop "
+                    "server (control plane, model server, inference app); slower connections are closed.",
     )
     allowed_hosts: list[str] = Field(
         default_factory=list,
@@ -147,7 +177,16 @@ class ServingSettings(_Section):
     poll_interval: float = Field(
         1.0, gt=0, le=1.0, description="Seconds between checks of the endpoint configuration (hot swap)."
     )
-    max_body_bytes: int = Field(6 * 1024 * 1024, gt=0, description="Largest request body (413 above).")
+    max_body_bytes: int = Field(
+        6 * 1024 * 1024, gt=0, description="Largest request body of the model server and the inference app (413 above)."
+    )
+    offload_bytes: int = Field(
+        2048, ge=0, description="Requests with larger bodies (about 50 CSV rows) are parsed and predicted "
+                                "in a worker thread, so they never stall the event loop."
+    )
+    predict_threads: int = Field(
+        4, ge=1, le=64, description="Worker threads per server process for those larger requests."
+    )
     routing_header: str = Field(
         "X-Mloop-Routing-Key", description="Header whose value pins a caller to one variant (sticky)."
     )

@@ -212,8 +212,9 @@ def commit_ingestion(ws: Workspace, group: FeatureGroup, **values: Any) -> tuple
         with ws.db.begin() as conn:
             conn.execute(update(g).where(g.c.id == group.id).values(data_version=g.c.data_version + 1))
             version = conn.execute(select(g.c.data_version).where(g.c.id == group.id)).scalar_one()
+            values.setdefault("created_at", datetime.now(UTC))  # an ingest passes the time it filled in
             result = conn.execute(t.insert().values(
-                group_id=group.id, version=version, created_at=datetime.now(UTC),
+                group_id=group.id, version=version,
                 principal=acting_principal(ws), online_applied=not group.spec.online, **values,
             ))
             key = result.inserted_primary_key
@@ -221,6 +222,17 @@ def commit_ingestion(ws: Workspace, group: FeatureGroup, **values: Any) -> tuple
             return int(key[0]), int(version)
     except IntegrityError:
         return None
+
+
+def has_unpublished(ws: Workspace, group: FeatureGroup) -> bool:
+    """Whether a committed ingestion of `group` still waits for its online publish."""
+    from sqlalchemy import select
+
+    from mloop.features.tables import feature_ingestions as t
+
+    query = select(t.c.id).where(t.c.group_id == group.id, t.c.online_applied.is_(False)).limit(1)
+    with ws.db.begin() as conn:
+        return conn.execute(query).first() is not None
 
 
 def mark_online_applied(ws: Workspace, ingestion_id: int) -> None:

@@ -90,7 +90,7 @@ def _process(batch: RawBatch, group: FeatureGroup, now: datetime, first_row: int
 
 def _stage(ws: Workspace, path: Path, group: FeatureGroup, quarantine: Quarantine,
            staging: Path, progress: Progress | None, online: RunWriter | None,
-           report: IngestReport) -> tuple[int, int]:
+           report: IngestReport, now: datetime | None = None) -> tuple[int, int]:
     """Write validated rows to `staging` (and to the online run writer); returns (rows seen, rows kept).
 
     A writer thread encodes block N to Parquet (and hands it to the run writer) while this
@@ -108,7 +108,7 @@ def _stage(ws: Workspace, path: Path, group: FeatureGroup, quarantine: Quarantin
         if online is not None:
             online.add(good)
 
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)  # a rebuild passes the original ingestion's time (missing event times)
     ids = IdCounter()
     seen = kept = done_bytes = 0
     pending: Future[None] | None = None
@@ -193,6 +193,13 @@ def _ingest_into(ws: Workspace, path: Path, grp: FeatureGroup, force: bool,
     report = IngestReport(group=group, source=str(path), source_hash=source_hash,
                           event_time_column=grp.spec.event_time)
     previous = find_ingestion(ws, grp, source_hash)
+    if previous is not None and force:
+        from mloop.features.verify import repair_from
+
+        report.repaired = repair_from(ws, grp, path, source_hash)
+        if report.repaired:  # forcing the source of a damaged file rebuilds that file in place
+            previous = find_ingestion(ws, grp, source_hash)
+            force = False  # and adds no second copy of its rows
     if previous is not None and not force:
         report.skipped, report.rows, report.ingested = True, previous.rows + previous.rejected, previous.rows
         report.data_version, report.digest = grp.data_version, previous.digest
@@ -228,12 +235,13 @@ def _run(ws: Workspace, path: Path, grp: FeatureGroup, report: IngestReport, for
     from mloop.features.online_stage import publish, start_stage
 
     staging, qpath = _staging_paths(ws, grp.name)
+    now = datetime.now(UTC)  # fills missing event times; kept as the ingestion's time (a rebuild reuses it)
     report.position = "row_number" if is_parquet(path) else "line"
     quarantine = Quarantine(qpath, report.position)
     online = start_stage(ws, grp.spec)
     try:
         try:
-            report.rows, report.ingested = _stage(ws, path, grp, quarantine, staging, progress, online, report)
+            report.rows, report.ingested = _stage(ws, path, grp, quarantine, staging, progress, online, report, now)
             if online is not None:
                 online.finish()  # sorted and synced before the commit
         finally:
@@ -245,7 +253,7 @@ def _run(ws: Workspace, path: Path, grp: FeatureGroup, report: IngestReport, for
         committed = commit_ingestion(
             ws, grp, kind="file", source=str(path)[:1000], source_hash=report.source_hash,
             dedupe_key=None if force else report.source_hash, digest=report.digest,
-            rows=report.ingested, rejected=report.rejected, quarantine=report.quarantine)
+            rows=report.ingested, rejected=report.rejected, quarantine=report.quarantine, created_at=now)
         if committed is None:  # a concurrent ingest of the same content won the race
             report.skipped = True
             report.data_version = get_group(ws, grp.name).data_version

@@ -51,6 +51,7 @@ class IngestReport:
     event_time_column: str = ""
     event_time_from_ingest: int = 0  # rows without an event time: they got the ingest time
     created_group: bool = False  # the group did not exist: its schema was inferred from the file
+    repaired: list[int] = field(default_factory=list)  # ingestions whose damaged file this rebuilt
 
     @property
     def rows_per_second(self) -> float:

@@ -126,6 +126,7 @@ def get_online(
     from mloop.features.online import online_store
 
     spec = cached_group(ws, group).spec
+    _publish_pending(ws, group)
     if features is not None:
         for name in features:
             spec.feature(name)  # raises with did_you_mean
@@ -141,3 +142,28 @@ def get_online(
         out[ident] = values if features is None else {f: values.get(f) for f in features}
     return out
 
+
+
+_checked: dict[tuple[str, str], float] = {}
+_CHECK_EVERY = 5.0  # seconds; as long as the group cache lives
+
+
+def _publish_pending(ws: Workspace, group: str) -> None:
+    """Publish ingestions committed offline whose online step a crash cut off.
+
+    Checked when a process first reads the group and again every few seconds (one indexed
+    query), so a kill just after an ingest's commit costs one re-apply, never missing rows.
+    """
+    import time
+
+    key = (ws.settings.database_url, group)
+    last = _checked.get(key)
+    if last is not None and time.monotonic() - last < _CHECK_EVERY:
+        return
+    from mloop.features.groups import get_group, has_unpublished
+    from mloop.features.ingest import repair_online
+
+    grp = get_group(ws, group)
+    if grp.spec.online and has_unpublished(ws, grp):
+        repair_online(ws, grp)
+    _checked[key] = time.monotonic()

@@ -221,6 +221,14 @@ def flush_records(ws: Workspace, group: str) -> int:
     return flushed
 
 
+def spooled_count(ws: Workspace, group: str) -> int:
+    """Acknowledged records of `group` not yet flushed to the offline store (every spool).
+
+    `mloop features show` reports them as such, so a killed app's interactions never read as 0.
+    """
+    return sum(spool.pending()[0] for spool in _group_spools(ws, group))
+
+
 def _remove_if_orphaned(spool: _Spool) -> None:
     """Delete an empty spool file whose writer process (on this host) is gone."""
     host, _, pid = spool.path.stem.rpartition("-")

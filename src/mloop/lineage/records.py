@@ -115,6 +115,7 @@ def _not_found(ws: Workspace, conn: Connection, name: str) -> NotFound:
 def _pick_run(conn: Connection, name: str, run_id: str | None) -> dict[str, Any] | None:
     from sqlalchemy import select
 
+    from mloop.pipelines.runs import settle_orphan
     from mloop.pipelines.tables import pipeline_runs as runs
 
     query = select(runs).where(runs.c.pipeline_name == name)
@@ -122,9 +123,9 @@ def _pick_run(conn: Connection, name: str, run_id: str | None) -> dict[str, Any]
         row = conn.execute(query.where(runs.c.id == run_id)).first()
         if row is None:
             raise RunNotFound(f"run '{run_id}' not found for pipeline '{name}'")
-        return dict(row._mapping)
+        return settle_orphan(conn, dict(row._mapping))
     row = conn.execute(query.order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(1)).first()
-    return dict(row._mapping) if row else None
+    return settle_orphan(conn, dict(row._mapping)) if row else None
 
 
 class _RunData:

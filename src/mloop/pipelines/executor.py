@@ -26,7 +26,7 @@ from mloop.pipelines import graph as g
 from mloop.pipelines.context import StepContext
 from mloop.pipelines.hooks import Hook, default_hooks
 from mloop.pipelines.materializers import ArtifactInfo, load_output
-from mloop.pipelines.worker import Outcome, StepJob, execute
+from mloop.pipelines.worker import Outcome, StepJob, execute, one_line
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -72,6 +72,7 @@ class Scheduler:
         self.running: dict[str, tuple[StepContext, float]] = {}
         self.stop = threading.Event()
         self.failed: list[str] = []
+        self.fatal: str | None = None  # why the run failed outside any step (a store refused)
 
     def emit(self, name: str, status: str, **details: Any) -> None:
         self.run.status[name] = status
@@ -88,9 +89,29 @@ class Scheduler:
     def execute(self) -> str:
         """Run to completion; returns the run status.
 
+        A store that refuses a record write mid-run (read-only folder, denied bucket, database
+        gone) ends the run Failed with that error in `fatal`, never a run left Executing.
         Ctrl-C is honoured from the first hook on: starting the MLflow parent run takes seconds,
         and an interrupt there must stop the run like one between steps.
         """
+        try:
+            return self._loop()
+        except Exception as exc:
+            self.stop.set()
+            self.fatal = one_line(exc)
+            log.error("run %s failed: %s", self.run.run_id, self.fatal)
+            for name, (ctx, started) in list(self.running.items()):
+                self._record_quietly(name, ctx, started, Outcome(g.FAILED, message=self.fatal))
+            self.running.clear()
+            return g.FAILED
+
+    def _record_quietly(self, name: str, ctx: StepContext, started: float, outcome: Outcome) -> None:
+        try:
+            self.record_end(name, ctx, started, outcome)
+        except Exception as exc:  # the store is what failed: the run's error says so
+            log.debug("cannot record step %s: %s", name, exc)
+
+    def _loop(self) -> str:
         try:
             self.call_hooks("run_started")
             while True:
@@ -234,6 +255,18 @@ class Scheduler:
         if node.kind == g.CONDITION and "result" in outputs:
             self.run.conditions[node.name] = bool(load_output(self.run.ws, outputs["result"]))
 
+    def _store_logs(self, outcome: Outcome) -> str | None:
+        """The full log as an artifact; the database keeps its tail even when the store refuses."""
+        from mloop.errors import MloopError
+
+        if not outcome.logs:
+            return None
+        try:
+            return self.run.ws.artifacts.put(outcome.logs.encode(), durable=False)
+        except MloopError as exc:
+            outcome.logs += f"\n[mloop] the full log was not stored: {exc.message}\n"
+            return None
+
     def finish(self, name: str, outcome: Outcome) -> None:
         ctx, started = self.running.pop(name)
         self.record_end(name, ctx, started, outcome)
@@ -242,7 +275,7 @@ class Scheduler:
         node = self.run.graph.nodes[name]
         self.call_hooks("step_finished", node, ctx, outcome)
         ok = outcome.status == g.SUCCEEDED
-        log_digest = self.run.ws.artifacts.put(outcome.logs.encode(), durable=False) if outcome.logs else None
+        log_digest = self._store_logs(outcome)
         values = {
             "status": outcome.status, "attempts": outcome.attempts, "metrics": outcome.metrics,
             "finished_at": runs.now(), "duration_s": round(time.perf_counter() - started, 4),
@@ -279,6 +312,8 @@ def _finish_run(scheduler: Scheduler, status: str) -> None:
         error = f"step '{name}' failed"
         detail = runs.get_run(run.ws, run.run_id).step(name).message
         error += f": {detail}" if detail else ""
+    elif status == g.FAILED:
+        error = scheduler.fatal or "the run failed before its steps finished"
     elif status == g.STOPPED:
         error = "stopped (interrupted); `mloop runs retry` finishes it"
     for name, node_status in run.status.items():
@@ -300,9 +335,15 @@ def execute_graph(
     `principal` is who starts it (default: the acting principal); a version its steps register
     carries that principal as `registered_by`.
     """
+    from mloop.pipelines.preflight import preflight
     from mloop.pipelines.registry import make_importable
 
     make_importable(ws)  # retry/clone resolve project steps from the stored graph, not load_pipeline
+    preflight(ws, tracking=tracking)
+    if tracking:
+        from mloop.pipelines.tracksync import drain_pending
+
+        drain_pending(ws)  # the server answers again: replay runs whose tracking is pending
     commit = _git_commit(ws)
     who = normalize(principal) or acting_principal(ws)
     run_id = runs.create_run(ws, graph, params, run_id=run_id, origin=origin, no_cache=no_cache,
@@ -367,7 +408,7 @@ def retry_run(ws: Workspace, run_id: str, *, new_run_id: str | None = None, **op
     original = runs.get_run(ws, run_id)
     if original.status in (g.EXECUTING, g.PENDING) and runs.driver_gone(original.driver):
         # Its process died (SIGKILL, OOM, power loss): the run can never finish by itself.
-        runs.mark_orphan_stopped(ws, run_id, f"stopped: its process {original.driver} is gone")
+        runs.mark_orphan_stopped(ws, run_id, runs.orphan_reason(original.driver))
         original = runs.get_run(ws, run_id)
     if original.status in (g.SUCCEEDED, g.EXECUTING, g.PENDING):
         hint = (f"Re-run with new parameters: `mloop runs clone {run_id} --param k=v`."

@@ -3,15 +3,18 @@
 The tracking hook makes a pipeline run an MLflow parent run (parameters; tags: pipeline, run id,
 git commit) and every executed Training step a nested run with its inputs as parameters, its
 metrics and whatever model it logs through `ctx.log_model`. The parent run opens with the first
-executed Training step or the first step that logs metrics: a re-run whose training and
-evaluation are cached has nothing new to track and stays fast (MLflow is not even imported).
-The experiment is the `experiment_name` parameter, else the pipeline name.
+executed Training step or the first step that logs metrics; a run whose tracked steps were all
+cached (a clone, a re-run) opens it at the end, with the cached steps' metrics and tags that
+link the step runs and MLflow runs it reused. A run with nothing tracked at all (no metrics, no
+training) makes no MLflow run. The experiment is the `experiment_name` parameter, else the
+pipeline name.
 """
 
 from __future__ import annotations
 
 import logging
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from mloop.pipelines import graph as g
@@ -37,19 +40,32 @@ class Hook:
     def run_finished(self, run: RunState, status: str) -> None: ...
 
 
-def _scalar_params(ctx: StepContext, values: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in values.items() if isinstance(v, str | int | float | bool)}
-    out.update(ctx.logged_params)
-    return out
-
-
 class TrackingHook(Hook):
-    """MLflow parent run per pipeline run, nested run per Training step (through mloop.tracking)."""
+    """MLflow parent run per pipeline run, nested run per Training step (through mloop.tracking).
+
+    When the tracking server stops answering mid-run, the run goes on untracked: the hook
+    records a `tracking` outbox entry for it (shown as "tracking pending") and makes no further
+    MLflow calls; `mloop runs sync-tracking RUN` (or the next run) replays it from mloop's records.
+    """
 
     def __init__(self) -> None:
         self.parent: Any = None
         self.stack = ExitStack()
         self.nested: dict[str, tuple[ExitStack, Any]] = {}
+        self.down: str | None = None  # why tracking stopped for this run
+
+    @contextmanager
+    def _guard(self, run: RunState) -> Iterator[None]:
+        from mloop.errors import MloopError
+
+        try:
+            yield
+        except MloopError as exc:
+            self.down = exc.message
+            log.warning("tracking stopped for run %s: %s", run.run_id, exc.message)
+            from mloop.pipelines.tracksync import mark_pending
+
+            mark_pending(run.ws, run.run_id, exc.message)
 
     def _ensure_parent(self, run: RunState) -> str:
         if self.parent is None and run.mlflow_run_id:  # opened by an earlier task of this run
@@ -61,12 +77,9 @@ class TrackingHook(Hook):
             from mloop import tracking
 
             experiment = str(run.params.get("experiment_name") or run.graph.name)
-            tags = {"mloop.pipeline": run.graph.name, "mloop.run_id": run.run_id,
-                    "mloop.graph_hash": run.graph.digest()[:16], **_who(run)}
-            if run.git_commit:
-                tags["mlflow.source.git.commit"] = run.git_commit
             self.parent = self.stack.enter_context(tracking.start_run(
-                run.ws, experiment=experiment, run_name=run.run_id, params=run.params, tags=tags))
+                run.ws, experiment=experiment, run_name=run.run_id, params=run.params,
+                tags=parent_tags(run.ws, run.run_id, run.graph, run.git_commit)))
             run.set_mlflow(self.parent.run_id, experiment)
         return str(self.parent.run_id)
 
@@ -74,52 +87,104 @@ class TrackingHook(Hook):
         if node.kind != g.TRAINING:  # other steps open the parent only if they log metrics
             ctx.mlflow_run_id = self.parent.run_id if self.parent is not None else run.mlflow_run_id
             return
-        from mloop import tracking
+        if self.down is not None:
+            return
+        with self._guard(run):
+            from mloop import tracking
 
-        parent_id = self._ensure_parent(run)
-        stack = ExitStack()
-        nested = stack.enter_context(tracking.start_run(
-            run.ws, experiment=self.parent.experiment, run_name=f"{run.run_id}/{node.name}",
-            parent_run_id=parent_id, tags={"mloop.pipeline": run.graph.name, "mloop.run_id": run.run_id,
-                                           "mloop.step": node.name, **_who(run)}))
-        ctx.mlflow_run_id = nested.run_id
-        self.nested[node.name] = (stack, nested)
+            parent_id = self._ensure_parent(run)
+            stack = ExitStack()
+            nested = stack.enter_context(tracking.start_run(
+                run.ws, experiment=self.parent.experiment, run_name=f"{run.run_id}/{node.name}",
+                parent_run_id=parent_id, tags={"mloop.pipeline": run.graph.name,
+                                               "mloop.run_id": run.run_id, "mloop.step": node.name,
+                                               **_who(run)}))
+            ctx.mlflow_run_id = nested.run_id
+            self.nested[node.name] = (stack, nested)
 
     def step_finished(self, run: RunState, node: g.Node, ctx: StepContext, outcome: Outcome) -> None:
         entry = self.nested.pop(node.name, None)
-        if entry is None and outcome.metrics and node.kind != g.CONDITION:
-            self._ensure_parent(run)
-        target = entry[1].run_id if entry else (self.parent.run_id if self.parent else None)
-        if target is None:
+        if self.down is not None and entry is None:
             return
-        from mloop import tracking
-
-        try:
-            if target and entry is not None:
-                params = _scalar_params(ctx, run.values.get(node.name, {}))
-                if params:
-                    tracking.log_params(run.ws, target, params)
-            if target and outcome.metrics:
-                prefix = "" if entry else f"{node.name}."
-                tracking.log_metrics(run.ws, target, {prefix + k: v for k, v in outcome.metrics.items()})
-        finally:
-            if entry is not None:
-                if outcome.status == g.SUCCEEDED:
-                    entry[0].close()
-                else:
-                    entry[0].__exit__(RuntimeError, RuntimeError(outcome.message), None)
+        with self._guard(run):
+            if entry is None and outcome.metrics and node.kind != g.CONDITION:
+                self._ensure_parent(run)
+            target = entry[1].run_id if entry else (self.parent.run_id if self.parent else None)
+            if target is None:
+                return
+            try:
+                log_step(run.ws, target, ctx.logged_params, run.values.get(node.name, {}),
+                         outcome.metrics, nested=entry is not None, step=node.name)
+            finally:
+                if entry is not None:
+                    if outcome.status == g.SUCCEEDED:
+                        entry[0].close()
+                    else:
+                        entry[0].__exit__(RuntimeError, RuntimeError(outcome.message), None)
 
     def run_finished(self, run: RunState, status: str) -> None:
-        for stack, _ in self.nested.values():
-            stack.__exit__(KeyboardInterrupt, KeyboardInterrupt(), None)
-        self.nested.clear()
-        if self.parent is None:
+        if self.down is not None:
+            self.nested.clear()
             return
-        if status == g.SUCCEEDED:
-            self.stack.close()
-        else:
-            exc: BaseException = KeyboardInterrupt() if status == g.STOPPED else RuntimeError(status)
-            self.stack.__exit__(type(exc), exc, None)
+        with self._guard(run):
+            for stack, _ in self.nested.values():
+                stack.__exit__(KeyboardInterrupt, KeyboardInterrupt(), None)
+        self.nested.clear()
+        if self.parent is None and status != g.STOPPED:
+            with self._guard(run):
+                self._link_cached(run)
+        if self.parent is None or self.down is not None:
+            return
+        with self._guard(run):
+            if status == g.SUCCEEDED:
+                self.stack.close()
+            else:
+                exc: BaseException = KeyboardInterrupt() if status == g.STOPPED else RuntimeError(status)
+                self.stack.__exit__(type(exc), exc, None)
+
+
+    def _link_cached(self, run: RunState) -> None:
+        """A run whose tracked steps were all cached still gets its MLflow parent run: the
+        cached steps' metrics, and tags naming the step runs and MLflow runs they reused."""
+        from mloop import tracking
+        from mloop.pipelines.runs import get_run
+
+        cached = [s for s in get_run(run.ws, run.run_id).steps
+                  if s.status == g.CACHED and s.kind != g.CONDITION and (s.metrics or s.mlflow_run_id)]
+        if not cached:
+            return
+        parent = self._ensure_parent(run)
+        tags = {f"mloop.cached.{s.name}": f"step run #{s.cached_from}"
+                + (f", MLflow run {s.mlflow_run_id}" if s.mlflow_run_id else "") for s in cached}
+        tracking.set_tags(run.ws, parent, tags)
+        metrics = {f"{s.name}.{k}": v for s in cached for k, v in s.metrics.items()}
+        if metrics:
+            tracking.log_metrics(run.ws, parent, metrics)
+
+
+def parent_tags(ws: Any, run_id: str, graph: g.Graph, git_commit: str | None) -> dict[str, str]:
+    """The tags of a pipeline run's MLflow parent run."""
+    tags = {"mloop.pipeline": graph.name, "mloop.run_id": run_id,
+            "mloop.graph_hash": graph.digest()[:16]}
+    if git_commit:
+        tags["mlflow.source.git.commit"] = git_commit
+    return tags
+
+
+def log_step(ws: Any, target: str, logged: dict[str, Any], values: dict[str, Any],
+             metrics: dict[str, float], *, nested: bool, step: str) -> None:
+    """A step's params (nested runs) and metrics (prefixed with the step on the parent run)."""
+    from mloop import tracking
+
+    if nested:
+        params = {k: v for k, v in values.items() if isinstance(v, str | int | float | bool)}
+        params.update(logged)  # a step logs None to leave out an input that does not apply
+        params = {k: v for k, v in params.items() if v is not None}
+        if params:
+            tracking.log_params(ws, target, params)
+    if metrics:
+        prefix = "" if nested else f"{step}."
+        tracking.log_metrics(ws, target, {prefix + k: v for k, v in metrics.items()})
 
 
 def default_hooks(tracking: bool = True) -> list[Hook]:

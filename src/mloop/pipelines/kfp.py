@@ -58,17 +58,39 @@ def _apply_resources(task: Any, resources: dict[str, Any]) -> None:
         task.set_accelerator_limit(int(resources["gpu"]))
 
 
+def _grouped(graph: g.Graph) -> list[g.Node]:
+    """The nodes with those under the same conditions next to each other, where the data flow
+    allows it (a branch's register and deploy in one group); else the graph's own order."""
+    nodes = list(graph.nodes.values())
+    first: dict[tuple[Any, ...], int] = {}
+    for index, node in enumerate(nodes):
+        first.setdefault(tuple(node.when), index)
+    order = sorted(range(len(nodes)), key=lambda i: (first[tuple(nodes[i].when)], i))
+    placed: set[str] = set()
+    for i in order:
+        if any(u not in placed for u in nodes[i].upstream()):
+            return nodes
+        placed.add(nodes[i].name)
+    return [nodes[i] for i in order]
+
+
 def _body(pipeline: str, graph: g.Graph, image: str) -> Any:
     from kfp import components, dsl
 
     def body(*args: Any, **params: Any) -> None:
         params.update(zip(graph.params, args, strict=False))  # kfp passes them positionally
         tasks: dict[str, Any] = {}
-        for node in graph.nodes.values():
-            factory = components.load_component_from_text(_component_text(pipeline, graph, node, image))
-            with ExitStack() as stack:
-                for cond, branch in node.when:
-                    stack.enter_context(dsl.If(tasks[cond].outputs["result"] == str(branch).lower()))
+        # Consecutive nodes under the same conditions share one dsl.If group: KFP refuses a task
+        # that depends on a task inside another If group (register -> deploy in one branch).
+        stack, open_when = ExitStack(), None
+        with stack:
+            for node in _grouped(graph):
+                factory = components.load_component_from_text(_component_text(pipeline, graph, node, image))
+                if node.when != open_when:
+                    stack.close()
+                    stack, open_when = ExitStack(), node.when
+                    for cond, branch in node.when:
+                        stack.enter_context(dsl.If(tasks[cond].outputs["result"] == str(branch).lower()))
                 task = factory(run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
                                **{f"p_{k}": v for k, v in params.items()})
                 task.set_display_name(node.name)
@@ -77,7 +99,8 @@ def _body(pipeline: str, graph: g.Graph, image: str) -> Any:
                 ups = [tasks[u] for u in node.upstream() if u in tasks]
                 if ups:
                     task.after(*ups)
-            tasks[node.name] = task
+                tasks[node.name] = task
+            stack.close()
 
     parameters = [
         inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,

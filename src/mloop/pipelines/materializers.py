@@ -227,10 +227,7 @@ def type_of(obj: Any) -> str:
 def save_output(ws: Workspace, obj: Any) -> ArtifactInfo:
     """Store `obj` content-addressed and describe it."""
     materializer = next(m for m in (*_USER, *_BUILTIN) if m.handles(obj))
-    staging = ws.artifacts.backend.staging_dir()
-    fd, name = tempfile.mkstemp(dir=staging, prefix="out-", suffix=f".{materializer.format}")
-    os.close(fd)
-    path = Path(name)
+    path = ws.artifacts.staging_file("out-", f".{materializer.format}")
     try:
         meta = materializer.save(obj, path)
         size = path.stat().st_size

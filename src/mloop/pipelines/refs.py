@@ -76,6 +76,13 @@ class OutputRef(_Operand):
     def binding(self) -> g.Binding:
         return g.Binding("output", step=self.step, output=self.output, path=self.path)
 
+    @property
+    def outputs(self) -> _ByName:
+        """KFP's `task.outputs["name"]`: this step's one output by its name."""
+        if self.path:
+            raise wiring_error(self.step, [self.output], "outputs", "an indexed output has no outputs")
+        return _ByName(self.step, {self.output: self})
+
     def after(self, *others: Any) -> OutputRef:
         """Run this step only after `others` finished (ordering without data)."""
         _current("after()").add_after(self.step, others)
@@ -110,15 +117,66 @@ class StepCall:
         _current("after()").add_after(self.step, others)
         return self
 
+    @property
+    def outputs(self) -> Any:
+        raise PipelineDefinitionError(f"step '{self.step}' returns nothing, so it has no outputs",
+                                      hint="Give the step a return annotation to pass data on, or "
+                                      f"order steps without data: `next_step(...).after({self.step}_call)`.")
+
+    output = outputs
+
 
 class Outputs(tuple):  # type: ignore[type-arg]
-    """Several outputs of one step call; unpack it, or use `.after()` on it."""
+    """Several outputs of one step call; unpack it, index it by position or by output name
+    (`pre["train"]`, KFP's `pre.outputs["train"]`), or use `.after()` on it."""
 
     step: str
 
     def after(self, *others: Any) -> Outputs:
         _current("after()").add_after(self.step, others)
         return self
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return self.outputs[key]
+        return super().__getitem__(key)
+
+    @property
+    def outputs(self) -> _ByName:
+        """The outputs by name (KFP's `task.outputs`)."""
+        return _ByName(self.step, {ref.output: ref for ref in self})
+
+    @property
+    def output(self) -> Any:
+        """KFP's `task.output` names a step's only output; this step has several."""
+        names = [ref.output for ref in self]
+        raise wiring_error(self.step, names, "output", f"step '{self.step}' has {len(names)} outputs")
+
+
+@dataclass(eq=False)
+class _ByName:
+    step: str
+    refs: dict[str, OutputRef]
+
+    def __getitem__(self, name: Any) -> OutputRef:
+        if name in self.refs:
+            return self.refs[name]
+        raise wiring_error(self.step, list(self.refs), repr(name), f"step '{self.step}' has no output {name!r}")
+
+    def keys(self) -> list[str]:
+        return list(self.refs)
+
+
+def wiring_error(step: str, names: list[str], used: str, what: str) -> PipelineDefinitionError:
+    """The error for reaching a step output the step does not have, with the ways that work."""
+    listed = ", ".join(names)
+    ways = f'`{step}_out.outputs["{names[0]}"]` or `{step}_out["{names[0]}"]`'
+    if len(names) > 1:
+        ways += f", or unpack: `{', '.join(names)} = {step}(...)`"
+    return PipelineDefinitionError(
+        f"{what} (asked for {used}); its outputs: {listed}",
+        hint=f"Refer to one by name: {ways}.",
+    )
 
 
 @dataclass

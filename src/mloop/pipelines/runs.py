@@ -75,6 +75,7 @@ class RunRecord:
     driver: str | None = None
     principal: str | None = None  # who started it
     steps: list[StepRunRecord] = field(default_factory=list)
+    tracking_pending: str | None = None  # why MLflow lacks this run's tracking (see tracksync)
 
     @property
     def duration_s(self) -> float | None:
@@ -167,15 +168,48 @@ def driver_gone(driver: str | None) -> bool:
 
 def mark_orphan_stopped(ws: Workspace, run_id: str, reason: str) -> None:
     """Record a run whose process died mid-run as Stopped (its unfinished steps too)."""
+    with ws.db.begin() as conn:
+        _stop_orphan(conn, run_id, reason)
+
+
+def _stop_orphan(conn: Connection, run_id: str, reason: str) -> None:
     from mloop.pipelines.tables import pipeline_runs, step_runs
 
-    with ws.db.begin() as conn:
-        conn.execute(step_runs.update().where(step_runs.c.run_id == run_id)
-                     .where(step_runs.c.status.in_([g.PENDING, g.EXECUTING]))
-                     .values(status=g.STOPPED, message=reason, finished_at=now()))
-        conn.execute(pipeline_runs.update().where(pipeline_runs.c.id == run_id)
-                     .where(pipeline_runs.c.status.in_([g.PENDING, g.EXECUTING]))
-                     .values(status=g.STOPPED, error=reason, finished_at=now()))
+    conn.execute(step_runs.update().where(step_runs.c.run_id == run_id)
+                 .where(step_runs.c.status.in_([g.PENDING, g.EXECUTING]))
+                 .values(status=g.STOPPED, message=reason, finished_at=now()))
+    conn.execute(pipeline_runs.update().where(pipeline_runs.c.id == run_id)
+                 .where(pipeline_runs.c.status.in_([g.PENDING, g.EXECUTING]))
+                 .values(status=g.STOPPED, error=reason, finished_at=now()))
+
+
+def orphan_reason(driver: str | None) -> str:
+    return f"stopped: its process {driver} is gone; `mloop runs retry` finishes it"
+
+
+def settle_orphan(conn: Connection, run: dict[str, Any]) -> dict[str, Any]:
+    """`run` (a pipeline_runs row) as it truly is: Stopped if its driver process died.
+
+    Every reader (CLI, lineage, dashboard) goes through this, so a run killed by SIGKILL reads
+    Stopped at once, not only after someone runs `retry`. The record is corrected in place.
+    """
+    if run.get("status") in (g.PENDING, g.EXECUTING) and driver_gone(run.get("driver")):
+        reason = orphan_reason(run.get("driver"))
+        _stop_orphan(conn, run["id"], reason)
+        return {**run, "status": g.STOPPED, "error": reason, "finished_at": run.get("finished_at") or now()}
+    return run
+
+
+def settle_orphans(conn: Connection) -> None:
+    """Correct every unfinished local run whose driver process is gone (one small query)."""
+    from sqlalchemy import select
+
+    from mloop.pipelines.tables import pipeline_runs
+
+    rows = conn.execute(select(pipeline_runs.c.id, pipeline_runs.c.status, pipeline_runs.c.driver)
+                        .where(pipeline_runs.c.status.in_([g.PENDING, g.EXECUTING]))).all()
+    for row in rows:
+        settle_orphan(conn, dict(row._mapping))
 
 
 def step_ids(ws: Workspace, run_id: str) -> dict[str, int]:
@@ -251,8 +285,10 @@ def get_run(ws: Workspace, run_id: str) -> RunRecord:
     from sqlalchemy import select
 
     from mloop.pipelines.tables import artifact_uses, artifacts, pipeline_runs, pipelines, step_runs
+    from mloop.pipelines.tracksync import pending_reason
 
     with ws.db.begin() as conn:
+        settle_orphan(conn, {"id": run_id, **_status_of(conn, run_id)})
         run = conn.execute(select(pipeline_runs, pipelines.c.graph_hash, pipelines.c.graph)
                            .join(pipelines).where(pipeline_runs.c.id == run_id)).first()
         if run is None:
@@ -281,8 +317,20 @@ def get_run(ws: Workspace, run_id: str) -> RunRecord:
         finished_at=run.finished_at, origin_run_id=run.origin_run_id,
         origin_kind=run.origin_kind, error=run.error, mlflow_run_id=run.mlflow_run_id,
         experiment=run.experiment, graph_hash=run.graph_hash, driver=run.driver,
-        principal=run.principal, steps=[_step_record(s, outs.get(s.id, {}), ins.get(s.id, {})) for s in steps],
+        principal=run.principal,
+        steps=[_step_record(s, outs.get(s.id, {}), ins.get(s.id, {})) for s in steps],
+        tracking_pending=pending_reason(ws, run_id),
     )
+
+
+def _status_of(conn: Connection, run_id: str) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from mloop.pipelines.tables import pipeline_runs
+
+    row = conn.execute(select(pipeline_runs.c.status, pipeline_runs.c.driver)
+                       .where(pipeline_runs.c.id == run_id)).first()
+    return dict(row._mapping) if row else {}
 
 
 def run_graph(ws: Workspace, run_id: str) -> g.Graph:
@@ -313,6 +361,7 @@ def list_runs(
     if status:
         query = query.where(pipeline_runs.c.status == status)
     with ws.db.begin() as conn:
+        settle_orphans(conn)
         runs = [dict(r._mapping) for r in conn.execute(query)]
         counts: dict[str, dict[str, int]] = {}
         ids = [r["id"] for r in runs]

@@ -9,6 +9,7 @@ through a pipe, so a crash, a kill or a timeout never leaves a half-recorded ste
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -71,11 +72,25 @@ def resolve_function(ref: str) -> Callable[..., Any]:
     return func
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """The error as a step's message; a store's refusal keeps its hint (the fix is the point)."""
+    from mloop.errors import StoreUnavailable
+
+    if isinstance(exc, StoreUnavailable) and exc.hint:
+        return f"{exc.message}. {exc.hint}"
     if isinstance(exc, MloopError):
         return exc.message
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def strip_ansi(text: str) -> str:
+    """Logs are stored as plain text: libraries (MLflow's warnings) colour their output for a
+    terminal, and the escape codes would show up raw in `mloop runs logs` and the dashboard."""
+    return _ANSI.sub("", text) if "\x1b" in text else text
 
 
 def split_outputs(node: g.Node, result: Any) -> dict[str, Any]:
@@ -119,7 +134,7 @@ def _attempt_thread(ws: Workspace, job: StepJob, timeout: float | None) -> Outco
             try:
                 box["outputs"], box["result"] = run_attempt(ws, job)
             except BaseException as exc:
-                box["message"], box["error"] = _one_line(exc), traceback.format_exc()
+                box["message"], box["error"] = one_line(exc), traceback.format_exc()
         box["logs"] = buf.getvalue()
 
     if timeout is None:
@@ -156,7 +171,7 @@ def _child(ws: Workspace, job: StepJob, conn: Any, log_path: str) -> None:
         keep = result if job.node.kind == g.CONDITION else None  # only conditions need the value
         message: dict[str, Any] = {"ok": True, "outputs": outputs, "result": keep}
     except BaseException as exc:
-        message = {"ok": False, "message": _one_line(exc), "error": traceback.format_exc()}
+        message = {"ok": False, "message": one_line(exc), "error": traceback.format_exc()}
     message.update(metrics=job.ctx.metrics, params=job.ctx.logged_params,
                    model_uri=job.ctx.model_uri)
     try:
@@ -245,7 +260,7 @@ def execute(ws: Workspace, job: StepJob, stop: threading.Event) -> Outcome:
             outcome = Outcome(g.STOPPED, message="stopped")
             break
     outcome.attempts = job.ctx.attempt
-    outcome.logs = "".join(logs)
+    outcome.logs = strip_ansi("".join(logs))
     outcome.metrics = dict(job.ctx.metrics)
     outcome.logged_params = dict(job.ctx.logged_params)
     outcome.model_uri = job.ctx.model_uri

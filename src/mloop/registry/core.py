@@ -1,9 +1,10 @@
 """The approval workflow on MLflow's model registry.
 
 MLflow assigns version numbers and stores the models; mloop's metadata database holds each
-version's approval status (the source of truth) and an append-only audit trail, and mirrors the
-status into the MLflow version tag `mloop.approval_status` inside the same transaction, so the
-MLflow UI shows it and a failed mirror leaves nothing half-changed. Status changes run in one
+version's approval status (the source of truth) and an append-only audit trail. The status is
+mirrored into the MLflow version tag `mloop.approval_status` through an outbox entry written in
+the same transaction (`mloop.registry.tagsync`): a decision never waits for, or fails on,
+MLflow, and the CLI decides without importing it; the tag follows when the outbox drains. Status changes run in one
 transaction that locks the version row (SQLite `BEGIN IMMEDIATE`, PostgreSQL `FOR UPDATE`), so
 concurrent approvers queue and the history stays consistent.
 """
@@ -97,11 +98,14 @@ def register(
         _audit(conn, name, row["version"], None, PENDING, principal, now, None)
     version = ModelVersion.from_row(row)
     publish(ws, _event(ws, version, None, principal, None, now))
-    return version
+    from mloop.registry.policy import apply_policy
+
+    return _synced(ws, apply_policy(ws, version), True)
 
 
 def approve(
     ws: Workspace, name: str, version: int, *, principal: str | None = None, comment: str | None = None,
+    sync_mlflow: bool = True,
 ) -> ModelVersion:
     """Approve a version: it becomes deployable as the latest approved.
 
@@ -111,19 +115,32 @@ def approve(
         CommentRequired: `registry.require_comment` is on and no comment was given.
         PrincipalRequired: no principal and `registry.require_principal` is on.
         FourEyesViolation: `registry.require_distinct_approver` is on and you registered it.
+
+    `sync_mlflow=False` leaves the MLflow tag to the outbox (the CLI: no MLflow import).
     """
-    return _with_adoption(ws, name, version, lambda: _transition(ws, name, version, APPROVED, principal, comment))
+    decided = _with_adoption(ws, name, version, lambda: transition(ws, name, version, APPROVED, principal, comment))
+    return _synced(ws, decided, sync_mlflow)
 
 
 def reject(
     ws: Workspace, name: str, version: int, *, principal: str | None = None, comment: str | None = None,
+    sync_mlflow: bool = True,
 ) -> ModelVersion:
     """Reject a version (also revokes an approval): it will never be resolved as latest approved.
 
     Raises:
         The same errors as `approve` (except the four-eyes rule, which guards approvals only).
     """
-    return _with_adoption(ws, name, version, lambda: _transition(ws, name, version, REJECTED, principal, comment))
+    decided = _with_adoption(ws, name, version, lambda: transition(ws, name, version, REJECTED, principal, comment))
+    return _synced(ws, decided, sync_mlflow)
+
+
+def _synced(ws: Workspace, version: ModelVersion, sync_mlflow: bool) -> ModelVersion:
+    if sync_mlflow:
+        from mloop.registry.tagsync import drain_tags
+
+        drain_tags(ws)
+    return version
 
 
 def _with_adoption(ws: Workspace, name: str, version: int, action: Callable[[], ModelVersion]) -> ModelVersion:
@@ -154,27 +171,32 @@ def _with_sync(ws: Workspace, name: str, action: Callable[[], Any]) -> Any:
     return action()
 
 
-def _transition(
+def transition(
     ws: Workspace, name: str, version: int, to: str, principal: str | None, comment: str | None,
+    *, four_eyes: bool | None = None,
 ) -> ModelVersion:
+    """Move a version to `to` in one locked transaction (the audit trail and the tag's outbox
+    entry with it); `four_eyes` overrides `registry.require_distinct_approver` (policies)."""
     with ws.db.begin() as conn:
-        updated, event = transition_in(conn, ws, name, version, to, principal, comment)
+        updated, event = transition_in(conn, ws, name, version, to, principal, comment, four_eyes=four_eyes)
     publish(ws, event)
     return updated
 
 
 def transition_in(
     conn: Connection, ws: Workspace, name: str, version: int, to: str, principal: str | None,
-    comment: str | None,
+    comment: str | None, *, four_eyes: bool | None = None,
 ) -> tuple[ModelVersion, StatusChange]:
     """A status change inside the caller's transaction (`mloop.serving` rejects and rolls back its
-    endpoints in one); the caller publishes the returned event once it has committed."""
+    endpoints in one); the caller publishes the returned event once it has committed. MLflow's
+    tag follows through the outbox entry written in the same transaction."""
     from sqlalchemy import select
 
     from mloop.registry.tables import registry_versions as t
-    from mloop.tracking import model_registry
+    from mloop.registry.tagsync import queue_tag
 
     policy = ws.settings.registry
+    distinct = policy.require_distinct_approver if four_eyes is None else four_eyes
     principal = normalize(principal) or acting_principal(ws)
     comment = (comment or "").strip() or None
     version = _check_version(version)
@@ -186,11 +208,11 @@ def transition_in(
     now = datetime.now(UTC)  # once the lock is held, so the trail's times follow its order
     row = dict(found._mapping)
     _check_policy(name, version, to, principal, comment, policy)
-    _check_allowed(row, to, principal, policy.require_distinct_approver)
+    _check_allowed(row, to, principal, distinct)
     changes = {"status": to, "decided_by": principal, "decided_at": now, "comment": comment}
     conn.execute(t.update().where(t.c.id == row["id"]).values(**changes))
     _audit(conn, name, version, row["status"], to, principal, now, comment)
-    model_registry.set_version_tag(ws, name, version, STATUS_TAG, to)
+    queue_tag(ws, conn, name, version, STATUS_TAG, to)
     updated = ModelVersion.from_row({**row, **changes})
     return updated, _event(ws, updated, row["status"], principal, comment, now)
 

@@ -13,6 +13,7 @@ APPROVED = "Approved"
 REJECTED = "Rejected"
 STATUSES = (PENDING, APPROVED, REJECTED)
 STATUS_TAG = "mloop.approval_status"
+DIGEST_KEY = "files_digest"  # metadata key of `tracking.model_digest` (registry.lifecycle writes it)
 
 
 @dataclass
@@ -42,6 +43,12 @@ class ModelVersion:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def model_digest(self) -> str | None:
+        """`tracking.model_digest` of the model files, recorded at registration (None: not recorded)."""
+        value = self.metadata.get(DIGEST_KEY)
+        return str(value) if value else None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> ModelVersion:

@@ -4,6 +4,10 @@
 prediction routes) wrapped in a small raw-ASGI front that answers the prediction routes and
 `/ping` itself: on the hot path a request costs a header scan, one body read, the parse, the
 model and one send, with no per-request framework objects. Both paths call the same handler.
+
+Small requests (a few rows) are parsed and predicted on the event loop, sharing model calls
+(`batching`); a body above `serving.offload_bytes` is parsed and predicted in a worker thread
+(`offload`), so one client's 5 MB batch never holds up everyone else's single rows.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from mloop.serving import handler, runtime
-from mloop.serving.errors import PayloadTooLarge
+from mloop.serving.errors import ClientDisconnected, PayloadTooLarge
 from mloop.serving.protocols.common import dumps
 
 if TYPE_CHECKING:
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     from mloop.serving.live import LiveEndpoint
     from mloop.serving.metrics import ServerMetrics
     from mloop.serving.models import Loader
+    from mloop.serving.offload import Offload
     from mloop.store import Workspace
 
 JSON = b"application/json"
@@ -32,10 +37,13 @@ class ServingApp:
     """The ASGI callable: fast prediction routes in front of the FastAPI app."""
 
     def __init__(self, live: LiveEndpoint, metrics: ServerMetrics, api: FastAPI, *,
-                 max_body: int, routing_header: str, fast: bool = True, batching: bool = True) -> None:
+                 max_body: int, routing_header: str, fast: bool = True, batching: bool = True,
+                 offload: Offload | None = None) -> None:
         from mloop.serving.batching import Batcher
+        from mloop.serving.offload import Offload
 
         self.batcher = Batcher() if batching else None
+        self.offload = offload or Offload()
         self.live = live
         self.metrics = metrics
         self.api = api
@@ -85,8 +93,12 @@ class ServingApp:
         except PayloadTooLarge as exc:
             await _send(send, *handler.error_response(exc))
             return
+        except ClientDisconnected:
+            return  # nobody to answer (e.g. closed by the read timeout): never predict a partial body
         req = handler.Request(protocol, body, ctype, accept, key, target, model, version, authorization)
-        if self.batcher is None:
+        if self.offload.wanted(body):
+            await _send(send, *await self.offload.predict(self.live, self.metrics, req))
+        elif self.batcher is None:
             await _send(send, *handler.predict(self.live, self.metrics, req))
         else:
             await _send(send, *await handler.predict_batched(self.live, self.metrics, req, self.batcher))
@@ -132,6 +144,8 @@ async def read_body(receive: Any, limit: int, length: int = -1) -> bytes:
         raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {limit} bytes",
                               hint="Send smaller batches (setting serving.max_body_bytes).")
     message = await receive()
+    if message["type"] == "http.disconnect":
+        raise ClientDisconnected("the client went away before sending its body")
     body = message.get("body", b"")
     if not message.get("more_body"):
         return body
@@ -139,6 +153,8 @@ async def read_body(receive: Any, limit: int, length: int = -1) -> bytes:
     size = len(body)
     while message.get("more_body"):
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected("the client went away before sending all of its body")
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
@@ -182,6 +198,7 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
     from mloop.serving.live import LiveEndpoint
     from mloop.serving.metrics import ServerMetrics
     from mloop.serving.models import workspace_loader
+    from mloop.serving.offload import Offload
     from mloop.serving.routes import build_api
     from mloop.serving.targeting import TargetGate
 
@@ -193,6 +210,7 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
                             poll_interval or settings.poll_interval, metrics)
     live.metrics = metrics
     live.target_gate = TargetGate(ws, settings.allow_target_variant)
+    offload = Offload(settings.offload_bytes, settings.predict_threads)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> Any:
@@ -204,17 +222,22 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
             yield
         finally:
             live.stop()
+            offload.close()
 
-    api = build_api(live, metrics, settings.max_body_bytes, settings.routing_header, lifespan)
+    api = build_api(live, metrics, settings.max_body_bytes, settings.routing_header, lifespan, offload)
     return ServingApp(live, metrics, api, max_body=settings.max_body_bytes,
-                      routing_header=settings.routing_header, fast=fast, batching=batching)
+                      routing_header=settings.routing_header, fast=fast, batching=batching, offload=offload)
 
 
 def app_from_env() -> ServingApp:
     """Factory for `uvicorn --factory` workers: settings come from the environment."""
     from mloop.serving.live import static_endpoint
     from mloop.serving.models import load_served
+    from mloop.serving.timeouts import ReadTimeoutProtocol
     from mloop.store import open_workspace
+
+    if os.environ.get("_MLOOP_READ_TIMEOUT_S"):  # this worker's connections (the class is imported by name)
+        ReadTimeoutProtocol.read_timeout = float(os.environ["_MLOOP_READ_TIMEOUT_S"])
 
     endpoint = os.environ.get("_MLOOP_SERVE_ENDPOINT", "model")
     model_dir = os.environ.get("_MLOOP_SERVE_MODEL_DIR")

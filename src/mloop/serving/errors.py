@@ -49,6 +49,13 @@ class PayloadTooLarge(MloopError):
     http_status = 413
 
 
+class ClientDisconnected(MloopError):
+    """The client closed the connection (or was closed for reading too slowly) mid-request."""
+
+    code = "client_disconnected"
+    http_status = 400
+
+
 class ModelError(MloopError):
     """The model itself failed on valid input (counts against the variant's guardrail)."""
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mloop.errors import IntegrityError
 from mloop.serving.guardrails import Limits, Window
 from mloop.serving.router import Router
 from mloop.serving.targeting import TargetGate
@@ -147,8 +148,11 @@ class LiveEndpoint:
             live = [self._live(v.name, v.weight, v) for v in ep.variants]
         except Exception as exc:
             self.last_error = f"cannot load generation {ep.generation}: {exc}"
+            first = ep.generation not in self._failed
             self._failed[ep.generation] = time.monotonic() + 5.0  # retry later, keep serving
             log.error("endpoint %s: %s", self.name, self.last_error)
+            if first and isinstance(exc, IntegrityError):
+                self._alert_integrity(ep.generation, exc)
             return
         limits = Limits.resolve(self.ws.settings.serving, ep.guardrails)
         policy = str(ep.guardrails.get("input_policy") or self.ws.settings.serving.input_policy)
@@ -159,6 +163,21 @@ class LiveEndpoint:
         self._export_gauges()
         log.info("endpoint %s: serving generation %d (%s)", self.name, ep.generation,
                  ", ".join(f"{v.name}={v.model_name}:v{v.model_version}@{v.weight}" for v in ep.variants))
+
+    def _alert_integrity(self, generation: int, exc: IntegrityError) -> None:
+        """A model whose files do not match their registered digest: refused, and someone must know."""
+        from mloop.alerts import raise_alert
+
+        assert self.ws is not None
+        serving = self.current.generation if self.current else None
+        try:
+            raise_alert(self.ws, source="serving", severity="critical",
+                        title=f"endpoint {self.name}: generation {generation} refused, model files fail "
+                              f"verification" + (f"; still serving generation {serving}" if serving else ""),
+                        detail={"endpoint": self.name, "generation": generation, "serving_generation": serving,
+                                "error": exc.message, "hint": exc.hint})
+        except Exception as err:  # the refusal stands either way; the log has it
+            log.error("endpoint %s: could not raise the integrity alert: %s", self.name, err)
 
     def _live(self, name: str, weight: int, variant: Any) -> LiveVariant:
         model = self._models.get(variant.model_uri)

@@ -9,6 +9,7 @@ slower but complete (loaded through `mloop.tracking`), with list-shaped rows map
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import tempfile
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import InvalidInput, NotFound
+from mloop.errors import IntegrityError, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from mloop.recipes.input_profile import InputProfile
@@ -46,25 +47,44 @@ class ServedModel:
 
 Loader = Callable[["Variant"], ServedModel]
 
+log = logging.getLogger("mloop.serving")
+
 _download_lock = threading.Lock()
 
 
-def model_dir(ws: Workspace, model_uri: str) -> Path:
-    """The local directory of a model version, downloaded on first use."""
+def model_dir(ws: Workspace, model_uri: str, expected: str | None = None) -> Path:
+    """The local directory of a model version, downloaded on first use and verified before use.
+
+    Args:
+        expected: the `tracking.model_digest` recorded when the version was registered. A cached copy that
+            does not match is thrown away and downloaded again; a download that does not match
+            is refused.
+
+    Raises:
+        IntegrityError: the registry's copy of the model files does not match `expected`.
+    """
     from mloop import tracking
 
     digest = hashlib.sha256(model_uri.encode()).hexdigest()[:24]
     base = ws.state_dir / "serving" / "models"
     final = base / digest
-    if final.is_dir():
+    if final.is_dir() and _matches(final, expected, model_uri, "cached copy"):
         return final
     base.mkdir(parents=True, exist_ok=True)
     with _download_lock:
         if final.is_dir():
-            return final
+            if _matches(final, expected, model_uri, "cached copy"):
+                return final
+            shutil.rmtree(final, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(dir=base, prefix=".tmp-"))
         try:
             tracking.download_model(ws, model_uri, tmp / "m")
+            if not _matches(tmp / "m", expected, model_uri, "download"):
+                raise IntegrityError(
+                    f"the files of {model_uri} do not match the digest recorded at registration "
+                    f"({(expected or '')[:12]}): refusing to load them",
+                    hint="The registry's copy was changed or damaged; register the model again "
+                         "from its training run (`mloop runs retry` / `mloop run`), then deploy that version.")
             try:
                 os.replace(tmp / "m", final)
             except OSError:  # another process won the race
@@ -75,12 +95,33 @@ def model_dir(ws: Workspace, model_uri: str) -> Path:
     return final
 
 
+def _matches(path: Path, expected: str | None, model_uri: str, what: str) -> bool:
+    from mloop import tracking
+
+    if expected is None:
+        return True  # registered before digests were recorded: nothing to check against
+    if tracking.files_digest(path) == expected:
+        return True
+    log.warning("%s of %s does not match its registered digest %s", what, model_uri, expected[:12])
+    return False
+
+
+def expected_digest(ws: Workspace, variant: Variant) -> str | None:
+    """The digest recorded when the variant's model version was registered (None: none recorded)."""
+    from mloop import registry
+
+    try:
+        return registry.get_version(ws, variant.model_name, int(variant.model_version)).model_digest
+    except NotFound:
+        return None
+
+
 def workspace_loader(ws: Workspace) -> Loader:
-    """The loader servers use: download the variant's model and load it."""
+    """The loader servers use: download (or reuse) the variant's model, verify it, load it."""
 
     def load(variant: Variant) -> ServedModel:
-        return load_served(model_dir(ws, variant.model_uri), variant.model_name,
-                           variant.model_version, variant.model_uri, ws)
+        path = model_dir(ws, variant.model_uri, expected_digest(ws, variant))
+        return load_served(path, variant.model_name, variant.model_version, variant.model_uri, ws)
 
     return load
 
@@ -94,7 +135,7 @@ def load_served(path: Path, name: str, version: int, model_uri: str, ws: Workspa
     except NotFound:
         if ws is None:
             raise
-        return _pyfunc(ws, name, version, model_uri)
+        return _pyfunc(ws, name, version, model_uri, path)
 
     def predict(rows: list[Any]) -> list[Any]:
         return model.predict_records(rows).tolist()
@@ -103,10 +144,10 @@ def load_served(path: Path, name: str, version: int, model_uri: str, ws: Workspa
                        model.describe(), "mloop-tabular", model.inputs)
 
 
-def _pyfunc(ws: Workspace, name: str, version: int, model_uri: str) -> ServedModel:
+def _pyfunc(ws: Workspace, name: str, version: int, model_uri: str, path: Path) -> ServedModel:
     from mloop import tracking
 
-    loaded = tracking.load_pyfunc(ws, model_uri)
+    loaded = tracking.load_pyfunc(ws, str(path))  # the verified local copy, not a second download
     features = _signature_columns(loaded)
 
     def predict(rows: list[Any]) -> list[Any]:

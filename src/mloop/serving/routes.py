@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from mloop.serving.live import LiveEndpoint
     from mloop.serving.metrics import ServerMetrics
+    from mloop.serving.offload import Offload
 
 _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 ERRORS: dict[int | str, dict[str, Any]] = {str(c): {"description": d, **_ERR} for c, d in (
@@ -41,7 +42,7 @@ V2_BODY = {"requestBody": {"required": True, "content": {"application/json": {"s
 
 
 def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, routing_header: str,
-              lifespan: Any) -> "FastAPI":
+              lifespan: Any, offload: "Offload") -> "FastAPI":
     """The FastAPI app of a model server."""
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
@@ -76,6 +77,8 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
         req = handler.Request(protocol, body, h.get("content-type", ""), h.get("accept", ""),
                               h.get(routing_header), h.get("x-mloop-target-variant"), model, version,
                               h.get("authorization"))
+        if offload.wanted(body):
+            return out(*await offload.predict(live, metrics, req))
         return out(*handler.predict(live, metrics, req))
 
     @api.post("/endpoints/{endpoint_name}/invocations", response_model=None, tags=["sagemaker-runtime"],

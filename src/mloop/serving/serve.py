@@ -76,18 +76,31 @@ def serve(
         os.environ["_MLOOP_SERVE_MODEL_DIR"] = str(model_dir.resolve())
     if poll_interval is not None:
         os.environ["_MLOOP_SERVE_POLL"] = str(poll_interval)
+    os.environ["_MLOOP_READ_TIMEOUT_S"] = str(read_timeout(root))
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mloop-metrics-")
     note = _announce(root, endpoint, host, port) if root is not None and model_dir is None else None
     try:
         uvicorn.run(
             factory, factory=True, host=host, port=port, workers=workers,
-            loop="uvloop", http="httptools", lifespan="on", access_log=False, log_level=log_level,
-            server_header=False, date_header=False, timeout_graceful_shutdown=10,
+            loop="uvloop", http="mloop.serving.timeouts:ReadTimeoutProtocol", lifespan="on", access_log=False,
+            log_level=log_level, server_header=False, date_header=False, timeout_graceful_shutdown=10,
+            timeout_keep_alive=5,
         )
     finally:
         if note is not None:
             note.unlink(missing_ok=True)
+
+
+def read_timeout(root: Path | None) -> float:
+    """`server.read_timeout_s` of the workspace at `root` (no workspace: environment, else default)."""
+    from mloop.config import load_settings
+    from mloop.config.sections import ServerSettings
+
+    if root is not None:
+        return load_settings(root).settings.server.read_timeout_s
+    value = os.environ.get("MLOOP_SERVER__READ_TIMEOUT_S")
+    return ServerSettings.model_validate({"read_timeout_s": value} if value else {}).read_timeout_s
 
 
 def _servers_dir(root: Path) -> Path:

@@ -9,13 +9,15 @@ that two processes opening a new workspace at once cannot both migrate it.
 
 from __future__ import annotations
 
+import errno
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import ConfigError, StoreUnavailable
+from mloop.errors import ConfigError, StoreAccessDenied, StoreUnavailable
 from mloop.store.locks import file_lock
 
 if TYPE_CHECKING:
@@ -48,13 +50,15 @@ class Database:
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A transaction: committed when the block ends, rolled back when it raises."""
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DBAPIError, OperationalError
 
         try:
             with self.engine.begin() as conn:
                 yield conn
-        except OperationalError as exc:
-            if _is_connect_error(exc):
+        except DBAPIError as exc:
+            if _is_denied(exc):
+                raise _denied(self.url, exc) from exc
+            if isinstance(exc, OperationalError) and _is_connect_error(exc):
                 raise _unavailable(self.url, exc) from exc
             raise
 
@@ -63,9 +67,10 @@ class Database:
 
         Raises:
             StoreUnavailable: the database cannot be reached.
+            StoreAccessDenied: its file or folder is read-only, or the role may not write.
         """
         from sqlalchemy import text
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DBAPIError, OperationalError
 
         try:
             if self.dialect == "sqlite":
@@ -80,8 +85,18 @@ class Database:
                     finally:
                         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_LOCK_KEY})
                         conn.commit()
-        except OperationalError as exc:
-            raise _unavailable(self.url, exc) from exc
+        except DBAPIError as exc:
+            if _is_denied(exc):
+                raise _denied(self.url, exc) from exc
+            if isinstance(exc, OperationalError):
+                raise _unavailable(self.url, exc) from exc
+            raise
+        except PermissionError as exc:  # the migration lock file next to a SQLite database
+            raise _denied(self.url, exc) from exc
+        except OSError as exc:
+            if exc.errno == errno.EROFS:
+                raise _denied(self.url, exc) from exc
+            raise
 
     def dispose(self) -> None:
         if self._engine is not None:
@@ -140,7 +155,41 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
+_REVISION = re.compile(r'^(down_revision|revision)\s*=\s*(?:"([^"]+)"|None)', re.MULTILINE)
+_heads: frozenset[str] | None = None
+
+
+def expected_heads() -> frozenset[str]:
+    """The head revisions of mloop's migrations, read from the revision files without importing
+    Alembic (a second of import on a busy machine, for every CLI command that opens the DB)."""
+    global _heads
+    if _heads is None:
+        revisions: set[str] = set()
+        parents: set[str] = set()
+        for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+            for key, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+                if value:
+                    (revisions if key == "revision" else parents).add(value)
+        _heads = frozenset(revisions - parents)
+    return _heads
+
+
+def _at_head(conn: Connection) -> bool:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        current = {r[0] for r in conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))}
+    except DBAPIError:  # a new database: no version table yet
+        conn.rollback()
+        return False
+    conn.rollback()  # end the read (SQLite: release the BEGIN IMMEDIATE lock at once)
+    return current == set(expected_heads())
+
+
 def _upgrade(conn: Connection) -> None:
+    if _at_head(conn):
+        return
     import logging
 
     # Before the imports: importing alembic.command logs "setup plugin ..." at INFO (noise to users).
@@ -192,6 +241,28 @@ def _redact(url: str) -> str:
 def _is_connect_error(exc: Exception) -> bool:
     text = str(exc).lower()
     return any(s in text for s in ("connection", "connect", "could not translate", "timeout"))
+
+
+_SQLITE_DENIED = {3, 8}  # SQLITE_PERM, SQLITE_READONLY (primary result codes)
+_PG_DENIED = {"42501"}  # insufficient_privilege
+
+
+def _is_denied(exc: Exception) -> bool:
+    """A permission refusal, told by the driver's error code (never by message text)."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in _SQLITE_DENIED
+    return getattr(orig, "sqlstate", None) in _PG_DENIED
+
+
+def _denied(url: str, exc: Exception) -> StoreAccessDenied:
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    return StoreAccessDenied(
+        f"the metadata database {_redact(url)} refused a write: {reason}",
+        hint="mloop needs write access: for SQLite, make the database file and its folder writable "
+        "by this user; for PostgreSQL, GRANT INSERT, UPDATE, DELETE on mloop's tables to its role.",
+    )
 
 
 def _unavailable(url: str, exc: Exception) -> StoreUnavailable:

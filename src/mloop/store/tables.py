@@ -6,7 +6,7 @@ are the source of truth for the schema, these objects are how code queries it.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -19,4 +19,16 @@ events = Table(
     Column("subject", String(500), nullable=False),
     Column("principal", String(200)),
     Column("detail", JSON, nullable=False),
+)
+
+outbox = Table(  # see mloop.store.outbox
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic", String(50), nullable=False),
+    Column("subject", String(500), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
 )

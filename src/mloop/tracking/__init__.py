@@ -7,7 +7,14 @@ remote `mlflow server`); runs, metrics and pyfunc models are logged through expl
 
 from mloop.tracking.client import configure, experiment_id
 from mloop.tracking.errors import TrackingError, TrackingNotFound, TrackingUnavailable
-from mloop.tracking.models import default_requirements, download_model, load_pyfunc, log_model, model_digest
+from mloop.tracking.models import (
+    default_requirements,
+    download_model,
+    files_digest,
+    load_pyfunc,
+    log_model,
+    model_digest,
+)
 from mloop.tracking.runs import (
     Run,
     create_run,
@@ -30,6 +37,7 @@ __all__ = [
     "download_model",
     "end_run",
     "experiment_id",
+    "files_digest",
     "get_run",
     "load_pyfunc",
     "log_metrics",

@@ -135,6 +135,18 @@ def _quiet_logs() -> None:
     logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)
 
 
+def check_reachable(ws: Workspace) -> None:
+    """Whether the tracking server answers (a TCP connect; MLflow itself is not imported).
+
+    Raises:
+        TrackingUnavailable: a remote server does not answer (the hint says how to start it).
+    """
+    uri = tracking_uri(ws)
+    if is_remote(uri):
+        _probed.pop(uri, None)  # a fresh answer, not one from 10 s ago
+        _probe(uri)
+
+
 def _probe(uri: str) -> None:
     """Fail in milliseconds, not minutes of retries, when the server is not there."""
     if time.monotonic() - _probed.get(uri, -1e9) < 10:

@@ -120,13 +120,18 @@ def model_digest(ws: Workspace, model_uri: str) -> str | None:
     """
     if not model_uri.startswith(("models:/m-", "runs:/")):
         return None
-    import hashlib
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="mloop-digest-") as tmp:
-        root = download_model(ws, model_uri, Path(tmp))
-        parts = sorted(_content_digest(path) for path in root.rglob("*")
-                       if path.is_file() and path.name not in _REGISTRY_FILES)
+        return files_digest(download_model(ws, model_uri, Path(tmp)))
+
+
+def files_digest(root: Path) -> str:
+    """`model_digest` of a model directory already on disk (servers check their copy with it)."""
+    import hashlib
+
+    parts = sorted(_content_digest(path) for path in Path(root).rglob("*")
+                   if path.is_file() and path.name not in _REGISTRY_FILES)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

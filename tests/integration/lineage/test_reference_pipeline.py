@@ -52,6 +52,7 @@ def test_reference_pipeline_lineage_over_http(trained: Any) -> None:
     assert train["run"]["elapsedSec"] > 0 and train["run"]["metrics"]
     assert nodes["evaluate"]["run"]["metrics"]["auc"] > 0.5
     assert nodes["register"]["type"] == "RegisterModel" and nodes["alert"]["run"]["status"] == "Skipped"
+    assert nodes["deploy"]["type"] == "Deploy" and nodes["deploy"]["run"]["status"] == "Succeeded"
     assert any(o["uri"] and o["uri"].startswith("models:/") for o in train["outputs"])
     assert nodes["extract"]["inputs"][0] == {"name": "ad-clicks", "uri": "mloop://feature-groups/ad-clicks",
                                              "from": "feature-group", "dataVersion": 1}
@@ -102,4 +103,5 @@ def test_housing_lineage_matches_the_seed_schema(trained: Any) -> None:
     assert nodes["register"]["run"]["status"] == "Skipped"  # R² below 0.99: the gate alerts instead
     assert nodes["alert"]["type"] == "Alert" and nodes["alert"]["run"]["status"] == "Succeeded"
     assert "r2" in nodes["evaluate"]["run"]["metrics"]
-    assert data["summary"]["nodeStatus"]["Skipped"] == 1
+    assert nodes["deploy"]["type"] == "Deploy" and nodes["deploy"]["run"]["status"] == "Skipped"
+    assert data["summary"]["nodeStatus"]["Skipped"] == 2  # register and deploy

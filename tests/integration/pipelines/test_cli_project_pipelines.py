@@ -122,6 +122,12 @@ def test_a_run_whose_process_was_killed_9_is_retried(workspace_dir: Path, tmp_pa
     finally:
         if proc.poll() is None:
             proc.kill()
+    # read as it truly is at once, everywhere, without anyone running `retry` first
+    listed = json.loads(_cli(workspace_dir, tmp_path, "runs", "list", "--json").stdout)[0]
+    assert listed["id"] == running["id"] and listed["status"] == "Stopped"
+    graph = json.loads(_cli(workspace_dir, tmp_path, "lineage", "dump", "--pipeline", "sigterm-slow").stdout)
+    assert graph["summary"]["overallStatus"] == "Stopped"
+    assert "Executing" not in {n["run"]["status"] for n in graph["graph"]["nodes"] if n.get("run")}
     retried = json.loads(_cli(workspace_dir, tmp_path, "runs", "retry", running["id"], "--json",
                               "--no-tracking").stdout)
     assert retried["status"] == "Succeeded"

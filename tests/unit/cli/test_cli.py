@@ -23,6 +23,11 @@ def test_version_and_help(tmp_path: Path) -> None:
     assert "demo" in run(["--help"], tmp_path).stdout
 
 
+def test_server_help_shows_its_defaults_readably(tmp_path: Path) -> None:
+    shown = run(["server", "--help"], tmp_path, COLUMNS="200").stdout
+    assert "server.host setting, 127.0.0.1" in shown and "server.port setting, 8000" in shown
+
+
 def test_importing_the_cli_imports_no_heavy_library() -> None:
     code = (
         "import sys, mloop.cli.main; heavy = ['sqlalchemy', 'pandas', 'mlflow', 'fastapi', 'pyarrow',"

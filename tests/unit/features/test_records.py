@@ -144,3 +144,29 @@ def test_online_store_down_does_not_fail_acknowledged_records(workspace: Any) ->
     create_group(ws, events_spec("down"))
     put_records(ws, "down", [{"uid": 1, "x": 1.0}])  # durable in the spool; online deferred
     assert extract(ws, "down")["uid"].tolist() == [1]
+
+
+@pytest.mark.slow
+def test_features_show_counts_spooled_records_of_a_killed_writer(ev: Any, tmp_path: Path) -> None:
+    """Acknowledged records not yet flushed are reported as spooled, never as 0 rows."""
+    from mloop.features.records import spooled_count
+
+    proc = _writer(ev, 0, 100_000, batch=5)
+    assert proc.stdout is not None
+    acked = -1
+    while acked < 99:
+        acked = int(proc.stdout.readline())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    for line in proc.stdout.read().split():
+        acked = max(acked, int(line))
+    assert spooled_count(ev, "ev") == acked + 1 and data_version(ev, "ev") == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    shown = subprocess.run([sys.executable, "-m", "mloop", "features", "show", "ev", "--json"],
+                           cwd=ev.root, env=env, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    import json
+
+    assert json.loads(shown.stdout)["spooled_records"] == acked + 1
+    flush_records(ev, "ev")
+    assert spooled_count(ev, "ev") == 0

@@ -161,3 +161,40 @@ def interruptible(marker: str = ""):
 @step
 def read_group(group: FeatureGroupName) -> int:
     return len(group)
+
+
+BEFORE_SAVE: list = []  # callables a test sets to break a store between two steps
+
+
+@step
+def break_store(df: pd.DataFrame) -> pd.DataFrame:
+    for hook in BEFORE_SAVE:
+        hook()
+    return df.assign(z=df["x"] + 1)
+
+
+@pipeline(name="store-break")
+def store_break(n: int = 10):
+    """load -> break_store (a test's hook refuses writes before its output is saved) -> split."""
+    split(break_store(load(n)))
+
+
+@pipeline(name="outage")
+def outage(n: int = 40, depth: int = 3):
+    """load -> break_store (a test's hook stops a server) -> split -> train -> evaluate."""
+    train_df, test_df = split(break_store(load(n)))
+    evaluate(train(train_df, depth), test_df)
+
+
+@step
+def colourful(n: int) -> int:
+    import logging
+
+    print("\x1b[33mWARNING\x1b[0m mlflow says \x1b[1;31mcareful\x1b[0m")
+    logging.getLogger("mlflow.fake").warning("\x1b[32mgreen\x1b[0m record")
+    return n
+
+
+@pipeline(name="colours")
+def colours(n: int = 1):
+    colourful(n)

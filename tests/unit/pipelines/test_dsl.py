@@ -134,3 +134,31 @@ def test_step_options_are_checked() -> None:
 def test_feature_group_annotation_is_recorded() -> None:
     graph = build(lambda g="clicks": ex.read_group(g))
     assert graph.nodes["read_group"].options["feature_group_args"] == ["group"]
+
+
+def test_outputs_by_name_the_kfp_way() -> None:
+    """Seed 003's wiring fix: `task.outputs["name"]`; mloop also takes `task["name"]`."""
+    def by_name(n: int = 3):
+        pre = ex.split(ex.load(n))
+        ex.train(pre.outputs["train"])
+        ex.evaluate(ex.train(pre["train"]), pre["test"])
+
+    graph = build(by_name)
+    assert graph.nodes["train"].inputs["data"].output == "train"
+    assert graph.nodes["evaluate"].inputs["test"].output == "test"
+    single = build(lambda n=3: ex.split(ex.load(n).outputs["output"]))
+    assert single.nodes["split"].inputs["df"].step == "load"
+
+
+@pytest.mark.parametrize(("wiring", "match"), [
+    (lambda n=3: ex.train(ex.split(ex.load(n))["X_train_out"]),
+     r"step 'split' has no output 'X_train_out'.*its outputs: train, test"),
+    (lambda n=3: ex.train(ex.split(ex.load(n)).outputs["X_train_out"]),
+     r"step 'split' has no output 'X_train_out'.*its outputs: train, test"),
+    (lambda n=3: ex.train(ex.split(ex.load(n)).output), r"step 'split' has 2 outputs.*train, test"),
+    (lambda n=3: ex.split(ex.load(n).outputs["df"]), r"step 'load' has no output 'df'.*its outputs: output"),
+])
+def test_a_wrong_output_name_is_a_wiring_error_naming_the_outputs(wiring, match: str) -> None:
+    with pytest.raises(PipelineDefinitionError, match=match) as err:
+        build(wiring)
+    assert "outputs[" in (err.value.hint or "")

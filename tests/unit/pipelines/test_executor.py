@@ -74,6 +74,9 @@ def test_corrupt_artifact_re_executes(workspace: Any) -> None:
     digest = first.step("train").outputs["output"]["digest"]
     Path(workspace.artifacts.fs_path(digest)).write_text('{"tampered": true}')
     assert statuses(run(workspace, ex.example))["train"] == "Succeeded"
+    # the re-run healed the stored object: it verifies, and the next run reuses it
+    workspace.artifacts.verify(digest)
+    assert statuses(run(workspace, ex.example))["train"] == "Cached"
 
 
 def test_code_digest_follows_project_local_callees(tmp_path: Path, monkeypatch: Any) -> None:
@@ -200,6 +203,13 @@ def test_unknown_parameter_and_pipeline(workspace: Any) -> None:
     with pytest.raises(InvalidInput, match="cannot be 'x'"):
         run(workspace, ex.example, {"n": "x"})
     assert get_run  # exported
+
+
+def test_step_logs_are_stored_as_plain_text(workspace: Any) -> None:
+    record = run(workspace, ex.colours)
+    text = step_logs(workspace, record.id, "colourful")["colourful"]
+    assert "WARNING mlflow says careful" in text and "green record" in text
+    assert "\x1b" not in text
 
 
 class _InterruptAtStart:

@@ -23,5 +23,11 @@ def test_parent_run_and_nested_training_run(workspace: Any) -> None:
     assert nested["params"]["depth"] == "3"
     assert nested["status"] == "FINISHED" and parent["status"] == "FINISHED"
     cached = run_pipeline(workspace, ex.example, {"experiment_name": "exp-hook"})
-    assert cached.mlflow_run_id is None  # nothing new to track
+    assert cached.step("train").status == "Cached"
     assert cached.step("train").mlflow_run_id == train.mlflow_run_id
+    # still an MLflow parent run, linking the cached step runs and carrying their metrics
+    assert cached.mlflow_run_id and cached.mlflow_run_id != record.mlflow_run_id
+    again = tracking.get_run(workspace, cached.mlflow_run_id)
+    assert again["metrics"]["train.importance.x"] == 0.7 and again["params"]["depth"] == "3"
+    assert train.mlflow_run_id in again["tags"]["mloop.cached.train"]
+    assert again["status"] == "FINISHED"

@@ -21,11 +21,14 @@ def test_builtin_table_names_the_three_reference_pipelines(graphs: dict) -> None
 
 @pytest.mark.parametrize("name, params", [
     ("ad-click-ctr", {"n_estimators": 100, "max_depth": 6, "learning_rate": 0.1, "auc_threshold": 0.7,
-                      "test_size": 0.2, "experiment_name": "ad-click-ctr", "model_name": "ad-click-ctr"}),
+                      "test_size": 0.2, "experiment_name": "ad-click-ctr", "model_name": "ad-click-ctr",
+                      "deploy_endpoint": ""}),
+    # seed 003's run parameters and defaults (max_depth 10), plus where to deploy
     ("housing", {"data_source": "synthetic", "experiment_name": "housing", "model_name": "housing",
-                 "n_estimators": 100, "max_depth": 12, "r2_threshold": 0.75}),
+                 "namespace": "", "n_estimators": 100, "max_depth": 10, "r2_threshold": 0.75,
+                 "deploy_endpoint": ""}),
     ("tabular", {"feature_group": "", "data_source": "", "target": "target", "task": "auto",
-                 "threshold": 0.7, "model_name": "tabular-model"}),
+                 "threshold": 0.7, "model_name": "tabular-model", "deploy_endpoint": ""}),
 ])
 def test_parameters_and_defaults(graphs: dict, name: str, params: dict) -> None:
     declared = {p: spec.default for p, spec in graphs[name].params.items()}
@@ -45,6 +48,9 @@ def test_gate_registers_or_alerts(graphs: dict, name: str, metric: str, threshol
     assert alert.kind == "Alert" and alert.when == [(condition.name, False)]
     assert not register.options["cache"] and not alert.options["cache"]
     assert graph.nodes["train"].kind == "Training" and graph.nodes["evaluate"].kind == "Evaluation"
+    deploy = graph.nodes["deploy"]  # Deploy follows Register inside the passing branch
+    assert deploy.kind == "Deploy" and deploy.upstream() == ["register", condition.name]
+    assert deploy.when == [(condition.name, True)]
 
 
 def test_step_order(graphs: dict) -> None:

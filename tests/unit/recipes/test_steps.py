@@ -24,12 +24,17 @@ def test_split_drops_unlabelled_rows_and_keeps_identifiers_for_the_train_step() 
         split_frame(df, "click", test_size=1.5)
 
 
-def test_add_derived_matches_the_definitions() -> None:
+def test_add_derived_follows_the_course_formulas_exactly() -> None:
+    """Seed 003's `add_features`, verbatim: ratios over (denominator + 1e-6), dist_to_bay the
+    Euclidean distance in degrees to (37.77, -122.42)."""
     df = housing(50, seed=1)
+    df.loc[0, "AveRooms"] = 0.0  # the course's + 1e-6 keeps this finite
     out = add_derived(df, HOUSING_DERIVED)
-    np.testing.assert_allclose(out["bedroom_ratio"], df["AveBedrms"] / df["AveRooms"])
-    np.testing.assert_allclose(out["people_per_household"], df["Population"] / df["AveOccup"])
-    assert out["dist_to_bay"].between(0, 1300).all()
+    np.testing.assert_array_equal(out["bedroom_ratio"], df["AveBedrms"] / (df["AveRooms"] + 1e-6))
+    np.testing.assert_array_equal(out["people_per_household"], df["Population"] / (df["AveOccup"] + 1e-6))
+    bay_lat, bay_long = 37.77, -122.42
+    expected = np.sqrt((df["Latitude"] - bay_lat) ** 2 + (df["Longitude"] - bay_long) ** 2)
+    np.testing.assert_allclose(out["dist_to_bay"], expected, rtol=0, atol=1e-12)
     with pytest.raises(InvalidInput, match="not in the data"):
         add_derived(df.drop(columns="AveRooms"), HOUSING_DERIVED)
 

@@ -83,3 +83,32 @@ def test_alerts_list(workspace: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "AUC 0.61" in invoke(["alerts", "list"], workspace.root, monkeypatch).stdout
     bad = invoke(["alerts", "list", "--severity", "loud"], workspace.root, monkeypatch).exception
     assert "known: critical, error, info, warning" in bad.hint
+
+
+@pytest.mark.slow
+def test_a_cli_decision_records_first_and_mlflow_follows(ml_workspace: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`models approve` writes mloop's records without MLflow; its tag follows from the outbox."""
+    from mloop.registry.tagsync import drain_tags, pending_tags
+    from mloop.tracking import model_registry
+    from tests.support.servers import wait_until
+
+    root = ml_workspace.root
+    registry.register(ml_workspace, "ctr", "s3://b/m", principal="carol")
+    registry.register(ml_workspace, "ctr", "s3://b/m", principal="carol")
+
+    def tag(version: int) -> str:
+        return model_registry.get_version(ml_workspace, "ctr", version)["tags"]["mloop.approval_status"]
+
+    registry.approve(ml_workspace, "ctr", 2, principal="alice", comment="ok", sync_mlflow=False)
+    assert pending_tags(ml_workspace) == {"ctr/2": "Approved"} and tag(2) == "PendingManualApproval"
+    shown = json.loads(invoke(["models", "show", "ctr", "2", "--json"], root, monkeypatch).stdout)
+    assert shown["status"] == "Approved" and shown["mlflow_tag"] == "pending (Approved)"
+    assert drain_tags(ml_workspace) == 1 and tag(2) == "Approved" and pending_tags(ml_workspace) == {}
+
+    done = invoke(["models", "approve", "ctr", "1", "-m", "good"], root, monkeypatch, principal="alice")
+    assert done.exit_code == 0, done.output
+    wait_until(lambda: tag(1) == "Approved", timeout=120, what="the background drain of the MLflow tag")
+    wait_until(lambda: not pending_tags(ml_workspace), timeout=30, what="an empty outbox")
+    shown = json.loads(invoke(["models", "show", "ctr", "1", "--json"], root, monkeypatch).stdout)
+    assert shown["mlflow_tag"] == "synced"

@@ -79,6 +79,14 @@ def source_sql(con: duckdb.DuckDBPyConnection, ws: Workspace, group: FeatureGrou
     return name
 
 
+def damage_errors() -> tuple[type[Exception], ...]:
+    """DuckDB's errors on an unreadable Parquet file (it raises several kinds, some untyped):
+    readers that get one ask `raise_if_damaged` whether a damaged file is why."""
+    import duckdb
+
+    return (duckdb.Error,)
+
+
 def _columns(group: FeatureGroup, columns: Sequence[str] | None) -> list[str]:
     spec = group.spec
     if columns is None:
@@ -161,6 +169,11 @@ def extract(
         except (duckdb.BinderException, duckdb.ParserException, duckdb.ConversionException) as exc:
             raise InvalidInput(f"cannot extract from '{group}': {str(exc).splitlines()[0]}",
                                hint=f"Columns: {', '.join(spec.names)}") from exc
+    except damage_errors():
+        from mloop.features.verify import raise_if_damaged
+
+        raise_if_damaged(ws, [grp])  # a damaged file: say which and how to repair; else the raw error
+        raise
     finally:
         con.close()
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mloop.errors import InvalidInput, did_you_mean
-from mloop.features.offline import SEQ, connect, source_sql
+from mloop.features.offline import SEQ, connect, damage_errors, source_sql
 from mloop.features.online_rows import q
 from mloop.features.schema import ROW_COLUMN, FeatureGroup
 
@@ -111,5 +111,10 @@ def training_set(
         sql = (f"SELECT {entity_cols}, {', '.join(selects)} FROM entities e {' '.join(joins)} "
                f"ORDER BY e.{ORDINAL}")
         return con.execute(sql).df()
+    except damage_errors():
+        from mloop.features.verify import raise_if_damaged
+
+        raise_if_damaged(ws, [w.group for w in wanted])
+        raise
     finally:
         con.close()

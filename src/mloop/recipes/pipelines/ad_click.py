@@ -5,6 +5,7 @@ from __future__ import annotations
 from mloop.pipelines import Else, If, pipeline
 from mloop.recipes.steps import evaluate, extract, register_model, send_alert, train_model, validate
 from mloop.recipes.steps import split as split_rows
+from mloop.recipes.steps.deploy import deploy_model
 from mloop.recipes.steps.interactions import join_interactions
 
 AD_CLICK_RANGES = {"age": [0, 120]}
@@ -30,6 +31,7 @@ def ad_click_ctr(
     split: str = "random",
     features: list = None,  # type: ignore[assignment]  # noqa: RUF013
     exclude: list = None,  # type: ignore[assignment]  # noqa: RUF013
+    deploy_endpoint: str = "",
 ) -> None:
     """Extract ad clicks, validate, split, train XGBoost, evaluate; register if AUC passes, else alert.
 
@@ -42,6 +44,7 @@ def ad_click_ctr(
     `training_source="interactions"` (or `"both"`) trains on what the inference app logged, labelled
     by feedback that arrived after the prediction and within `label_window` (point in time); the
     groups default to the `[app]` settings' interactions_group and feedback_group.
+    `deploy_endpoint` deploys the registered version there once it is Approved.
     """
     raw = join_interactions(extract(feature_group, records=records), training_source, interactions_group,
                             feedback_group, label_window, target)
@@ -52,6 +55,7 @@ def ad_click_ctr(
                                    features=features, exclude=exclude)
     report = evaluate(model, test, metric="auc")
     with If(report["auc"] >= auc_threshold):
-        register_model(model, model_uri, report, model_name, threshold=auc_threshold)
+        deploy_model(register_model(model, model_uri, report, model_name, threshold=auc_threshold),
+                     deploy_endpoint)
     with Else():
         send_alert(report, auc_threshold, model_name)

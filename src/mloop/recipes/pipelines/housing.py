@@ -1,8 +1,15 @@
-"""`housing`: house-price regression with RandomForest, derived features and an R² gate.
+"""`housing`: seed 003's course pipeline - house-price regression with RandomForest.
 
-`data_source` is a CSV/Parquet path or URL with the California Housing columns, or `synthetic`
-(the default: SYNTHETIC rows from `mloop.recipes.datasets.housing`, labelled as such in the
-model metadata, the registry and the tracking run).
+Load → Validate → Preprocess (split) → Feature Engineering (the course's three derived
+features, its formulas exactly) → Train (RandomForest, MLflow) → Evaluate (R² gate) → Register →
+Deploy, or Send Alert when R² misses the threshold. The run parameters are the course's:
+data_source, experiment_name, model_name, namespace, n_estimators, max_depth (10), r2_threshold
+(0.75). `data_source` is `sklearn` (California Housing through scikit-learn's
+`fetch_california_housing`; `sklearn:/cache/dir` sets its cache folder), a CSV/Parquet path or
+URL with the same columns, or `synthetic` (the default: SYNTHETIC rows, labelled as such in the
+model metadata, the registry and the tracking run). `deploy_endpoint` deploys an Approved
+version (see `[registry.policies.housing] auto_approve`); `namespace` is the Kubernetes
+namespace of the KServe InferenceService the deploy step writes.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from mloop.recipes.steps import (
     train_model,
     validate,
 )
+from mloop.recipes.steps.deploy import deploy_model
 
 HOUSING_RANGES = {"Latitude": [32.0, 42.5], "Longitude": [-124.6, -114.0], "MedInc": [0, 100],
                   "HouseAge": [0, 200], "AveOccup": [0, 2000], "MedHouseVal": [0, 100]}
@@ -30,10 +38,12 @@ def housing(
     data_source: str = "synthetic",
     experiment_name: str = "housing",
     model_name: str = "housing",
+    namespace: str = "",
     n_estimators: int = 100,
-    max_depth: int = 12,
+    max_depth: int = 10,
     r2_threshold: float = 0.75,
     test_size: float = 0.2,
+    deploy_endpoint: str = "",
 ) -> None:
     """Load housing rows, validate, split, derive features, train RandomForest; register if R² passes."""
     raw = load_table(data_source)
@@ -46,6 +56,7 @@ def housing(
                                    derived=HOUSING_DERIVED, dataset=data_source)
     report = evaluate(model, test_fe, metric="r2")
     with If(report["r2"] >= r2_threshold):
-        register_model(model, model_uri, report, model_name, threshold=r2_threshold)
+        deploy_model(register_model(model, model_uri, report, model_name, threshold=r2_threshold),
+                     deploy_endpoint, namespace)
     with Else():
         send_alert(report, r2_threshold, model_name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from mloop.pipelines import Else, If, pipeline
 from mloop.recipes.steps import evaluate, load_source, register_model, send_alert, train_model, validate
 from mloop.recipes.steps import split as split_rows
+from mloop.recipes.steps.deploy import deploy_model
 
 
 @pipeline(name="tabular")
@@ -34,6 +35,7 @@ def tabular(
     split: str = "random",
     features: list = None,  # type: ignore[assignment]  # noqa: RUF013
     exclude: list = None,  # type: ignore[assignment]  # noqa: RUF013
+    deploy_endpoint: str = "",
 ) -> None:
     """Load a feature group or file, validate, split, train, evaluate; register if the metric passes.
 
@@ -48,6 +50,7 @@ def tabular(
                                    features=features, exclude=exclude)
     report = evaluate(model, test, metric=metric)
     with If(report["score"] >= threshold):
-        register_model(model, model_uri, report, model_name, threshold=threshold)
+        deploy_model(register_model(model, model_uri, report, model_name, threshold=threshold),
+                     deploy_endpoint)
     with Else():
         send_alert(report, threshold, model_name)

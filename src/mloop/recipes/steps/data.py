@@ -76,15 +76,20 @@ def training_set(entities: pd.DataFrame, group: FeatureGroupName, features: list
 
 
 def read_source(ws: Workspace | None, data_source: str) -> pd.DataFrame:
-    """`synthetic[:rows[:seed]]` (SYNTHETIC housing rows) or a CSV/Parquet path or URL.
+    """`synthetic[:rows[:seed]]` (SYNTHETIC housing rows), `sklearn[:cache_dir]` (the real
+    California Housing through scikit-learn) or a CSV/Parquet path or URL.
 
     Raises:
-        InvalidInput: an unreadable source.
+        InvalidInput: an unreadable source. DatasetUnavailable: sklearn data not downloadable.
     """
     import pandas as pd
 
     from mloop.recipes.datasets.housing import housing
 
+    if data_source == "sklearn" or data_source.startswith("sklearn:"):
+        from mloop.recipes.datasets.california import fetch
+
+        return fetch(data_source.partition(":")[2] or None)
     if data_source == SYNTHETIC or data_source.startswith(SYNTHETIC + ":"):
         parts = data_source.split(":")[1:]
         try:
@@ -100,7 +105,8 @@ def read_source(ws: Workspace | None, data_source: str) -> pd.DataFrame:
         return reader(data_source, **options)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise InvalidInput(f"cannot read data_source '{data_source}': {exc}",
-                           hint="Pass a CSV or Parquet path/URL, or 'synthetic' for generated rows.") from exc
+                           hint="Pass a CSV or Parquet path/URL, 'sklearn' for California Housing, "
+                           "or 'synthetic' for generated rows.") from exc
 
 
 @step(name="load", cache=False)

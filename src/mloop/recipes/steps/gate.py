@@ -19,8 +19,10 @@ def register_model(model: TabularModel, model_uri: str, report: dict, model_name
                    threshold: float | None = None) -> dict:
     """Register the trained model through `mloop.registry` (starts PendingManualApproval).
 
-    When the training step ran without tracking (no MLflow run), the model is logged here first.
-    `threshold` is the gate the model passed (reported with the outcome).
+    When the training step ran without tracking (no MLflow run: tracking was off, or the server
+    was down and the run's tracking is pending), the model is logged here first, into a run that
+    carries the model's parameters and the evaluation's metrics: a version never points at an
+    empty MLflow run. `threshold` is the gate the model passed (reported with the outcome).
     """
     from mloop import registry, tracking
     from mloop.pipelines import current_context
@@ -30,7 +32,13 @@ def register_model(model: TabularModel, model_uri: str, report: dict, model_name
     ws = ctx.workspace
     if not model_uri:
         experiment = str(ctx.params.get("experiment_name") or model_name)
-        with tracking.start_run(ws, experiment=experiment, run_name=f"{ctx.run_id}/register") as run:
+        params = {"estimator": model.estimator_kind, "task": model.task, **model.params}
+        with tracking.start_run(ws, experiment=experiment, run_name=f"{ctx.run_id}/register",
+                                params={k: v for k, v in params.items() if v is not None},
+                                tags={"mloop.run_id": ctx.run_id, "mloop.step": ctx.step_name}) as run:
+            numbers = {k: float(v) for k, v in _facts(report).items()
+                       if isinstance(v, int | float) and not isinstance(v, bool)}
+            tracking.log_metrics(ws, run.run_id, numbers)
             model_uri = log_tabular_model(ws, run.run_id, model, _example(model))
     metadata = {"pipeline_run_id": ctx.run_id, "step": ctx.step_name, "task": model.task,
                 "estimator": model.estimator_kind, "features": model.feature_names,

@@ -16,10 +16,12 @@ import pandas as pd  # the DSL resolves step annotations at import time
 from mloop.errors import InvalidInput
 from mloop.pipelines import step
 
+# Seed 003's formulas exactly: the ratios add 1e-6 to the denominator, and dist_to_bay is the
+# Euclidean distance in degrees to (37.77, -122.42).
 HOUSING_DERIVED: list[dict] = [
-    {"name": "bedroom_ratio", "op": "ratio", "args": ["AveBedrms", "AveRooms"]},
-    {"name": "people_per_household", "op": "ratio", "args": ["Population", "AveOccup"]},
-    {"name": "dist_to_bay", "op": "haversine_km", "args": ["Latitude", "Longitude", 37.77, -122.42]},
+    {"name": "bedroom_ratio", "op": "ratio_plus", "args": ["AveBedrms", "AveRooms", 1e-6]},
+    {"name": "people_per_household", "op": "ratio_plus", "args": ["Population", "AveOccup", 1e-6]},
+    {"name": "dist_to_bay", "op": "euclidean", "args": ["Latitude", "Longitude", 37.77, -122.42]},
 ]
 
 

@@ -23,11 +23,12 @@ _MODEL_REQUIREMENTS = ("xgboost-cpu", "scikit-learn", "skops", "scipy", "pyarrow
 
 
 def fit_model(train: pd.DataFrame, target: str, *, estimator: str = "xgboost", task: str = "auto",
-              n_estimators: int = 100, max_depth: int = 6, learning_rate: float = 0.1,
+              n_estimators: int = 100, max_depth: int = 6, learning_rate: float | None = None,
               derived: list[dict] | None = None, dataset: str = "", seed: int = 42,
               features: list[str] | None = None, exclude: list[str] | None = None) -> TabularModel:
     """Fit a TabularModel with the reference pipelines' parameter names.
 
+    `learning_rate` applies to XGBoost only (0.1 when not given); RandomForest has none.
     Identifiers and personal data are left out of the features unless `features` names them
     (`mloop.recipes.identifiers`); the model's metadata lists what was used and left out, and why.
     """
@@ -36,7 +37,8 @@ def fit_model(train: pd.DataFrame, target: str, *, estimator: str = "xgboost", t
     chosen, left_out = choose_features(train, target, features=features, exclude=exclude)
     params: dict[str, Any] = {"n_estimators": int(n_estimators)}
     if estimator.lower() in ("xgboost", "xgb"):
-        params.update(max_depth=int(max_depth), learning_rate=float(learning_rate))
+        rate = 0.1 if learning_rate is None else float(learning_rate)
+        params.update(max_depth=int(max_depth), learning_rate=rate)
     else:
         params["max_depth"] = int(max_depth) if max_depth and max_depth > 0 else None
     metadata = {"dataset": dataset or "unknown", "synthetic": dataset.startswith("synthetic") or
@@ -65,14 +67,17 @@ def log_tabular_model(ws: Workspace, run_id: str, model: TabularModel, example: 
 @step(name="train", kind="Training", outputs=("model", "model_uri"))
 def train_model(
     train: pd.DataFrame, target: str, estimator: str = "xgboost", task: str = "auto",
-    n_estimators: int = 100, max_depth: int = 6, learning_rate: float = 0.1,
+    n_estimators: int = 100, max_depth: int = 6, learning_rate: float | None = None,
     derived: list | None = None, dataset: str = "", seed: int = 42,
     features: list | None = None, exclude: list | None = None,
 ) -> tuple[TabularModel, str]:
     """Fit preprocessing + estimator on the training split; log params, importances and the model.
 
-    `features` (use exactly these columns) and `exclude` (leave these out too) override the
-    default, which leaves out the record id, the event time and columns that identify a person.
+    Importances are metrics named `importance_<feature>` (seed 003's names); a parameter that
+    does not apply to the estimator (`learning_rate` for RandomForest) is left unset, so the
+    tracking hook does not log it. `features` (use exactly these columns) and `exclude` (leave
+    these out too) override the default, which leaves out the record id, the event time and
+    columns that identify a person.
     """
     from mloop.pipelines import current_context
     from mloop.recipes.identifiers import describe_left_out
@@ -87,7 +92,9 @@ def train_model(
                     "train_rows": len(train), "dataset": model.metadata["dataset"],
                     "features_used": ", ".join(model.feature_names)[:5000],
                     "features_left_out": describe_left_out(left_out)[:5000]})
-    ctx.log_metrics({f"importance.{k}": round(v, 6) for k, v in model.feature_importances().items()})
+    if "learning_rate" not in model.params:  # RandomForest: a learning rate would mislead
+        ctx.log_params({"learning_rate": None})
+    ctx.log_metrics({f"importance_{k}": round(v, 6) for k, v in model.feature_importances().items()})
     ctx.log_metrics({"train_rows": len(train), "features_used": len(model.feature_names),
                      "features_left_out": len(left_out)})
     print(f"features: {', '.join(model.feature_names)}")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mloop.errors import ArtifactNotFound, IntegrityError
-from mloop.store.artifacts.base import StorageBackend, object_key
+from mloop.store.artifacts.base import StorageBackend, local_os_errors, object_key
 
 CHUNK = 8 * 1024 * 1024
 
@@ -49,7 +49,9 @@ class ArtifactStore:
     def put(self, data: bytes | str | Path | BinaryIO, *, durable: bool = True) -> str:
         """Store `data` (bytes, a file path, or a binary stream) and return its sha256 digest.
 
-        Content already stored is neither rewritten nor synced again. A new object's bytes are
+        Content already stored is not rewritten, unless the stored bytes no longer hash to the
+        digest (a damaged object): then it is replaced, so re-running whatever wrote it heals
+        the store instead of failing on the same corrupt object forever. A new object's bytes are
         always fsynced before it becomes visible under its name (readers never see a torn
         object). `durable=False` skips the fsync of its directory entry: after a power failure
         (not a process crash) the object may be missing, never partial. Only for outputs that
@@ -62,11 +64,10 @@ class ArtifactStore:
         """
         if isinstance(data, bytes | bytearray | memoryview):
             known = hashlib.sha256(data).hexdigest()
-            if self.backend.exists(object_key(known)):
+            if self._intact(known):
                 return known  # small in-memory outputs are often repeats: no temp file, no fsync
-        staging = self.backend.staging_dir()
-        fd, tmp_name = tempfile.mkstemp(dir=staging, prefix="put-", suffix=".tmp")
-        tmp = Path(tmp_name)
+        tmp = self.staging_file("put-", ".tmp")
+        fd = os.open(tmp, os.O_WRONLY)
         digest = hashlib.sha256()
         try:
             with os.fdopen(fd, "wb") as out:
@@ -75,7 +76,7 @@ class ArtifactStore:
                     out.write(chunk)
                 hexdigest = digest.hexdigest()
                 key = object_key(hexdigest)
-                duplicate = self.backend.exists(key)
+                duplicate = self._intact(hexdigest)
                 if not duplicate:
                     out.flush()
                     os.fsync(out.fileno())
@@ -87,6 +88,28 @@ class ArtifactStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+    def _intact(self, digest: str) -> bool:
+        """The object exists and still hashes to its digest (a damaged one is to be replaced)."""
+        if not self.backend.exists(object_key(digest)):
+            return False
+        try:
+            self.verify(digest)
+        except (IntegrityError, ArtifactNotFound):
+            return False
+        return True
+
+    def staging_file(self, prefix: str, suffix: str) -> Path:
+        """A new empty temp file in the backend's staging folder (cheap to `put` from).
+
+        Raises:
+            StoreAccessDenied: the staging folder is not writable (named, with the fix).
+        """
+        staging = self.backend.staging_dir()
+        with local_os_errors("create a temp file in", staging, staging):
+            fd, name = tempfile.mkstemp(dir=staging, prefix=prefix, suffix=suffix)
+        os.close(fd)
+        return Path(name)
 
     def open(self, digest: str) -> BinaryIO:
         """A binary stream of the artifact (read it in chunks for large artifacts)."""

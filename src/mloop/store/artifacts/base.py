@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
+
+from mloop.errors import StoreAccessDenied, StoreUnavailable
 
 
 class StorageBackend(Protocol):
@@ -38,3 +43,30 @@ class StorageBackend(Protocol):
 def object_key(digest: str) -> str:
     """Content-addressed layout: objects/sha256/ab/abcdef... (fan-out keeps directories small)."""
     return f"objects/sha256/{digest[:2]}/{digest}"
+
+
+@contextmanager
+def local_os_errors(operation: str, path: Path | str, root: Path | str) -> Iterator[None]:
+    """Translate the OS's refusals on a local folder into errors that name the fix.
+
+    Told apart by exception type and errno (never by message text): a folder the user cannot
+    write (`PermissionError`), a read-only filesystem (EROFS), a full disk (ENOSPC).
+    """
+    try:
+        yield
+    except PermissionError as exc:
+        raise StoreAccessDenied(
+            f"cannot {operation} {path}: permission denied",
+            hint=f"mloop needs read and write permission on the artifact folder {root} "
+            f"(e.g. `chmod -R u+rwX {root}`), or set artifact_root to a writable folder.",
+        ) from exc
+    except OSError as exc:
+        if exc.errno == errno.EROFS:
+            raise StoreAccessDenied(
+                f"cannot {operation} {path}: the filesystem is read-only",
+                hint=f"Remount it read-write or set artifact_root to a writable folder (now {root}).",
+            ) from exc
+        if exc.errno == errno.ENOSPC:
+            raise StoreUnavailable(f"cannot {operation} {path}: no space left on the device",
+                                   hint="Free disk space (`mloop gc` removes unused artifacts).") from exc
+        raise

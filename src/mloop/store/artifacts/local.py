@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mloop.errors import ArtifactNotFound
+from mloop.store.artifacts.base import local_os_errors
 
 
 class LocalBackend:
@@ -14,12 +15,14 @@ class LocalBackend:
         from fsspec.implementations.local import LocalFileSystem
 
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        with local_os_errors("create the artifact folder", self.root, self.root):
+            self.root.mkdir(parents=True, exist_ok=True)
         self.fs = LocalFileSystem()
 
     def staging_dir(self) -> Path:
         path = self.root / ".tmp"
-        path.mkdir(exist_ok=True)
+        with local_os_errors("create the staging folder", path, self.root):
+            path.mkdir(exist_ok=True)
         return path
 
     def _path(self, key: str) -> Path:
@@ -27,14 +30,16 @@ class LocalBackend:
 
     def put_file(self, local_path: Path, key: str, *, durable: bool = True) -> None:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(local_path, target)  # atomic on one filesystem: staging is inside root
-        if durable:
-            _fsync_dir(target.parent)
+        with local_os_errors("write the artifact", target, self.root):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(local_path, target)  # atomic on one filesystem: staging is inside root
+            if durable:
+                _fsync_dir(target.parent)
 
     def open(self, key: str) -> BinaryIO:
         try:
-            return open(self._path(key), "rb")
+            with local_os_errors("read the artifact", self._path(key), self.root):
+                return open(self._path(key), "rb")
         except FileNotFoundError as exc:
             raise ArtifactNotFound(f"artifact {key} not found in {self.root}") from exc
 
@@ -54,7 +59,8 @@ class LocalBackend:
         return self._path(key).resolve().as_uri()
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        with local_os_errors("delete the artifact", self._path(key), self.root):
+            self._path(key).unlink(missing_ok=True)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -36,7 +36,7 @@ def register(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
-        return RedirectResponse("/ui/pipelines", status_code=303)
+        return RedirectResponse("/ui/", status_code=303)
 
     previous = app.exception_handlers.get(MloopError)
 

@@ -34,6 +34,7 @@ def pipeline_rows(ws: Any) -> list[dict[str, Any]]:
     return rows
 
 
+@router.get("/ui/", response_class=HTMLResponse)  # the landing page: what runs, and how it went
 @router.get("/ui/pipelines", response_class=HTMLResponse)
 def pipelines_page(request: Request) -> HTMLResponse:
     session.principal(request, "viewer")

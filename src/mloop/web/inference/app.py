@@ -92,6 +92,7 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
     app.state.endpoint_url = url
     app.state.model_name = model_name
     app.state.settings = cfg
+    app.state.max_body = ws.settings.serving.max_body_bytes  # the model server's limit: one setting
     _install_errors(app)
     _add_routes(app)
     from fastapi.staticfiles import StaticFiles
@@ -123,7 +124,7 @@ def _add_routes(app: FastAPI) -> None:
               responses=REFUSALS)
     async def predict(request: Request) -> Prediction | PredictResponse:
         """Score one record (`{...}`) or many (`{"records": [...]}` or `[...]`)."""
-        records, single = _parse_records(await _json_body(request))
+        records, single = _parse_records(await _json_body(request), request.app.state.settings.max_records)
         predictions = await _service(request).predict(records)
         return predictions[0] if single else PredictResponse(predictions=predictions)
 
@@ -133,10 +134,27 @@ def _add_routes(app: FastAPI) -> None:
         return await _service(request).feedback(body)
 
 
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (413) past `limit` bytes before it is all in memory, let alone parsed."""
+    from mloop.serving.errors import PayloadTooLarge
+
+    hint = "Send fewer records per call (setting serving.max_body_bytes)."
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {limit} bytes", hint=hint)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes", hint=hint)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _json_body(request: Request) -> Any:
     from mloop.errors import InvalidInput
 
-    raw = await request.body()
+    raw = await _read_body(request, request.app.state.max_body)
     if not raw.strip():
         raise InvalidInput("empty request body", hint='Send a JSON record, e.g. {"age": 30, ...}.')
     try:
@@ -147,11 +165,15 @@ async def _json_body(request: Request) -> Any:
         raise InvalidInput(f"the body is not valid JSON: {exc}") from exc
 
 
-def _parse_records(body: Any) -> tuple[list[AdClickRecord], bool]:
+def _parse_records(body: Any, max_records: int) -> tuple[list[AdClickRecord], bool]:
     from pydantic import ValidationError
 
     from mloop.errors import InvalidInput
 
+    records = body.get("records") if isinstance(body, dict) else body
+    if isinstance(records, list) and len(records) > max_records:  # counted before any is validated
+        raise InvalidInput(f"{len(records)} records in one call; at most {max_records}",
+                           hint="Split the batch, or raise app.max_records.")
     try:
         if isinstance(body, dict) and "records" in body:
             return PredictBatch.model_validate(body).records, False
@@ -172,11 +194,19 @@ class InvalidRecord(MloopError):
     hint = ("Fields: age (0-120), " + "; ".join(f"{k}: {', '.join(v)}" for k, v in CATEGORIES.items()))
 
 
+QUOTE_CHARS = 40  # a caller's value quoted in an error is cut to this (a 10 MB value came back whole)
+
+
+def clip(text: str, limit: int = QUOTE_CHARS) -> str:
+    """`text` cut to `limit` characters, saying how much was left out."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
 def _describe(errors: list[Any]) -> str:
     """Pydantic errors as one readable line: `record 2: age must be >= 0; ...`."""
     parts = []
     for err in errors[:5]:
-        loc = [str(p) for p in err["loc"] if p not in ("body", "records")]
+        loc = [clip(str(p)) for p in err["loc"] if p not in ("body", "records")]
         prefix = f"record {loc.pop(0)}: " if loc and loc[0].isdigit() else ""
         field = ".".join(loc)
         msg = str(err["msg"]).removeprefix("Value error, ")
@@ -189,7 +219,7 @@ def _describe(errors: list[Any]) -> str:
             msg = f"{field} must be {'at least' if err['type'] == 'greater_than_equal' else 'at most'} {bound}"
         elif field and not msg.startswith((field, f"unknown {field}")):
             msg = f"{field}: {msg}"
-        parts.append(prefix + msg)
+        parts.append(prefix + clip(msg, 200))
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     return "; ".join(parts) + more
 

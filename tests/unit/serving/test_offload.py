@@ -1,0 +1,97 @@
+"""One client cannot stall the others: big requests are predicted off the event loop.
+
+A real uvicorn server (the model server's app, its read-timeout protocol) serves a model whose
+big-batch predictions wait on a gate; while two 5 MB requests are held inside the model, a
+single-row probe must be answered. On the event loop, the first big request would hold the loop
+and neither the second one nor the probe would get in.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from mloop.serving import create_app
+from mloop.serving.live import static_endpoint
+from mloop.serving.models import ServedModel
+from tests.support.uvicorn_thread import running
+
+ROW = b"25,ios,3,0.5\n"
+BIG = (b"25," + b"i" * 500 + b",3,0.5\n") * 10_000  # 5 MB of CSV (long values: quick to parse)
+
+
+class GatedModel:
+    """Small batches answer at once; big ones report that they started and wait for the gate."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.inside = 0
+        self.changed = threading.Condition()
+
+    def predict(self, rows: list[Any]) -> list[float]:
+        if len(rows) < 1000:
+            return [0.25] * len(rows)
+        with self.changed:
+            self.inside += 1
+            self.changed.notify_all()
+        self.gate.wait(20)
+        return [0.5] * len(rows)
+
+    def wait_inside(self, n: int, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.inside >= n, timeout)
+
+
+@pytest.fixture
+def gated() -> Iterator[tuple[str, GatedModel]]:
+    model = GatedModel()
+    served = ServedModel("ctr", 1, "file:///gated", model.predict, ["age", "device", "hour", "score"],
+                         {"inputs": []}, "test")
+    app = create_app(None, "ctr", live=static_endpoint("ctr", served))
+    try:
+        with running(app) as url:
+            yield url, model
+    finally:
+        model.gate.set()
+
+
+def test_a_probe_is_answered_while_two_big_bodies_are_in_the_model(gated: tuple[str, GatedModel]) -> None:
+    url, model = gated
+    answers: dict[int, httpx.Response] = {}
+
+    def send(i: int) -> None:
+        answers[i] = httpx.post(f"{url}/invocations", content=BIG, headers={"content-type": "text/csv"},
+                                timeout=60)
+
+    senders = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+    for t in senders:
+        t.start()
+    try:
+        assert model.wait_inside(2, timeout=30), "both big requests should be predicting at the same time"
+        probe = httpx.post(f"{url}/invocations", content=ROW, headers={"content-type": "text/csv"}, timeout=10)
+        assert probe.status_code == 200 and probe.json()["predictions"] == [0.25]
+        assert not answers, "the big requests are still held in the model"
+    finally:
+        model.gate.set()
+        for t in senders:
+            t.join(60)
+    assert [answers[i].status_code for i in (0, 1)] == [200, 200]
+    assert all(len(answers[i].json()["predictions"]) == 10_000 for i in (0, 1))
+
+
+def test_small_and_big_requests_answer_the_same(gated: tuple[str, GatedModel]) -> None:
+    """The threshold changes where a request runs, never what it answers (errors included)."""
+    url, model = gated
+    model.gate.set()
+    rows = ROW * 300  # above offload_bytes (2 KiB), below the gate's 1000 rows
+    ok = httpx.post(f"{url}/invocations", content=rows, headers={"content-type": "text/csv"})
+    assert ok.status_code == 200 and ok.json()["predictions"] == [0.25] * 300
+    cut = b'{"instances": [' + b'[25, "ios", 3, 0.5], ' * 300  # above the threshold, not JSON
+    bad = httpx.post(f"{url}/invocations", content=cut, headers={"content-type": "application/json"})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_input"
+    big_v1 = httpx.post(f"{url}/v1/models/ctr:predict", json={"instances": [[25, "ios", 3, 0.5]] * 300})
+    assert big_v1.status_code == 200 and len(big_v1.json()["predictions"]) == 300

@@ -102,7 +102,7 @@ class PermissionDenied(MloopError):
 class Unauthenticated(MloopError):
     code = "unauthenticated"
     http_status = 401
-    hint = "Send `Authorization: Bearer <token>` with a token from the `[auth]` settings."
+    hint = "Send `Authorization: Bearer <token>` with a token from `mloop auth tokens create`."
 
 
 class IntegrityError(MloopError):

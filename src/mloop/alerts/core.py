@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mloop.auth import acting_principal
 from mloop.errors import InvalidInput, did_you_mean
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def raise_alert(
     severity = _check(severity, title, detail)
     url = ws.settings.alerts.webhook_url
     values: dict[str, Any] = {"at": datetime.now(UTC), "source": source, "severity": severity, "title": title,
-              "detail": detail or {}, "principal": ws.settings.principal,
+              "detail": detail or {}, "principal": acting_principal(ws),
               "delivery": "pending" if url else "none"}
     with ws.db.begin() as conn:
         key = conn.execute(alerts.insert().values(**values)).inserted_primary_key

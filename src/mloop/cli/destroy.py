@@ -15,10 +15,12 @@ def destroy(
 
     mloop.toml stays: the same folder runs the whole flow again (seed 001's nuke & redeploy).
     """
+    from mloop.cli._auth import authorize
     from mloop.teardown import destroy as run_destroy
     from mloop.teardown import plan
 
     ws = workspace()
+    authorize(ws, "admin", action="`mloop destroy`")
     before = plan(ws)
     if not yes:
         if as_json:

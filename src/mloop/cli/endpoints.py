@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 
+from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
 
 endpoints_app = typer.Typer(help="Endpoints: variants, weights, history, promote, rollback, export.",
@@ -62,9 +63,11 @@ def deploy(
         check_policy(input_policy, "--input-policy")
     limits = {k: v for k, v in (("max_error_rate", max_error_rate), ("max_p99_ms", max_p99_ms),
                                 ("input_policy", input_policy)) if v is not None}
-    ep = do_deploy(workspace(), endpoint, model, version=version, latest_approved=latest_approved,
+    ws = workspace()
+    who = authorize(ws, "deployer", action="`mloop deploy`")
+    ep = do_deploy(ws, endpoint, model, version=version, latest_approved=latest_approved,
                    variant=variant, weight=weight, follow_approved=follow_approved,
-                   canary_weight=canary_weight, guardrails=limits or None)
+                   canary_weight=canary_weight, guardrails=limits or None, principal=who)
     emit(ep.to_dict(), as_json, _render_endpoint)
 
 
@@ -111,7 +114,9 @@ def set_weights_cmd(endpoint: str = typer.Argument(...),
     from mloop.serving import set_weights
     from mloop.serving.endpoints import parse_weights
 
-    ep = set_weights(workspace(), endpoint, parse_weights(weights))
+    ws = workspace()
+    ep = set_weights(ws, endpoint, parse_weights(weights),
+                     principal=authorize(ws, "deployer", action="`mloop endpoints set-weights`"))
     emit(ep.to_dict() if ep else {}, as_json, _render_endpoint)
 
 
@@ -122,7 +127,9 @@ def promote_cmd(endpoint: str = typer.Argument(...),
     """Make the canary the production variant (100% of the traffic)."""
     from mloop.serving import promote
 
-    emit(promote(workspace(), endpoint, variant).to_dict(), as_json, _render_endpoint)
+    ws = workspace()
+    who = authorize(ws, "deployer", action="`mloop endpoints promote`")
+    emit(promote(ws, endpoint, variant, principal=who).to_dict(), as_json, _render_endpoint)
 
 
 @endpoints_app.command("rollback")
@@ -130,7 +137,9 @@ def rollback_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption
     """Go back to the previous configuration (repeat to walk further back)."""
     from mloop.serving import rollback
 
-    emit(rollback(workspace(), endpoint).to_dict(), as_json, _render_endpoint)
+    ws = workspace()
+    who = authorize(ws, "deployer", action="`mloop endpoints rollback`")
+    emit(rollback(ws, endpoint, principal=who).to_dict(), as_json, _render_endpoint)
 
 
 @endpoints_app.command("delete")
@@ -138,7 +147,9 @@ def delete_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption) 
     """Delete an endpoint with its history; a server still running for it answers 503."""
     from mloop.serving.retire import delete_endpoint
 
-    gone = delete_endpoint(workspace(), endpoint)
+    ws = workspace()
+    authorize(ws, "deployer", action="`mloop endpoints delete`")
+    gone = delete_endpoint(ws, endpoint)
     emit(gone.to_dict(), as_json, lambda ep: console().print(
         f"deleted endpoint {ep['name']} (generation {ep['generation']}, "
         f"{len(ep['variants'])} variant(s)); its history went with it"))

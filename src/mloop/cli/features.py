@@ -134,10 +134,12 @@ def delete(
 
     Refused while an endpoint, an app setting or a pipeline refers to the group, unless --force.
     """
+    from mloop.cli._auth import authorize
     from mloop.features import delete_group, get_group
     from mloop.teardown import GroupInUse, group_references, purge_group
 
     ws = workspace()
+    authorize(ws, "admin", action="`mloop features delete`")
     get_group(ws, name)
     refs = group_references(ws, name)
     if refs and not force:

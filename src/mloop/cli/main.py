@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "mloop.cli.lineage",
     "mloop.cli.release",
     "mloop.cli.destroy",
+    "mloop.cli.auth",
 ]
 
 app = typer.Typer(

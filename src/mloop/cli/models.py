@@ -88,12 +88,13 @@ def show(
 
 def _decide(verb: str, name: str, version: int, comment: str | None, as_json: bool) -> None:
     from mloop import registry
+    from mloop.cli._auth import authorize
     from mloop.registry.tagsync import spawn_drain
 
     ws = workspace()
+    who = authorize(ws, "approver", action=f"`mloop models {verb}`")
     # mloop's records first; MLflow's tag follows from a background process (no MLflow import here)
-    result = registry.approve(ws, name, version, principal=ws.settings.principal, comment=comment,
-                              sync_mlflow=False)
+    result = registry.approve(ws, name, version, principal=who, comment=comment, sync_mlflow=False)
     spawn_drain(ws)
     emit(result, as_json, lambda v: console().print(
         f"{v.name} version {v.version} is now [bold]{v.status}[/] (by {v.decided_by})"))
@@ -106,7 +107,7 @@ def approve(
     comment: str | None = typer.Option(None, "--comment", "-m", help="Why (required by default)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Approve a version (principal: MLOOP_PRINCIPAL); deploys of "latest" will pick it up."""
+    """Approve a version (as MLOOP_TOKEN's principal, or MLOOP_PRINCIPAL); deploys of "latest" will pick it up."""
     _decide("approve", name, version, comment, as_json)
 
 
@@ -119,11 +120,13 @@ def reject(
     as_json: bool = JsonOption,
 ) -> None:
     """Reject a version (or revoke its approval); refused while an endpoint serves it, unless --undeploy."""
+    from mloop.cli._auth import authorize
     from mloop.registry.tagsync import spawn_drain
     from mloop.serving.retire import reject_version
 
     ws = workspace()
-    result = reject_version(ws, name, version, undeploy=undeploy, principal=ws.settings.principal, comment=comment)
+    who = authorize(ws, "deployer" if undeploy else "approver", action="`mloop models reject`")
+    result = reject_version(ws, name, version, undeploy=undeploy, principal=who, comment=comment)
     spawn_drain(ws)  # MLflow's tag follows from the outbox
 
     def render(r: Any) -> None:
@@ -143,9 +146,12 @@ def delete(
     as_json: bool = JsonOption,
 ) -> None:
     """Delete a model version, or the whole model; refused while an endpoint serves it."""
+    from mloop.cli._auth import authorize
     from mloop.serving.retire import delete_model
 
-    deleted = delete_model(workspace(), name, version)
+    ws = workspace()
+    authorize(ws, "admin", action="`mloop models delete`")
+    deleted = delete_model(ws, name, version)
     emit({"name": name, "deleted_versions": deleted}, as_json, lambda d: console().print(
         f"deleted {name} version(s) {', '.join(map(str, d['deleted_versions']))}"))
 

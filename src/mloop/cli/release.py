@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, print_json, table, workspace
 
 
@@ -100,8 +101,10 @@ def start(
     from mloop.release import start_release
 
     ws = workspace()
+    who = authorize(ws, "deployer", action="`mloop release start`")
     progress = None if as_json or detach else _Progress()
-    release = start_release(ws, commit=commit, allow_dirty=allow_dirty, detach=detach, on_change=progress)
+    release = start_release(ws, commit=commit, allow_dirty=allow_dirty, detach=detach, on_change=progress,
+                            principal=who)
     if detach:
         if as_json:
             print_json(release.to_dict())
@@ -165,14 +168,15 @@ def _decide(verb: str, release_id: int, comment: str | None, as_json: bool) -> N
     from mloop.release import approve_release, reject_release
 
     ws = workspace()
+    who = authorize(ws, "approver", action=f"`mloop release {verb}`")
     act = approve_release if verb == "approve" else reject_release
-    release = act(ws, release_id, comment=comment)
+    release = act(ws, release_id, principal=who, comment=comment)
     if as_json:
         print_json(release.to_dict())
         return
     out = console()
     out.print(f"{verb}d {release.model} v{release.model_version} of release {release.id} "
-              f"as {ws.settings.principal}")
+              f"as {who}")
     if not release.finished and not release.driven:
         out.print(f"no process is driving release {release.id}: continue it with "
                   f"`mloop release resume {release.id}`")
@@ -210,6 +214,7 @@ def resume(
     from mloop.release import resume_release
 
     ws = workspace()
+    authorize(ws, "deployer", action="`mloop release resume`")
     progress = None if as_json or detach else _Progress()
     release = resume_release(ws, release_id, on_change=progress, detach=detach)
     if detach:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
 
 if TYPE_CHECKING:
@@ -157,6 +158,7 @@ def run(
 
     params = parse_param_args(param)
     ws = workspace()
+    who = authorize(ws, "deployer", action="`mloop run`")
     loaded = load_pipeline(ws, pipeline, containers=containers)
     if isinstance(loaded, KfpPipeline) and not as_json:
         from rich.markup import escape
@@ -165,7 +167,7 @@ def run(
             console().print(f"[yellow]warning:[/] {escape(warning)}")
     record = execute_with_view(
         lambda **kw: run_pipeline(ws, loaded.graph, params, no_cache=no_cache, workers=workers,
-                                  tracking=not no_tracking, **kw), as_json)
+                                  tracking=not no_tracking, principal=who, **kw), as_json)
     report(record, as_json)
 
 

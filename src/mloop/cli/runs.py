@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
 from mloop.cli.run import STYLE, ParamOption, execute_with_view, report
 
@@ -140,7 +141,8 @@ def retry_cmd(
     from mloop.pipelines import retry_run
 
     ws = workspace()
-    record = execute_with_view(lambda **kw: retry_run(ws, run_id, workers=workers,
+    who = authorize(ws, "deployer", action="`mloop runs retry`")
+    record = execute_with_view(lambda **kw: retry_run(ws, run_id, workers=workers, principal=who,
                                                       tracking=not no_tracking, **kw), as_json)
     report(record, as_json)
 
@@ -157,7 +159,8 @@ def clone_cmd(
 
     ws = workspace()
     params = parse_param_args(param)
-    record = execute_with_view(lambda **kw: clone_run(ws, run_id, params, no_cache=no_cache,
+    who = authorize(ws, "deployer", action="`mloop runs clone`")
+    record = execute_with_view(lambda **kw: clone_run(ws, run_id, params, no_cache=no_cache, principal=who,
                                                       workers=workers, tracking=not no_tracking,
                                                       **kw), as_json)
     report(record, as_json)
@@ -168,7 +171,9 @@ def delete_cmd(run_id: str, as_json: bool = JsonOption) -> None:
     """Delete a run's records and the artifacts only it referred to (refused while others reuse them)."""
     from mloop.teardown import delete_run
 
-    removed = delete_run(workspace(), run_id)
+    ws = workspace()
+    authorize(ws, "deployer", action="`mloop runs delete`")
+    removed = delete_run(ws, run_id)
     emit({"deleted": run_id, "artifacts_removed": removed}, as_json, lambda d: console().print(
         f"deleted run {run_id} ({removed} artifact(s) nothing else referred to removed)"))
 

@@ -29,12 +29,16 @@ def server(
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     check_port(bind_host, bind_port)
+    from mloop.auth import ensure_tokens_migrated, list_tokens
+
+    ensure_tokens_migrated(ws)  # plaintext [auth.tokens] move into the database before serving
     app = create_app(ws, bind_host=bind_host)
     out = console(stderr=True)
     out.print(f"control plane for [bold]{ws.root}[/] on http://{bind_host}:{bind_port}  "
               f"(OpenAPI: /docs, lineage: /lineage?pipeline=NAME)")
-    if not settings.auth.tokens:
-        out.print("[dim]no \\[auth] tokens configured: only anonymous reads are possible[/]")
+    if not list_tokens(ws):
+        out.print("[dim]no tokens issued yet: only anonymous reads are possible "
+                  "(issue one: `mloop auth tokens create --principal NAME --role ROLE`)[/]")
     if bind_host not in ("127.0.0.1", "localhost", "::1") and settings.auth.anonymous_read is True:
         out.print(f"[yellow]warning:[/] listening on {bind_host} with anonymous reads: anyone who can reach "
                   "this port can read lineage (set \\[auth] anonymous_read = \"loopback\" or false)")

@@ -69,12 +69,19 @@ class TokenSpec(_Section):
 
 class AuthSettings(_Section):
     tokens: dict[str, TokenSpec] = Field(
-        default_factory=dict, description="Bearer token -> {principal, role}."
+        default_factory=dict,
+        description="Legacy plaintext tokens: moved into the metadata database (hashed) on first use. "
+        "Issue tokens with `mloop auth tokens create`.",
     )
     anonymous_read: bool | Literal["loopback"] = Field(
         "loopback", description="Reads need no token: true, false, or 'loopback' (only while the "
         "control plane listens on 127.0.0.1 / localhost).",
     )
+    cli: Literal["token", "os"] | None = Field(
+        None, description="How CLI mutations prove who runs them: 'token' (MLOOP_TOKEN) or 'os' "
+        "(the configured principal). Unset: 'os' on the workspace's own SQLite database, else 'token'.",
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="Dashboard sessions expire after this long.")
 
 
 class ServerSettings(_Section):
@@ -191,6 +198,14 @@ class ServingSettings(_Section):
     guardrail_min_requests: int = Field(
         20, ge=1, description="Guardrail: requests in the window before a canary can be judged."
     )
+    allow_target_variant: bool = Field(
+        False, description="Let any caller pick a variant with X-Mloop-Target-Variant (tests); "
+        "otherwise the header needs a token with the deployer role.",
+    )
+    guardrail_max_rows: int = Field(
+        100, ge=1, description="Guardrail latency counts only requests of at most this many rows, "
+        "so large valid batches cannot trip it.",
+    )
     image: str = Field("mloop-serving:latest", description="Serving container image (KServe export).")
     allowed_hosts: list[str] = Field(
         default_factory=list,
@@ -275,7 +290,11 @@ class Settings(_Section):
     s3_endpoint_url: str | None = Field(
         None, description="S3-compatible endpoint (MinIO, moto); AWS when unset."
     )
-    principal: str = Field(default_factory=_os_user, description="Who you are, for audit trails.")
+    principal: str = Field(
+        default_factory=_os_user,
+        description="Who you are, for audit trails (trimmed and casefolded; commands prove it with "
+        "MLOOP_TOKEN when [auth] cli = 'token').",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of servers and commands."
     )
@@ -297,3 +316,9 @@ class Settings(_Section):
     lineage: LineageSettings = Field(default_factory=LineageSettings)
     serving: ServingSettings = Field(default_factory=ServingSettings)
     features: FeatureSettings = Field(default_factory=FeatureSettings)
+
+    @field_validator("principal")
+    @classmethod
+    def _normalized(cls, value: str) -> str:
+        # One spelling per person, so `Root` cannot approve what `root` registered.
+        return " ".join(value.split()).casefold()

@@ -99,10 +99,9 @@ def run_demo(
                            hint="Pick a new --dir (it is created), or leave --dir out for a temporary one.")
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="mloop-demo-"))
     init_workspace(root)
-    tokens = _demo_tokens(root)
     console = Console(highlight=False, soft_wrap=True)
     ctx = DemoContext(workspace=open_workspace(root), console=console, quiet=quiet)
-    ctx.state["tokens"] = tokens
+    ctx.state["tokens"] = _demo_tokens(ctx.workspace)
     done: list[dict[str, Any]] = []
     try:
         for index, (name, module_name) in enumerate(chapters, start=1):
@@ -120,28 +119,33 @@ def run_demo(
     if not quiet:
         console.rule("[bold]Demo finished[/]")
         console.print(f"workspace: [bold]{root}[/]  (cd there and try `mloop config show`)")
+        console.print(f"dashboard: `mloop server` there, log in with a token from {root / '.mloop' / TOKENS_FILE}")
         for chapter in done:
             console.print(f"  {chapter['name']:<14} {chapter['seconds']:>7.2f} s  {chapter['title']}")
     return {"workspace": str(root), "chapters": done, "state": _jsonable(ctx.state)}
 
 
-def _demo_tokens(root: Path) -> dict[str, str]:
-    """One access token per role for the demo's servers, written to its mloop.toml once."""
-    import secrets
-    import tomllib
+TOKENS_FILE = "demo-tokens.txt"
 
-    config = root / "mloop.toml"
-    current = tomllib.loads(config.read_text(encoding="utf-8")).get("auth", {}).get("tokens", {})
-    if current:
-        return {spec["role"]: token for token, spec in current.items()}
-    tokens = {role: f"{role}-{secrets.token_urlsafe(12)}" for role in ("viewer", "approver", "deployer", "admin")}
-    lines = ["", "# Demo access tokens (dashboard login, mutating API calls). Keep real tokens secret.",
-             "[auth.tokens]"]
-    lines += [f'"{token}" = {{ principal = "demo-{role}", role = "{role}" }}' for role, token in tokens.items()]
-    with open(config, "a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
+
+def _demo_tokens(ws: Any) -> dict[str, str]:
+    """One access token per role for the demo's servers: issued like any token (stored hashed in
+    the metadata database) and written only to `.mloop/demo-tokens.txt` (0600; `.mloop/` is
+    ignored by git), so neither `mloop.toml` nor the demo's output holds one."""
+    import os
+
+    from mloop.auth import create_token
+
+    tokens = {role: create_token(ws, f"demo-{role}", role, created_by="demo", note="mloop demo")[0]
+              for role in ("viewer", "approver", "deployer", "admin")}
+    path = ws.state_dir / TOKENS_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("# mloop demo tokens (role principal token); log in to the dashboard with one.\n")
+        fh.writelines(f"{role} demo-{role} {token}\n" for role, token in tokens.items())
     return tokens
 
 
 def _jsonable(state: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in state.items() if isinstance(v, str | int | float | bool | list | dict)}
+    return {k: v for k, v in state.items()
+            if k != "tokens" and isinstance(v, str | int | float | bool | list | dict)}

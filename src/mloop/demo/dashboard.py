@@ -26,8 +26,9 @@ def run(ctx: DemoContext) -> None:
         _approve_pending(ctx, http)
     ctx.say(f"open [bold]{url}/ui/pipelines[/] while the demo runs, or later: "
             f"[bold]cd {ctx.workspace.root} && mloop server[/] then http://127.0.0.1:8000/ui/")
-    ctx.say("log in with a token from the demo's mloop.toml (\\[auth.tokens]), e.g. "
-            f"approver: [bold]{token}[/]")
+    tokens = ctx.workspace.state_dir / "demo-tokens.txt"
+    ctx.say(f"log in with a token from [bold]{tokens}[/] (0600, ignored by git; stored hashed in the "
+            "metadata database): `mloop auth tokens list` shows them, `mloop auth tokens create` issues more")
 
 
 def _csrf(html: str) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mloop.auth import acting_principal
 from mloop.errors import did_you_mean
 from mloop.features.errors import FeatureGroupExists, FeatureGroupNotFound
 from mloop.features.schema import FeatureGroup, FeatureGroupSpec
@@ -49,7 +50,7 @@ def create_group(ws: Workspace, spec: FeatureGroupSpec) -> FeatureGroup:
         with ws.db.begin() as conn:
             conn.execute(feature_groups.insert().values(
                 name=spec.name, spec=spec.model_dump(mode="json"), data_version=0,
-                created_at=datetime.now(UTC), created_by=ws.settings.principal,
+                created_at=datetime.now(UTC), created_by=acting_principal(ws),
             ))
     except IntegrityError as exc:
         raise FeatureGroupExists(f"feature group '{spec.name}' already exists") from exc
@@ -214,7 +215,7 @@ def commit_ingestion(ws: Workspace, group: FeatureGroup, **values: Any) -> tuple
             values.setdefault("created_at", datetime.now(UTC))  # an ingest passes the time it filled in
             result = conn.execute(t.insert().values(
                 group_id=group.id, version=version,
-                principal=ws.settings.principal, online_applied=not group.spec.online, **values,
+                principal=acting_principal(ws), online_applied=not group.spec.online, **values,
             ))
             key = result.inserted_primary_key
             assert key is not None

@@ -13,7 +13,7 @@ import logging
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -41,6 +41,7 @@ class StepContext:
     metrics: dict[str, float] = field(default_factory=dict)
     logged_params: dict[str, Any] = field(default_factory=dict)
     model_uri: str | None = None
+    principal: str | None = None  # who started the run; the step acts for them
 
     @property
     def logger(self) -> logging.Logger:
@@ -86,9 +87,12 @@ def current_context() -> StepContext:
 
 @contextmanager
 def activate(ctx: StepContext) -> Iterator[None]:
+    from mloop.auth import act_as
+
     token = _CONTEXT.set(ctx)
     try:
-        yield
+        with act_as(ctx.principal) if ctx.principal else nullcontext():
+            yield
     finally:
         _CONTEXT.reset(token)
 

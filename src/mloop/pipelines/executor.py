@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mloop.auth import acting_principal, normalize
 from mloop.pipelines import cache, runs
 from mloop.pipelines import graph as g
 from mloop.pipelines.context import StepContext
@@ -54,6 +55,7 @@ class RunState:
     reuse: dict[str, tuple[dict[str, Any], dict[str, ArtifactInfo]]] = field(default_factory=dict)
     mlflow_run_id: str | None = None  # set when another process opened the parent run (KFP)
     experiment: str | None = None
+    principal: str | None = None  # who started the run: its steps (and what they register) act for them
 
     def set_mlflow(self, mlflow_run_id: str, experiment: str) -> None:
         runs.update_run(self.ws, self.run_id, mlflow_run_id=mlflow_run_id, experiment=experiment)
@@ -188,7 +190,7 @@ class Scheduler:
             self.record_cached(node, key, values, inputs, *hit)
             return
         ctx = StepContext(workspace=run.ws, run_id=run.run_id, step_name=node.name,
-                          params=dict(run.params), kind=node.kind)
+                          params=dict(run.params), kind=node.kind, principal=run.principal)
         self.call_hooks("step_started", node, ctx)
         started = time.perf_counter()
         runs.update_step(run.ws, sid, status=g.EXECUTING, started_at=runs.now(), cache_key=key,
@@ -326,9 +328,13 @@ def execute_graph(
     ws: Workspace, graph: g.Graph, params: dict[str, Any], *, no_cache: bool = False,
     origin: tuple[str, str] | None = None, reuse: dict[str, Any] | None = None,
     workers: int = DEFAULT_WORKERS, tracking: bool = True, hooks: list[Hook] | None = None,
-    on_event: EventCallback | None = None, run_id: str | None = None,
+    on_event: EventCallback | None = None, run_id: str | None = None, principal: str | None = None,
 ) -> runs.RunRecord:
-    """Record a run of `graph` and execute it locally (the DSL-independent entry point)."""
+    """Record a run of `graph` and execute it locally (the DSL-independent entry point).
+
+    `principal` is who starts it (default: the acting principal); a version its steps register
+    carries that principal as `registered_by`.
+    """
     from mloop.pipelines.preflight import preflight
     from mloop.pipelines.registry import make_importable
 
@@ -339,10 +345,11 @@ def execute_graph(
 
         drain_pending(ws)  # the server answers again: replay runs whose tracking is pending
     commit = _git_commit(ws)
+    who = normalize(principal) or acting_principal(ws)
     run_id = runs.create_run(ws, graph, params, run_id=run_id, origin=origin, no_cache=no_cache,
-                             git_commit=commit)
+                             git_commit=commit, principal=who)
     state = RunState(ws=ws, graph=graph, run_id=run_id, params=params, no_cache=no_cache,
-                     git_commit=commit, step_ids=runs.step_ids(ws, run_id),
+                     git_commit=commit, principal=who, step_ids=runs.step_ids(ws, run_id),
                      status={name: g.PENDING for name in graph.nodes}, reuse=reuse or {})
     if on_event:
         on_event("", "run", {"run_id": run_id, "steps": list(graph.nodes)})
@@ -371,7 +378,7 @@ def run_pipeline(
         params: run parameters (strings are converted to the declared types).
         no_cache: execute every step even when a cached result exists.
         options: `workers` (parallel steps, default 4), `tracking` (MLflow hook, default on),
-            `hooks`, `on_event(step, status, details)`, `run_id`.
+            `hooks`, `on_event(step, status, details)`, `run_id`, `principal` (who starts it).
 
     Returns:
         The finished run record (status Succeeded, Failed or Stopped; it does not raise for a

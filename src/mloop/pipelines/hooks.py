@@ -97,7 +97,8 @@ class TrackingHook(Hook):
             nested = stack.enter_context(tracking.start_run(
                 run.ws, experiment=self.parent.experiment, run_name=f"{run.run_id}/{node.name}",
                 parent_run_id=parent_id, tags={"mloop.pipeline": run.graph.name,
-                                               "mloop.run_id": run.run_id, "mloop.step": node.name}))
+                                               "mloop.run_id": run.run_id, "mloop.step": node.name,
+                                               **_who(run)}))
             ctx.mlflow_run_id = nested.run_id
             self.nested[node.name] = (stack, nested)
 
@@ -188,3 +189,8 @@ def log_step(ws: Any, target: str, logged: dict[str, Any], values: dict[str, Any
 
 def default_hooks(tracking: bool = True) -> list[Hook]:
     return [TrackingHook()] if tracking else []
+
+
+def _who(run: RunState) -> dict[str, str]:
+    # MLflow's user is whoever started the run, not the process that executes it.
+    return {"mlflow.user": run.principal, "mloop.principal": run.principal} if run.principal else {}

@@ -73,6 +73,7 @@ class RunRecord:
     experiment: str | None = None
     graph_hash: str | None = None
     driver: str | None = None
+    principal: str | None = None  # who started it
     steps: list[StepRunRecord] = field(default_factory=list)
     tracking_pending: str | None = None  # why MLflow lacks this run's tracking (see tracksync)
 
@@ -120,9 +121,13 @@ def save_pipeline(conn: Connection, graph: g.Graph) -> int:
 def create_run(
     ws: Workspace, graph: g.Graph, params: dict[str, Any], *, run_id: str | None = None,
     target: str = "local", origin: tuple[str, str] | None = None, no_cache: bool = False,
-    git_commit: str | None = None,
+    git_commit: str | None = None, principal: str | None = None,
 ) -> str:
-    """Insert the run (Executing) and one Pending step run per node; return the run id."""
+    """Insert the run (Executing) and one Pending step run per node; return the run id.
+
+    `principal` is who started it (default: the acting principal); its steps act for them.
+    """
+    from mloop.auth import acting_principal, normalize
     from mloop.pipelines.tables import pipeline_runs, step_runs
 
     run_id = run_id or new_run_id(graph.name)
@@ -132,7 +137,7 @@ def create_run(
             id=run_id, pipeline_id=pipeline_id, pipeline_name=graph.name, status=g.EXECUTING,
             params=params, target=target, origin_run_id=origin[0] if origin else None,
             origin_kind=origin[1] if origin else None, no_cache=no_cache,
-            principal=ws.settings.principal, git_commit=git_commit, created_at=now(),
+            principal=normalize(principal) or acting_principal(ws), git_commit=git_commit, created_at=now(),
             started_at=now(), driver=this_driver() if target == "local" else None))
         conn.execute(step_runs.insert(), [
             {"run_id": run_id, "step_name": node.name, "kind": node.kind, "func": node.func,
@@ -312,6 +317,7 @@ def get_run(ws: Workspace, run_id: str) -> RunRecord:
         finished_at=run.finished_at, origin_run_id=run.origin_run_id,
         origin_kind=run.origin_kind, error=run.error, mlflow_run_id=run.mlflow_run_id,
         experiment=run.experiment, graph_hash=run.graph_hash, driver=run.driver,
+        principal=run.principal,
         steps=[_step_record(s, outs.get(s.id, {}), ins.get(s.id, {})) for s in steps],
         tracking_pending=pending_reason(ws, run_id),
     )

@@ -106,7 +106,7 @@ def exec_step(
         raise NotFound(f"pipeline '{pipeline}' has no step '{step}'", hint=did_you_mean(step, graph.nodes))
     values = resolve_params(graph, params)
     _ensure_run(ws, graph, run_id, values)
-    state = RunState(ws=ws, graph=graph, run_id=run_id, params=values)
+    state = RunState(ws=ws, graph=graph, run_id=run_id, params=values, principal=runs.get_run(ws, run_id).principal)
     _load_state(ws, state)
     node = graph.nodes[step]
     if state.status[step] in (g.SUCCEEDED, g.CACHED):  # a retried pod: already done

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from mloop.auth import acting_principal, normalize
 from mloop.errors import InvalidInput, MloopError, did_you_mean
 from mloop.registry.events import StatusChange, publish
 from mloop.registry.model import (
@@ -80,7 +81,7 @@ def register(
     same = same_files(ws, name, digest, (metadata or {}).get("pipeline_run_id")) if digest else None
     if same is not None:
         return same
-    principal = principal or ws.settings.principal
+    principal = normalize(principal) or acting_principal(ws)
     tags = {STATUS_TAG: PENDING, "mloop.registered_by": principal or ""}
     created = model_registry.create_version(ws, name, model_uri, run_id=run_id, tags=tags)
     now = datetime.now(UTC)
@@ -196,7 +197,7 @@ def transition_in(
 
     policy = ws.settings.registry
     distinct = policy.require_distinct_approver if four_eyes is None else four_eyes
-    principal = (principal or ws.settings.principal or "").strip() or None
+    principal = normalize(principal) or acting_principal(ws)
     comment = (comment or "").strip() or None
     version = _check_version(version)
     found = conn.execute(
@@ -237,7 +238,14 @@ def _check_allowed(row: dict[str, Any], to: str, principal: str | None, four_eye
             f"{name} version {version} is already {to}{by}",
             hint=f"See `mloop models history {name}`; nothing changed.",
         )
-    if to == APPROVED and four_eyes and principal and principal == row["registered_by"]:
+    registrant = normalize(row["registered_by"])
+    if to == APPROVED and four_eyes and registrant is None:
+        raise FourEyesViolation(
+            f"{name} version {version} has no recorded registrant, so the four-eyes rule cannot be checked "
+            "(registry.require_distinct_approver)",
+            hint="Register it again from a pipeline run (which records who started it), or reject it.",
+        )
+    if to == APPROVED and four_eyes and principal and normalize(principal) == registrant:
         raise FourEyesViolation(
             f"{principal} registered {name} version {version} and cannot also approve it "
             "(four-eyes rule: registry.require_distinct_approver)",

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop.auth import acting_principal, normalize
 from mloop.errors import ConfigError, Conflict
 from mloop.release import records
 from mloop.release.engine import OnChange, StageFn, run_release
@@ -56,7 +57,7 @@ def _options(cfg: ReleaseSettings, commit: str | None, allow_dirty: bool) -> dic
 
 def create_release(
     ws: Workspace, *, commit: str | None = None, allow_dirty: bool = False,
-    params: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None, principal: str | None = None,
 ) -> Release:
     """Check the configuration and the source tree, then record a new Pending release.
 
@@ -77,7 +78,7 @@ def create_release(
             "endpoint": cfg.endpoint, "model": cfg.model, "pipeline": cfg.pipeline,
             "params": {**cfg.parameters, **(params or {})},
             "options": {**_options(cfg, commit or info.commit, allow_dirty), "source": info.to_dict()},
-            "commit": info.commit, "branch": info.branch, "created_by": ws.settings.principal,
+            "commit": info.commit, "branch": info.branch, "created_by": normalize(principal) or acting_principal(ws),
         })
     return get_release(ws.db, release_id)
 
@@ -105,6 +106,7 @@ def _refuse_if_waiting(conn: Any, endpoint: str) -> None:
 def start_release(
     ws: Workspace, *, commit: str | None = None, allow_dirty: bool = False, detach: bool = False,
     stages: Mapping[str, StageFn] | None = None, on_change: OnChange | None = None,
+    principal: str | None = None,
 ) -> Release:
     """Start a release of the configured pipeline/model/endpoint at the checked-out commit.
 
@@ -115,6 +117,7 @@ def start_release(
         detach: drive it from a background process (log in `.mloop/releases/ID.log`) and return.
         stages: stage implementations replacing the real ones (tests).
         on_change: called after every recorded transition (foreground only).
+        principal: who starts it (default: the acting principal); its run and deploy are theirs.
 
     Returns:
         The release: finished when run in the foreground, Pending when detached.
@@ -122,7 +125,7 @@ def start_release(
     Raises:
         ConfigError, InvalidInput, ReleaseRefused: see `create_release`.
     """
-    release = create_release(ws, commit=commit, allow_dirty=allow_dirty)
+    release = create_release(ws, commit=commit, allow_dirty=allow_dirty, principal=principal)
     if detach:
         spawn_driver(ws, release.id)
         return get_release(ws.db, release.id)
@@ -204,7 +207,7 @@ def approve_release(
 
     release = _decidable(ws, release_id, "approve")
     registry.approve(ws, release.model, int(release.model_version or 0),
-                     principal=principal or ws.settings.principal, comment=comment)
+                     principal=principal or acting_principal(ws), comment=comment)
     return get_release(ws.db, release_id)
 
 
@@ -222,10 +225,10 @@ def reject_release(
 
     release = _decidable(ws, release_id, "reject")
     reject_version(ws, release.model, int(release.model_version or 0),
-                   principal=principal or ws.settings.principal, comment=comment)
+                   principal=principal or acting_principal(ws), comment=comment)
     release = get_release(ws.db, release_id)
     if not release.driven and not release.finished:  # nobody is waiting to notice: end it here
-        who = principal or ws.settings.principal
+        who = normalize(principal) or acting_principal(ws)
         release = records.end_release(
             ws.db, release_id, None, "Approval", status="Rejected",
             error=f"{release.model} v{release.model_version} was rejected by {who}",

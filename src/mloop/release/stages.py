@@ -58,7 +58,7 @@ def train_register(ctx: StageContext) -> dict[str, Any]:
         retry_id = new_run_id(release.pipeline.rsplit(":", 1)[-1])
         tried = [*ctx.outputs("TrainRegister").get("runs", [earlier]), retry_id]
         ctx.progress(run_id=retry_id, retried_run_id=earlier, runs=tried)  # recorded before it starts
-        record = retry_run(ctx.ws, earlier, new_run_id=retry_id)
+        record = retry_run(ctx.ws, earlier, new_run_id=retry_id, principal=release.created_by)
     elif record is None:
         record = _run(ctx)
     if record.status != "Succeeded":
@@ -88,7 +88,8 @@ def _run(ctx: StageContext) -> Any:
     run_id = new_run_id(release.pipeline.rsplit(":", 1)[-1])  # a "module:function" ref names no run
     ctx.progress(f"running pipeline {release.pipeline} as run {run_id} with {release.params or 'its defaults'}",
                  run_id=run_id)
-    return run_pipeline(ctx.ws, release.pipeline, dict(release.params), run_id=run_id)
+    return run_pipeline(ctx.ws, release.pipeline, dict(release.params), run_id=run_id,
+                        principal=release.created_by)
 
 
 def _registered_version(ctx: StageContext, record: Any) -> Any:
@@ -163,7 +164,7 @@ def deploy(ctx: StageContext) -> dict[str, Any]:
     ctx.progress(f"deploying {release.model} v{version} to {release.endpoint}/{variant} ({weight}%)",
                  previous_generation=previous, variant=variant, weight=weight, version=version)
     endpoint = serving.deploy(ctx.ws, release.endpoint, release.model, version=version,
-                              variant=variant, weight=weight, principal=ctx.ws.settings.principal)
+                              variant=variant, weight=weight, principal=release.created_by)
     return {"version": version, "variant": variant, "weight": weight,
             "generation": endpoint.generation, "previous_generation": previous}
 
@@ -196,7 +197,7 @@ def rollback(ctx: StageContext, deployed: dict[str, Any]) -> str:
     if current is None or current.generation != deployed.get("generation"):
         return "the endpoint changed since this deploy; not rolled back"
     try:
-        restored = serving.rollback(ctx.ws, release.endpoint, principal=ctx.ws.settings.principal)
+        restored = serving.rollback(ctx.ws, release.endpoint, principal=release.created_by)
     except MloopError as exc:
         return f"could not roll back: {exc.message}"
     ctx.progress(rolled_back_to=restored.generation)

@@ -6,6 +6,8 @@ deployed answered. Servers pick up a new configuration within their poll interva
 from the old version (or a 503 while loading) is retried until `VERIFY_TIMEOUT_S`; any other
 failure fails at once.
 Without `verify_url` the endpoint's server runs in-process (same app, same protocols).
+Choosing a variant by header needs a deployer's token, so the stage issues itself one (stored
+hashed like any token, principal `release-ID`) and revokes it when the calls are done.
 """
 
 from __future__ import annotations
@@ -92,20 +94,28 @@ def _check(client: httpx.Client, protocol: str, path: str, body: dict[str, Any],
 
 
 @contextmanager
-def _client(ws: Workspace, endpoint: str, url: str | None) -> Iterator[httpx.Client]:
+def _client(ws: Workspace, release: Release, url: str | None) -> Iterator[httpx.Client]:
     import httpx
 
-    if url:
-        with httpx.Client(base_url=url.rstrip("/"), timeout=10.0) as client:
+    from mloop.auth import create_token, revoke_token
+
+    token, record = create_token(ws, f"release-{release.id}", "deployer", created_by=release.created_by,
+                                 note=f"Verify smoke calls of release {release.id}")
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        if url:
+            with httpx.Client(base_url=url.rstrip("/"), timeout=10.0, headers=headers) as client:
+                yield client
+            return
+        from starlette.testclient import TestClient
+
+        from mloop.serving import create_app
+
+        app: Any = create_app(ws, release.endpoint)
+        with TestClient(app, raise_server_exceptions=False, headers=headers) as client:
             yield client
-        return
-    from starlette.testclient import TestClient
-
-    from mloop.serving import create_app
-
-    app: Any = create_app(ws, endpoint)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
+    finally:
+        revoke_token(ws, record.id)
 
 
 def smoke(ws: Workspace, release: Release, deployed: dict[str, Any], options: dict[str, Any]) -> list[dict[str, Any]]:
@@ -118,7 +128,7 @@ def smoke(ws: Workspace, release: Release, deployed: dict[str, Any], options: di
     records = [{k: _plain(v) for k, v in r.items()} for r in records]
     version, variant = int(deployed["version"]), str(deployed.get("variant") or "production")
     results: list[dict[str, Any]] = []
-    with _client(ws, release.endpoint, options.get("verify_url")) as client:
+    with _client(ws, release, options.get("verify_url")) as client:
         for protocol, (path, body) in requests_for(release.model, records).items():
             deadline = time.monotonic() + VERIFY_TIMEOUT_S
             while (result := _check(client, protocol, path, body, variant, version, len(records))) is None:

@@ -72,7 +72,7 @@ class ServingApp:
     async def _predict(self, scope: dict[str, Any], receive: Any, send: Any, protocol: str,
                        model: str | None, version: str | None) -> None:
         ctype = accept = ""
-        key = target = None
+        key = target = authorization = None
         length = -1
         routing = self.routing_header
         for name, value in scope["headers"]:
@@ -86,6 +86,8 @@ class ServingApp:
                 key = value.decode("latin-1")
             elif name == b"x-mloop-target-variant":
                 target = value.decode("latin-1")
+            elif name == b"authorization":
+                authorization = value.decode("latin-1")
         try:
             body = await read_body(receive, self.max_body, length)
         except PayloadTooLarge as exc:
@@ -93,7 +95,7 @@ class ServingApp:
             return
         except ClientDisconnected:
             return  # nobody to answer (e.g. closed by the read timeout): never predict a partial body
-        req = handler.Request(protocol, body, ctype, accept, key, target, model, version)
+        req = handler.Request(protocol, body, ctype, accept, key, target, model, version, authorization)
         if self.offload.wanted(body):
             await _send(send, *await self.offload.predict(self.live, self.metrics, req))
         elif self.batcher is None:
@@ -198,6 +200,7 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
     from mloop.serving.models import workspace_loader
     from mloop.serving.offload import Offload
     from mloop.serving.routes import build_api
+    from mloop.serving.targeting import TargetGate
 
     settings = ws.settings.serving if ws is not None else ServingSettings.model_validate({})
     metrics = ServerMetrics(endpoint)
@@ -206,6 +209,7 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
         live = LiveEndpoint(ws, endpoint, loader or workspace_loader(ws),
                             poll_interval or settings.poll_interval, metrics)
     live.metrics = metrics
+    live.target_gate = TargetGate(ws, settings.allow_target_variant)
     offload = Offload(settings.offload_bytes, settings.predict_threads)
 
     @asynccontextmanager

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mloop.auth import acting_principal
 from mloop.errors import InvalidInput, did_you_mean
 from mloop.serving.errors import EndpointNotFound, InvalidWeights, NotApproved, NothingToRollBack
 
@@ -292,7 +293,7 @@ def deploy(
                                                "version": int(mv.version), "weight": weight}
 
     follow = (model, canary_weight) if follow_approved else None
-    return apply_change(ws, endpoint, change, principal=principal or ws.settings.principal,
+    return apply_change(ws, endpoint, change, principal=principal or acting_principal(ws),
                         follow=follow, guardrails=guardrails, create=True)  # type: ignore[return-value]
 
 
@@ -328,7 +329,7 @@ def set_weights(
         out = [_with_weight(v, int(weights.get(v.name, v.weight))) for v in current.variants]
         return out, action, {"weights": {v.name: v.weight for v in out}, **(detail or {})}
 
-    return apply_change(ws, endpoint, change, principal=principal or ws.settings.principal,
+    return apply_change(ws, endpoint, change, principal=principal or acting_principal(ws),
                         expected_generation=expected_generation)
 
 
@@ -343,7 +344,7 @@ def promote(ws: Workspace, endpoint: str, variant: str = "canary", *, principal:
         prod = Variant("production", v.model_name, v.model_version, v.model_uri, 100)
         return [prod], "promote", {"variant": variant, "model": v.model_name, "version": v.model_version}
 
-    return apply_change(ws, endpoint, change, principal=principal or ws.settings.principal)  # type: ignore[return-value]
+    return apply_change(ws, endpoint, change, principal=principal or acting_principal(ws))  # type: ignore[return-value]
 
 
 def rollback(ws: Workspace, endpoint: str, *, principal: str | None = None) -> Endpoint:
@@ -367,7 +368,7 @@ def rollback(ws: Workspace, endpoint: str, *, principal: str | None = None) -> E
         return restored, "rollback", {"restored_generation": canonical(target),
                                       "from_generation": current.generation}
 
-    return apply_change(ws, endpoint, change, principal=principal or ws.settings.principal)  # type: ignore[return-value]
+    return apply_change(ws, endpoint, change, principal=principal or acting_principal(ws))  # type: ignore[return-value]
 
 
 def set_follow(ws: Workspace, endpoint: str, model: str | None, canary_weight: int | None) -> None:

@@ -24,7 +24,7 @@ def judge(ws: Workspace, dep: Deployment) -> str | None:
     for variant in dep.variants.values():
         if variant.name == "production" or variant.weight == 0:
             continue
-        stats = variant.window.stats(dep.limits.window_s)
+        stats = variant.window.stats(dep.limits.window_s, max_rows=dep.limits.max_rows)
         reason = stats.breach(dep.limits)
         if reason and _roll_back(ws, dep, variant, reason, stats.__dict__):
             return variant.name

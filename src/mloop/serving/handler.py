@@ -35,17 +35,22 @@ log = logging.getLogger("mloop.serving")
 SAGEMAKER, V1, V2 = "sagemaker", "v1", "v2"
 JSON = b"application/json"
 
+# Rows of a request whose body did not parse: its latency says nothing about the model.
+UNTIMED = 1 << 30
+
 Response = tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]
 
 
 class Request:
     """What the handler needs from an HTTP request (headers already lower-cased)."""
 
-    __slots__ = ("accept", "body", "content_type", "model", "protocol", "routing_key", "target", "version")
+    __slots__ = ("accept", "authorization", "body", "content_type", "model", "protocol", "routing_key", "target",
+                 "version")
 
     def __init__(self, protocol: str, body: bytes, content_type: str = "", accept: str = "",
                  routing_key: str | None = None, target: str | None = None,
-                 model: str | None = None, version: str | None = None) -> None:
+                 model: str | None = None, version: str | None = None,
+                 authorization: str | None = None) -> None:
         self.protocol = protocol
         self.body = body
         self.content_type = content_type
@@ -54,6 +59,7 @@ class Request:
         self.target = target
         self.model = model
         self.version = version
+        self.authorization = authorization
 
 
 def error_response(exc: MloopError, headers: list[tuple[bytes, bytes]] | None = None) -> Response:
@@ -70,14 +76,16 @@ def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> 
     except MloopError as exc:
         return error_response(exc)
     findings: list[Finding] = []
+    count = UNTIMED
     try:
         rows, extra = _parse(variant, req)
+        count = len(rows)
         findings = _inspect(variant, dep, rows)
         _enforce(variant, dep, findings)
         response = _render(variant, req, variant.model.predict(rows), extra, findings)
     except Exception as exc:
         response = _failure(variant, exc)
-    _record(variant, metrics, response[0], started, findings)
+    _record(variant, metrics, response[0], started, findings, count)
     return response
 
 
@@ -91,14 +99,16 @@ async def predict_batched(live: LiveEndpoint, metrics: ServerMetrics | None, req
     except MloopError as exc:
         return error_response(exc)
     findings: list[Finding] = []
+    count = UNTIMED
     try:
         rows, extra = _parse(variant, req)
+        count = len(rows)
         findings = _inspect(variant, dep, rows)
         _enforce(variant, dep, findings)
         response = _render(variant, req, await batcher.predict(variant.model, rows), extra, findings)
     except Exception as exc:
         response = _failure(variant, exc)
-    _record(variant, metrics, response[0], started, findings)
+    _record(variant, metrics, response[0], started, findings, count)
     return response
 
 
@@ -128,9 +138,9 @@ def _failure(variant: LiveVariant, exc: Exception) -> Response:
 
 
 def _record(variant: LiveVariant, metrics: ServerMetrics | None, code: int, started: float,
-            findings: list[Finding]) -> None:
+            findings: list[Finding], rows: int) -> None:
     elapsed = time.perf_counter() - started
-    variant.window.add(time.monotonic(), elapsed, code >= 500)
+    variant.window.add(time.monotonic(), elapsed, code >= 500, rows)
     if metrics is not None:
         metrics.observe(variant.name, variant.model.name, variant.version, code, elapsed)
         if findings:
@@ -170,6 +180,8 @@ def _choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVar
             raise ModelNotFound(f"model '{req.model}' version '{req.version}' is not served here",
                                 hint="served versions: " + ", ".join(v.version for v in dep.variants.values()))
         return found
+    if req.target is not None:
+        live.target_gate.check(req.authorization)  # pinning a variant is a deployer's choice
     return dep.router.pick(req.routing_key, req.target)
 
 

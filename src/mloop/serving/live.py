@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from mloop.errors import IntegrityError
 from mloop.serving.guardrails import Limits, Window
 from mloop.serving.router import Router
+from mloop.serving.targeting import TargetGate
 
 if TYPE_CHECKING:
     from mloop.serving.endpoints import Endpoint
@@ -81,6 +82,7 @@ class LiveEndpoint:
     current: Deployment | None = None
     last_error: str | None = None
     loading: int | None = None  # the generation being loaded right now, if any
+    target_gate: TargetGate = field(default_factory=lambda: TargetGate(None, allow_all=False))
     _stop: threading.Event = field(default_factory=threading.Event)
     _wake: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None

@@ -75,7 +75,8 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
         except MloopError as exc:
             return out(*handler.error_response(exc))
         req = handler.Request(protocol, body, h.get("content-type", ""), h.get("accept", ""),
-                              h.get(routing_header), h.get("x-mloop-target-variant"), model, version)
+                              h.get(routing_header), h.get("x-mloop-target-variant"), model, version,
+                              h.get("authorization"))
         if offload.wanted(body):
             return out(*await offload.predict(live, metrics, req))
         return out(*handler.predict(live, metrics, req))

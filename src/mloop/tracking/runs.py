@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mloop.auth import acting_principal
 from mloop.errors import InvalidInput
 from mloop.tracking.client import configure, experiment_id, tracking_uri
 from mloop.tracking.errors import mlflow_errors
@@ -64,7 +65,7 @@ def create_run(
     """
     client = configure(ws)
     exp_id = experiment_id(ws, experiment)
-    all_tags = {"mlflow.user": ws.settings.principal, "mloop.principal": ws.settings.principal,
+    all_tags = {"mlflow.user": acting_principal(ws), "mloop.principal": acting_principal(ws),
                 **{k: _text(v) for k, v in (tags or {}).items()}}
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id

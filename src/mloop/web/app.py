@@ -36,7 +36,7 @@ DESCRIPTION = """The mloop control plane: lineage of pipelines, models and endpo
 
 Reads are open to anonymous viewers when `[auth] anonymous_read` allows it (by default only
 while the server listens on 127.0.0.1); everything else needs
-`Authorization: Bearer <token>` with a token from `[auth] tokens` (roles: viewer < approver <
+`Authorization: Bearer <token>` with a token from `mloop auth tokens create` (roles: viewer < approver <
 deployer < admin). Errors are JSON `{code, message, hint}`; an unexpected failure is
 `{"message": "internal error", "requestId": ...}` and the server log has the details.
 """

@@ -1,43 +1,31 @@
-"""Who is calling: bearer tokens from `[auth] tokens` mapped to a principal and a role.
+"""Who is calling: a bearer token (stored hashed in the metadata database) -> principal and role.
 
 Roles are ordered (viewer < approver < deployer < admin): a route asks for the least role it
 needs with `Depends(require_role("approver"))` and receives the `Principal`. Reads
 (`require_role("viewer")`) are open to an anonymous viewer when `auth.anonymous_read` is set.
-Tokens are compared in constant time and never logged or echoed in an error message.
+Tokens are never logged or echoed in an error message; see `mloop.auth` for their storage.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from fastapi import Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from mloop.errors import InvalidInput, PermissionDenied, Unauthenticated
+from mloop.auth import ANONYMOUS, ROLES, Principal, check_role, ensure_tokens_migrated
+from mloop.auth import authenticate as token_principal
+from mloop.errors import PermissionDenied, Unauthenticated
 
 if TYPE_CHECKING:
-    from mloop.config import AuthSettings
+    from mloop.store import Workspace
 
-ROLES: tuple[str, ...] = ("viewer", "approver", "deployer", "admin")
-ANONYMOUS = "anonymous"
 # Declares the scheme in OpenAPI; the header itself is parsed below (to report malformed ones).
-_BEARER = HTTPBearer(auto_error=False, description="A token from the workspace's [auth] tokens.")
+_BEARER = HTTPBearer(auto_error=False, description="A token from `mloop auth tokens create`.")
 
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller: a name for audit trails and a role for permission checks."""
-
-    name: str
-    role: str
-    authenticated: bool = True
-
-    def can(self, role: str) -> bool:
-        """Whether this principal holds `role` or a higher one."""
-        return ROLES.index(self.role) >= ROLES.index(role)
+__all__ = ["ANONYMOUS", "ROLES", "Principal", "authenticate", "require_role", "resolve"]
 
 
 def _bearer(header: str | None) -> str | None:
@@ -49,36 +37,28 @@ def _bearer(header: str | None) -> str | None:
     return value.strip()
 
 
-def authenticate(auth: AuthSettings, header: str | None) -> Principal | None:
+def authenticate(ws: Workspace, header: str | None) -> Principal | None:
     """The principal of an `Authorization` header; None when there is no header.
 
     Raises:
-        Unauthenticated: the header is malformed or the token is unknown.
+        Unauthenticated: the header is malformed or the token is unknown or revoked.
     """
     token = _bearer(header)
     if token is None:
         return None
-    given = token.encode()
-    match = None
-    for known, spec in auth.tokens.items():
-        # Check every token (no early exit) so timing does not reveal a prefix match.
-        if hmac.compare_digest(known.encode(), given):
-            match = spec
-    if match is None:
-        raise Unauthenticated("unknown bearer token")
-    return Principal(name=match.principal, role=match.role)
+    ensure_tokens_migrated(ws)
+    return token_principal(ws, token)
 
 
-def resolve(auth: AuthSettings, header: str | None, role: str) -> Principal:
-    """The caller allowed to act with `role`.
+def allow(ws: Workspace, principal: Principal | None, role: str) -> Principal:
+    """`principal` when it may act with `role` (None: anonymous, if reads are open).
 
     Raises:
-        Unauthenticated: no usable token and anonymous access does not cover `role`.
-        PermissionDenied: the token's role is below `role`.
+        Unauthenticated: no principal and anonymous access does not cover `role`.
+        PermissionDenied: the principal's role is below `role`.
     """
-    principal = authenticate(auth, header)
     if principal is None:
-        if role == "viewer" and auth.anonymous_read:
+        if role == "viewer" and ws.settings.auth.anonymous_read:
             return Principal(name=ANONYMOUS, role="viewer", authenticated=False)
         raise Unauthenticated(f"this request needs a bearer token with role '{role}' or higher")
     if not principal.can(role):
@@ -89,19 +69,26 @@ def resolve(auth: AuthSettings, header: str | None, role: str) -> Principal:
     return principal
 
 
+def resolve(ws: Workspace, header: str | None, role: str) -> Principal:
+    """The caller of a request with `header`, allowed to act with `role` (see `allow`)."""
+    return allow(ws, authenticate(ws, header), role)
+
+
 def require_role(role: str) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency: the caller, who must hold `role` (or a higher one).
 
     Usage: `def route(who: Principal = Depends(require_role("approver")))`.
     """
-    if role not in ROLES:
-        raise InvalidInput(f"unknown role '{role}'", hint=f"roles: {', '.join(ROLES)}")
+    check_role(role)
 
-    async def dependency(  # async: pure CPU, no need for a threadpool hop per request
+    async def dependency(
         request: Request, _doc: HTTPAuthorizationCredentials | None = Security(_BEARER)
     ) -> Principal:
-        settings = request.app.state.ws.settings
-        principal = resolve(settings.auth, request.headers.get("authorization"), role)
+        header = request.headers.get("authorization")
+        ws = request.app.state.ws
+        # A token is a database lookup: off the event loop. Anonymous reads need none.
+        principal = resolve(ws, None, role) if header is None else \
+            await run_in_threadpool(resolve, ws, header, role)
         request.state.principal = principal
         return principal
 

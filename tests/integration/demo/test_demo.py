@@ -30,6 +30,9 @@ def test_the_whole_demo_runs_every_chapter_in_a_fresh_workspace(tmp_path: Path) 
     summary = json.loads(result.stdout)
     assert [c["name"] for c in summary["chapters"]] == [name for name, _ in CHAPTERS]
     assert summary["workspace"] == str(target)
+    tokens = [line.split()[-1] for line in (target / ".mloop" / "demo-tokens.txt").read_text().splitlines()[1:]]
+    assert len(tokens) == 4 and not any(t in result.stdout + result.stderr for t in tokens)  # never printed
+    assert not any(t in (target / "mloop.toml").read_text() for t in tokens)  # nor committed with the project
     shown = subprocess.run([sys.executable, "-m", "mloop", "runs", "list", "--json"], env=_env(),
                            capture_output=True, text=True, timeout=120, cwd=target)
     pipelines = {run["pipeline_name"] for run in json.loads(shown.stdout)}

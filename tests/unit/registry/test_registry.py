@@ -122,6 +122,22 @@ def test_four_eyes_rule(ml_workspace: Any) -> None:
     assert registry.approve(ws, "ctr", 1, principal="bob", comment="ok").approved_by == "bob"
 
 
+def test_four_eyes_compares_normalised_names_and_refuses_an_unknown_registrant(ml_workspace: Any) -> None:
+    from mloop.registry.tables import registry_versions
+    from mloop.store import open_workspace
+
+    ws = open_workspace(ml_workspace.root, registry__require_distinct_approver=True)
+    registry.register(ws, "ctr", SOURCE, principal="root")
+    with pytest.raises(FourEyesViolation):  # was approved: "Root" != "root"
+        registry.approve(ws, "ctr", 1, principal=" Root ", comment="mine")
+    registry.register(ws, "ctr", SOURCE, principal="carol")
+    with ws.db.begin() as conn:  # e.g. adopted from MLflow without a registrant tag
+        conn.execute(registry_versions.update().where(registry_versions.c.version == 2).values(registered_by=None))
+    with pytest.raises(FourEyesViolation, match="no recorded registrant"):
+        registry.approve(ws, "ctr", 2, principal="bob", comment="who made this?")
+    ws.close()
+
+
 def test_principal_required(ml_workspace: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from mloop.registry import PrincipalRequired
     from mloop.store import open_workspace

@@ -25,3 +25,18 @@ def test_latency_breach() -> None:
     for _ in range(20):
         w.add(1.0, 0.2, error=False)
     assert "p99 latency" in (w.stats(60, now=2).breach(limits) or "")
+
+
+def test_large_valid_batches_cannot_trip_the_latency_limit() -> None:
+    # Was: 20 large valid requests (each slow because it is large) rolled a healthy canary back.
+    limits = Limits.resolve(ServingSettings(), {"min_requests": 5, "max_p99_ms": 50, "max_rows": 100})
+    w = Window()
+    for _ in range(20):
+        w.add(1.0, 0.9, error=False, rows=5_000)
+    for _ in range(5):
+        w.add(1.0, 0.002, error=False, rows=3)
+    stats = w.stats(60, now=2, max_rows=limits.max_rows)
+    assert (stats.requests, stats.timed, stats.breach(limits)) == (25, 5, None)
+    for _ in range(5):
+        w.add(1.5, 0.2, error=False, rows=100)  # small requests that are slow: the canary is slow
+    assert "p99 latency" in (w.stats(60, now=2, max_rows=limits.max_rows).breach(limits) or "")

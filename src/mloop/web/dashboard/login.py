@@ -1,12 +1,11 @@
-"""Log in with a token (kept in an HttpOnly SameSite cookie) and log out."""
+"""Log in with a token (opens a server-side session; the cookie holds only its id) and log out."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from mloop.errors import Unauthenticated
-from mloop.web.auth import authenticate
+from mloop.auth import close_session, ensure_tokens_migrated, lookup, open_session
 from mloop.web.dashboard import session
 from mloop.web.dashboard.render import page
 
@@ -27,22 +26,30 @@ def login_form(request: Request, next: str | None = None) -> HTMLResponse:
 def login(request: Request, token: str = Form(...), csrf: str = Form(""),
           next: str = Form("/ui/pipelines")) -> HTMLResponse | RedirectResponse:
     session.check_csrf(request, csrf)
-    try:
-        who = authenticate(request.app.state.ws.settings.auth, f"Bearer {token.strip()}")
-    except Unauthenticated:
-        who = None
-    if who is None:
+    ws = request.app.state.ws
+    ensure_tokens_migrated(ws)
+    found = lookup(ws, token.strip()) if token.strip() else None
+    if found is None:
         return page(request, "login.html", status_code=401, next=_safe_next(next),
                     flash="That token is not valid.", flash_kind="error")
+    old = session.session_id(request)
+    if old:  # a new login never keeps the previous session (nor its CSRF token) alive
+        close_session(ws, old)
+    hours = ws.settings.auth.session_hours
+    sid, _csrf = open_session(ws, found[0], hours)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(session.COOKIE, token.strip(), httponly=True, samesite="strict", path="/",
-                        max_age=12 * 3600, secure=request.url.scheme == "https")
+    response.set_cookie(session.COOKIE, sid, httponly=True, samesite="strict", path="/",
+                        max_age=int(hours * 3600), secure=request.url.scheme == "https")
     return response
 
 
 @router.post("/ui/logout", response_model=None)
 def logout(request: Request, csrf: str = Form("")) -> RedirectResponse:
     session.check_csrf(request, csrf)
+    sid = session.session_id(request)
+    if sid:
+        close_session(request.app.state.ws, sid)
     response = RedirectResponse("/ui/login", status_code=303)
-    response.delete_cookie(session.COOKIE, path="/")
+    response.delete_cookie(session.COOKIE, path="/", secure=request.url.scheme == "https",
+                           httponly=True, samesite="strict")
     return response

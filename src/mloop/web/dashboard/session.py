@@ -1,8 +1,10 @@
-"""Dashboard sessions: a token login kept in an HttpOnly SameSite cookie, and CSRF protection.
+"""Dashboard sessions: a random session id in an HttpOnly SameSite cookie, and CSRF protection.
 
-The cookie holds the bearer token itself (never a URL, never a page); the same `[auth]` tokens
-and roles as the API decide what a page may do. Every mutating form carries a CSRF token: an
-HMAC of the session under a per-workspace secret, checked on POST together with the Origin.
+The cookie holds a random session id, never the token: the session (its expiry, its CSRF token,
+the token it was opened with) lives in the metadata database (`mloop.auth.sessions`), so logout
+and token revocation end it at once. Every mutating form carries the session's CSRF token
+(rotated at each login), checked on POST together with the Origin. Before login, forms carry an
+HMAC of "anonymous" under a per-workspace secret.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from pathlib import Path
 
 from fastapi import Request
 
+from mloop.auth import Session, find_session
 from mloop.errors import PermissionDenied
-from mloop.web.auth import Principal, resolve
+from mloop.web.auth import Principal, allow, authenticate
 
 COOKIE = "mloop_session"
 SECRET_FILE = "dashboard.secret"
+_NONE = object()
 
 
 def _secret(state_dir: Path) -> bytes:
@@ -34,29 +38,42 @@ def _secret(state_dir: Path) -> bytes:
     return value
 
 
-def session_token(request: Request) -> str | None:
+def session_id(request: Request) -> str | None:
     return request.cookies.get(COOKIE) or None
 
 
+def current(request: Request) -> Session | None:
+    """The live session of the request's cookie (looked up once per request)."""
+    cached = getattr(request.state, "mloop_session", _NONE)
+    if cached is _NONE:
+        sid = session_id(request)
+        cached = find_session(request.app.state.ws, sid) if sid else None
+        request.state.mloop_session = cached
+    return cached  # type: ignore[return-value]
+
+
 def principal(request: Request, role: str = "viewer") -> Principal:
-    """The caller of a page: the session cookie's token (or an Authorization header).
+    """The caller of a page: an Authorization header, else the session cookie.
 
     Raises:
         Unauthenticated: no session and anonymous access does not cover `role`.
         PermissionDenied: the session's role is below `role`.
     """
+    ws = request.app.state.ws
     header = request.headers.get("authorization")
-    token = session_token(request)
-    if header is None and token:
-        header = f"Bearer {token}"
-    return resolve(request.app.state.ws.settings.auth, header, role)
+    if header is not None:
+        return allow(ws, authenticate(ws, header), role)
+    live = current(request)
+    return allow(ws, live.principal if live else None, role)
 
 
 def csrf_token(request: Request) -> str:
     """The CSRF token forms of this session must send back."""
+    live = current(request)
+    if live is not None:
+        return live.csrf
     secret = _secret(request.app.state.ws.state_dir)
-    subject = (session_token(request) or "anonymous").encode()
-    return hmac.new(secret, subject, hashlib.sha256).hexdigest()[:40]
+    return hmac.new(secret, b"anonymous", hashlib.sha256).hexdigest()[:40]
 
 
 def check_csrf(request: Request, sent: str | None) -> None:

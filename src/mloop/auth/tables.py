@@ -16,7 +16,7 @@ auth_tokens = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("hint", String(20), nullable=False),  # the first characters, to tell tokens apart
-    Column("principal", String(200), nullable=False),
+    Column("principal", String(200), nullable=False, index=True),
     Column("role", String(20), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_by", String(200)),
@@ -28,7 +28,7 @@ auth_sessions = Table(
     "auth_sessions",
     metadata,
     Column("id_hash", String(64), primary_key=True),
-    Column("token_id", Integer, ForeignKey("auth_tokens.id"), nullable=False),
+    Column("token_id", Integer, ForeignKey("auth_tokens.id"), nullable=False, index=True),
     Column("csrf", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),

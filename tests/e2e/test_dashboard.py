@@ -46,7 +46,7 @@ def tiny(n: int = 10, auc_threshold: float = 0.7):  # type: ignore[no-untyped-de
         alert(report)
 
 
-def _pending_version(ws: Any, name: str = "ctr") -> int:
+def _pending_version(ws: Any, name: str = "ctr", seed: int = 0) -> int:
     import numpy as np
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
@@ -54,7 +54,7 @@ def _pending_version(ws: Any, name: str = "ctr") -> int:
     from mloop import registry, tracking
     from mloop.tracking.wrappers import log_estimator
 
-    x = pd.DataFrame(np.random.default_rng(0).normal(size=(60, 2)), columns=["a", "b"])
+    x = pd.DataFrame(np.random.default_rng(seed).normal(size=(60, 2)), columns=["a", "b"])
     model = LogisticRegression().fit(x, (x["a"] > 0).astype(int))
     with tracking.start_run(ws, experiment="e2e") as run:
         uri = log_estimator(ws, run.run_id, model, input_example=x[:2])
@@ -66,8 +66,8 @@ def _served_endpoint(ws: Any) -> None:
     """Endpoint `ctr-live`: v1 in production (80%), v2 as a canary (20%)."""
     from mloop import registry, serving
 
-    for _ in range(2):
-        version = _pending_version(ws, "ctr-live")
+    for seed in range(2):  # two different models: the registry keeps one version per set of files
+        version = _pending_version(ws, "ctr-live", seed)
         registry.approve(ws, "ctr-live", version, principal="ana", comment="ok")
     serving.deploy(ws, "ctr-live", "ctr-live", version=1)
     serving.deploy(ws, "ctr-live", "ctr-live", version=2, variant="canary", weight=20)

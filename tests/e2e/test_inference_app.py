@@ -29,7 +29,7 @@ def test_form_predicts_and_records_feedback(live: dict[str, Any], page: Any) -> 
     request_id = page.text_content("#request-id").strip()
     screenshot(page, "inference-app-prediction")
     page.click("#clicked")
-    page.wait_for_function("document.getElementById('feedback-status').textContent.includes('Recorded')")
+    page.wait_for_selector("#feedback-status:has-text('Recorded')")  # CSP: no string eval in the page
     assert page.is_disabled("#not-clicked")
     screenshot(page, "inference-app-feedback")
     feedback = logged(live["ws"], "user-feedback")
@@ -50,5 +50,5 @@ def test_form_predicts_with_empty_fields_and_explains_bad_input(live: dict[str, 
     assert pd.isna(row["age"]) and pd.isna(row["gender"])  # logged as missing, not 0 or ""
     page.fill("#age", "-4")
     page.click("#predict")
-    page.wait_for_function("document.getElementById('error').textContent.includes('age')")
+    page.wait_for_selector("#error:has-text('age')")
     assert page.is_hidden("#result")

@@ -70,9 +70,9 @@ def _plant(ws: Any, root: Path) -> dict[str, str]:
     good = run_pipeline(ws, xss_pipe, {"path": str(csv), "note": P, "fail": False}, tracking=False)
     bad = run_pipeline(ws, xss_pipe, {"path": str(csv), "note": P, "fail": True}, tracking=False)
     assert good.status == "Succeeded" and bad.status == "Failed"
-    x = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 2)), columns=["a", "b"])
-    model = LogisticRegression().fit(x, (x["a"] > 0).astype(int))
-    for _ in range(2):
+    for seed in range(2):  # two different models: the registry keeps one version per set of files
+        x = pd.DataFrame(np.random.default_rng(seed).normal(size=(40, 2)), columns=["a", "b"])
+        model = LogisticRegression().fit(x, (x["a"] > 0).astype(int))
         with tracking.start_run(ws, experiment="xss") as run:
             uri = log_estimator(ws, run.run_id, model, input_example=x[:2])
         version = registry.register(ws, "xss-model", uri, run_id=run.run_id, metrics={P: 0.5, "auc": 0.7},

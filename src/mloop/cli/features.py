@@ -202,7 +202,7 @@ def ingest(
     from mloop.features import ingest as run_ingest
 
     ws = workspace()
-    options = {"force": force, "max_reject_ratio": max_reject_ratio, "id_column": id_column,
+    options: dict[str, Any] = {"force": force, "max_reject_ratio": max_reject_ratio, "id_column": id_column,
                "event_time": event_time}
     if as_json or not console().is_terminal:
         report = run_ingest(ws, file, group, **options)

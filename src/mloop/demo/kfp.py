@@ -29,8 +29,9 @@ def run(ctx: DemoContext) -> None:
         return
     ws = ctx.workspace
     rows = housing(1500, seed=7)
-    rows.to_csv(ws.root / PARAMS["data_path"], index=False)
-    ctx.did(f"wrote {len(rows)} rows: {SYNTHETIC_LABEL}", PARAMS["data_path"])
+    data_path = str(PARAMS["data_path"])
+    rows.to_csv(ws.root / data_path, index=False)
+    ctx.did(f"wrote {len(rows)} rows: {SYNTHETIC_LABEL}", data_path)
     record = run_pipeline(ws, f"{EXAMPLE}:pipeline", PARAMS)
     if record.status != "Succeeded":
         raise RuntimeError(f"the KFP housing pipeline ended {record.status}: {record.error}")

@@ -110,7 +110,7 @@ def _plain_record(profile: InputProfile, row: dict[str, Any]) -> bool:
             if kind_of_value is not str or value not in known:
                 return False
         elif kind == "numeric":
-            if not (kind_of_value is float or kind_of_value is int) or not low <= value <= high:
+            if not (kind_of_value is float or kind_of_value is int) or not low <= value <= high:  # type: ignore[operator]
                 return False  # NaN fails the comparison too
         elif kind_of_value is not bool:
             return False

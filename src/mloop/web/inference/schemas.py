@@ -33,7 +33,7 @@ def _blank_to_none(value: Any) -> Any:
 def _category(field: str) -> Any:
     """A categorical field: the known values are an enum in the schema (clients and fuzzers see
     them); other text is accepted too and left to the endpoint's input policy."""
-    choices = list(CATEGORIES[field])
+    choices: list[Any] = list(CATEGORIES[field])
     return Field(None, description=f"One of {', '.join(choices)} (any case); empty when unknown.",
                  json_schema_extra={"anyOf": [{"enum": choices}, {"type": "string"}, {"type": "null"}]})
 

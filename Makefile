@@ -6,6 +6,9 @@ PIP := $(BIN)/python -m pip
 RUN_STAMP := $(VENV)/.mloop-run
 DEV_STAMP := $(VENV)/.mloop-dev
 PYTEST_ARGS ?=
+# Two workers on this project's 2-core machines; a file's tests stay on one worker, in order
+# (module fixtures such as the dashboard's workspace are shared by a file's tests).
+TEST_WORKERS ?= 2
 DEMO_ARGS ?=
 
 .PHONY: demo test lint bench install dev clean
@@ -32,7 +35,7 @@ demo: $(RUN_STAMP)
 # scripts/test-setup.sh starts PostgreSQL and Redis and installs Chromium when they are missing.
 test: $(DEV_STAMP)
 	bash scripts/test-setup.sh
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench

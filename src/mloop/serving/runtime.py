@@ -58,8 +58,10 @@ def endpoint_of(path: str) -> str | None:
 def target_variant(headers: Mapping[str, str]) -> str | None:
     """The variant a caller asked for by name (boto3's `TargetVariant`).
 
-    The one place the SageMaker route reads it: SageMaker lets any caller of the endpoint target
-    a variant, so this route does too; a policy that restricts targeting belongs here.
+    The one place the SageMaker route reads it. SageMaker leaves targeting to IAM; here it passes
+    the same gate as `X-Mloop-Target-Variant` (a deployer's bearer token, which boto3 does not
+    send), so an anonymous caller cannot pin a canary through this route either. Behind a gateway
+    that authenticates callers, `serving.allow_target_variant = true` lets boto3 target variants.
     """
     return headers.get(TARGET) or None
 

@@ -44,11 +44,13 @@ class Served:
         return httpx.Client(base_url=self.url, timeout=10.0)
 
 
-def start_server(root: Path, endpoint: str, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(root: Path, endpoint: str, *extra: str,
+                 env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     log = open(root / f"serve-{port}.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([sys.executable, "-m", "mloop", "serve", endpoint, "--port", str(port),
-                             "--poll-interval", "0.2", *extra], env=cli_env(root), stdout=log, stderr=log)
+                             "--poll-interval", "0.2", *extra],
+                            env={**cli_env(root), **(env or {})}, stdout=log, stderr=log)
     wait_until(lambda: port_open(port) or proc.poll() is not None, timeout=60, what="mloop serve")
     if proc.poll() is not None:
         raise RuntimeError((root / f"serve-{port}.log").read_text())

@@ -36,7 +36,8 @@ def sm(served: Served) -> Iterator[tuple[Served, str, Any]]:
 
     serving.deploy(served.ws, "sm-ep", "ctr", version=1)
     serving.deploy(served.ws, "sm-ep", "ctr", version=2, variant="canary", weight=10)
-    proc, port = start_server(served.root, "sm-ep")
+    # boto3 sends no bearer token: TargetVariant needs the setting meant for an authenticating gateway
+    proc, port = start_server(served.root, "sm-ep", env={"MLOOP_SERVING__ALLOW_TARGET_VARIANT": "true"})
     url = f"http://127.0.0.1:{port}"
     client = boto3.client("sagemaker-runtime", endpoint_url=url, region_name="us-east-1",
                           aws_access_key_id="mloop", aws_secret_access_key="mloop",

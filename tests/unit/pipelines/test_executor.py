@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -181,8 +182,12 @@ def test_process_isolation_timeouts_and_kills(workspace: Any) -> None:
 
 
 def test_ctrl_c_stops_the_run_and_retry_finishes_it(workspace: Any, tmp_path: Path) -> None:
-    marker = tmp_path / "interrupted"
-    stopped = run(workspace, ex.interruptible, {"marker": str(marker)}, workers=1)
+    # Python's own Ctrl-C handler, as `mloop run` has it (pytest-xdist's workers ignore SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        stopped = run(workspace, ex.interruptible, {"marker": str(tmp_path / "interrupted")}, workers=1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert stopped.status == "Stopped"
     assert "Stopped" in statuses(stopped).values()
     assert not any(s.outputs for s in stopped.steps if s.status == "Stopped")

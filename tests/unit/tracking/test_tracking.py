@@ -13,12 +13,12 @@ from mloop.errors import InvalidInput
 from mloop.tracking import TrackingNotFound, TrackingUnavailable
 
 
-def _fitted() -> tuple[Any, Any]:
+def _fitted(seed: int = 0) -> tuple[Any, Any]:
     import numpy as np
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     x = pd.DataFrame(rng.normal(size=(60, 2)), columns=["a", "b"])
     y = (x["a"] > 0).astype(int)
     return LogisticRegression().fit(x, y), x
@@ -98,8 +98,9 @@ def test_a_runs_uri_registers_the_logged_model(ml_workspace: Any, tmp_path: Path
     version = registry.register(ml_workspace, "clf", f"runs:/{run.run_id}/clf")
     assert version.source.startswith("models:/m-") and version.run_id == run.run_id
     assert (tracking.download_model(ml_workspace, version.model_uri, tmp_path / "d") / "MLmodel").exists()
+    other, _ = _fitted(seed=1)  # the same files would return version 1 (one version per set of files)
     with tracking.start_run(ml_workspace, experiment="models") as run2:
-        log_estimator(ml_workspace, run2.run_id, model)
+        log_estimator(ml_workspace, run2.run_id, other)
     by_run = registry.register(ml_workspace, "clf", run_id=run2.run_id)  # "model or run"
     assert by_run.version == 2 and by_run.source.startswith("models:/m-") and by_run.run_id == run2.run_id
 

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,15 +36,22 @@ def write_tokens(root: Path, anonymous_read: bool = True) -> None:
 @pytest.fixture(scope="module")
 def control_plane(populated: Path) -> Iterator[str]:
     """`mloop server` on a free port for the module's `populated` workspace; yields its base URL."""
-    workspace_dir = populated
+    extra = {"MLOOP_PRINCIPAL": "tester",
+             "PYTHONPATH": str(Path(__file__).resolve().parents[2])}  # test pipelines are importable
+    with mloop_server(["server"], populated, extra) as url:
+        yield url
+
+
+@contextmanager
+def mloop_server(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """`mloop ARGS --port PORT` on a free port in `cwd`, without the caller's MLOOP_* settings;
+    yields its base URL once it listens and stops it afterwards."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
-    env["MLOOP_PRINCIPAL"] = "tester"
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # test pipelines are importable
-    proc = subprocess.Popen([sys.executable, "-m", "mloop", "server", "--port", str(port)],
-                            cwd=workspace_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")} | (extra_env or {})
+    proc = subprocess.Popen([sys.executable, "-m", "mloop", *args, "--port", str(port)],
+                            cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_until(lambda: port_open(port) or proc.poll() is not None, timeout=60, what="mloop server")
+        wait_until(lambda: port_open(port) or proc.poll() is not None, timeout=60, what=f"mloop {args[0]}")
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -59,7 +67,7 @@ def browser() -> Iterator[object]:
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():
-        pytest.fail("chromium is not installed: apt-get install -y chromium (.ci/run does this)")
+        pytest.fail("chromium is not installed: apt-get install -y chromium (make test does this)")
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=chromium, headless=True, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -11,9 +11,6 @@ opened, and the inference app's page too. Each page must also carry a CSP withou
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +20,7 @@ import pandas as pd
 import pytest
 
 from mloop.pipelines import pipeline, step
-from tests.e2e.conftest import write_tokens
-from tests.support.servers import free_port, port_open, wait_until
+from tests.e2e.conftest import mloop_server, write_tokens
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # one browser session over ~40 pages
 
@@ -120,18 +116,8 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def inference_app(populated: Path) -> Iterator[str]:
     """`mloop app` whose page shows a planted model name (the endpoint never needs to answer)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
-    proc = subprocess.Popen([sys.executable, "-m", "mloop", "app", "--endpoint", "http://127.0.0.1:9",
-                             "--model", P, "--no-log", "--port", str(port)], cwd=populated, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_until(lambda: port_open(port) or proc.poll() is not None, timeout=60, what="mloop app")
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with mloop_server(["app", "--endpoint", "http://127.0.0.1:9", "--model", P, "--no-log"], populated) as url:
+        yield url
 
 
 def _pages(ids: dict[str, str]) -> list[str]:

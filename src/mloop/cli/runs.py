@@ -58,7 +58,8 @@ def show_cmd(run_id: str, as_json: bool = JsonOption) -> None:
     """A run's parameters, steps (status, attempts, time, metrics) and artifacts."""
     from mloop.pipelines.runs import get_run
 
-    record = get_run(workspace(), run_id)
+    ws = workspace()
+    record = get_run(ws, run_id)
     if as_json:
         print_json(record.to_dict())
         return
@@ -88,7 +89,7 @@ def show_cmd(run_id: str, as_json: bool = JsonOption) -> None:
         table(metrics, ["step", "metric", "value"], title="metrics")
     from mloop.cli.run_outcome import outcome_lines
 
-    for line in outcome_lines(workspace(), record):
+    for line in outcome_lines(ws, record):
         out.print(line, markup=False)
 
 

@@ -208,6 +208,9 @@ def reject(
 def resume(
     release_id: int = typer.Argument(..., metavar="ID"),
     detach: bool = typer.Option(False, "--detach", help="Drive it in the background."),
+    background: bool = typer.Option(False, "--background", hidden=True,
+                                    help="This is the background driver: stop waiting after "
+                                         "release.driver_idle_s."),
     as_json: bool = JsonOption,
 ) -> None:
     """Continue a release from its first unfinished stage (finished stages are never redone)."""
@@ -216,7 +219,8 @@ def resume(
     ws = workspace()
     authorize(ws, "deployer", action="`mloop release resume`")
     progress = None if as_json or detach else _Progress()
-    release = resume_release(ws, release_id, on_change=progress, detach=detach)
+    idle = ws.settings.release.driver_idle_s if background else None
+    release = resume_release(ws, release_id, on_change=progress, detach=detach, idle_exit_s=idle)
     if detach:
         print_json(release.to_dict()) if as_json else console().print(
             f"resumed release {release.id} in the background (log: .mloop/releases/{release.id}.log)")

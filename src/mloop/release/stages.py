@@ -142,6 +142,7 @@ def approval(ctx: StageContext) -> dict[str, Any]:
                 hint="Approve it (`mloop models approve`) and start a new release, or raise "
                 "[release] approval_timeout.",
             )
+        ctx.still_wanted(f"waiting for approval of {name} v{version}")
         ctx.sleep(poll)
 
 

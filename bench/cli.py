@@ -100,19 +100,27 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()}", flush=True)
     # background tag drainers started by `models approve` may still be writing when we finish
     with tempfile.TemporaryDirectory(prefix="mloop-bench-cli-", ignore_cleanup_errors=True) as tmp:
-        for python in pythons:
-            ws = Path(tmp) / f"ws{len(results)}"
-            seeded = subprocess.run([python, "-c", SEED, str(ws), str(2 * args.repeat)], capture_output=True,
-                                    text=True, timeout=900, check=True, env={**os.environ, "MLOOP_PRINCIPAL": "seeder"})
-            run_id = seeded.stdout.strip().splitlines()[-1]
-            results[python], cpu[python] = {}, {}
+        seeded: dict[str, tuple[Path, str]] = {}
+        for n, python in enumerate(pythons):
+            ws = Path(tmp) / f"ws{n}"
+            done = subprocess.run([python, "-c", SEED, str(ws), str(2 * args.repeat)], capture_output=True,
+                                  text=True, timeout=900, check=True, env={**os.environ, "MLOOP_PRINCIPAL": "seeder"})
+            seeded[python] = (ws, done.stdout.strip().splitlines()[-1])
             time_one(python, ["--help"], ws)  # warm-up: write the bytecode cache once
-            for label, argvs in commands(run_id, args.repeat):
-                if args.only and label not in args.only:
-                    continue
-                times = [time_one(python, argv, ws) for argv in argvs]
-                results[python][label] = round(statistics.median(t[0] for t in times), 3)
-                cpu[python][label] = round(statistics.median(t[1] for t in times), 3)
+            results[python], cpu[python] = {}, {}
+        labels = [label for label, _ in commands("", args.repeat) if not args.only or label in args.only]
+        for label in labels:
+            # interleaved: repetition i of every interpreter runs back to back, so a load spike
+            # from other users hits each of them alike
+            times: dict[str, list[tuple[float, float]]] = {p: [] for p in pythons}
+            for i in range(args.repeat):
+                for python in pythons:
+                    ws, run_id = seeded[python]
+                    argv = dict(commands(run_id, args.repeat))[label][i]
+                    times[python].append(time_one(python, argv, ws))
+            for python in pythons:
+                results[python][label] = round(statistics.median(t[0] for t in times[python]), 3)
+                cpu[python][label] = round(statistics.median(t[1] for t in times[python]), 3)
                 print(f"{python}  {label:<16} median {results[python][label]:.3f} s wall, "
                       f"{cpu[python][label]:.3f} s CPU", flush=True)
     out = ROOT / "bench" / "results" / "cli.json"
@@ -120,7 +128,6 @@ def main() -> None:
     load = os.getloadavg()
     out.write_text(json.dumps({"wall": results, "cpu": cpu, "load_at_end": load}, indent=2) + "\n",
                    encoding="utf-8")
-    labels = list(next(iter(results.values())))
     print(f"\nload average at end: {load}\n| command (wall / CPU) | " + " | ".join(pythons) + " |\n|---|"
           + "---|" * len(pythons))
     for label in labels:

@@ -1,4 +1,4 @@
-"""Read commands answer in well under a second because they import nothing heavy.
+"""Read commands and approvals answer in well under a second because they import nothing heavy.
 
 Each command runs as a user runs it (a fresh process) on a workspace with a finished training
 run, a feature group and registered versions; what it imported is read from `sys.modules` as the
@@ -46,7 +46,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
                                        "r2_threshold": 0.0}, principal="seeder")
     assert run.status == "Succeeded"
     (root / "model").mkdir()
-    registry.register(ws, "reads-model", str(root / "model"), principal="seeder")
+    for _ in range(2):
+        registry.register(ws, "reads-model", str(root / "model"), principal="seeder")
     ws.close()
     return root, run.id
 
@@ -67,6 +68,8 @@ def imported(root: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], 
     ["models", "list"], ["models", "show", "reads-model"], ["models", "history", "reads-model"],
     ["endpoints", "list"], ["alerts", "list"], ["config", "show"], ["release", "list"],
     ["lineage", "dump", "--pipeline", "housing"],
+    # decisions write mloop's records; MLflow's tag follows from a background drainer
+    ["models", "approve", "reads-model", "1", "-m", "ok"], ["models", "reject", "reads-model", "2", "-m", "no"],
 ], ids=" ".join)
 def test_read_commands_import_nothing_heavy(seeded: tuple[Path, str], args: list[str]) -> None:
     root, run_id = seeded

@@ -6,7 +6,9 @@ labelled by feedback), driven in the background. The release waits for a person 
 version it registers, like any other. Alerts come in bursts (a cron every few minutes over the
 same shift), so at most one retraining release per model is in flight (checked under the
 release lock, race-free) and none starts within `retrain_cooldown` of the last; every decision,
-started or skipped and why, is a row of `drift_retrains` and part of the report.
+started or skipped and why, is a row of `drift_retrains` and part of the report. Starting a
+release needs the deployer role, as `mloop release start` does: in a workspace whose commands
+authenticate, the monitor runs with a deployer's MLOOP_TOKEN or its retrains are skipped (recorded).
 
 Lineage: alert --evidence--> drift report (its digest) --started--> release --registered--> version.
 """
@@ -87,6 +89,7 @@ def retrain_on_drift(ws: Workspace, report: DriftReport, *, detach: bool = True)
 
 def _start(ws: Workspace, report: DriftReport, detach: bool) -> tuple[str | None, int | None, str | None]:
     """(model, release id, None) when a release started, else (model, busy release or None, why)."""
+    from mloop.auth import require
     from mloop.release import ReleaseInFlight
     from mloop.release.service import release_settings
 
@@ -106,8 +109,9 @@ def _start(ws: Workspace, report: DriftReport, detach: bool) -> tuple[str | None
             f"cooldown: release {last.release_id} of '{model}' started at {last.at:%Y-%m-%d %H:%M:%S} UTC, "
             f"less than retrain_cooldown ({ws.settings.monitoring.retrain_cooldown}) ago")
     try:
+        who = require(ws, "deployer", action="retraining on drift (it starts a release)")
         params = _params(ws, str(cfg.pipeline))
-        release = _create(ws, report, params)
+        release = _create(ws, report, params, who.name)
     except ReleaseInFlight as exc:
         return model, exc.details.get("release_id"), exc.message
     except MloopError as exc:
@@ -139,7 +143,7 @@ def _params(ws: Workspace, pipeline: str) -> dict[str, Any]:
     return params
 
 
-def _create(ws: Workspace, report: DriftReport, params: dict[str, Any]) -> Any:
+def _create(ws: Workspace, report: DriftReport, params: dict[str, Any], principal: str) -> Any:
     from mloop.features import flush_records
     from mloop.release import create_release
 
@@ -148,7 +152,7 @@ def _create(ws: Workspace, report: DriftReport, params: dict[str, Any]) -> Any:
         flush_records(ws, group)  # spooled interactions and feedback join the offline store first
     trigger = {"kind": "drift", "alert_id": report.alert_id, "endpoint": report.endpoint,
                "report_digest": report.paths.get("digest"), "report": report.paths.get("artifact")}
-    return create_release(ws, params=params, trigger=trigger)
+    return create_release(ws, params=params, trigger=trigger, principal=principal)
 
 
 def _link(ws: Workspace, report: DriftReport, release_id: int) -> None:

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
     from mloop.store import Workspace
 
+    # training data, where it came from, the model's scores on it (None: unavailable)
+    _Reference = tuple[pd.DataFrame, dict[str, Any], list[float] | None]
+
 # Columns the app logs that are not model inputs.
 META_COLUMNS = {"request_id", "event_time", "prediction", "model_name", "model_version", "variant",
                 "latency_ms", "endpoint", "input_issues", "shadow"}
@@ -52,7 +55,6 @@ def drift_report(ws: Workspace, endpoint: str, *, window: str | None = None, now
     Raises:
         NotFound: no interactions for this endpoint in the window, or no training data found.
     """
-    from mloop.monitoring.reference import training_data
 
     cfg = ws.settings.monitoring
     window = window or cfg.window
@@ -113,15 +115,16 @@ class _References:
 
     def __init__(self, ws: Workspace, inputs: list[str], given: pd.DataFrame | None) -> None:
         self.ws, self.inputs, self.given = ws, inputs, given
-        self.cache: dict[tuple[str | None, int | None], tuple[pd.DataFrame, dict[str, Any], list[float] | None]] = {}
-        self.fallback: tuple[pd.DataFrame, dict[str, Any], list[float] | None] | None = None
+        self.cache: dict[tuple[str | None, int | None], _Reference] = {}
+        self.fallback: _Reference | None = None
 
-    def get(self, model: str | None, version: int | None) -> tuple[pd.DataFrame, dict[str, Any], list[float] | None]:
+    def get(self, model: str | None, version: int | None) -> _Reference:
         from mloop.monitoring.reference import training_data
 
         key = (model, version)
         if key in self.cache:
             return self.cache[key]
+        found: _Reference
         if self.given is not None:
             found = (self.given, {"source": "given"}, None)
         elif model is None or version is None:
@@ -136,7 +139,7 @@ class _References:
         self.cache[key] = found
         return found
 
-    def _fallback(self, why: str) -> tuple[pd.DataFrame, dict[str, Any], list[float] | None]:
+    def _fallback(self, why: str) -> _Reference:
         if self.fallback is None:
             raise NotFound(f"no training data to compare with: {why}",
                            hint="Pass the training data explicitly: `mloop monitor drift ENDPOINT --reference FILE`.")

@@ -180,6 +180,17 @@ class MonitoringSettings(_Section):
                           "none for this long (recorded as skipped): 30m, 6h, 1d."
     )
 
+    @field_validator("retrain_cooldown")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        import re
+
+        # a typo fails when the settings load, not after the next alert was raised
+        match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$", str(value))
+        if not match or float(match.group(1)) <= 0:
+            raise ValueError(f"'{value}' is not a duration; use a number and a unit: 30m, 6h, 1d")
+        return value
+
 
 class ServingSettings(_Section):
     endpoint: str | None = Field(

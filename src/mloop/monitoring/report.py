@@ -55,7 +55,6 @@ def drift_report(ws: Workspace, endpoint: str, *, window: str | None = None, now
     Raises:
         NotFound: no interactions for this endpoint in the window, or no training data found.
     """
-
     cfg = ws.settings.monitoring
     window = window or cfg.window
     current = recent_interactions(ws, endpoint, window, now)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import ConfigError, MloopError
@@ -66,9 +66,6 @@ def retrain_on_drift(ws: Workspace, report: DriftReport, *, detach: bool = True)
 
     Returns:
         The recorded decision; None when `retrain_on_drift` is off or the report raised no alert.
-
-    Raises:
-        ConfigError: `retrain_cooldown` is not a duration.
     """
     if not ws.settings.monitoring.retrain_on_drift or not report.drifted or report.alert_id is None:
         return None
@@ -167,16 +164,10 @@ def _link(ws: Workspace, report: DriftReport, release_id: int) -> None:
                      "generated_at": report.generated_at})
 
 
-def _cooldown(ws: Workspace) -> Any:
-    from mloop.errors import InvalidInput
+def _cooldown(ws: Workspace) -> timedelta:
     from mloop.recipes.interactions import parse_duration
 
-    text = ws.settings.monitoring.retrain_cooldown
-    try:
-        return parse_duration(text)
-    except InvalidInput as exc:
-        raise ConfigError(f"[monitoring] retrain_cooldown '{text}' is not a duration",
-                          hint="Use a number and a unit: 30m, 6h, 1d (or MLOOP_MONITORING__RETRAIN_COOLDOWN).") from exc
+    return parse_duration(ws.settings.monitoring.retrain_cooldown)  # checked when the settings loaded
 
 
 def _aware(value: datetime) -> datetime:

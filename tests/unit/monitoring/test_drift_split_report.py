@@ -95,3 +95,15 @@ def test_the_cli_prints_one_line_per_version_and_variant(workspace_dir: Path, mo
     assert "insufficient data" in lines["ad-click-ctr v3 · canary-b"]
     assert " ok " in lines["ad-click-ctr v1 · production"]
     assert " drift " in lines[f"ad-click-ctr v2 · {HOSTILE}"]
+
+
+def test_a_cooldown_that_is_not_a_duration_fails_when_the_settings_load(workspace_dir: Path,
+                                                                         monkeypatch: Any) -> None:
+    import pytest
+
+    from mloop.errors import ConfigError
+    from mloop.store import open_workspace
+
+    monkeypatch.setenv("MLOOP_MONITORING__RETRAIN_COOLDOWN", "soon")
+    with pytest.raises(ConfigError, match="'soon' is not a duration; use a number and a unit"):
+        open_workspace(workspace_dir)

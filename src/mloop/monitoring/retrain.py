@@ -109,10 +109,9 @@ def _start(ws: Workspace, report: DriftReport, detach: bool) -> tuple[str | None
         who = require(ws, "deployer", action="retraining on drift (it starts a release)")
         params = _params(ws, str(cfg.pipeline))
         release = _create(ws, report, params, who.name)
-    except ReleaseInFlight as exc:
-        return model, exc.details.get("release_id"), exc.message
-    except MloopError as exc:
-        return model, None, exc.message + (f" ({exc.hint})" if exc.hint else "")
+    except MloopError as exc:  # in flight (names the release), dirty tree, no deployer token...
+        busy = exc.details.get("release_id") if isinstance(exc, ReleaseInFlight) else None
+        return model, busy, exc.message + (f" ({exc.hint})" if exc.hint else "")
     _link(ws, report, release.id)
     if detach:
         from mloop.release import spawn_driver

@@ -108,7 +108,8 @@ def _refuse_if_in_flight(conn: Any, model: str) -> None:
     if busy is not None:
         raise ReleaseInFlight(
             f"release {busy.id} of model '{model}' is still in flight ({busy.status} at stage {busy.stage})",
-            hint=f"Let it finish: `mloop release status {busy.id}` (approve or reject it when it waits).",
+            hint=f"See `mloop release status {busy.id}`: approve or reject it when it waits, "
+            f"`mloop release resume {busy.id}` when no process drives it.",
             release_id=int(busy.id),
         )
 

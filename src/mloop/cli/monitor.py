@@ -48,7 +48,7 @@ def escape(text: str) -> str:
 
 def _render(data: dict[str, Any]) -> None:
     out = console()
-    out.print(f"endpoint [bold]{data['endpoint']}[/] · window {data['window']} · "
+    out.print(f"endpoint [bold]{escape(data['endpoint'])}[/] · window {data['window']} · "
               f"{data['rows_current']} interactions vs {data['rows_reference']} training rows")
     rows = [{"feature": f["feature"], "kind": f["kind"], "psi": f["psi"], "ks": f["ks_statistic"],
              "missing": f"{f['missing_current']:.1%}", "drift": "DRIFT" if f["drifted"] else "ok"}

@@ -32,10 +32,6 @@ def _default(obj: Any) -> Any:
         return str(obj)
     if hasattr(obj, "model_dump"):
         return obj.model_dump()
-    if hasattr(obj, "__struct_fields__"):  # settings sections (msgspec structs)
-        from mloop.config import as_dict
-
-        return as_dict(obj)
     if hasattr(obj, "to_dict"):
         return obj.to_dict()
     if hasattr(obj, "__dataclass_fields__"):

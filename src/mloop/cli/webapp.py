@@ -25,10 +25,10 @@ def app_command(
 
     check_port(host, port)
     ws = workspace()
-    from mloop.config import replace
-
-    settings = replace(ws.settings.app, log_interactions=ws.settings.app.log_interactions and not no_log,
-                       **({"model_name": model} if model else {}))
+    settings = ws.settings.app.model_copy(update={
+        "log_interactions": ws.settings.app.log_interactions and not no_log,
+        **({"model_name": model} if model else {}),
+    })
     app = create_inference_app(ws, endpoint=endpoint, settings=settings, bind_host=host)
     out = console(stderr=True)
     out.print(f"inference app on [bold]http://{host}:{port}/[/] → endpoint {app.state.endpoint_url}"

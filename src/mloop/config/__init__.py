@@ -13,20 +13,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
+from typing import Any
 
-import msgspec
+from pydantic import BaseModel, ValidationError
 
 from mloop.config.sections import (
     AlertSettings,
     AppSettings,
     AuthSettings,
     FeatureSettings,
-    FieldError,
     LineageSettings,
     MonitoringSettings,
     RegistrySettings,
@@ -35,10 +33,6 @@ from mloop.config.sections import (
     ServingSettings,
     Settings,
     TokenSpec,
-    _Section,
-    as_dict,
-    replace,
-    validate,
 )
 from mloop.errors import ConfigError, WorkspaceNotFound, did_you_mean
 
@@ -77,31 +71,18 @@ class LoadedSettings:
         ]
 
 
-def _fields(model: type[_Section]) -> dict[str, tuple[Any, str]]:
-    """`{field: (type, doc)}` of a section, its doc from the field's `Meta(description=...)`."""
-    out: dict[str, tuple[Any, str]] = {}
-    hints = get_type_hints(model, include_extras=True)
-    for info in msgspec.structs.fields(model):
-        kind, doc = hints[info.name], ""
-        if get_origin(kind) is Annotated:
-            kind, *extras = get_args(kind)
-            doc = next((m.description for m in extras if isinstance(m, msgspec.Meta) and m.description), "")
-        out[info.name] = (kind, doc)
-    return out
-
-
-def _leaves(model: _Section, prefix: str = "") -> list[tuple[str, Any, str]]:
+def _leaves(model: BaseModel, prefix: str = "") -> list[tuple[str, Any, str]]:
     out: list[tuple[str, Any, str]] = []
-    for name, (_kind, doc) in _fields(type(model)).items():
+    for name, info in type(model).model_fields.items():
         value = getattr(model, name)
-        if isinstance(value, _Section):
+        if isinstance(value, BaseModel):
             out.extend(_leaves(value, f"{prefix}{name}."))
             continue
         if name == "tokens":  # never print secrets
-            value = [{"token": "***", **as_dict(spec)} for spec in value.values()]
-        elif isinstance(value, dict):
-            value = json.loads(json.dumps(value, default=as_dict))
-        out.append((prefix + name, value, doc))
+            value = [{"token": "***", **spec.model_dump()} for spec in value.values()]
+        elif isinstance(value, BaseModel | dict):
+            value = json.loads(json.dumps(value, default=lambda o: o.model_dump()))
+        out.append((prefix + name, value, info.description or ""))
     return out
 
 
@@ -124,16 +105,16 @@ def find_workspace(start: Path | None = None) -> Path:
     raise WorkspaceNotFound(f"no {CONFIG_FILE} in {here} or any parent directory")
 
 
-def _check_keys(data: dict[str, Any], model: type[_Section], where: str, prefix: str = "") -> None:
-    fields = _fields(model)
+def _check_keys(data: dict[str, Any], model: type[BaseModel], where: str, prefix: str = "") -> None:
+    fields = model.model_fields
     for key, value in data.items():
         if key not in fields:
             raise ConfigError(
                 f"{where}: unknown key '{prefix}{key}'",
                 hint=did_you_mean(key, fields),
             )
-        annotation = fields[key][0]
-        if isinstance(annotation, type) and issubclass(annotation, _Section):
+        annotation = fields[key].annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: '{prefix}{key}' must be a table ([{prefix}{key}])")
             _check_keys(value, annotation, where, f"{prefix}{key}.")
@@ -230,81 +211,21 @@ def load_settings(root: Path | None = None, **overrides: Any) -> LoadedSettings:
         path = key.split("__")
         _set_path(data, path, value)
         sources[".".join(path)] = "argument"
-    data = _pipeline_options(data)
     try:
-        settings = validate(Settings, data)
-    except msgspec.ValidationError as exc:
-        message, _, where = str(exc).rpartition(" - at `")
-        loc, kind = _locate(data, where.rstrip("`")) if message else ([], None)
-        if isinstance(exc.__cause__, FieldError):  # a section's own check names its field
-            loc, kind = [*loc, exc.__cause__.field], None
-        key = ".".join(loc)
-        choices = _choices(kind)
-        if choices:  # msgspec says "Invalid enum value 'LOUD'": say which values are valid
-            message += f"; valid: {', '.join(choices)}"
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        loc = [str(p) for p in first["loc"]]
         # The longest recorded prefix: MLOOP_AUTH__TOKENS sets "auth.tokens", the error is at "auth.tokens.t.role".
         prefixes = (".".join(loc[:i]) for i in range(len(loc), 0, -1))
         origin = next((sources[p] for p in prefixes if p in sources), "default")
         raise ConfigError(
-            f"{origin}: invalid value for '{key}': {message or exc}",
+            f"{origin}: invalid value for '{key}': {first['msg']}",
             hint=f"See `mloop config show` for every key and its doc ({config_path}).",
         ) from exc
     _resolve_paths(settings, root)
     return LoadedSettings(settings=settings, root=root, sources=sources)
-
-
-def _pipeline_options(data: dict[str, Any]) -> dict[str, Any]:
-    """`[pipelines]` names pipelines; its one option key lives beside it as a typed field."""
-    pipelines = data.get("pipelines")
-    if isinstance(pipelines, dict) and "allowed_data_roots" in pipelines:
-        pipelines = dict(pipelines)
-        return {**data, "pipelines": pipelines, "allowed_data_roots": pipelines.pop("allowed_data_roots")}
-    return data
-
-
-def _locate(data: Any, where: str) -> tuple[list[str], Any]:
-    """msgspec's error path (`$.auth.tokens[...].role`) as keys, naming the entry that failed:
-    msgspec writes `[...]` for a key of a table of sections, so each entry is checked again.
-    Also returns the declared type at that path (None when unknown)."""
-    loc: list[str] = []
-    model: Any = Settings
-    for part in re.findall(r"\.(\w+)|\[(\.\.\.|\d+)\]", where):
-        name, index = part
-        if name:
-            loc.append(name)
-            data = data.get(name) if isinstance(data, dict) else None
-            kind = _fields(model)[name][0] if isinstance(model, type) and issubclass(model, _Section) \
-                and name in _fields(model) else None
-            model = kind
-            continue
-        entries = data if isinstance(data, dict) else {}
-        value_type = get_args(model)[-1] if get_args(model) else None
-        bad = next((k for k, v in entries.items() if value_type is None or not _valid(value_type, v)), None)
-        if bad is None or index != "...":
-            loc.append(index)
-            return loc, None
-        loc.append(str(bad))
-        data, model = entries[bad], value_type
-    return loc, model
-
-
-def _choices(kind: Any) -> list[str]:
-    """The values a `Literal` type (or an optional one, or `bool | Literal[...]`) accepts."""
-    if get_origin(kind) is Annotated:
-        kind = get_args(kind)[0]
-    if get_origin(kind) is Literal:
-        return [str(v) for v in get_args(kind)]
-    if get_args(kind):
-        return [c for arg in get_args(kind) for c in (["true", "false"] if arg is bool else _choices(arg))]
-    return []
-
-
-def _valid(kind: Any, value: Any) -> bool:
-    try:
-        msgspec.convert(value, kind, strict=False)
-    except msgspec.ValidationError:
-        return False
-    return True
 
 
 def _dotted(data: dict[str, Any], prefix: str = "") -> list[str]:
@@ -385,6 +306,6 @@ def _create_workspace(root: Path) -> list[Path]:
 __all__ = [
     "CONFIG_FILE", "ENV_PREFIX", "RESERVED_ENV", "STATE_DIR", "AlertSettings", "AppSettings", "AuthSettings",
     "FeatureSettings", "LineageSettings", "LoadedSettings", "MonitoringSettings", "RegistrySettings",
-    "ReleaseSettings", "ServerSettings", "ServingSettings", "Settings", "TokenSpec", "as_dict", "find_workspace",
-    "init_workspace", "load_settings", "replace", "validate",
+    "ReleaseSettings", "ServerSettings", "ServingSettings", "Settings", "TokenSpec", "find_workspace",
+    "init_workspace", "load_settings",
 ]

@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mloop.config import as_dict
 from mloop.monitoring.stats import FeatureDrift, feature_drift
 
 if TYPE_CHECKING:
@@ -87,7 +86,7 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
     return DriftReport(
         endpoint=endpoint, window=window, generated_at=datetime.now(UTC).isoformat(),
         rows_reference=len(reference), rows_current=len(current), features=results,
-        prediction=prediction, thresholds=as_dict(thresholds), drifted=enough and drifted,
+        prediction=prediction, thresholds=thresholds.model_dump(), drifted=enough and drifted,
         reasons=reasons,
     )
 

@@ -18,7 +18,6 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from mloop.config import as_dict
 from mloop.errors import MloopError
 
 if TYPE_CHECKING:
@@ -48,7 +47,7 @@ def start(ws: Workspace, action: str, run_id: str, new_run_id: str, *, principal
     logs = ws.state_dir / "workers"
     logs.mkdir(parents=True, exist_ok=True)
     read_fd, write_fd = os.pipe()
-    settings = as_dict(ws.settings, exclude={"auth"})
+    settings = ws.settings.model_dump(mode="json", exclude={"auth"})
     job = {"root": str(ws.root), "action": action, "run_id": run_id, "new_run_id": new_run_id,
            "params": params or {}, "settings": {**settings, "principal": principal},
            "env": {k: v for k, v in os.environ.items() if k.startswith(CREDENTIAL_PREFIXES)},

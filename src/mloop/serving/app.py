@@ -202,7 +202,7 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
     from mloop.serving.routes import build_api
     from mloop.serving.targeting import TargetGate
 
-    settings = ws.settings.serving if ws is not None else ServingSettings()
+    settings = ws.settings.serving if ws is not None else ServingSettings.model_validate({})
     metrics = ServerMetrics(endpoint)
     if live is None:
         assert ws is not None

@@ -95,12 +95,12 @@ def serve(
 def read_timeout(root: Path | None) -> float:
     """`server.read_timeout_s` of the workspace at `root` (no workspace: environment, else default)."""
     from mloop.config import load_settings
-    from mloop.config.sections import ServerSettings, validate
+    from mloop.config.sections import ServerSettings
 
     if root is not None:
         return load_settings(root).settings.server.read_timeout_s
     value = os.environ.get("MLOOP_SERVER__READ_TIMEOUT_S")
-    return validate(ServerSettings, {"read_timeout_s": value} if value else {}).read_timeout_s
+    return ServerSettings.model_validate({"read_timeout_s": value} if value else {}).read_timeout_s
 
 
 def _servers_dir(root: Path) -> Path:

@@ -335,7 +335,7 @@ def set_weights(
     def change(current: Endpoint | None) -> tuple[list[Variant], str, dict[str, Any]]:
         assert current is not None
         for name in weights:
-            if current.variant(name).shadow:  # raises on unknown names
+            if current.variant(name).shadow and weights[name] != 0:  # raises on unknown names
                 raise InvalidWeights(f"'{name}' is a shadow variant: it takes no traffic",
                                      hint=f"Promote it to a canary: `mloop endpoints promote {endpoint} {name} "
                                           "--weight W`.")

@@ -174,7 +174,9 @@ class LiveEndpoint:
         if shadows and self.tap is None:
             from mloop.serving.shadow_tap import ShadowTap
 
-            self.tap = ShadowTap(self.ws, self.name, self.metrics)
+            settings = self.ws.settings.serving
+            self.tap = ShadowTap(self.ws, self.name, self.metrics, capacity=settings.shadow_queue_size,
+                                 cpu_share=settings.shadow_cpu_share)
         self.current = make_deployment(ep.generation, live, self.name, ep, limits, policy, shadows)
         self.last_error = None
         keep = {v.model_uri for v in ep.variants}

@@ -8,6 +8,12 @@ worker thread drains the queue, parses each body with the shadow's model, predic
 one drain in one model call, and writes the live and shadow predictions of each request, paired
 by request id, to the prediction log in batches. Nothing a shadow does reaches a caller: its
 errors become log rows.
+
+The worker shares the process (and its interpreter lock) with the event loop, so every
+microsecond it runs is one the loop does not. It keeps to a budget: after each drain it pauses
+long enough that its CPU time stays under `cpu_share` of the wall clock. Under light traffic the
+budget is never reached; at saturation the queue fills and copies are dropped and counted, which
+is the trade a shadow makes: it sees a sample, callers keep their throughput.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("mloop.serving")
 
 QUEUE_SIZE = 1000  # copies waiting for the worker; beyond this they are dropped
+CPU_SHARE = 0.05  # of one core, for the worker (see the module's docstring)
 DRAIN = 256  # copies the worker takes at once (one model call per shadow)
 FLUSH_S = 0.5  # the longest log rows wait before they are written
 # The worker shares the interpreter with the event loop: it must hand it back quickly (Python's
@@ -81,11 +88,12 @@ class ShadowTap:
     """The queue of copies of one server process, its worker thread and its drop counts."""
 
     def __init__(self, ws: Workspace | None, endpoint: str, metrics: ServerMetrics | None = None, *,
-                 capacity: int = QUEUE_SIZE, flush_s: float = FLUSH_S) -> None:
+                 capacity: int = QUEUE_SIZE, flush_s: float = FLUSH_S, cpu_share: float = CPU_SHARE) -> None:
         self.ws = ws
         self.endpoint = endpoint
         self.metrics = metrics
         self.flush_s = flush_s
+        self.cpu_share = cpu_share
         self._queue: queue.Queue[Copy] = queue.Queue(capacity)
         self._lock = threading.Lock()
         self._drops: dict[str, int] = {}  # since the last write, per shadow
@@ -130,6 +138,7 @@ class ShadowTap:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            cpu = time.thread_time()
             if batch:
                 try:
                     self._rows.extend(run_shadows(batch))
@@ -142,6 +151,8 @@ class ShadowTap:
                 next_write = time.monotonic() + self.flush_s
             if stopping:
                 return
+            if batch and self.cpu_share < 1:  # keep to the budget: pause in proportion to the work done
+                self._stop.wait((time.thread_time() - cpu) * (1 - self.cpu_share) / self.cpu_share)
 
     def _write(self) -> None:
         with self._lock:

@@ -270,10 +270,27 @@ def served_generation(url: str, generation: int) -> bool:
     return all(httpx.get(f"{url}/ping", timeout=2).json().get("generation") == generation for _ in range(10))
 
 
-def shadow_points(ws: Any, url: str, seconds: int, tmp: Path, rounds: int = 3) -> dict[str, Any]:
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a server process and its workers so far."""
+    import psutil
+
+    parent = psutil.Process(pid)
+    total = 0.0
+    for proc in [parent, *parent.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def shadow_points(ws: Any, url: str, pid: int, seconds: int, tmp: Path, rounds: int = 5) -> dict[str, Any]:
     """Single-row CSV at 8 connections on endpoint `bench` without and with a shadow, alternating
     `rounds` times on the same server (the shadow deployed, then rolled back), so both sides see
-    the same host load; the shadow samples every request (--sample 1)."""
+    the same host load; the shadow samples every request (--sample 1). Beside throughput and
+    latency (which the shared host moves a lot), the server's CPU time per answered request: what
+    the shadow really costs, little moved by other processes."""
     from mloop import serving
     from mloop.serving.prediction_log import dropped, read_log
 
@@ -290,7 +307,9 @@ def shadow_points(ws: Any, url: str, seconds: int, tmp: Path, rounds: int = 3) -
                 ep = serving.rollback(ws, "bench")
             wait_until(lambda gen=ep.generation: served_generation(url, gen), timeout=120, what="generation served")
             started = datetime.now(UTC)
+            cpu = server_cpu_s(pid)
             point = wrk(f"{url}/invocations", ctype, body, 8, seconds, tmp)
+            point["cpu_us_per_request"] = (server_cpu_s(pid) - cpu) / max(point["rps"] * seconds, 1) * 1e6
             point["load_average"] = os.getloadavg()
             if side == "with":
                 time.sleep(1.5)  # the servers write their log every 0.5 s: let the last batch land
@@ -299,19 +318,22 @@ def shadow_points(ws: Any, url: str, seconds: int, tmp: Path, rounds: int = 3) -
                 point["shadow_dropped"] = dropped(ws, "bench", started).get("shadow", 0)
             runs[side].append(point)
             print(f"shadow point {side:>7} a shadow: {point['rps']:8.0f} req/s p50 {point['p50_ms']:.3f} ms "
-                  f"p99 {point['p99_ms']:.3f} ms" + (f" (copies logged {point['shadow_copies_logged']}, dropped "
+                  f"p99 {point['p99_ms']:.3f} ms, {point['cpu_us_per_request']:.0f} us CPU/request"
+                  + (f" (copies logged {point['shadow_copies_logged']}, dropped "
                   f"{point['shadow_dropped']})" if side == "with" else "") + f" load {point['load_average'][0]:.1f}",
                   flush=True)
     if any(v.shadow for v in serving.get_endpoint(ws, "bench").variants):
         serving.rollback(ws, "bench")
-    med = {side: {k: statistics.median(p[k] for p in points) for k in ("rps", "p50_ms", "p99_ms")}
+    med = {side: {k: statistics.median(p[k] for p in points) for k in ("rps", "p50_ms", "p99_ms", "cpu_us_per_request")}
            for side, points in runs.items()}
     out = {"format": "csv", "rows": 1, "connections": 8, "rounds": rounds, "sample": 1.0, "runs": runs,
            "median": med, "throughput_cost": 1 - med["with"]["rps"] / med["without"]["rps"],
            "p99_cost_ms": med["with"]["p99_ms"] - med["without"]["p99_ms"],
+           "cpu_cost": med["with"]["cpu_us_per_request"] / med["without"]["cpu_us_per_request"] - 1,
            "compare": serving.compare(ws, "bench", since=None)}
     print(f"shadow cost (medians of {rounds}): throughput {100 * out['throughput_cost']:.1f}% "
-          f"(target <= 10%), p99 {out['p99_cost_ms']:+.3f} ms (target <= 0.5 ms)", flush=True)
+          f"(target <= 10%), p99 {out['p99_cost_ms']:+.3f} ms (target <= 0.5 ms), CPU per request "
+          f"{100 * out['cpu_cost']:+.1f}%", flush=True)
     return out
 
 
@@ -450,7 +472,8 @@ def main() -> None:
     try:
         diffs = check(urls["mloop"], urls["mlflow"], model, urls["kserve"])  # type: ignore[arg-type]
         results = [] if args.only_shadow else run_points(urls, args.seconds, tmp, args.rows)
-        shadow = None if args.skip_shadow else shadow_points(ws, urls["mloop"], args.seconds, tmp)  # type: ignore[arg-type]
+        shadow = None if args.skip_shadow else shadow_points(ws, urls["mloop"], procs[0].pid,  # type: ignore[arg-type]
+                                                             args.seconds, tmp)
         stall = None if args.skip_stall else stall_points(urls, args.seconds, tmp)
         swap = None if args.skip_swap else swap_under_load(ws, urls["mloop"], args.seconds, tmp)  # type: ignore[arg-type]
         if swap is not None:

@@ -63,9 +63,9 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
         if req.shadow_copy is not None:
             from starlette.background import BackgroundTask
 
-            from mloop.serving.shadow_tap import hand_to_shadows
+            from mloop.serving.shadow_tap import hand_to_shadows_after
 
-            response.background = BackgroundTask(hand_to_shadows, live, req)
+            response.background = BackgroundTask(hand_to_shadows_after, live, req)
         return response
 
     async def limited_body(request: Request) -> bytes:

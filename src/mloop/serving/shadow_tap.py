@@ -19,12 +19,12 @@ is the trade a shadow makes: it sees a sample, callers keep their throughput.
 from __future__ import annotations
 
 import logging
-import queue
 import random
 import sys
 import threading
 import time
 import uuid
+from collections import deque
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -77,11 +77,16 @@ def copy_for_shadows(dep: Deployment, live: LiveVariant, req: Request, predictio
 
 
 def hand_to_shadows(live: LiveEndpoint, req: Request) -> None:
-    """Queue the request's copy for the shadows (call once its answer was sent)."""
+    """Queue the request's copy for the shadows (call on the event loop, once the answer was sent)."""
     tap = live.tap
     if tap is not None and req.shadow_copy is not None:
         tap.submit(req.shadow_copy)
         req.shadow_copy = None
+
+
+async def hand_to_shadows_after(live: LiveEndpoint, req: Request) -> None:
+    """`hand_to_shadows` as a response's background task (async: it runs on the loop, not a thread)."""
+    hand_to_shadows(live, req)
 
 
 class ShadowTap:
@@ -94,11 +99,17 @@ class ShadowTap:
         self.metrics = metrics
         self.flush_s = flush_s
         self.cpu_share = cpu_share
-        self._queue: queue.Queue[Copy] = queue.Queue(capacity)
-        self._lock = threading.Lock()
-        self._drops: dict[str, int] = {}  # since the last write, per shadow
+        # Only the event loop's thread appends and counts, only the worker pops: a deque needs no
+        # lock for that, and the worker is woken only when it said it was idle (a queue.Queue's
+        # lock and condition on every request cost the caller more than the whole hand-off).
+        self._queue: deque[Copy] = deque()
+        self.capacity = capacity
+        self._wake = threading.Event()
+        self._idle = False
         self.dropped = 0  # copies dropped since the server started
-        self.submitted = 0  # copies queued (only the event loop's thread adds to it)
+        self.dropped_by: dict[str, int] = {}  # the same, per shadow
+        self._dropped_written: dict[str, int] = {}
+        self.submitted = 0  # copies queued
         self.finished = 0  # copies whose log rows were written (or failed to be)
         self._unwritten = 0
         self.log_failures = 0
@@ -109,35 +120,44 @@ class ShadowTap:
         self._thread.start()
 
     def submit(self, copy: Copy) -> bool:
-        """Queue `copy` for its shadows, or drop and count it when the queue is full; never waits."""
-        try:
-            self._queue.put_nowait(copy)
-            self.submitted += 1
-            return True
-        except queue.Full:
-            with self._lock:
-                self.dropped += 1
-                for s in copy.shadows:
-                    self._drops[s.variant.name] = self._drops.get(s.variant.name, 0) + 1
+        """Queue `copy` for its shadows, or drop and count it when the queue is full; never waits.
+
+        Called from the event loop's thread only (the one writer of the queue and the counts)."""
+        if len(self._queue) >= self.capacity:
+            self.dropped += 1
+            for s in copy.shadows:
+                self.dropped_by[s.variant.name] = self.dropped_by.get(s.variant.name, 0) + 1
             return False
+        self._queue.append(copy)
+        self.submitted += 1
+        if self._idle:
+            self._wake.set()
+        return True
 
     def close(self) -> None:
         """Finish what is queued (bounded), write the log, stop the worker."""
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=10)
+
+    def _take(self, timeout: float) -> list[Copy]:
+        """Up to DRAIN copies; waits up to `timeout` for the first."""
+        pending = self._queue
+        if not pending and not self._stop.is_set():
+            self._idle = True
+            if not pending:  # checked again after saying so: an append in between is never missed
+                self._wake.wait(timeout)
+            self._idle = False
+            self._wake.clear()
+        batch: list[Copy] = []
+        while pending and len(batch) < DRAIN:
+            batch.append(pending.popleft())
+        return batch
 
     def _run(self) -> None:
         next_write = time.monotonic() + self.flush_s
         while True:
-            try:
-                batch = [self._queue.get(timeout=max(0.0, next_write - time.monotonic()))]
-            except queue.Empty:
-                batch = []
-            while batch and len(batch) < DRAIN:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            batch = self._take(max(0.0, next_write - time.monotonic()))
             cpu = time.thread_time()
             if batch:
                 try:
@@ -145,7 +165,7 @@ class ShadowTap:
                 except Exception as exc:  # never let a bug here stop the worker
                     log.error("endpoint %s: shadow worker: %s", self.endpoint, exc, exc_info=exc)
                 self._unwritten += len(batch)
-            stopping = self._stop.is_set() and self._queue.empty()
+            stopping = self._stop.is_set() and not self._queue
             if stopping or time.monotonic() >= next_write:
                 self._write()
                 next_write = time.monotonic() + self.flush_s
@@ -155,8 +175,9 @@ class ShadowTap:
                 self._stop.wait((time.thread_time() - cpu) * (1 - self.cpu_share) / self.cpu_share)
 
     def _write(self) -> None:
-        with self._lock:
-            drops, self._drops = self._drops, {}
+        counted, before = dict(self.dropped_by), self._dropped_written
+        drops = {k: n - before.get(k, 0) for k, n in counted.items() if n > before.get(k, 0)}
+        self._dropped_written = counted
         rows, self._rows = self._rows, []
         finished, self._unwritten = self._unwritten, 0
         try:

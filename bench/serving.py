@@ -285,7 +285,7 @@ def server_cpu_s(pid: int) -> float:
     return total
 
 
-def shadow_points(ws: Any, url: str, pid: int, seconds: int, tmp: Path, rounds: int = 5) -> dict[str, Any]:
+def shadow_points(ws: Any, url: str, pid: int, seconds: int, tmp: Path, rounds: int = 7) -> dict[str, Any]:
     """Single-row CSV at 8 connections on endpoint `bench` without and with a shadow, alternating
     `rounds` times on the same server (the shadow deployed, then rolled back), so both sides see
     the same host load; the shadow samples every request (--sample 1). Beside throughput and
@@ -470,6 +470,9 @@ def main() -> None:
     ws, model, mdir = build(tmp / "ws")
     procs, urls = start_servers(args, tmp, mdir)
     try:
+        # every worker has its model (a first /ping answers once one of them has)
+        wait_until(lambda: all(httpx.get(f"{urls['mloop']}/ping", timeout=2).status_code == 200 for _ in range(20)),
+                   timeout=120, what="every mloop worker ready")
         diffs = check(urls["mloop"], urls["mlflow"], model, urls["kserve"])  # type: ignore[arg-type]
         results = [] if args.only_shadow else run_points(urls, args.seconds, tmp, args.rows)
         shadow = None if args.skip_shadow else shadow_points(ws, urls["mloop"], procs[0].pid,  # type: ignore[arg-type]

@@ -73,6 +73,8 @@ def test_invalid_shadow_deploys_get_a_clear_error(served: Served) -> None:
                  "--shadow").returncode == 0
     r = mloop(root, "endpoints", "set-weights", "shadow-errors", "production=90", "s=10")
     assert r.returncode == 1 and "'s' is a shadow variant: it takes no traffic" in r.stderr
+    # the dashboard's weights form sends every variant, the shadow's 0 included: accepted
+    assert mloop(root, "endpoints", "set-weights", "shadow-errors", "production=100", "s=0").returncode == 0
     r = mloop(root, "endpoints", "promote", "shadow-errors", "s")
     assert r.returncode == 1 and "--weight" in r.stderr
     # the shadow survives a new production deploy (it takes no traffic, nothing to rebalance)

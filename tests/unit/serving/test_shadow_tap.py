@@ -23,6 +23,7 @@ from mloop.serving.live import LiveEndpoint, Shadow, make_deployment, make_varia
 from mloop.serving.metrics import ServerMetrics
 from mloop.serving.models import ServedModel
 from mloop.serving.shadow_tap import ShadowTap, hand_to_shadows
+from tests.support.servers import wait_until
 from tests.support.uvicorn_thread import running
 
 FEATURES = ["age", "device", "hour", "score"]
@@ -202,3 +203,19 @@ def test_a_shadow_cannot_be_targeted_by_name() -> None:
     assert status == 200 and (b"x-mloop-variant", b"production") in headers
     assert live.tap is not None
     live.tap.close()
+
+
+def test_the_documented_fastapi_routes_feed_shadows_too() -> None:
+    """With the raw front off (`fast=False`), the FastAPI routes answer and hand over after sending."""
+    live = endpoint(lambda rows: [0.1] * len(rows))
+    app = create_app(None, "ctr", live=live, fast=False)
+    with running(app) as url, httpx.Client(base_url=url, timeout=5.0) as client:
+        answers = [client.post("/invocations", content=b"25,ios,3,0.5\n", headers={"content-type": "text/csv"}),
+                   client.post("/v1/models/ctr:predict", json={"instances": [[25, "ios", 3, 0.5]]}),
+                   client.post("/endpoints/ctr/invocations", content=b"25,ios,3,0.5\n",
+                               headers={"content-type": "text/csv"})]
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        assert live.tap is not None
+        tap = live.tap
+        wait_until(lambda: tap.submitted == 3, timeout=10, what="three copies handed over")  # after the send
+        assert tap.wait_idle(10) and tap.dropped == 0

@@ -233,7 +233,7 @@ def delete_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption) 
     gone = delete_endpoint(ws, endpoint)
     emit(gone.to_dict(), as_json, lambda ep: console().print(
         f"deleted endpoint {ep['name']} (generation {ep['generation']}, "
-        f"{len(ep['variants'])} variant(s)); its history went with it"))
+        f"{len(ep['variants'])} variant(s)); its history and prediction log went with it"))
 
 
 @endpoints_app.command("export")

@@ -107,3 +107,17 @@ def test_compare_reads_the_log_of_a_workspace_since_a_time(workspace: Any) -> No
         compare(workspace, "ep", since="yesterday")
     with pytest.raises(InvalidInput, match="threshold"):
         compare(workspace, "ep", threshold=1.5)
+    from mloop.serving import read_log
+    from mloop.serving.retire import delete_endpoint
+
+    delete_endpoint(workspace, "ep")  # a new endpoint of the same name starts with an empty log
+    assert read_log(workspace, "ep") == [] and compare_rows(workspace) == 0
+
+
+def compare_rows(ws: Any) -> int:
+    from sqlalchemy import func, select
+
+    from mloop.serving.tables import shadow_drops
+
+    with ws.db.begin() as conn:
+        return int(conn.execute(select(func.count()).select_from(shadow_drops)).scalar() or 0)

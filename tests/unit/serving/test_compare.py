@@ -111,10 +111,10 @@ def test_compare_reads_the_log_of_a_workspace_since_a_time(workspace: Any) -> No
     from mloop.serving.retire import delete_endpoint
 
     delete_endpoint(workspace, "ep")  # a new endpoint of the same name starts with an empty log
-    assert read_log(workspace, "ep") == [] and compare_rows(workspace) == 0
+    assert read_log(workspace, "ep") == [] and drop_rows(workspace) == 0
 
 
-def compare_rows(ws: Any) -> int:
+def drop_rows(ws: Any) -> int:
     from sqlalchemy import func, select
 
     from mloop.serving.tables import shadow_drops

@@ -52,8 +52,10 @@ def _duration(text: str | None) -> float:
 
 
 def run_leaf(rt: Runtime, path: str, comp: dict[str, Any], executor: dict[str, Any],
-             arguments: dict[str, Any], retry: dict[str, Any] | None) -> dict[str, Any]:
+             arguments: dict[str, Any], retry: dict[str, Any] | None,
+             env: dict[str, str] | None = None) -> dict[str, Any]:
     """Execute one task with its retry policy; returns {output name: value or dsl artifact}.
+    `env` adds to the task's environment (its MLflow run).
 
     Raises:
         KfpTaskFailed: the last attempt failed (the message says how).
@@ -66,7 +68,7 @@ def run_leaf(rt: Runtime, path: str, comp: dict[str, Any], executor: dict[str, A
         try:
             with rt.limit:
                 return _attempt(rt, f"{path}" if attempt == 1 else f"{path}@{attempt}",
-                                comp, executor, arguments)
+                                comp, executor, arguments, env or {})
         except KfpTaskFailed as exc:
             if attempt == attempts or rt.stop.is_set():
                 raise KfpTaskFailed(f"{exc} (after {attempt} attempts)" if attempt > 1 else str(exc)) from exc
@@ -78,7 +80,7 @@ def run_leaf(rt: Runtime, path: str, comp: dict[str, Any], executor: dict[str, A
 
 
 def _attempt(rt: Runtime, path: str, comp: dict[str, Any], executor: dict[str, Any],
-             arguments: dict[str, Any]) -> dict[str, Any]:
+             arguments: dict[str, Any], task_env: dict[str, str]) -> dict[str, Any]:
     kind = executor_kind(executor)
     task_root = rt.root / path.replace("/", "__")
     if task_root.exists():
@@ -102,7 +104,7 @@ def _attempt(rt: Runtime, path: str, comp: dict[str, Any], executor: dict[str, A
         executor_input_dict=as_dict, pipeline_resource_name=rt.run_name,
         task_resource_name=path.rsplit("/", 1)[-1], pipeline_root=str(rt.root),
         unique_pipeline_id=rt.run_name)
-    env = {**rt.env, **{e["name"]: str(e.get("value", "")) for e in container.get("env", [])}}
+    env = {**rt.env, **task_env, **{e["name"]: str(e.get("value", "")) for e in container.get("env", [])}}
     log = task_root / "task.log"
     started = time.perf_counter()
     if kind == PYTHON:

@@ -100,9 +100,10 @@ def _finish(spec: KfpSpec, containers: str) -> KfpPipeline:
         raise KfpUnsupported(f"--containers {containers!r} is not known", hint="known: none, host")
     warnings = check(spec, containers=containers)
     pod_fields_as_env(spec)
-    from mloop.pipelines.kfp_frontend.check import PYTHON, executor_kind
-    from mloop.pipelines.kfp_frontend.warm import POOL
+    from mloop.pipelines.kfp_frontend.check import python_source
+    from mloop.pipelines.kfp_frontend.warm import pool, preloads
 
-    if any(executor_kind(e) == PYTHON for e in spec.executors.values()):
-        POOL.warm_up()
+    sources = [python_source(e.get("container", {})) for e in spec.executors.values()]
+    for preload in {preloads(found[0]) for found in sources if found is not None}:
+        pool(preload).warm_up()  # the servers import kfp (and libraries) while the run is prepared
     return KfpPipeline(graph=to_graph(spec), spec=spec, warnings=warnings)

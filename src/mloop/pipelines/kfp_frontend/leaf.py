@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.pipelines.kfp_frontend.check import CONTAINER, IMPORTER, PYTHON, executor_kind, python_source
 from mloop.pipelines.kfp_frontend.errors import KfpTaskFailed, KfpUnsupported
-from mloop.pipelines.kfp_frontend.warm import POOL
+from mloop.pipelines.kfp_frontend.warm import pool, preloads
 
 if TYPE_CHECKING:
     from mloop.pipelines.kfp_frontend.engine import Runtime
@@ -146,7 +146,7 @@ def _python(rt: Runtime, container: dict[str, Any], command: list[str], env: dic
     executor_input = command[command.index("--executor_input") + 1]
     argv = ["executor_main", "--component_module_path", str(module),
             "--executor_input", executor_input, "--function_to_execute", function]
-    return POOL.run(argv, rt.cwd, {**env, "_KFP_RUNTIME": "true"}, str(log), rt.stop)
+    return pool(preloads(source)).run(argv, rt.cwd, {**env, "_KFP_RUNTIME": "true"}, str(log), rt.stop)
 
 
 def _host(rt: Runtime, command: list[str], env: dict[str, str], log: Path) -> int:

@@ -39,6 +39,8 @@ class Runtime:
     run_name: str
     env: dict[str, str] = field(default_factory=dict)  # for every task
     tasks_mlflow: TaskRuns | None = None  # a nested MLflow run per task (tracking on)
+    install_packages: bool = False  # missing packages_to_install: a cached venv (venvs.py)
+    state_dir: Path | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     limit: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(4))
     on_log: Callable[[str, str, float | None, int | None], None] | None = None

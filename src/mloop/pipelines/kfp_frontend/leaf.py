@@ -13,7 +13,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.pipelines.kfp_frontend.check import CONTAINER, IMPORTER, PYTHON, executor_kind, python_source
+from mloop.pipelines.kfp_frontend.check import (
+    CONTAINER,
+    IMPORTER,
+    PYTHON,
+    executor_kind,
+    missing_packages,
+    packages_to_install,
+    python_source,
+)
 from mloop.pipelines.kfp_frontend.errors import KfpTaskFailed, KfpUnsupported
 from mloop.pipelines.kfp_frontend.warm import pool, preloads
 
@@ -146,6 +154,13 @@ def _python(rt: Runtime, container: dict[str, Any], command: list[str], env: dic
     executor_input = command[command.index("--executor_input") + 1]
     argv = ["executor_main", "--component_module_path", str(module),
             "--executor_input", executor_input, "--function_to_execute", function]
+    lacking = missing_packages(packages_to_install(container)) if rt.install_packages else []
+    if lacking and rt.state_dir is not None:  # its own venv: a fresh interpreter, not a fork
+        from mloop.pipelines.kfp_frontend.venvs import venv_python
+
+        python = venv_python(rt.state_dir, packages_to_install(container), function)
+        return _host(rt, [str(python), "-m", "kfp.dsl.executor_main", *argv[1:]],
+                     {**env, "_KFP_RUNTIME": "true"}, log)
     return pool(preloads(source)).run(argv, rt.cwd, {**env, "_KFP_RUNTIME": "true"}, str(log), rt.stop)
 
 

@@ -39,7 +39,8 @@ def _runtime(spec: dict[str, Any]) -> tuple[Runtime, list[str]]:
             lines.append(f"{head}\n{text}" + ("" if text.endswith("\n") or not text else "\n"))
 
     rt = Runtime(components=spec["components"], executors=spec["executors"], root=root,
-                 cwd=str(ws.root), run_name=f"{spec['pipeline']}-{ctx.run_id}", on_log=on_log)
+                 cwd=str(ws.root), run_name=f"{spec['pipeline']}-{ctx.run_id}", on_log=on_log,
+                 install_packages=bool(spec.get("install_packages")), state_dir=Path(ws.state_dir))
     if ctx.mlflow_run_id and ctx.mlflow_experiment:  # the tracking hook opened the parent run
         rt.tasks_mlflow = TaskRuns(ws, ctx.mlflow_run_id, ctx.mlflow_experiment, ctx.run_id,
                                    spec["pipeline"], ctx.step_name)

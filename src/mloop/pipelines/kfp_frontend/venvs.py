@@ -43,7 +43,7 @@ def venv_python(state_dir: Path, packages: list[str], component: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     target = root / key
     python = target / "bin" / "python"
-    with open(root / f"{key}.lock", "w") as lock:  # noqa: PTH123 - one creator per key at a time
+    with open(root / f"{key}.lock", "w") as lock:  # one creator per key at a time
         fcntl.flock(lock, fcntl.LOCK_EX)
         if python.exists():
             return python

@@ -4,8 +4,9 @@ Starting Python and importing kfp costs ~0.5 s per task (what kfp.local's subpro
 pays). The server below is started once per mloop process with kfp already imported (and the
 libraries of `PRELOADABLE` the components import: one server per such set, so a trivial task
 forks from a lean process); every task is a `fork()` of it that runs KFP's own
-`kfp.dsl.executor_main` with the executor input, its output going to the task's log file. The child is a separate process of the user's
-environment, so a component that crashes, leaks or calls `os._exit` harms nothing else.
+`kfp.dsl.executor_main` with the executor input, its output going to the task's log file.
+The child is a separate process of the user's environment, so a component that crashes,
+leaks or calls `os._exit` harms nothing else.
 
 Protocol (JSON lines): request `{"id", "argv", "cwd", "env", "log"}` or `{"kill": id}`;
 response `{"id", "rc"}` when the task's process ends: written by the child itself as it exits

@@ -48,7 +48,8 @@ def _wheel(directory: Path) -> None:
                  b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
     record = [f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},"
               f"{len(data)}" for name, data in files.items()]
-    files["mloop_kfp_probe-1.0.dist-info/RECORD"] = ("\n".join(record) + "\nmloop_kfp_probe-1.0.dist-info/RECORD,,\n").encode()
+    record.append("mloop_kfp_probe-1.0.dist-info/RECORD,,")
+    files["mloop_kfp_probe-1.0.dist-info/RECORD"] = ("\n".join(record) + "\n").encode()
     with zipfile.ZipFile(directory / "mloop_kfp_probe-1.0-py3-none-any.whl", "w") as whl:
         for name, data in files.items():
             whl.writestr(name, data)

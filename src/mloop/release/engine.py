@@ -69,6 +69,12 @@ class StageContext:
         if not (self.ws.root / CONFIG_FILE).exists():
             raise DriverIdle(f"the workspace {self.ws.root} is gone; stopped {waiting_for}")
         if self.idle_exit_s is not None and time.monotonic() - self.started > self.idle_exit_s:
+            from datetime import UTC, datetime
+
+            # the mark tells `approve_release` to start a new driver (after a crash, `resume` does)
+            self.progress(f"{waiting_for}: the background driver stopped after {self.idle_exit_s:g} s; "
+                          f"`mloop release approve {self.release.id}` drives it on",
+                          driver_idle_at=datetime.now(UTC).isoformat())
             raise DriverIdle(
                 f"stopped {waiting_for} after {self.idle_exit_s:g} s (release.driver_idle_s)",
                 hint=f"`mloop release approve {self.release.id}` (or `resume`) drives it on.")

@@ -246,8 +246,8 @@ def approve_release(
     registry.approve(ws, release.model, int(release.model_version or 0),
                      principal=principal or acting_principal(ws), comment=comment)
     release = get_release(ws.db, release_id)
-    if not release.driven and not release.finished:  # its background driver stopped waiting
-        spawn_driver(ws, release_id)
+    if not release.driven and not release.finished and release.outputs("Approval").get("driver_idle_at"):
+        spawn_driver(ws, release_id)  # its background driver stopped waiting (after a crash: `resume`)
     return release
 
 

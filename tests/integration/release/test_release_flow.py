@@ -181,6 +181,8 @@ def test_an_idle_background_driver_exits_and_approval_drives_the_release_on(proj
     wait_until(lambda: not project.release(rid).driven, timeout=60, what="the idle driver to let go")
     idle = project.release(rid)
     assert not idle.finished and idle.stage_record("Approval").status == "Executing"
+    assert idle.outputs("Approval")["driver_idle_at"]
+    assert f"`mloop release approve {rid}` drives it on" in (idle.stage_record("Approval").detail or "")
     project.mloop("release", "approve", str(rid), "-m", "fine")
     assert project.wait_finished(rid).status == "Succeeded"
 

@@ -5,8 +5,7 @@
     trained on 8,000 rows, 6 features: age, gender, ...; left out: id (record id), ...
 
 Read from the run's step records and outputs (the gate steps' results, the train step's model
-spec),
-so `mloop run` and `mloop runs show` say the same thing.
+spec), so `mloop run` and `mloop runs show` say the same thing.
 """
 
 from __future__ import annotations

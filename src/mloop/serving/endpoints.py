@@ -333,8 +333,12 @@ def set_weights(
                         expected_generation=expected_generation)
 
 
-def promote(ws: Workspace, endpoint: str, variant: str = "canary", *, principal: str | None = None) -> Endpoint:
-    """Make `variant`'s model the production variant with all the traffic."""
+def promote(ws: Workspace, endpoint: str, variant: str = "canary", *, principal: str | None = None,
+            action: str = "promote", detail: dict[str, Any] | None = None) -> Endpoint:
+    """Make `variant`'s model the production variant with all the traffic.
+
+    `action` and `detail` say in the history who decided it and on what evidence (an experiment).
+    """
 
     def change(current: Endpoint | None) -> tuple[list[Variant], str, dict[str, Any]]:
         assert current is not None
@@ -342,7 +346,8 @@ def promote(ws: Workspace, endpoint: str, variant: str = "canary", *, principal:
         if v.name == "production":
             raise InvalidInput(f"'{variant}' is already the production variant", hint="Promote a canary.")
         prod = Variant("production", v.model_name, v.model_version, v.model_uri, 100)
-        return [prod], "promote", {"variant": variant, "model": v.model_name, "version": v.model_version}
+        return [prod], action, {"variant": variant, "model": v.model_name, "version": v.model_version,
+                                **(detail or {})}
 
     return apply_change(ws, endpoint, change, principal=principal or acting_principal(ws))  # type: ignore[return-value]
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from mloop.store import Workspace
 
 log = logging.getLogger("mloop.experiments")
-_WORDS = {stats.EQUIVALENT: "the confidence sequence lies inside ±{margin} (practical equivalence)",
+_WORDS = {stats.EQUIVALENT: "the confidence sequence lies inside ±{margin_pt:g} pt (practical equivalence)",
           stats.EXHAUSTED: "each variant reached {max_samples} samples without a significant difference"}
 
 
@@ -80,7 +80,7 @@ def _evidence(exp: Experiment, counts: dict[str, Counts]) -> dict[str, Any]:
         winner = names[0] if code == stats.WINNER_A else names[1]
         decision, reason = f"winner:{winner}", f"always-valid p-value {p:.4g} <= alpha {s['alpha']}"
     elif code in _WORDS:
-        decision, reason = "no_difference", _WORDS[code].format(**s)
+        decision, reason = "no_difference", _WORDS[code].format(margin_pt=s["margin"] * 100, **s)
     return {
         "at": datetime.now(UTC).isoformat(),
         "variants": [{"name": v["name"], "model_name": v["model_name"], "model_version": v["model_version"],

@@ -36,6 +36,7 @@ def promote_winner(ws: Workspace, exp: Experiment, winner: str, evidence: dict[s
               "interval": evidence["interval"],
               "variants": {v["name"]: {"samples": v["samples"], "outcomes": v["outcomes"]}
                            for v in evidence["variants"]}}
+    changed: serving.Endpoint | None
     if winner != "production":
         changed = serving.promote(ws, exp.endpoint, winner, principal=PRINCIPAL, action="experiment",
                                   detail=detail)

@@ -100,7 +100,7 @@ def start(
                 "max_samples": max_samples, "label_window": window,
                 "interactions_group": app.interactions_group, "feedback_group": app.feedback_group}
     now = datetime.now(UTC)
-    values = {"endpoint": endpoint, "metric": metric, "variants": pinned, "settings": settings,
+    values: dict[str, Any] = {"endpoint": endpoint, "metric": metric, "variants": pinned, "settings": settings,
               "auto_promote": auto_promote, "status": "running", "decision": "running", "p_value": 1.0,
               "evidence": {}, "principal": principal or acting_principal(ws), "started_at": now,
               "ended_at": None}

@@ -10,7 +10,7 @@ import pytest
 
 from mloop import experiments, serving
 from mloop.experiments import InvalidExperiment
-from tests.unit.experiments.conftest import ENDPOINT, Traffic, app_groups, make_endpoint
+from tests.support.experiments import ENDPOINT, app_groups, make_endpoint, traffic
 
 
 def test_start_without_the_apps_feedback_group_says_how_to_get_one(workspace: Any) -> None:
@@ -99,8 +99,7 @@ def test_the_no_click_rule_counts_silence_only_after_the_label_window() -> None:
     assert counts["production"] == experiments.Counts(samples=1, outcomes=1, pending=0)
 
 
-def test_a_better_canary_is_promoted_with_evidence_in_the_history_and_an_alert(
-        workspace: Any, traffic: Traffic) -> None:
+def test_a_better_canary_is_promoted_with_evidence_in_the_history_and_an_alert(workspace: Any) -> None:
     from mloop.alerts import list_alerts
 
     make_endpoint(workspace)
@@ -127,7 +126,7 @@ def test_a_better_canary_is_promoted_with_evidence_in_the_history_and_an_alert(
     assert again["decision"] == "winner:canary" and len(serving.history(workspace, ENDPOINT)) == 2
 
 
-def test_a_worse_canary_goes_to_weight_zero(workspace: Any, traffic: Traffic) -> None:
+def test_a_worse_canary_goes_to_weight_zero(workspace: Any) -> None:
     make_endpoint(workspace, weights=(70, 30))
     store = app_groups(workspace)
     exp = experiments.start(workspace, ENDPOINT, ["production", "canary"], auto_promote=True)
@@ -137,19 +136,19 @@ def test_a_worse_canary_goes_to_weight_zero(workspace: Any, traffic: Traffic) ->
     assert weights == {"production": 100, "canary": 0}
 
 
-def test_an_aa_test_ends_no_difference_and_promotes_nothing(workspace: Any, traffic: Traffic) -> None:
+def test_an_aa_test_ends_no_difference_and_promotes_nothing(workspace: Any) -> None:
     make_endpoint(workspace)
     store = app_groups(workspace)
     exp = experiments.start(workspace, ENDPOINT, ["production", "canary"], auto_promote=True, margin=0.02)
     traffic(store, {"production": 0.10, "canary": 0.10}, 8000, seed=4)
     report = experiments.evaluate(workspace, exp.id)
     assert report["decision"] == "no_difference", report
-    assert -0.02 <= report["interval"][0] and report["interval"][1] <= 0.02
+    assert report["interval"][0] >= -0.02 and report["interval"][1] <= 0.02
     assert "practical equivalence" in report["reason"]
     assert len(serving.history(workspace, ENDPOINT)) == 1  # nothing promoted
 
 
-def test_no_promotion_when_the_endpoint_changed_under_the_experiment(workspace: Any, traffic: Traffic) -> None:
+def test_no_promotion_when_the_endpoint_changed_under_the_experiment(workspace: Any) -> None:
     from mloop.alerts import list_alerts
 
     make_endpoint(workspace)
@@ -158,7 +157,7 @@ def test_no_promotion_when_the_endpoint_changed_under_the_experiment(workspace: 
     traffic(store, {"production": 0.10, "canary": 0.18}, 4000, seed=5)
     from mloop.serving.endpoints import Variant, apply_change
 
-    v3 = [  # a new version deployed as the canary mid-experimentVariant("production", "ctr-model", 1, "models:/ctr-model/1", 50),
+    v3 = [Variant("production", "ctr-model", 1, "models:/ctr-model/1", 50),  # a new canary mid-experiment
           Variant("canary", "ctr-model", 3, "models:/ctr-model/3", 50)]
     apply_change(workspace, ENDPOINT, lambda _: (v3, "deploy", {}))
     report = experiments.evaluate(workspace, exp.id)

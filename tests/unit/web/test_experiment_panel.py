@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from fastapi.testclient import TestClient
 
 from mloop import experiments
 from mloop.store import open_workspace
 from mloop.web import create_app
-from tests.unit.experiments.conftest import ENDPOINT, app_groups, traffic  # noqa: F401
+from tests.support.experiments import ENDPOINT, app_groups, traffic
 
 VIEWER_TOKEN = "tok-viewer-91ac"
 
@@ -24,7 +23,7 @@ def _login(client: TestClient) -> None:
                        follow_redirects=False).status_code == 303
 
 
-def test_the_endpoint_page_is_a_look_at_the_running_experiment(workspace_dir: Path, traffic: Any) -> None:
+def test_the_endpoint_page_is_a_look_at_the_running_experiment(workspace_dir: Path) -> None:
     from mloop.serving.endpoints import Variant, apply_change
 
     ws = open_workspace(workspace_dir, auth__tokens={VIEWER_TOKEN: {"principal": "vee", "role": "viewer"}})

@@ -167,6 +167,7 @@ def _alert(ws: Workspace, exp: Experiment, evidence: dict[str, Any], action: dic
 
 def _report(ws: Workspace, exp: Experiment, evidence: dict[str, Any]) -> dict[str, Any]:
     report = exp.to_dict()
+    del report["evidence"]  # its fields are the report's own
     report.update({k: evidence.get(k) for k in ("effect", "interval", "p_value", "reason", "action")})
     report["p_value"] = exp.p_value if exp.status == "running" else evidence.get("p_value", exp.p_value)
     report["decision"] = exp.decision

@@ -37,8 +37,8 @@ def run(ctx: DemoContext) -> None:
     endpoint = ctx.state["app_endpoint"]
     model = ctx.state["serving_model"]
     production = serving.get_endpoint(ws, endpoint).variant("production")
+    serving.set_follow(ws, endpoint, None, None)  # this chapter places the canary itself (before approving)
     challenger = _challenger(ctx, model, production.model_version)
-    serving.set_follow(ws, endpoint, None, None)  # this chapter places the canary itself
     serving.deploy(ws, endpoint, model, version=challenger, variant="canary", weight=50)
     ctx.did(f"deployed {model} v{challenger} as a 50% canary beside production v{production.model_version}",
             f"mloop endpoints show {endpoint}")

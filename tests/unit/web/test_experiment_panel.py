@@ -41,7 +41,8 @@ def test_the_endpoint_page_is_a_look_at_the_running_experiment(workspace_dir: Pa
             assert f"Experiment {exp.id}" in html and "running" in html
             rows = re.findall(r'<tr data-variant="(\w+)"><td>\w+</td><td>[^<]*</td><td>(\d+)</td>', html)
             assert rows == [("production", "900"), ("canary", "900")]
-            assert html.count("<polyline") == 1 and "<svg id=\"experiment-interval\"" in html
+            assert html.count("<polyline") == 3  # the effect, and the rate of each variant
+            assert '<svg id="experiment-interval"' in html and '<svg id="experiment-rates"' in html
             assert hostile not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
             assert "counted as no click" in html
         assert len(experiments.looks(ws, exp.id)) == 3  # each page view with new outcomes was a look

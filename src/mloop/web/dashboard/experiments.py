@@ -26,6 +26,7 @@ def experiment_panel(ws: Any, endpoint: str) -> dict[str, Any] | None:
     except MloopError as exc:  # the page still shows the endpoint; the panel says why it cannot look
         return {"id": found[0].id, "error": exc.message, "hint": exc.hint}
     report["chart"] = interval_chart(report["looks"], float(report["settings"]["margin"]))
+    report["rates_chart"] = rates_chart(report["looks"], [v["name"] for v in report["variants"]])
     return report
 
 
@@ -54,3 +55,26 @@ def interval_chart(looks: list[dict[str, Any]], margin: float) -> dict[str, Any]
         "zero": y(0.0), "margin_top": y(margin), "margin_bottom": y(-margin),
         "span_pts": round(span * 100, 2), "x_max": x_max,
     }
+
+
+COLOURS = ("#1f5fbf", "#a86b00")
+
+
+def rates_chart(looks: list[dict[str, Any]], names: list[str]) -> dict[str, Any] | None:
+    """One polyline per variant: its click rate at each look, against the samples seen."""
+    points = [(min(c[0] for c in look["counts"].values()), look["counts"]) for look in looks
+              if all(look["counts"].get(n, [0])[0] for n in names)]
+    if not points:
+        return None
+    rates = [[counts[n][1] / counts[n][0] for _, counts in points] for n in names]
+    top = max(max(r) for r in rates) * 1.2 or 1.0
+    x_max = max(points[-1][0], 1)
+
+    def xy(n: int, rate: float) -> str:
+        return f"{round(PAD + (WIDTH - 2 * PAD) * n / x_max, 1)},{round(HEIGHT - 12 - (HEIGHT - 24) * rate / top, 1)}"
+
+    lines = [{"name": name, "colour": COLOURS[i % 2], "last": rate[-1],
+              "points": " ".join(xy(n, r) for (n, _), r in zip(points, rate, strict=True))}
+             for i, (name, rate) in enumerate(zip(names, rates, strict=True))]
+    return {"width": WIDTH, "height": HEIGHT, "left": PAD, "right": WIDTH - PAD, "lines": lines,
+            "top_pct": round(top * 100, 1), "x_max": x_max}

@@ -6,7 +6,9 @@ challenger) are written straight into the app's interactions and feedback groups
 app's own write path (`InteractionStore`, i.e. `put_records`), 2,000 per variant between two
 looks: sending ~30,000 requests through HTTP would take minutes. One user in ten never says
 what they did: those predictions stay pending until their label window closes, then count as no
-click. Each look is `experiments.evaluate`, what `mloop experiments show` and the dashboard run.
+click. The users' records and each variant's predictions for them come from the running model
+server, so the log reads like the app's. Each look is `experiments.evaluate`, what `mloop
+experiments show` and the dashboard run.
 """
 
 from __future__ import annotations
@@ -81,9 +83,10 @@ def _run_until_decided(ctx: DemoContext, store: InteractionStore, exp_id: int, e
 
     rng = np.random.default_rng(seed)
     arms = experiments.get_experiment(ctx.workspace, exp_id).variants
+    pool = _scored_users(ctx, arms, seed)
     report: dict[str, Any] = {}
     for _ in range(MAX_LOOKS):
-        _simulate(store, endpoint, arms, rates, rng)
+        _simulate(store, endpoint, arms, rates, rng, pool)
         report = experiments.evaluate(ctx.workspace, exp_id)
         if report["decision"] != "running":
             break
@@ -91,19 +94,45 @@ def _run_until_decided(ctx: DemoContext, store: InteractionStore, exp_id: int, e
     return report
 
 
+def _scored_users(ctx: DemoContext, arms: list[dict[str, Any]], seed: int) -> dict[str, Any]:
+    """BATCH ad-click records and each variant's predictions for them, asked of the running model
+    server (pinned to the variant with a deployer's token): the log reads like the app's."""
+    import httpx
+
+    from mloop.demo.traffic import users
+
+    records = users(BATCH, seed=seed)
+    headers = {"Authorization": f"Bearer {ctx.state['tokens']['deployer']}"}
+    scores: dict[str, list[float]] = {}
+    with httpx.Client(base_url=str(ctx.state["endpoint_url"]), timeout=60, headers=headers) as http:
+        for arm in arms:
+            def scored(arm: dict[str, Any] = arm) -> bool:
+                r = http.post("/invocations", json={"instances": records},
+                              headers={"X-Mloop-Target-Variant": arm["name"]})
+                if r.status_code != 200 or r.headers.get("x-mloop-model-version") != str(arm["model_version"]):
+                    return False  # the server has not loaded the new configuration yet
+                scores[arm["name"]] = [float(p) for p in r.json()["predictions"]]
+                return True
+
+            wait_for(scored, f"variant {arm['name']} to answer")
+    return {"records": records, "scores": scores}
+
+
 def _simulate(store: InteractionStore, endpoint: str, arms: list[dict[str, Any]], rates: dict[str, float],
-              rng: Any) -> None:
+              rng: Any, pool: dict[str, Any]) -> None:
     """BATCH users per variant: a logged prediction each, and feedback from most of them."""
     now = datetime.now(UTC)
     interactions, feedback = [], []
     for arm in arms:
         clicked = rng.random(BATCH) < rates[arm["name"]]
         answered = rng.random(BATCH) < ANSWER_RATE
+        scores = pool["scores"][arm["name"]]
         for i in range(BATCH):
             rid = uuid.uuid4().hex
-            interactions.append({"request_id": rid, "event_time": now, "prediction": None,
-                                 "model_name": arm["model_name"], "model_version": arm["model_version"],
-                                 "variant": arm["name"], "endpoint": endpoint})
+            interactions.append({"request_id": rid, "event_time": now, **pool["records"][i],
+                                 "prediction": scores[i], "model_name": arm["model_name"],
+                                 "model_version": arm["model_version"], "variant": arm["name"],
+                                 "endpoint": endpoint})
             if answered[i]:
                 feedback.append({"request_id": rid, "event_time": now + timedelta(seconds=float(rng.uniform(1, 60))),
                                  "clicked": int(clicked[i]), "model_version": arm["model_version"],

@@ -96,7 +96,7 @@ def test_a_canary_that_users_click_more_is_promoted_by_the_experiment(ml_workspa
         assert "unknown metric 'conversion'" in error and "ctr" in hint
 
         started = _mloop(root, "experiments", "start", ENDPOINT, "--variants", "production,canary",
-                         "--min-samples", "150", "--auto-promote", "--json")
+                         "--min-samples", "150", "--tau", "0.1", "--auto-promote", "--json")  # tuned for a big lift
         assert started.returncode == 0, started.stderr
         exp_id = json.loads(started.stdout)["id"]
 

@@ -39,7 +39,7 @@ def promote_winner(ws: Workspace, exp: Experiment, winner: str, evidence: dict[s
     changed: serving.Endpoint | None
     if winner != "production":
         changed = serving.promote(ws, exp.endpoint, winner, principal=PRINCIPAL, action="experiment",
-                                  detail=detail)
+                                  evidence=detail)
         summary = f"promoted '{winner}' ({served[winner].model_name} v{served[winner].model_version}) to production"
     else:
         moved = served[loser].weight

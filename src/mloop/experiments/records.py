@@ -91,6 +91,12 @@ def start(
     pinned = []
     for name in arms:
         v = found.variant(name)
+        if v.shadow:
+            raise InvalidExperiment(
+                f"variant '{name}' of endpoint '{endpoint}' is a shadow: its answers reach no user, so no "
+                "user's feedback can judge it",
+                hint=f"Compare it first (`mloop endpoints compare {endpoint}`), then give it traffic: "
+                     f"`mloop endpoints promote {endpoint} {name} --weight 50`.")
         if v.weight == 0:
             raise InvalidExperiment(
                 f"variant '{name}' of endpoint '{endpoint}' has weight 0: it gets no traffic to compare",

@@ -1,5 +1,6 @@
-"""Chapter: an A/B test on the endpoint, decided by the always-valid test, promoting the winner;
-then an A/A test that ends `no_difference`.
+"""Chapter: a shadow of the challenger compared on real requests, promoted to a 50% canary; an
+A/B test decided by the always-valid test promotes the winner; then an A/A test ends
+`no_difference`.
 
 Simulated users whose true click rates differ by variant (10% for production, 12% for the
 challenger) are written straight into the app's interactions and feedback groups through the
@@ -23,12 +24,14 @@ from mloop.demo.processes import wait_for
 if TYPE_CHECKING:
     from mloop.web.inference.store import InteractionStore
 
-TITLE = "Experiments: an A/B test decided by an always-valid test promotes the winner; an A/A test ends no_difference"
+TITLE = ("Experiments: a shadow compared, then a 50% canary; an A/B test decided by an always-valid test "
+         "promotes the winner; an A/A test ends no_difference")
 NEEDS: tuple[str, ...] = ("features", "pipelines", "serving", "app")
 RATES = {"production": 0.10, "canary": 0.12}  # the simulated users' true click rates
 BATCH = 2000  # users per variant between two looks
 MAX_LOOKS = 15
 ANSWER_RATE = 0.9
+SHADOW_USERS = 150  # real requests through the app while the challenger is a shadow
 
 
 def run(ctx: DemoContext) -> None:
@@ -41,9 +44,10 @@ def run(ctx: DemoContext) -> None:
     production = serving.get_endpoint(ws, endpoint).variant("production")
     serving.set_follow(ws, endpoint, None, None)  # this chapter places the canary itself (before approving)
     challenger = _challenger(ctx, model, production.model_version)
-    serving.deploy(ws, endpoint, model, version=challenger, variant="canary", weight=50)
-    ctx.did(f"deployed {model} v{challenger} as a 50% canary beside production v{production.model_version}",
-            f"mloop endpoints show {endpoint}")
+    _shadow_first(ctx, endpoint, model, challenger)
+    serving.promote(ws, endpoint, "canary", weight=50)
+    ctx.did(f"promoted the shadow to a 50% canary beside production v{production.model_version}",
+            f"mloop endpoints promote {endpoint} canary --weight 50")
     store = InteractionStore(ws, ws.settings.app)
     exp = experiments.start(ws, endpoint, ["production", "canary"], auto_promote=True)
     ctx.did(f"started experiment {exp.id}: production vs canary on ctr, alpha 0.05, auto-promote",
@@ -56,6 +60,34 @@ def run(ctx: DemoContext) -> None:
                 f"the evidence, and an alert was raised", f"mloop endpoints history {endpoint}")
     _aa(ctx, store, endpoint, model)
     serving.set_follow(ws, endpoint, model, 20)
+
+
+def _shadow_first(ctx: DemoContext, endpoint: str, model: str, version: int) -> None:
+    """The challenger sees copies of real requests through the app, answers none, and is compared."""
+    from mloop import serving
+    from mloop.demo.traffic import send_users, users
+
+    serving.deploy_shadow(ctx.workspace, endpoint, model, variant="canary", version=version)
+    ctx.did(f"deployed {model} v{version} as a shadow: it gets a copy of every request, after the answer",
+            f"mloop deploy {endpoint} --model {model} --version {version} --variant canary --shadow")
+    app_url = str(ctx.state["app_url"])
+
+    def shadowed(at_least: int) -> dict[str, Any] | None:
+        report = serving.compare(ctx.workspace, endpoint, since="1h")
+        shadow = next((v for v in report["variants"] if v["shadow"] and v["variant"] == "canary"), None)
+        return shadow if shadow and shadow["requests"] >= at_least else None
+
+    # One user at a time until the server has loaded the shadow (its first copy is in the log).
+    wait_for(lambda: send_users(app_url, users(1, seed=28), seed=28) and shadowed(1), "the server to load the shadow")
+    before = int((shadowed(1) or {}).get("requests", 0))
+    sent = send_users(app_url, users(SHADOW_USERS, seed=29), seed=29)
+    wait_for(lambda: shadowed(before + sent["predictions"]), "the shadow's predictions in the prediction log")
+    shadow = shadowed(0) or {}
+    agree = shadow.get("agreement") or {}
+    ctx.did(f"{sent['predictions']} users through the app; the shadow answered {shadow['requests'] - before} copies "
+            f"({shadow.get('errors')} errors, p99 {shadow['latency_ms']['p99']:.1f} ms): decisions differ on "
+            f"{agree.get('decisions_differ', 0):.0%} of records, rank correlation {agree.get('spearman') or 0:.2f}, "
+            f"mean |Δp| {agree.get('mean_abs_diff', 0):.3f}", f"mloop endpoints compare {endpoint}")
 
 
 def _challenger(ctx: DemoContext, model: str, serving_version: int) -> int:

@@ -87,7 +87,6 @@ def start(
     app = ws.settings.app
     window = label_window or app.label_window
     parse_duration(window)
-    _check_groups(ws, endpoint)
     pinned = []
     for name in arms:
         v = found.variant(name)
@@ -102,6 +101,7 @@ def start(
                 f"variant '{name}' of endpoint '{endpoint}' has weight 0: it gets no traffic to compare",
                 hint=f"Give it traffic first: `mloop endpoints set-weights {endpoint} production=50 {name}=50`.")
         pinned.append({"name": v.name, "model_name": v.model_name, "model_version": v.model_version})
+    _check_groups(ws, endpoint)
     settings = {"alpha": alpha, "tau": tau or DEFAULT_TAU, "margin": margin, "min_samples": min_samples,
                 "max_samples": max_samples, "label_window": window,
                 "interactions_group": app.interactions_group, "feedback_group": app.feedback_group}

@@ -1,6 +1,6 @@
-"""An A/B test on live traffic with real processes: `mloop serve` + `mloop app`, a 50% canary,
-simulated users who click the canary's ads more often, and the app's own periodic look deciding
-and promoting it — as a new user would drive it, mistakes first."""
+"""An A/B test on live traffic with real processes: `mloop serve` + `mloop app`, a shadow promoted
+to a 50% canary, simulated users who click the canary's ads more often, and the app's own periodic
+look deciding and promoting it — as a new user would drive it, mistakes first."""
 
 from __future__ import annotations
 
@@ -80,9 +80,13 @@ def test_a_canary_that_users_click_more_is_promoted_by_the_experiment(ml_workspa
     try:
         error, hint = _refused(_mloop(root, "experiments", "start", ENDPOINT, "--variants", "production"))
         assert "two different variants" in error and "--variant canary --weight 50" in hint
-        deployed = _mloop(root, "deploy", ENDPOINT, "--model", "ctr", "--version", "2", "--variant", "canary",
-                          "--weight", "50")
-        assert deployed.returncode == 0, deployed.stderr
+        shadowed = _mloop(root, "deploy", ENDPOINT, "--model", "ctr", "--version", "2", "--variant", "canary",
+                          "--shadow")
+        assert shadowed.returncode == 0, shadowed.stderr
+        error, hint = _refused(_mloop(root, "experiments", "start", ENDPOINT, "--variants", "production,canary"))
+        assert "is a shadow" in error and f"mloop endpoints promote {ENDPOINT} canary --weight 50" in hint
+        promoted = _mloop(root, "endpoints", "promote", ENDPOINT, "canary", "--weight", "50")
+        assert promoted.returncode == 0, promoted.stderr
         error, hint = _refused(_mloop(root, "experiments", "start", ENDPOINT, "--variants", "production,canary"))
         assert "no feedback to decide on" in error and f"mloop app --endpoint {ENDPOINT}" in hint
 

@@ -161,7 +161,7 @@ class Recorder:
             "started_at": now, "finished_at": now, "duration_s": 0.0,
             "message": f"reused step run #{source} (run {origin['run_id']})"}, infos, {})
         with self.lock:
-            for name, value in values.items():
+            for name in values:
                 for uri in _uris(values, name):
                     self.stored[uri] = (infos[name], ids.get(name))
         return values

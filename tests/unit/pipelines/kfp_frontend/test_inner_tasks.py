@@ -5,8 +5,10 @@ only the loop iteration that failed."""
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
+from mloop.lineage.schema import component
 from mloop.pipelines import retry_run, run_pipeline, step_logs
 from mloop.pipelines.runs import load_artifact
 
@@ -78,6 +80,7 @@ def test_nested_pipeline_tasks_and_their_artifacts_in_lineage(workspace: Any) ->
     assert rows[1].inputs["rows"] == rows[0].outputs["rows"]["digest"]  # the inner data edge
     assert load_artifact(workspace, record.id, rows[1].name, "Output") == 3.0
     answer = lineage.pipeline(workspace, "kfp-nested", run_id=record.id)
+    jsonschema.validate(answer, component("lineage"))  # seed 004's schema, `run.tasks` included
     node = next(n for n in answer["graph"]["nodes"] if n["id"] == group)
     tasks = {t["name"]: t for t in node["run"]["tasks"]}
     assert tasks[f"{group}/train"]["status"] == "Succeeded"

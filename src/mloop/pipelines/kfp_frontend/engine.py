@@ -181,9 +181,11 @@ class _Dag:
             comp = self.rt.components[ref]
             key = None
             if "executorLabel" in comp and not ("parameterIterator" in task or "artifactIterator" in task):
+                # an exit task (runs after failures too) runs again at the end of a retry
+                anyway = task.get("triggerPolicy", {}).get("strategy") == ALL_DONE
                 key = cache_key({"task": task, "component": comp}, self.rt.executors.get(comp["executorLabel"]),
                                 inputs.params, {k: rec.digest(v) for k, v in inputs.artifacts.items()})
-                found = rec.reuse(path, ref, key, inputs.params)
+                found = None if anyway else rec.reuse(path, ref, key, inputs.params)
                 if found is not None:
                     declared = comp.get("outputDefinitions", {}).get("artifacts", {})
                     return OK, Values({k: v for k, v in found.items() if k not in declared},

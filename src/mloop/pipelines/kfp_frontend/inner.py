@@ -22,8 +22,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mloop.pipelines import graph as g
+from mloop.pipelines import runs
+from mloop.pipelines.kfp_frontend.tracking import artifact_metrics
 from mloop.pipelines.materializers import ArtifactInfo
-from mloop.pipelines.runs import parent_step
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -48,6 +49,7 @@ class Recorder:
         self.ws, self.run_id, self.step, self.kind_of = ws, run_id, step, func
         self.rows: dict[str, int] = {}  # task path -> step_runs.id
         self.logs: dict[str, list[str]] = {}
+        self.started: dict[str, Any] = {}  # task path -> when it began
         self.stored: dict[str, tuple[ArtifactInfo, int | None]] = {}  # artifact uri -> info, row id
         self.lock = threading.Lock()
         self.previous = _retried_tasks(ws, run_id, step)
@@ -55,35 +57,34 @@ class Recorder:
     # ------------------------------------------------------------------ rows
 
     def begin(self, path: str, component: str, params: dict[str, Any], key: str | None) -> None:
-        from mloop.pipelines import runs
-
-        row = self._row(path, component, g.EXECUTING)
-        runs.update_step(self.ws, row, started_at=runs.now(), attempts=1, cache_key=key,
-                         params=_jsonable(params))
+        started = runs.now()
+        with self.lock:
+            self.started[path] = started
+        self._row(path, component, g.EXECUTING, started_at=started, attempts=1, cache_key=key,
+                  params=_jsonable(params))
 
     def end(self, path: str, component: str, status: str, message: str, outputs: dict[str, Any] | None,
             inputs: dict[str, Any], mlflow_run_id: str | None) -> None:
         """Finish the row: status, one-line message, log, outputs stored, inputs' uses."""
-        from mloop.pipelines import runs
-
         row = self.rows.get(path)
         if row is None:  # never begun: skipped, not run, or its inputs failed to resolve
             row = self._row(path, component, status)
         stored = {k: self._store(v) for k, v in (outputs or {}).items() if v is not None}
         uses = {k: used for k, v in inputs.items() if (used := self._use(v)) is not None}
         with self.lock:
-            text = "".join(self.logs.pop(path, []))
-        started = _started(self.ws, row)
+            text, started = "".join(self.logs.pop(path, [])), self.started.pop(path, None)
         finished = runs.now()
         ids = runs.finish_step(self.ws, row, {
             "status": _STATUS.get(status, status), "message": message[:1000] or None,
+            "metrics": artifact_metrics(outputs or {}),
             "finished_at": finished, "logs": text[-_LOG_LIMIT:],
             "duration_s": round((finished - started).total_seconds(), 4) if started else None,
             "mlflow_run_id": mlflow_run_id}, {k: info for k, (info, _) in stored.items()}, uses)
-        with self.lock:
+        with self.lock:  # what later tasks read from these URIs was produced by this row
             for name, (info, _) in stored.items():
-                self.stored[info.uri] = (info, ids.get(name))
-                self.stored.update({u: (info, ids.get(name)) for u in _uris(outputs, name)})
+                for uri in _uris(outputs, name):
+                    if self.stored.get(uri, (info, None))[1] is None:  # a group re-exporting keeps its task's
+                        self.stored[uri] = (info, ids.get(name))
 
     def skipped(self, path: str, component: str, components: dict[str, Any], why: str) -> None:
         """A task not run because of a condition, and every task inside it, end Skipped."""
@@ -95,14 +96,14 @@ class Recorder:
         with self.lock:
             self.logs.setdefault(path.split("@", 1)[0], []).append(text)
 
-    def _row(self, path: str, component: str, status: str) -> int:
+    def _row(self, path: str, component: str, status: str, **values: Any) -> int:
         from mloop.pipelines.tables import step_runs
 
+        values = {"attempts": 0, "params": {}, **values}
         with self.ws.db.begin() as conn:
             result = conn.execute(step_runs.insert().values(
                 run_id=self.run_id, step_name=path[:200], kind=self.kind_of(component),
-                func=f"kfp:{component}"[:500], status=status, attempts=0, params={},
-                metrics={}, outputs={}))
+                func=f"kfp:{component}"[:500], status=status, metrics={}, outputs={}, **values))
             row = int(result.inserted_primary_key[0])  # type: ignore[index]
         with self.lock:
             self.rows[path] = row
@@ -139,7 +140,6 @@ class Recorder:
     def reuse(self, path: str, component: str, key: str, params: dict[str, Any]) -> dict[str, Any] | None:
         """The outputs of this task from the run being retried, if it succeeded there with the
         same key and its artifacts verify; the task's row then reads Cached."""
-        from mloop.pipelines import runs
         from mloop.pipelines.cache import intact
         from mloop.pipelines.kfp_frontend.artifacts import StoredArtifact
         from mloop.pipelines.materializers import load_output
@@ -183,22 +183,8 @@ def _retried_tasks(ws: Workspace, run_id: str, step: str) -> dict[str, tuple[dic
             select(step_runs).where(step_runs.c.run_id == origin.origin_run_id,
                                     step_runs.c.status.in_([g.SUCCEEDED, g.CACHED]),
                                     step_runs.c.cache_key.is_not(None)))]
-        rows = [r for r in rows if r["step_name"] != step and parent_step(r["step_name"]) == step]
+        rows = [r for r in rows if r["step_name"] != step and runs.parent_step(r["step_name"]) == step]
         return {r["step_name"]: (r, _outputs(conn, artifacts, r["id"])) for r in rows}
-
-
-def _started(ws: Workspace, row: int) -> Any:
-    from sqlalchemy import select
-
-    from mloop.pipelines.tables import step_runs
-
-    with ws.db.begin() as conn:
-        value = conn.execute(select(step_runs.c.started_at).where(step_runs.c.id == row)).scalar()
-    if value is not None and value.tzinfo is None:  # SQLite returns naive UTC
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return value
 
 
 def _uri(value: Any) -> str | None:

@@ -77,6 +77,7 @@ def test_nested_pipeline_tasks_and_their_artifacts_in_lineage(workspace: Any) ->
     group = "kfp-inner"
     rows = record.step(f"{group}/make-rows"), record.step(f"{group}/train")
     assert [r.status for r in rows] == ["Succeeded", "Succeeded"]
+    assert rows[1].metrics == {"total": 3.0}  # its Metrics artifact
     assert rows[1].inputs["rows"] == rows[0].outputs["rows"]["digest"]  # the inner data edge
     assert load_artifact(workspace, record.id, rows[1].name, "Output") == 3.0
     answer = lineage.pipeline(workspace, "kfp-nested", run_id=record.id)
@@ -108,3 +109,17 @@ def test_runs_show_and_logs_name_an_inner_task(workspace: Any, tmp_path: Path,
     assert logs.exit_code == 0 and "broken until fixed" in logs.output and ok.name not in logs.output
     missing = cli.invoke(app, ["runs", "show", failed.id, "for-loop-9[1]/work"])
     assert missing.exit_code != 0 and "has no step 'for-loop-9[1]/work'" in str(missing.exception)
+
+
+def test_retry_runs_the_exit_task_again_after_the_fixed_task(workspace: Any, tmp_path: Path) -> None:
+    counter = tmp_path / "c"
+    failed = run(workspace, "exit_handled", {"counter_path": str(counter)})
+    assert failed.status == "Failed"
+    got = statuses(failed)
+    assert got["kfp-exit/say"] == "Succeeded" and got["kfp-exit/exit-handler-1/flaky"] == "Failed"
+    counter.write_text("5")  # flaky fails while its count is below 5: now it succeeds
+    retried = retry_run(workspace, failed.id, tracking=False)
+    assert retried.status == "Succeeded", retried.error
+    assert statuses(retried)["kfp-exit/exit-handler-1/flaky"] == "Succeeded"
+    assert statuses(retried)["kfp-exit/say"] == "Succeeded"  # executed again, not reused
+    assert "cleanup" in step_logs(workspace, retried.id, "kfp-exit/say")["kfp-exit/say"]

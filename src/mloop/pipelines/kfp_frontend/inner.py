@@ -52,7 +52,7 @@ class Recorder:
         self.started: dict[str, Any] = {}  # task path -> when it began
         self.stored: dict[str, tuple[ArtifactInfo, int | None]] = {}  # artifact uri -> info, row id
         self.lock = threading.Lock()
-        self.previous = _retried_tasks(ws, run_id, step)
+        self._previous: dict[str, tuple[dict[str, Any], dict[str, ArtifactInfo]]] | None = None
 
     # ------------------------------------------------------------------ rows
 
@@ -144,7 +144,10 @@ class Recorder:
         from mloop.pipelines.kfp_frontend.artifacts import StoredArtifact
         from mloop.pipelines.materializers import load_output
 
-        found = self.previous.get(path)
+        with self.lock:  # read once, when the first inner task could reuse something
+            if self._previous is None:
+                self._previous = _retried_tasks(self.ws, self.run_id, self.step)
+            found = self._previous.get(path)
         if found is None or found[0]["cache_key"] != key or not intact(self.ws, found[1]):
             return None
         origin, infos = found

@@ -110,8 +110,10 @@ def _show_step(record: Any, name: str, as_json: bool) -> None:
     if as_json:
         print_json(s.to_dict())
         return
-    out = console()
-    out.print(f"step [bold]{s.name}[/] of run {record.id}: [{STYLE.get(s.status, '')}]{s.status}[/]",
+    from rich.markup import escape
+
+    out = console()  # `[1]` in a loop task's name is text, not markup
+    out.print(f"step [bold]{escape(s.name)}[/] of run {record.id}: [{STYLE.get(s.status, '')}]{s.status}[/]",
               highlight=False)
     for label, value in (("kind", s.kind), ("attempts", s.attempts), ("time_s", s.duration_s),
                          ("message", s.message), ("cache key", s.cache_key),

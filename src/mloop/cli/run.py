@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -101,6 +102,7 @@ def report(record: RunRecord, as_json: bool) -> None:
     """Print the outcome (status, the gate's decision, rows and features trained on) and exit
     non-zero unless the run succeeded."""
     from mloop.cli.run_outcome import outcome_lines
+    from mloop.pipelines.runs import parent_step
 
     outcome = outcome_lines(workspace(), record)
     if as_json:
@@ -109,7 +111,8 @@ def report(record: RunRecord, as_json: bool) -> None:
         out = console()
         counts: dict[str, int] = {}
         for s in record.steps:
-            counts[s.status] = counts.get(s.status, 0) + 1
+            if parent_step(s.name) == s.name:  # steps; not the inner tasks of KFP group steps
+                counts[s.status] = counts.get(s.status, 0) + 1
         summary = ", ".join(f"{n} {k}" for k, n in counts.items())
         style = STYLE.get(record.status, "")
         out.print(f"run [bold]{record.id}[/] [{style}]{record.status}[/] in "
@@ -128,11 +131,23 @@ def report(record: RunRecord, as_json: bool) -> None:
     if record.status == "Stopped":
         _print_error(f"run {record.id} stopped", f"Finish it with `mloop runs retry {record.id}`.")
         raise typer.Exit(130)
-    failed = next((s for s in record.steps if s.status == "Failed"), None)
-    hint = (f"See `mloop runs logs {record.id} --step {failed.name}`; fix it, then "
+    failed = _first_failure(record)
+    hint = (f"See `mloop runs logs {record.id} --step {shlex.quote(failed)}`; fix it, then "
             f"`mloop runs retry {record.id}`." if failed else None)
     _print_error(record.error or f"run {record.id} failed", hint)
     raise typer.Exit(1)
+
+
+def _first_failure(record: RunRecord) -> str | None:
+    """The first failed step, or the innermost failed task inside it (a KFP loop's iteration)."""
+    from mloop.pipelines.runs import parent_step
+
+    failed = [s.name for s in record.steps if s.status == "Failed"]
+    if not failed:
+        return None
+    step = next((n for n in failed if parent_step(n) == n), failed[0])
+    inner = [n for n in failed if parent_step(n) == step]
+    return next((n for n in inner if not any(o != n and o.startswith((n + "/", n + "[")) for o in inner)), step)
 
 
 def run(

@@ -55,12 +55,19 @@ def list_cmd(
 
 
 @runs_app.command("show")
-def show_cmd(run_id: str = RunId, as_json: bool = JsonOption) -> None:
+def show_cmd(
+    run_id: str = RunId,
+    step: str | None = typer.Argument(None, help="Only this step (or inner task: 'for-loop-2[1]/square')."),
+    as_json: bool = JsonOption,
+) -> None:
     """A run's parameters, steps (status, attempts, time, metrics) and artifacts."""
     from mloop.pipelines.runs import get_run
 
     ws = workspace()
     record = get_run(ws, run_id)
+    if step is not None:
+        _show_step(record, step, as_json)
+        return
     if as_json:
         print_json(record.to_dict())
         return
@@ -94,6 +101,37 @@ def show_cmd(run_id: str = RunId, as_json: bool = JsonOption) -> None:
         out.print(line, markup=False)
 
 
+def _show_step(record: Any, name: str, as_json: bool) -> None:
+    """One step run in full: status, message, cache, MLflow run, every output with its digest."""
+    from mloop.errors import NotFound, did_you_mean
+
+    names = [s.name for s in record.steps]
+    if name not in names:
+        raise NotFound(f"run '{record.id}' has no step '{name}'", hint=did_you_mean(name, names))
+    s = record.step(name)
+    if as_json:
+        print_json(s.to_dict())
+        return
+    from rich.markup import escape
+
+    out = console()  # `[1]` in a loop task's name is text, not markup
+    out.print(f"step [bold]{escape(s.name)}[/] of run {record.id}: [{STYLE.get(s.status, '')}]{s.status}[/]",
+              highlight=False)
+    for label, value in (("kind", s.kind), ("attempts", s.attempts), ("time_s", s.duration_s),
+                         ("message", s.message), ("cache key", s.cache_key),
+                         ("reused step run", s.cached_from), ("MLflow run", s.mlflow_run_id)):
+        if value not in (None, ""):
+            out.print(f"{label}: {value}", markup=False, highlight=False)
+    if s.params:
+        out.print("params: " + ", ".join(f"{k}={v}" for k, v in s.params.items()), markup=False)
+    rows = [{"output": k, "type": v["type"], "digest": v["digest"], "uri": v["uri"]} for k, v in s.outputs.items()]
+    rows += [{"output": f"(input) {k}", "type": "", "digest": v, "uri": ""} for k, v in s.inputs.items()]
+    if rows:
+        table(rows, ["output", "type", "digest", "uri"])
+    if s.metrics:
+        table([{"metric": k, "value": v} for k, v in s.metrics.items()], ["metric", "value"], title="metrics")
+
+
 @runs_app.command("sync-tracking")
 def sync_tracking_cmd(run_id: str = RunId, as_json: bool = JsonOption) -> None:
     """Replay a run's tracking into MLflow after the tracking server was unreachable."""
@@ -111,12 +149,14 @@ def sync_tracking_cmd(run_id: str = RunId, as_json: bool = JsonOption) -> None:
 @runs_app.command("logs")
 def logs_cmd(
     run_id: str = RunId,
+    only: str | None = typer.Argument(None, metavar="[STEP]", help="Only this step (or inner task)."),
     step: str | None = typer.Option(None, "--step", help="Only this step."),
     as_json: bool = JsonOption,
 ) -> None:
     """Captured stdout, stderr and log records of a run's steps (and tracebacks of failures)."""
     from mloop.pipelines.runs import get_run, step_logs
 
+    step = step or only
     ws = workspace()
     logs = step_logs(ws, run_id, step)
     errors = {s.name: s.error for s in get_run(ws, run_id).steps if s.error}

@@ -174,6 +174,32 @@ def _step_run(name: str, run_id: str, node: Node, step: dict[str, Any] | None,
     return run
 
 
+def _inner_tasks(step: str, data: _RunData, arts: _Artifacts) -> list[dict[str, Any]]:
+    """The recorded inner tasks of a KFP group step (`loop[1]/task`), in the order they started,
+    each with its status, times and the artifacts it wrote (added to the graph's artifacts)."""
+    from mloop.pipelines.runs import parent_step
+
+    rows = sorted((s for n, s in data.steps.items() if n != step and parent_step(n) == step),
+                  key=lambda s: s["id"])
+    tasks = []
+    for row in rows:
+        outputs = []
+        for output, digest in (row.get("outputs") or {}).items():
+            uri = arts.add(data.by_digest.get(digest), digest, f"{row['step_name']}.{output}")
+            outputs.append({"name": output, "uri": uri, "digest": digest})
+        seconds = row["duration_s"] if row["duration_s"] is not None else elapsed(
+            row["started_at"], row["finished_at"])
+        task = {"name": row["step_name"], "status": row["status"],
+                "startTime": iso(row["started_at"]), "endTime": iso(row["finished_at"]),
+                "elapsedSec": None if seconds is None else round(float(seconds), 3),
+                "mlflowRunId": row.get("mlflow_run_id"), "cached": row["status"] == "Cached",
+                "outputs": outputs}
+        if row.get("message"):  # failures under `error`, which the dashboard reduces for guests
+            task["error" if row["status"] in ("Failed", "Stopped") else "message"] = row["message"]
+        tasks.append(task)
+    return tasks
+
+
 # ------------------------------------------------------------------------------ the answer
 
 
@@ -277,11 +303,16 @@ def _answer(ws: Workspace, name: str, graph: Graph, digest: str, modified: datet
     nodes = []
     for node in graph.nodes.values():
         step = steps.get(node.name)
+        run = _step_run(name, data.run["id"], node, step, data) if data is not None else None
+        if run is not None and data is not None and arts is not None:
+            tasks = _inner_tasks(node.name, data, arts)
+            if tasks:
+                run["tasks"] = tasks
         nodes.append({
             "id": node.name, "type": node.kind,
             "inputs": _inputs(node, step, data, arts, steps),
             "outputs": _outputs(node, step, data, arts),
-            "run": _step_run(name, data.run["id"], node, step, data) if data is not None else None,
+            "run": run,
         })
     return {
         "pipeline": {"name": name, "arn": pipeline_arn(name), "lastModifiedTime": iso(modified),

@@ -36,6 +36,12 @@ _RUN = {
         "metrics": {"type": "object", "additionalProperties": {"type": ["number", "null"]}},
         "cached": {"type": "boolean"}, "cachedFrom": _NSTR, "attempts": {"type": "integer"},
         "error": _NSTR, "message": _NSTR,
+        "tasks": {"type": "array", "items": {  # inner tasks of a KFP loop/condition/sub-pipeline step
+            "type": "object", "required": ["name", "status", "outputs"],
+            "properties": {"name": _STR, "status": _STATUS, "startTime": _TIME, "endTime": _TIME,
+                           "elapsedSec": _NUM, "message": _NSTR, "error": _NSTR, "mlflowRunId": _NSTR,
+                           "cached": {"type": "boolean"}, "outputs": {"type": "array", "items": _IO}},
+        }},
     },
 }
 

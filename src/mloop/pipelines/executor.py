@@ -417,8 +417,9 @@ def retry_run(ws: Workspace, run_id: str, *, new_run_id: str | None = None, **op
         raise Conflict(f"run '{run_id}' is {original.status}; only failed or stopped runs are retried", hint=hint)
     graph = runs.run_graph(ws, run_id)
     reuse: dict[str, Any] = {}
-    for step in original.steps:
-        if step.status in (g.SUCCEEDED, g.CACHED) and set(step.outputs) == set(graph.nodes[step.name].outputs):
+    for step in original.steps:  # inner tasks of a KFP group step are not nodes: their step re-runs
+        node = graph.nodes.get(step.name)
+        if node is not None and step.status in (g.SUCCEEDED, g.CACHED) and set(step.outputs) == set(node.outputs):
             origin = {"id": step.id, "cached_from": step.cached_from, "run_id": run_id,
                       "metrics": step.metrics, "mlflow_run_id": step.mlflow_run_id,
                       "model_uri": step.model_uri}

@@ -309,8 +309,7 @@ def get_run(ws: Workspace, run_id: str) -> RunRecord:
                                      artifacts.c.digest).join(artifacts)
                               .where(artifact_uses.c.step_run_id.in_(ids))):
             ins.setdefault(u.step_run_id, {})[u.input_name] = u.digest
-    order = [n["name"] for n in run.graph.get("nodes", [])]
-    steps.sort(key=lambda s: order.index(s.step_name) if s.step_name in order else len(order))
+    steps.sort(key=_step_order([n["name"] for n in run.graph.get("nodes", [])]))
     return RunRecord(
         id=run.id, pipeline=run.pipeline_name, status=run.status, params=run.params,
         target=run.target, created_at=run.created_at, started_at=run.started_at,
@@ -321,6 +320,24 @@ def get_run(ws: Workspace, run_id: str) -> RunRecord:
         steps=[_step_record(s, outs.get(s.id, {}), ins.get(s.id, {})) for s in steps],
         tracking_pending=pending_reason(ws, run_id),
     )
+
+
+def parent_step(step_name: str) -> str:
+    """The step a row belongs to: itself, or for an inner task of a KFP group step (recorded
+    as `for-loop-2[1]/square`, `condition-1/say`) the step before the first `/` or `[`."""
+    cut = [i for i in (step_name.find("/"), step_name.find("[")) if i > 0]
+    return step_name[:min(cut)] if cut else step_name
+
+
+def _step_order(order: list[str]) -> Any:
+    """Graph order; the rows of a group step's inner tasks (`loop[1]/task`, inner.py) follow
+    their step in the order they started."""
+    def key(row: Any) -> tuple[int, int, int]:
+        group = parent_step(row.step_name)
+        where = order.index(group) if group in order else len(order)
+        return where, int(row.step_name != group), int(row.id)
+
+    return key
 
 
 def _status_of(conn: Connection, run_id: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ for `dsl.Collected` and artifact-list outputs).
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -20,9 +21,11 @@ from typing import Any
 
 from mloop.pipelines.kfp_frontend import cel
 from mloop.pipelines.kfp_frontend.errors import KfpTaskFailed
+from mloop.pipelines.kfp_frontend.inner import Recorder, cache_key
 from mloop.pipelines.kfp_frontend.leaf import run_leaf
 from mloop.pipelines.kfp_frontend.tracking import TaskRuns, artifact_metrics
 
+log = logging.getLogger("mloop.pipelines")
 OK, FAILED, SKIPPED, NOT_RUN = "Succeeded", "Failed", "Skipped", "NotRun"
 ALL_DONE = "ALL_UPSTREAM_TASKS_COMPLETED"
 _MISSING = object()
@@ -46,6 +49,7 @@ class Runtime:
     on_log: Callable[[str, str, float | None, int | None], None] | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     tasks: list[tuple[str, str, str]] = field(default_factory=list)  # (path, status, message)
+    recorder: Recorder | None = None  # a step-run row per inner task (inner.py)
 
     def log(self, path: str, text: str, seconds: float | None = None, rc: int | None = None) -> None:
         if self.on_log is not None:
@@ -127,15 +131,18 @@ class _Dag:
             anyway = task.get("triggerPolicy", {}).get("strategy") == ALL_DONE
             if failed and not anyway:
                 self.state[name] = NOT_RUN
+                self._note(name, NOT_RUN, "not run: an upstream task failed")
                 continue
             ups = [self.state.get(u, OK) for u in self.deps[name]]
             if any(s in ("", "running") for s in ups):
                 continue
             if not anyway and any(s in (FAILED, NOT_RUN) for s in ups):
                 self.state[name] = NOT_RUN
+                self._note(name, NOT_RUN, "not run: an upstream task failed")
             elif not anyway and any(s == SKIPPED for s in ups):
                 self.state[name] = SKIPPED
                 self.rt.record(f"{self.path}/{name}", SKIPPED, "an upstream task was skipped")
+                self._note(name, SKIPPED, "skipped: an upstream task was skipped")
             else:
                 self.state[name] = "running"
                 threading.Thread(target=self._task, args=(name,), daemon=True,
@@ -143,8 +150,10 @@ class _Dag:
 
     def _task(self, name: str) -> None:
         path = f"{self.path}/{name}"
+        inputs, result, reused = Values(), None, False
         try:
-            status, result = self._execute(name, path)
+            inputs = self._inputs(self.tasks[name])
+            status, result, reused = self._execute(name, path, inputs)
         except KfpTaskFailed as exc:
             status, result = FAILED, None
             self.errors[name] = str(exc)
@@ -152,19 +161,54 @@ class _Dag:
             status, result = FAILED, None
             self.errors[name] = f"task '{path}': {type(exc).__name__}: {exc}"
         self.rt.record(path, status, self.errors.get(name, ""))
+        if not reused:
+            why = "skipped: its condition is false" if status == SKIPPED else self.errors.get(name, "")
+            self._note(name, status, why, result, inputs)
         with self.cv:
             if result is not None:
                 self.results[name] = result
             self.state[name] = status
             self.cv.notify_all()
 
-    def _execute(self, name: str, path: str) -> tuple[str, Values | None]:
+    def _execute(self, name: str, path: str, inputs: Values) -> tuple[str, Values | None, bool]:
+        """(status, outputs, whether they were reused from the run being retried)."""
         task = self.tasks[name]
-        inputs = self._inputs(task)
         condition = task.get("triggerPolicy", {}).get("condition")
         if condition and not cel.evaluate(condition, inputs.params):
-            return SKIPPED, None
-        return OK, execute_task(self.rt, task, inputs, path)
+            return SKIPPED, None, False
+        rec, ref = self.rt.recorder, task["componentRef"]["name"]
+        if rec is not None:
+            comp = self.rt.components[ref]
+            key = None
+            if "executorLabel" in comp and not ("parameterIterator" in task or "artifactIterator" in task):
+                # an exit task (runs after failures too) runs again at the end of a retry
+                anyway = task.get("triggerPolicy", {}).get("strategy") == ALL_DONE
+                key = cache_key({"task": task, "component": comp}, self.rt.executors.get(comp["executorLabel"]),
+                                inputs.params, {k: rec.digest(v) for k, v in inputs.artifacts.items()})
+                found = None if anyway else rec.reuse(path, ref, key, inputs.params)
+                if found is not None:
+                    declared = comp.get("outputDefinitions", {}).get("artifacts", {})
+                    return OK, Values({k: v for k, v in found.items() if k not in declared},
+                                      {k: v for k, v in found.items() if k in declared}), True
+            rec.begin(path, ref, inputs.params, key)
+        return OK, execute_task(self.rt, task, inputs, path), False
+
+    def _note(self, name: str, status: str, message: str, result: Values | None = None,
+              inputs: Values | None = None) -> None:
+        """The task's row in the run store (never stops the DAG: a failed write is logged)."""
+        rec = self.rt.recorder
+        if rec is None:
+            return
+        path, ref = f"{self.path}/{name}", self.tasks[name]["componentRef"]["name"]
+        try:
+            if status == SKIPPED:
+                rec.skipped(path, ref, self.rt.components, message)
+                return
+            mlflow = self.rt.tasks_mlflow.opened.get(path) if self.rt.tasks_mlflow else None
+            outputs = {**result.params, **result.artifacts} if result is not None else None
+            rec.end(path, ref, status, message, outputs, dict(inputs.artifacts) if inputs else {}, mlflow)
+        except Exception as exc:  # the run goes on; its record of this task is incomplete
+            log.warning("could not record task %s: %s", path, exc)
 
     def _inputs(self, task: dict[str, Any]) -> Values:
         spec = task.get("inputs", {})

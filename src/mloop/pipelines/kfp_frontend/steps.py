@@ -18,6 +18,7 @@ from mloop.pipelines.kfp_frontend import cel
 from mloop.pipelines.kfp_frontend.artifacts import StoredArtifact
 from mloop.pipelines.kfp_frontend.engine import Runtime, Values, execute_task
 from mloop.pipelines.kfp_frontend.errors import KfpTaskFailed
+from mloop.pipelines.kfp_frontend.inner import Recorder
 from mloop.pipelines.kfp_frontend.tracking import TaskRuns
 
 PARAM, ARTIFACT = "p:", "a:"
@@ -35,16 +36,26 @@ def _runtime(spec: dict[str, Any]) -> tuple[Runtime, list[str]]:
 
     def on_log(path: str, text: str, seconds: float | None, rc: int | None) -> None:
         head = f"--- {path}" + (f" (exit {rc}, {seconds:.3f} s)" if seconds is not None else "")
+        entry = f"{head}\n{text}" + ("" if text.endswith("\n") or not text else "\n")
         with lock:
-            lines.append(f"{head}\n{text}" + ("" if text.endswith("\n") or not text else "\n"))
+            lines.append(entry)
+        if rt.recorder is not None and path != ctx.step_name:
+            rt.recorder.log(path, entry)
 
     rt = Runtime(components=spec["components"], executors=spec["executors"], root=root,
                  cwd=str(ws.root), run_name=f"{spec['pipeline']}-{ctx.run_id}", on_log=on_log,
                  install_packages=bool(spec.get("install_packages")), state_dir=Path(ws.state_dir))
+    rt.recorder = Recorder(ws, ctx.run_id, ctx.step_name, lambda ref: _kind(spec["components"].get(ref, {})))
     if ctx.mlflow_run_id and ctx.mlflow_experiment:  # the tracking hook opened the parent run
         rt.tasks_mlflow = TaskRuns(ws, ctx.mlflow_run_id, ctx.mlflow_experiment, ctx.run_id,
                                    spec["pipeline"], ctx.step_name)
     return rt, lines
+
+
+def _kind(comp: dict[str, Any]) -> str:
+    from mloop.pipelines.kfp_frontend.translate import task_kind
+
+    return task_kind(comp)
 
 
 def _inputs(kwargs: dict[str, Any], selectors: dict[str, str]) -> Values:

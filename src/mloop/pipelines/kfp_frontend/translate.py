@@ -84,7 +84,7 @@ def _cacheable(comps: dict[str, Any], task: dict[str, Any]) -> bool:
     return bool(leaves) and all(t.get("cachingOptions", {}).get("enableCache") for t in leaves)
 
 
-def _kind(comp: dict[str, Any]) -> str:
+def task_kind(comp: dict[str, Any]) -> str:
     titles = {a.get("artifactType", {}).get("schemaTitle")
               for a in comp.get("outputDefinitions", {}).get("artifacts", {}).values()}
     if "system.Model" in titles:
@@ -131,7 +131,7 @@ def _task(spec: KfpSpec, graph: g.Graph, name: str, task: dict[str, Any]) -> Non
     inputs, selectors = _bindings(graph, task)
     bound = {b.step for b in inputs.values() if b.source == "output"}
     node = g.Node(
-        name=name, func=RUN_TASK, kind=_kind(comp), inputs=inputs, outputs=_outputs(comp),
+        name=name, func=RUN_TASK, kind=task_kind(comp), inputs=inputs, outputs=_outputs(comp),
         after=[t for t in task.get("dependentTasks", []) if t not in bound],
         options={"cache": _cacheable(comps, task), "retries": 0, "isolation": "thread",
                  "display_name": task.get("taskInfo", {}).get("name", name)},

@@ -105,3 +105,39 @@ def tracked(n: int = 4, scale: float = 2.0) -> float:
     with dsl.ParallelFor([1, 2]) as item:
         log_with_mlflow(x=item)
     return trained.outputs["Output"]
+
+
+@dsl.component
+def make_items(n: int) -> list:
+    return list(range(1, n + 1))
+
+
+@dsl.component
+def work(x: int, log_path: str, fix_path: str) -> int:
+    import os
+
+    with open(log_path, "a") as fh:  # one line per execution: the test counts them
+        fh.write(f"{x}\n")
+    if x == 2 and not os.path.exists(fix_path):
+        raise RuntimeError("item 2 is broken until fixed")
+    return x * 10
+
+
+@dsl.pipeline(name="kfp-loop-retry")
+def loop_retry(log_path: str, fix_path: str, n: int = 3) -> int:
+    items = make_items(n=n)
+    with dsl.ParallelFor(items.output) as x:
+        done = work(x=x, log_path=log_path, fix_path=fix_path).set_caching_options(False)
+    return total(values=dsl.Collected(done.output)).output
+
+
+@dsl.pipeline(name="kfp-inner")
+def inner_pipeline(n: int) -> float:
+    made = make_rows(n=n)
+    return train(rows=made.outputs["rows"], scale=1.0).outputs["Output"]
+
+
+@dsl.pipeline(name="kfp-nested")
+def nested(n: int = 3) -> str:
+    sub = inner_pipeline(n=n)
+    return say(message="done").after(sub).output

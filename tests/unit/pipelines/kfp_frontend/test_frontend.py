@@ -29,9 +29,13 @@ def statuses(record: Any) -> dict[str, str]:
 def test_artifacts_parameters_condition_cache_and_clone(workspace: Any) -> None:
     record = run(workspace, f"{MODULE}:basic")  # pkg.module:function
     assert record.status == "Succeeded", record.error
-    # dsl.If/Else compile to one DAG (condition-branches-1): one step, the branch not taken Skipped
+    # dsl.If/Else compile to one DAG (condition-branches-1): one step, its tasks a row each
     assert statuses(record) == {"make-rows": "Succeeded", "train": "Succeeded",
-                                "condition-branches-1": "Succeeded"}
+                                "condition-branches-1": "Succeeded",
+                                "condition-branches-1/condition-2": "Succeeded",
+                                "condition-branches-1/condition-2/say": "Succeeded",
+                                "condition-branches-1/condition-3": "Skipped",
+                                "condition-branches-1/condition-3/say-2": "Skipped"}
     assert load_artifact(workspace, record.id, "train", "Output") == 12.0  # (0+1+2+3) * 2.0
     train = record.step("train")
     assert train.metrics == {"total": 12.0}  # the Metrics artifact

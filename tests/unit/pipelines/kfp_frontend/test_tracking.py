@@ -42,6 +42,8 @@ def test_every_task_gets_a_nested_run_with_inputs_metrics_and_output_digests(wor
     # the component's own mlflow calls land in its task's run (MLFLOW_RUN_ID)
     assert runs["for-loop-3[1]/log-with-mlflow"].data.metrics["from_component"] == 2.0
     assert runs["for-loop-3[1]/log-with-mlflow"].data.params["x"] == "2"
+    for task in ("condition-1/say", "for-loop-3[0]/log-with-mlflow"):  # inner tasks' rows link theirs
+        assert record.step(task).mlflow_run_id == runs[task].info.run_id
 
 
 def test_a_failed_task_ends_its_nested_run_failed(workspace: Any, tmp_path: Path) -> None:

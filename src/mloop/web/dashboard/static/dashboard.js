@@ -32,6 +32,20 @@
       return "<li><b>" + esc(i.name) + "</b> <code>" + esc(i.uri) + "</code>" + storage(i.uri) + "</li>";
     }).join("") + "</ul>";
   }
+  function tasks(items) {  // the inner tasks of a KFP loop / condition / sub-pipeline step
+    if (!items || !items.length) return "";
+    var run = panel.getAttribute("data-run") || "";
+    return "<h3>Tasks</h3><table class='grid tasks'><thead><tr><th scope='col'>Task</th><th scope='col'>Status</th>" +
+      "<th scope='col'>Elapsed (s)</th><th scope='col'>Outputs</th></tr></thead><tbody>" + items.map(function (t) {
+        var href = "/ui/runs/" + encodeURIComponent(run) + "#step-" + encodeURIComponent(t.name);
+        var outs = (t.outputs || []).map(function (o) {
+          return esc(o.name) + " <code>" + esc(String(o.digest || "").slice(0, 12)) + "</code>";
+        }).join(", ");
+        return "<tr data-task='" + esc(t.name) + "'><td><a href='" + esc(href) + "'>" + esc(t.name) + "</a>" +
+          (t.error || t.message ? "<br><span class='muted'>" + esc(t.error || t.message) + "</span>" : "") + "</td><td>" + esc(t.status) +
+          "</td><td>" + esc(t.elapsedSec) + "</td><td>" + outs + "</td></tr>";
+      }).join("") + "</tbody></table>";
+  }
   function show(id) {
     var n = nodes[id];
     if (!n) return;
@@ -43,7 +57,7 @@
     var m = r.metrics || {};
     var keys = Object.keys(m);
     if (keys.length) html += "<h3>Metrics</h3><table class='kv'>" + keys.map(function (k) { return row(k, m[k]); }).join("") + "</table>";
-    html += io("Inputs", n.inputs) + io("Outputs", n.outputs);
+    html += io("Inputs", n.inputs) + io("Outputs", n.outputs) + tasks(r.tasks);
     if (r.error) html += "<h3>Error</h3><pre>" + esc(r.error) + "</pre>";
     if (r.message) html += "<h3>Message</h3><pre>" + esc(r.message) + "</pre>";
     if (r.logs) html += "<h3>Logs</h3><pre class='logs'>" + esc(r.logs) + "</pre>";

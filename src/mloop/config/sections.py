@@ -82,6 +82,10 @@ class AuthSettings(_Section):
         "(the configured principal). Unset: 'os' on the workspace's own SQLite database, else 'token'.",
     )
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="Dashboard sessions expire after this long.")
+    login_failures_per_minute: int = Field(
+        5, ge=1, le=1000, description="Failed dashboard logins allowed per client address (and per principal "
+        "whose token a wrong one starts like) in a moving minute; more get 429 with Retry-After.",
+    )
 
 
 class ServerSettings(_Section):
@@ -101,8 +105,8 @@ class ServerSettings(_Section):
     )
     allowed_hosts: list[str] = Field(
         default_factory=list,
-        description="Host names `mloop server` answers to (default: its bind address and localhost; "
-        "'*' for any).",
+        description="Host names `mloop server` answers to (default: its bind address and localhost; a 0.0.0.0 "
+        "bind: localhost, the machine's names and interface addresses; '*' for any).",
     )
 
 
@@ -153,7 +157,8 @@ class AppSettings(_Section):
     max_records: int = Field(1000, gt=0, description="Most records one /api/predict call may carry.")
     allowed_hosts: list[str] = Field(
         default_factory=list,
-        description="Host names `mloop app` answers to (default: its bind address and localhost; '*' for any).",
+        description="Host names `mloop app` answers to (default: its bind address and localhost; a 0.0.0.0 "
+        "bind: localhost, the machine's names and interface addresses; '*' for any).",
     )
 
 
@@ -210,7 +215,7 @@ class ServingSettings(_Section):
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Host names `mloop serve` answers to (default: its bind address and localhost; "
-        "'*' for any; a 0.0.0.0 bind checks nothing unless set).",
+        "'*' for any; a 0.0.0.0 bind: localhost, the machine's names and interface addresses).",
     )
     input_policy: Literal["warn", "reject"] = Field(
         "warn", description="Records holding what the model never saw (unknown categories, numbers outside "

@@ -39,15 +39,34 @@ def allowed_hosts(configured: Iterable[str], bind_host: str | None) -> frozenset
         configured: the `allowed_hosts` setting; when non-empty it is the whole list
             (`*` in it switches the check off).
         bind_host: the address the server binds. Default list: it and the loopback names. A
-            wildcard bind (0.0.0.0) or an app embedded without one (tests, ASGI mounts) has no
-            default list: configure `allowed_hosts` there.
+            wildcard bind (0.0.0.0, ::) answers on every interface, so its default is what a
+            client on the network can legitimately call it by: the loopback names, this machine's
+            host name and FQDN, and the addresses of its interfaces (`machine_names`); a DNS
+            rebinding page's own name is none of those. An app embedded without a bind address
+            (tests, ASGI mounts) checks nothing unless configured.
     """
     names = [_normal(h) for h in configured if h.strip()]
     if names:
         return None if "*" in names else frozenset(names)
-    if bind_host is None or bind_host.strip() in WILDCARDS:
+    if bind_host is None:
         return None
+    if bind_host.strip() in WILDCARDS:
+        return frozenset({*LOOPBACK_NAMES, *machine_names()})
     return frozenset({_normal(bind_host), *LOOPBACK_NAMES})
+
+
+def machine_names() -> set[str]:
+    """This machine's host name, FQDN and interface addresses (IPv4 and IPv6, without zone ids)."""
+    import socket
+
+    import psutil
+
+    names = {socket.gethostname(), socket.getfqdn()}
+    for addrs in psutil.net_if_addrs().values():
+        for addr in addrs:
+            if addr.family in (socket.AF_INET, socket.AF_INET6):
+                names.add(addr.address.split("%", 1)[0])
+    return {_normal(n) for n in names if n}
 
 
 def _normal(host: str) -> str:

@@ -19,6 +19,7 @@ from mloop.pipelines.kfp_frontend import cel
 from mloop.pipelines.kfp_frontend.artifacts import StoredArtifact
 from mloop.pipelines.kfp_frontend.engine import Runtime, Values, execute_task
 from mloop.pipelines.kfp_frontend.errors import KfpTaskFailed
+from mloop.pipelines.kfp_frontend.registry import RUN_ENV
 
 PARAM, ARTIFACT = "p:", "a:"
 
@@ -38,11 +39,12 @@ def _runtime(spec: dict[str, Any]) -> tuple[Runtime, list[str]]:
         with lock:
             lines.append(f"{head}\n{text}" + ("" if text.endswith("\n") or not text else "\n"))
 
-    env: dict[str, str] = {}
+    # A component that registers a model (`register_from_component`) acts for the run's principal.
+    env: dict[str, str] = {RUN_ENV: ctx.run_id}
     if ctx.mlflow_run_id and ctx.kind == TRAINING:  # `mlflow.start_run()` in the component resumes it
         from mloop.tracking.client import tracking_uri
 
-        env = {"MLFLOW_TRACKING_URI": tracking_uri(ws), "MLFLOW_RUN_ID": ctx.mlflow_run_id}
+        env.update(MLFLOW_TRACKING_URI=tracking_uri(ws), MLFLOW_RUN_ID=ctx.mlflow_run_id)
     rt = Runtime(components=spec["components"], executors=spec["executors"], root=root,
                  cwd=str(ws.root), run_name=f"{spec['pipeline']}-{ctx.run_id}", env=env, on_log=on_log)
     return rt, lines

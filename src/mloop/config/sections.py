@@ -103,6 +103,9 @@ class ServerSettings(_Section):
         description="Seconds a client may take to send one request (headers and body) to any mloop "
                     "server (control plane, model server, inference app); slower connections are closed.",
     )
+    max_body_bytes: int = Field(
+        1024 * 1024, gt=0, description="Largest request body of the control plane (forms, JSON); 413 above."
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Host names `mloop server` answers to (default: its bind address and localhost; a 0.0.0.0 "
@@ -186,8 +189,14 @@ class ServingSettings(_Section):
         6 * 1024 * 1024, gt=0, description="Largest request body of the model server and the inference app (413 above)."
     )
     offload_bytes: int = Field(
-        2048, ge=0, description="Requests with larger bodies (about 50 CSV rows) are parsed and predicted "
-                                "in a worker thread, so they never stall the event loop."
+        16384, ge=0, description="Requests with larger bodies (about 450 CSV rows) are parsed and predicted "
+                                 "in a worker thread, so they never stall the event loop; smaller ones share "
+                                 "model calls on the loop."
+    )
+    process_bytes: int = Field(
+        1 << 20, ge=0, description="Requests with larger bodies are parsed and predicted in a worker process "
+                                   "(their parsing would hold the interpreter lock for every other request); "
+                                   "0: never.",
     )
     predict_threads: int = Field(
         4, ge=1, le=64, description="Worker threads per server process for those larger requests."

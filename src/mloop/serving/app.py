@@ -5,9 +5,10 @@ prediction routes) wrapped in a small raw-ASGI front that answers the prediction
 `/ping` itself: on the hot path a request costs a header scan, one body read, the parse, the
 model and one send, with no per-request framework objects. Both paths call the same handler.
 
-Small requests (a few rows) are parsed and predicted on the event loop, sharing model calls
-(`batching`); a body above `serving.offload_bytes` is parsed and predicted in a worker thread
-(`offload`), so one client's 5 MB batch never holds up everyone else's single rows.
+Small requests (up to a few hundred rows) are parsed and predicted on the event loop, sharing
+model calls (`batching`); a body above `serving.offload_bytes` is parsed and predicted in a worker
+thread, one above `serving.process_bytes` in a worker process (`offload`, `bulk`), so one client's
+5 MB batch never holds up everyone else's single rows.
 """
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ class ServingApp:
         if call.request is None:
             assert call.refusal is not None
             await _send(send, *call.refusal)
+        elif self.offload.wanted(body):
+            await _send(send, *call.answer(await self.offload.predict(self.live, self.metrics, call.request)))
         elif self.batcher is None:
             await _send(send, *call.answer(handler.predict(self.live, self.metrics, call.request)))
         else:
@@ -210,7 +213,7 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
                             poll_interval or settings.poll_interval, metrics)
     live.metrics = metrics
     live.target_gate = TargetGate(ws, settings.allow_target_variant)
-    offload = Offload(settings.offload_bytes, settings.predict_threads)
+    offload = Offload(settings.offload_bytes, settings.predict_threads, settings.process_bytes)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> Any:

@@ -25,6 +25,8 @@ from mloop.serving.protocols import (
 from mloop.serving.protocols.common import dumps
 
 if TYPE_CHECKING:
+    from collections import Counter
+
     from mloop.serving.batching import Batcher
     from mloop.serving.live import Deployment, LiveEndpoint, LiveVariant
     from mloop.serving.metrics import ServerMetrics
@@ -139,13 +141,18 @@ def _failure(variant: LiveVariant, exc: Exception) -> Response:
 
 def _record(variant: LiveVariant, metrics: ServerMetrics | None, code: int, started: float,
             findings: list[Finding], rows: int) -> None:
+    record(variant, metrics, code, started, input_policy.counts(findings) if findings else None, rows)
+
+
+def record(variant: LiveVariant, metrics: ServerMetrics | None, code: int, started: float,
+           issues: Counter[tuple[str, str]] | None, rows: int) -> None:
+    """Count one answered request: the variant's guardrail window and the server's metrics."""
     elapsed = time.perf_counter() - started
     variant.window.add(time.monotonic(), elapsed, code >= 500, rows)
     if metrics is not None:
         metrics.observe(variant.name, variant.model.name, variant.version, code, elapsed)
-        if findings:
-            metrics.observe_inputs(variant.name, variant.model.name, variant.version,
-                                   input_policy.counts(findings))
+        if issues:
+            metrics.observe_inputs(variant.name, variant.model.name, variant.version, issues)
 
 
 _logged: set[int] = set()
@@ -160,6 +167,15 @@ def _log_failure(variant: LiveVariant, exc: Exception) -> None:
         return
     _logged.add(id(variant.model))
     log.error(msg, *args, exc_info=exc)
+
+
+def choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVariant:
+    """The variant that answers `req` (routing, version and target checks).
+
+    Raises:
+        MloopError: nothing deployed, an unknown model or version, a target without the right token.
+    """
+    return _choose(live, dep, req)
 
 
 def _choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVariant:

@@ -95,6 +95,8 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
         if call.request is None:
             assert call.refusal is not None
             return out(*call.refusal)
+        if offload.wanted(body):
+            return out(*call.answer(await offload.predict(live, metrics, call.request)))
         return out(*call.answer(handler.predict(live, metrics, call.request)))
 
     def doc(status_doc: tuple[int, Any]) -> JSONResponse:
@@ -153,13 +155,14 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
     async def v2_infer_version(name: str, version: str, request: Request) -> Response:
         return await run(request, handler.V2, name, version)
 
-    @api.get("/metrics", response_model=None, tags=["metrics"])
+    @api.get("/metrics", response_model=None, tags=["metrics"], responses={200: {
+        "description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}}})
     def metrics_route() -> Response:
         body, ctype = metrics.render()
         return Response(body, 200, media_type=ctype)
 
     _error_handlers(api, MloopError, RequestValidationError, HTTPException, JSONResponse)
-    _error_schema(api)
+    _error_schema(api, live)
     return api
 
 
@@ -180,17 +183,29 @@ def _error_handlers(api: Any, mloop_error: Any, validation: Any, http_exc: Any, 
         return json_response({"code": code, "message": str(exc.detail)}, exc.status_code)
 
 
-def _error_schema(api: Any) -> None:
+def _error_schema(api: Any, live: "LiveEndpoint") -> None:
+    """The OpenAPI document with the house error body and, once a model is loaded, its request
+    bodies (`openapi_bodies`); rebuilt when the endpoint's deployment changes."""
     from fastapi.openapi.utils import get_openapi
 
+    from mloop.serving.openapi_bodies import document_model
+
+    built: dict[str, Any] = {}
+
     def openapi() -> dict[str, Any]:
-        if api.openapi_schema:
+        dep = live.current
+        generation = dep.generation if dep is not None else None
+        if built.get("generation", -1) == generation and api.openapi_schema:
             return api.openapi_schema
         schema = get_openapi(title=api.title, version=api.version, routes=api.routes)
         schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = {
             "type": "object", "required": ["code", "message"],
             "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "hint": {"type": "string"}}}
+        if dep is not None and dep.variants:
+            first = (dep.variants.get("production") or next(iter(dep.variants.values()))).model
+            document_model(schema, first, live.name)
         api.openapi_schema = schema
+        built["generation"] = generation
         return schema
 
     api.openapi = openapi

@@ -174,3 +174,22 @@ def test_the_access_log_keeps_no_query_string() -> None:
                                ("127.0.0.1:5", "GET", "/lineage?token=s3cret&pipeline=x", "1.1", 200), None)
     RedactedAccessLog().filter(record)
     assert "s3cret" not in record.getMessage() and "/lineage?[redacted]" in record.getMessage()
+
+
+def test_the_control_plane_refuses_a_body_over_its_limit_before_parsing_it(workspace_dir: Path) -> None:
+    ws = open_workspace(workspace_dir, server__max_body_bytes=10_000)
+    with _client(create_app(ws, bind_host="127.0.0.1"), "127.0.0.1") as client:
+        form = {"token": "x" * 20_000, "csrf": "y"}
+        declared = client.post("/ui/login", data=form)
+        assert declared.status_code == 413 and declared.json()["code"] == "payload_too_large"
+
+        def chunks() -> Any:  # no Content-Length: counted while it streams in
+            yield b"token=" + b"x" * 6000
+            yield b"x" * 6000
+
+        streamed = client.post("/ui/login", content=chunks(),
+                               headers={"content-type": "application/x-www-form-urlencoded"})
+        assert streamed.status_code == 413 and streamed.json()["code"] == "payload_too_large"
+        assert client.post("/ui/login", data={"token": "mlp_short", "csrf": "y"}).status_code == 403  # CSRF
+        assert client.get("/healthz").status_code == 200
+    ws.close()

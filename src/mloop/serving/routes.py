@@ -18,7 +18,13 @@ _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schema
 ERRORS: dict[int | str, dict[str, Any]] = {str(c): {"description": d, **_ERR} for c, d in (
     (400, "Malformed input"), (404, "Unknown model"), (413, "Body too large"),
     (415, "Unsupported content type"), (503, "No model loaded yet"))}
-RUNTIME_ERRORS = {**ERRORS, "424": {"description": "The model failed (SageMaker's ModelError)", **_ERR}}
+# SageMaker answers in the format the caller accepts (the runtime route: by default its own body's).
+PREDICTIONS = {"200": {"description": "Predictions", "content": {
+    "application/json": {"schema": {"type": "object", "required": ["predictions"],
+                                    "properties": {"predictions": {"type": "array"}}}},
+    "text/csv": {"schema": {"type": "string"}}}}}
+INVOCATION_ANSWERS = {**PREDICTIONS, **ERRORS}
+RUNTIME_ERRORS = {**INVOCATION_ANSWERS, "424": {"description": "The model failed (SageMaker's ModelError)", **_ERR}}
 ROWS = {"type": "array", "minItems": 1, "items": {"oneOf": [{"type": "array"}, {"type": "object"}]}}
 INVOCATION_BODY = {"requestBody": {"required": True, "content": {
     # One raw ad-click record (age, gender, device_type, ad_position, browsing_history, time_of_day).
@@ -106,7 +112,8 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
     def ping_route() -> Response:
         return out(*ping(live))
 
-    @api.post("/invocations", response_model=None, tags=["sagemaker"], openapi_extra=INVOCATION_BODY, responses=ERRORS)
+    @api.post("/invocations", response_model=None, tags=["sagemaker"], openapi_extra=INVOCATION_BODY,
+              responses=INVOCATION_ANSWERS)
     async def invocations(request: Request) -> Response:
         return await run(request, handler.SAGEMAKER)
 

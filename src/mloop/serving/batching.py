@@ -6,26 +6,17 @@ predicts them together (XGBoost's per-call cost dominates single-row predictions
 request its slice. No timer is involved, so a lone request waits for nothing: the flush runs as
 soon as the current iteration's callbacks are done. If a batch fails, its requests are predicted
 one by one, so one bad request never fails its neighbours.
-
-A batch of `THREAD_ROWS` rows or more (a few 100-row requests) is predicted on the batcher's one
-model thread: the model call releases the interpreter, so the loop parses the next requests
-meanwhile, and a process with two busy threads loses less when a crowded machine preempts one
-(measured at load 16 on 2 cores: 100-row p99 ~40 ms with the hand-off, ~120-540 ms without).
-Smaller batches (single rows) are predicted on the loop, where a hand-off would cost more than
-the prediction.
 """
 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mloop.serving.models import ServedModel
 
 MAX_ROWS = 1024  # requests larger than this are predicted on their own
-THREAD_ROWS = 64  # batches of at least this many rows are predicted on the model thread
 
 
 class Batcher:
@@ -36,7 +27,6 @@ class Batcher:
         self._scheduled = False
         self.batches = 0
         self.batched_requests = 0
-        self._thread: ThreadPoolExecutor | None = None
 
     def predict(self, model: ServedModel, rows: list[Any]) -> asyncio.Future[list[Any]]:
         """A future of `model.predict(rows)`, computed with this iteration's other requests."""
@@ -57,7 +47,7 @@ class Batcher:
         for item in pending:
             groups.setdefault(id(item[0]), []).append(item)
         for items in groups.values():
-            if len(items) == 1 and len(items[0][1]) < THREAD_ROWS:
+            if len(items) == 1:
                 _settle(items[0][2], items[0][0], items[0][1])
                 continue
             self._together(items)
@@ -65,30 +55,12 @@ class Batcher:
     def _together(self, items: list[tuple[ServedModel, list[Any], asyncio.Future[list[Any]]]]) -> None:
         model = items[0][0]
         rows = [row for _, part, _ in items for row in part]
-        if len(rows) >= THREAD_ROWS:
-            if self._thread is None:
-                self._thread = ThreadPoolExecutor(1, thread_name_prefix="mloop-batch")
-            done = asyncio.get_running_loop().run_in_executor(self._thread, model.predict, rows)
-            done.add_done_callback(lambda f: self._hand_out(items, f))
-            return
         try:
             predictions = model.predict(rows)
         except Exception:
             for _, part, future in items:
                 _settle(future, model, part)
             return
-        self._share(items, predictions)
-
-    def _hand_out(self, items: list[tuple[ServedModel, list[Any], asyncio.Future[list[Any]]]],
-                  done: asyncio.Future[list[Any]]) -> None:
-        if done.cancelled() or done.exception() is not None:
-            for model, part, future in items:  # one by one: only the bad request fails
-                _settle(future, model, part)
-            return
-        self._share(items, done.result())
-
-    def _share(self, items: list[tuple[ServedModel, list[Any], asyncio.Future[list[Any]]]],
-               predictions: list[Any]) -> None:
         self.batches += 1
         self.batched_requests += len(items)
         start = 0

@@ -62,19 +62,3 @@ def test_a_bad_request_never_fails_its_batch_neighbours(model_and_app) -> None: 
     answers = run_all(app, [*bodies, (b"1,ios,abc,0", b"text/csv")])
     assert [status for status, _ in answers] == [200] * 5 + [400]
     assert "expects a number" in orjson.loads(answers[-1][1])["message"]
-
-
-def test_batches_of_many_rows_are_shared_on_the_model_thread_and_match_alone(model_and_app) -> None:  # type: ignore[no-untyped-def]
-    """100-row requests (the batch passes THREAD_ROWS) are predicted together off the loop."""
-    from mloop.serving.batching import THREAD_ROWS
-
-    model, app = model_and_app
-    batches = [[[20 + (i + j) % 40, ("ios", "web")[j % 2], j % 24, (i - j) / 50] for j in range(100)]
-               for i in range(4)]
-    assert len(batches[0]) * 2 >= THREAD_ROWS
-    before = app.batcher.batched_requests
-    answers = run_all(app, [(orjson.dumps({"instances": rows}), b"application/json") for rows in batches])
-    for (status, body), rows in zip(answers, batches, strict=True):
-        assert status == 200
-        assert orjson.loads(body)["predictions"] == pytest.approx(model.predict_records(rows).tolist(), abs=1e-6)
-    assert app.batcher.batched_requests - before == 4 and app.batcher._thread is not None

@@ -42,7 +42,7 @@ def server(
         out.print(f"[yellow]warning:[/] listening on {bind_host} with anonymous reads: anyone who can reach "
                   "this port can read lineage (set \\[auth] anonymous_read = \"loopback\" or false)")
     if not settings.server.allowed_hosts and bind_host.strip() in ("0.0.0.0", "::"):
-        out.print(f"[dim]answering to Host: localhost, this machine's names and addresses; set \\[server] "
+        out.print("[dim]answering to Host: localhost, this machine's names and addresses; set \\[server] "
                   "allowed_hosts to the names clients use (a proxy's name; see docs/security.md)[/]")
     try:
         uvicorn.run(app, host=bind_host, port=bind_port, log_level=settings.log_level.lower(),

@@ -41,10 +41,9 @@ def sync(ws: Workspace, name: str | None = None, *, principal: str | None = None
     """
     from sqlalchemy import select
 
+    from mloop.auth import normalize
     from mloop.registry.tables import registry_versions as t
     from mloop.tracking import model_registry
-
-    from mloop.auth import normalize
 
     who = normalize(principal) or None
     names = [name] if name else model_registry.list_names(ws)

@@ -170,7 +170,7 @@ class BulkPool:
 
 def _start_models() -> None:
     """Import the model and protocol code in the worker before the first request."""
-    import mloop.recipes.model  # noqa: F401
+    import mloop.recipes.model
     import mloop.serving.protocols  # noqa: F401
 
 

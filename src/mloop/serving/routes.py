@@ -19,12 +19,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {str(c): {"description": d, **_ERR} fo
     (400, "Malformed input"), (404, "Unknown model"), (413, "Body too large"),
     (415, "Unsupported content type"), (503, "No model loaded yet"))}
 # SageMaker answers in the format the caller accepts (the runtime route: by default its own body's).
-PREDICTIONS = {"200": {"description": "Predictions", "content": {
+PREDICTIONS: dict[int | str, dict[str, Any]] = {"200": {"description": "Predictions", "content": {
     "application/json": {"schema": {"type": "object", "required": ["predictions"],
                                     "properties": {"predictions": {"type": "array"}}}},
     "text/csv": {"schema": {"type": "string"}}}}}
-INVOCATION_ANSWERS = {**PREDICTIONS, **ERRORS}
-RUNTIME_ERRORS = {**INVOCATION_ANSWERS, "424": {"description": "The model failed (SageMaker's ModelError)", **_ERR}}
+INVOCATION_ANSWERS: dict[int | str, dict[str, Any]] = {**PREDICTIONS, **ERRORS}
+RUNTIME_ERRORS: dict[int | str, dict[str, Any]] = {**INVOCATION_ANSWERS, "424": {
+    "description": "The model failed (SageMaker's ModelError)", **_ERR}}
 ROWS = {"type": "array", "minItems": 1, "items": {"oneOf": [{"type": "array"}, {"type": "object"}]}}
 INVOCATION_BODY = {"requestBody": {"required": True, "content": {
     # One raw ad-click record (age, gender, device_type, ad_position, browsing_history, time_of_day).

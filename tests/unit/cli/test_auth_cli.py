@@ -99,7 +99,8 @@ MUTATIONS = [
     ["release", "approve", "1", "-m", "x"], ["runs", "retry", "r-1"], ["destroy", "--yes"],
     ["models", "delete", "m"], ["runs", "delete", "r-1"], ["endpoints", "delete", "ep"], ["features", "delete", "g"],
     ["models", "register", "m", "--from-run", "r-1", "--task", "train"], ["models", "sync"],
-    ["ingest", "rows.csv", "--group", "g", "--id", "id"], ["features", "create", "g", "--from-csv", "rows.csv", "--id", "id"],
+    ["ingest", "rows.csv", "--group", "g", "--id", "id"],
+    ["features", "create", "g", "--from-csv", "rows.csv", "--id", "id"],
     ["features", "verify", "--repair"], ["step", "exec", "--pipeline", "p", "--run-id", "r-1", "--step", "s"],
 ]
 

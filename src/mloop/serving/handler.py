@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.errors import MloopError
 from mloop.serving import input_policy
-from mloop.serving.errors import ModelError, ModelNotFound, NoModelDeployed
+from mloop.serving.errors import ModelError, ModelNotFound, NoModelDeployed, error_body
 from mloop.serving.input_check import Finding, inspect
 from mloop.serving.protocols import (
     parse_invocation,
@@ -66,7 +66,7 @@ class Request:
 
 def error_response(exc: MloopError, headers: list[tuple[bytes, bytes]] | None = None) -> Response:
     status = exc.http_status if 400 <= exc.http_status < 600 else 500
-    return status, dumps(exc.to_dict()), JSON, headers or []
+    return status, dumps(error_body(exc)), JSON, headers or []
 
 
 def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> Response:
@@ -235,7 +235,7 @@ def model_metadata(live: LiveEndpoint, name: str, protocol: str) -> tuple[int, A
         err = (NoModelDeployed(f"endpoint '{live.name}' has no model deployed yet") if dep is None
                else ModelNotFound(f"model '{name}' is not served here",
                                   hint="known: " + ", ".join(sorted(dep.model_names))))
-        return err.http_status, err.to_dict()
+        return err.http_status, error_body(err)
     variants = list(dep.variants.values())
     if protocol == V1:
         return 200, {"name": name, "ready": bool(dep.router),

@@ -177,7 +177,9 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
 def _error_handlers(api: Any, mloop_error: Any, validation: Any, http_exc: Any, json_response: Any) -> None:
     @api.exception_handler(mloop_error)
     async def on_mloop(_r: Any, exc: MloopError) -> Any:
-        return json_response(exc.to_dict(), exc.http_status)
+        from mloop.serving.errors import error_body
+
+        return json_response(error_body(exc), exc.http_status)
 
     @api.exception_handler(validation)
     async def on_validation(_r: Any, exc: Any) -> Any:

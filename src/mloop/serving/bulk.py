@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mloop.serving")
 
-NICENESS = 10  # the worker process yields the CPU to the server's small requests
+NICENESS = 5  # below the server's priority, so small requests run first (at 10, big ones nearly starved at load 16)
 
 
 class Call(NamedTuple):

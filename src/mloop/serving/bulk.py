@@ -3,8 +3,8 @@
 A worker thread keeps a big request off the event loop but not off the interpreter lock: parsing
 a 5 MB JSON body is one `orjson.loads` call that holds the lock for a few hundred milliseconds,
 and every small request waits behind it. Bodies above `serving.process_bytes` therefore go to a
-process of their own (one per server process, started with the server, at a lower CPU priority
-so that the operating system runs small requests first). It loads the same model directory the
+process of their own (one per server process, started on the first such request, at a lower CPU
+priority so that the operating system runs small requests first). It loads the same model directory the
 server loaded (verified there; the worker only reads it), keeps the last two, and runs the same
 parse, input check, policy and render code as `handler.predict`; the server chooses the variant
 and records the metrics, so routing, the guardrails and `/metrics` see these requests too.
@@ -48,6 +48,7 @@ class Call(NamedTuple):
     model_uri: str
     request: handler.Request
     policy: str
+    variant: str
 
 
 class Answer(NamedTuple):
@@ -95,7 +96,7 @@ def run(call: Call) -> Answer:
     """In the worker process: parse, check, predict and render one request (never raises)."""
     from mloop.serving import input_policy
 
-    variant = _Variant("", str(call.version), _model(call), [])
+    variant = _Variant(call.variant, str(call.version), _model(call), [])
     findings: list[Any] = []
     rows = handler.UNTIMED
     try:
@@ -149,7 +150,7 @@ class BulkPool:
             return None
         pool = self._pool or await asyncio.to_thread(self.start)
         call = Call(str(path), variant.model.name, variant.model.version, variant.model.model_uri,
-                    _tokenless(req), dep.input_policy if dep is not None else "warn")
+                    _tokenless(req), dep.input_policy if dep is not None else "warn", variant.name)
         try:
             answer = await asyncio.get_running_loop().run_in_executor(pool, run, call)
         except BrokenProcessPool:  # the worker died (out of memory?): a new one for the next request

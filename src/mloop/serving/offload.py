@@ -2,13 +2,16 @@
 
 Parsing and predicting a 5 MB batch takes the better part of a second; on the event loop that
 second is added to every other client's request (measured: p50 2.6 ms -> 869 ms while two clients
-sent 5 MB bodies). Requests whose body is larger than `offload_bytes` (16 KiB, ~450 CSV rows,
-a few milliseconds of work) are handed to a small thread pool: the model call releases the
-interpreter, so the loop keeps answering small requests in between. Bodies above
-`process_bytes` (1 MiB) go to a worker process (`bulk`): their parse alone holds the
-interpreter for hundreds of milliseconds. Smaller requests - a 100-row batch is ~4 KB - stay on
-the loop, where micro-batching makes them cheaper than any hand-off (measured: handing 100-row
-requests to threads halved their throughput).
+sent 5 MB bodies). Requests whose body is larger than `offload_bytes` (2 KiB, about 50 CSV rows)
+are handed to a small thread pool: the model call releases the interpreter, so the loop keeps
+answering small requests in between. Bodies above `process_bytes` (1 MiB) go to a worker process
+(`bulk`): their parse alone holds the interpreter for hundreds of milliseconds. Single rows stay
+on the loop, where micro-batching makes them cheaper than a hand-off.
+
+Why 100-row requests go to threads: measured side by side (bench/serving.py --compare-offload,
+four runs at load 10-20 on 2 cores), keeping them on the loop gave about the same throughput
+and a lower p50 but a 2-5x higher p99 at 8 connections (one busy loop thread loses every
+request in flight when the host preempts it).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ SWITCH_INTERVAL_S = 0.0005
 class Offload:
     """Decides which requests leave the loop, and runs them on a thread pool."""
 
-    def __init__(self, min_bytes: int = 16384, threads: int = 4, process_bytes: int = 1 << 20) -> None:
+    def __init__(self, min_bytes: int = 2048, threads: int = 4, process_bytes: int = 1 << 20) -> None:
         self.min_bytes = min_bytes
         self.threads = threads
         self.bulk = BulkPool(process_bytes)

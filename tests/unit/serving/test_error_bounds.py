@@ -3,6 +3,7 @@ tensor name or content type comes back cut, with how much was left out (issue 18
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -26,9 +27,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
 
 @pytest.mark.parametrize(("route", "body", "ctype", "status"), [
     ("/invocations", f"{BIG},ios,3,0.5", "text/csv", 400),  # a value in a numeric column
-    ("/invocations", '{"instances": [{"%s": 1}]}' % BIG, "application/json", 400),  # a field name
-    ("/v1/models/ctr:predict", '{"instances": [["%s", "ios", 3, 0.5]]}' % BIG, "application/json", 400),
-    ("/v2/models/ctr/infer", '{"inputs": [{"name": "%s", "shape": [1], "datatype": "FP64", "data": [1]}]}' % BIG,
+    ("/invocations", json.dumps({"instances": [{BIG: 1}]}), "application/json", 400),  # a field name
+    ("/v1/models/ctr:predict", json.dumps({"instances": [[BIG, "ios", 3, 0.5]]}), "application/json", 400),
+    ("/v2/models/ctr/infer", json.dumps({"inputs": [{"name": BIG, "shape": [1], "datatype": "FP64", "data": [1]}]}),
      "application/json", 400),
     ("/invocations", "25,ios,3,0.5", "text/" + BIG, 415),  # the content type
     ("/endpoints/ctr/invocations", f"{BIG},ios,3,0.5", "text/csv", 424),  # SageMaker Runtime's ModelError

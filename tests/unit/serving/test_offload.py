@@ -87,7 +87,7 @@ def test_small_and_big_requests_answer_the_same(gated: tuple[str, GatedModel]) -
     """The threshold changes where a request runs, never what it answers (errors included)."""
     url, model = gated
     model.gate.set()
-    rows = ROW * 1300  # above offload_bytes (16 KiB): a worker thread
+    rows = ROW * 1300  # above offload_bytes: a worker thread
     ok = httpx.post(f"{url}/invocations", content=rows, headers={"content-type": "text/csv"})
     assert ok.status_code == 200 and ok.json()["predictions"] == [0.5] * 1300
     cut = b'{"instances": [' + b'[25, "ios", 3, 0.5], ' * 1300  # above the threshold, not JSON

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
@@ -38,7 +39,7 @@ class LoginThrottle:
         self.item = RateLimitItemPerMinute(failures_per_minute)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    def check(self, address: str, principals: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def check(self, address: str, principals: Iterable[str] = ()) -> None:
         """Refuse a login attempt from `address` (or for `principals`) that used up its failures.
 
         Raises:
@@ -51,7 +52,7 @@ class LoginThrottle:
                 whom = "from this address" if kind == "address" else "for this principal"
                 raise TooManyLogins(f"too many failed logins {whom}; try again in {wait} s", wait)
 
-    def failed(self, address: str, principals: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def failed(self, address: str, principals: Iterable[str] = ()) -> None:
         """Count one failed login from `address` (and against each of `principals`)."""
         self.limiter.hit(self.item, "address", address)
         for name in principals:

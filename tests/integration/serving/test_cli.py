@@ -93,6 +93,7 @@ def test_kserve_export_matches_the_inference_service_schema(served: Served) -> N
     assert manifest["metadata"]["name"] == "export-ep"
     env = {e["name"]: e["value"] for e in predictor["containers"][0]["env"]}
     assert env["MLOOP_SERVING__ENDPOINT"] == "Export_EP"
+    assert env["MLOOP_SERVING__ALLOWED_HOSTS"] == '["*"]'  # Knative routes by Host; the pod's names are not its
     assert mloop(root, "endpoints", "export", "Export_EP", "--target", "sagemaker").returncode == 1
 
 

@@ -7,7 +7,8 @@ process of their own (one per server process, started on the first such request,
 priority so that the operating system runs small requests first). It loads the same model directory the
 server loaded (verified there; the worker only reads it), keeps the last two, and runs the same
 parse, input check, policy and render code as `handler.predict`; the server chooses the variant
-and records the metrics, so routing, the guardrails and `/metrics` see these requests too.
+and records the metrics (and hands shadows their copy), so routing, the guardrails, `/metrics`
+and shadow variants see these requests too.
 
 Models without a local mloop model directory (MLflow pyfunc models) stay on worker threads.
 """
@@ -49,6 +50,7 @@ class Call(NamedTuple):
     request: handler.Request
     policy: str
     variant: str
+    shadows: bool  # the endpoint has shadows: send the predictions back for their copy
 
 
 class Answer(NamedTuple):
@@ -58,6 +60,8 @@ class Answer(NamedTuple):
     headers: list[tuple[bytes, bytes]]
     issues: Counter[tuple[str, str]] | None
     rows: int
+    predictions: list[Any] | None = None  # with `Call.shadows`, of an answered request
+    extra: Any = None
 
 
 class _Variant(NamedTuple):
@@ -99,16 +103,23 @@ def run(call: Call) -> Answer:
     variant = _Variant(call.variant, str(call.version), _model(call), [])
     findings: list[Any] = []
     rows = handler.UNTIMED
+    predictions: list[Any] | None = None
+    extra: Any = None
     try:
         records, extra = handler._parse(variant, call.request)  # type: ignore[arg-type]
         rows = len(records)
         findings = handler._inspect(variant, None, records)  # type: ignore[arg-type]
         handler._enforce(variant, _Deployment(call.policy), findings)  # type: ignore[arg-type]
+        predictions = variant.model.predict(records)
         status, body, ctype, headers = handler._render(variant, call.request,  # type: ignore[arg-type]
-                                                       variant.model.predict(records), extra, findings)
+                                                       predictions, extra, findings)
     except Exception as exc:
         status, body, ctype, headers = handler._failure(variant, exc)  # type: ignore[arg-type]
-    return Answer(status, body, ctype, headers, input_policy.counts(findings) if findings else None, rows)
+        predictions = None
+    issues = input_policy.counts(findings) if findings else None
+    if call.shadows and predictions is not None:
+        return Answer(status, body, ctype, headers, issues, rows, predictions, extra)
+    return Answer(status, body, ctype, headers, issues, rows)
 
 
 class BulkPool:
@@ -149,8 +160,9 @@ class BulkPool:
         if path is None:
             return None
         pool = self._pool or await asyncio.to_thread(self.start)
+        shadows = dep is not None and bool(dep.shadows)
         call = Call(str(path), variant.model.name, variant.model.version, variant.model.model_uri,
-                    _tokenless(req), dep.input_policy if dep is not None else "warn", variant.name)
+                    _tokenless(req), dep.input_policy if dep is not None else "warn", variant.name, shadows)
         try:
             answer = await asyncio.get_running_loop().run_in_executor(pool, run, call)
         except BrokenProcessPool:  # the worker died (out of memory?): a new one for the next request
@@ -159,6 +171,11 @@ class BulkPool:
                 self._pool = None
             return None
         self.sent += 1
+        if shadows and answer.predictions is not None:  # handed to them once the caller has its answer
+            from mloop.serving.shadow_tap import copy_for_shadows
+
+            assert dep is not None
+            req.shadow_copy = copy_for_shadows(dep, variant, req, answer.predictions, started, answer.extra)
         handler.record(variant, metrics, answer.status, started, answer.issues, answer.rows)
         return answer.status, answer.body, answer.content_type, [*variant.headers, *answer.headers]
 

@@ -129,3 +129,35 @@ def test_very_large_requests_answer_from_a_worker_process_like_the_server(tmp_pa
         metrics = httpx.get(f"{url}/metrics").text
         assert 'mloop_requests_total{code="200",endpoint="ctr",model="ctr",variant="production",version="1"} 1.0' \
             in metrics
+
+
+def test_requests_answered_by_the_worker_process_reach_the_shadows(tmp_path: Any) -> None:
+    from pathlib import Path
+
+    from mloop.serving.live import LiveEndpoint, Shadow, make_deployment, make_variant
+    from mloop.serving.models import load_served
+    from mloop.serving.shadow_tap import ShadowTap
+    from tests.support.servers import wait_until
+    from tests.support.serving import train
+
+    path = train(n_estimators=5).save(tmp_path / "m")
+    production = load_served(Path(path), "ctr", 1, f"file://{path}")
+    shadow = ServedModel("ctr", 2, "file:///shadow", lambda rows: [0.1] * len(rows),
+                         ["age", "device", "hour", "score"], {}, "test")
+    live = LiveEndpoint(ws=None, name="ctr", loader=None)
+    live.current = make_deployment(1, [make_variant("production", 100, production)], "ctr",
+                                   shadows=(Shadow(make_variant("shadow", 0, shadow), 1.0),))
+    live.tap = tap = ShadowTap(None, "ctr", None)
+    app = create_app(None, "ctr", live=live)
+    app.offload.bulk.min_bytes = 20_000
+    csv = b"25,ios,3,0.5\n" * 2000
+    try:
+        with running(app) as url:
+            for route in ("/invocations", "/endpoints/ctr/invocations"):
+                answer = httpx.post(f"{url}{route}", content=csv, headers={"content-type": "text/csv"}, timeout=120)
+                assert answer.status_code == 200, answer.text
+            assert app.offload.bulk.sent == 2
+            wait_until(lambda: tap.submitted == 2, timeout=30, what="both copies handed to the shadow")
+            assert tap.wait_idle(30) and tap.dropped == 0
+    finally:
+        tap.close()

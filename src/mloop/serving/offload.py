@@ -9,8 +9,8 @@ answering small requests in between. Bodies above `process_bytes` (1 MiB) go to 
 on the loop, where micro-batching makes them cheaper than a hand-off.
 
 Why 100-row requests go to threads: measured side by side (bench/serving.py --compare-offload,
-load 8-20 on 2 cores), keeping them on the loop gave about the same throughput and a lower p50
-but a higher p99 at 8 connections in 13 of 14 pairs (69-560 ms against 20-110 ms: one busy loop
+load 4-20 on 2 cores), keeping them on the loop gave about the same throughput and a lower p50
+but a higher p99 at 8 connections in 15 of 16 pairs (69-560 ms against 20-110 ms: one busy loop
 thread loses every request in flight when the host preempts it).
 """
 

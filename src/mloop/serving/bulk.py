@@ -80,8 +80,17 @@ class _Deployment(NamedTuple):
 _models: dict[str, ServedModel] = {}
 
 
-def _start() -> None:
+def _start(parent: int) -> None:
+    """In the worker: lower its priority, and end it when the server process is gone (a stopped
+    or killed server must not leave its worker behind; a pool worker would wait forever)."""
     os.nice(NICENESS)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="mloop-bulk-parent", daemon=True).start()
 
 
 def _model(call: Call) -> ServedModel:
@@ -142,7 +151,8 @@ class BulkPool:
                 import multiprocessing
 
                 # spawn: the server has threads (configuration poller, metrics); fork would copy their locks
-                pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_start)
+                pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_start,
+                                           initargs=(os.getpid(),))
                 pool.submit(_start_models).result(timeout=120)
                 self._pool = pool
             return self._pool

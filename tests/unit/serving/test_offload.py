@@ -161,3 +161,33 @@ def test_requests_answered_by_the_worker_process_reach_the_shadows(tmp_path: Any
             assert tap.wait_idle(30) and tap.dropped == 0
     finally:
         tap.close()
+
+
+def test_the_worker_process_ends_with_its_server_even_when_the_server_is_killed() -> None:
+    """A server that stops without shutting its pool down (SIGKILL, a crash) leaves no worker behind."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    from tests.support.servers import wait_until
+
+    # A process that inherited the server's descriptors (here `sleep`) keeps the worker's pipe open,
+    # so the worker never reads an end of file: only watching its parent ends it.
+    code = ("import os, subprocess, psutil\nfrom mloop.serving.bulk import BulkPool\nBulkPool(1).start()\n"
+            "pids = [c.pid for c in psutil.Process().children(recursive=True)]\n"
+            "holder = subprocess.Popen(['sleep', '60'], close_fds=False, stdout=subprocess.DEVNULL)\n"
+            "print(holder.pid, *pids, flush=True)\nos._exit(0)\n")
+    done = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True, timeout=120)
+    holder, *pids = [int(p) for p in done.stdout.split()]
+    assert pids
+
+    def gone() -> bool:
+        return not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
+
+    try:
+        wait_until(gone, timeout=30, what="the orphaned worker process to exit")
+    finally:
+        if psutil.pid_exists(holder):
+            psutil.Process(holder).kill()

@@ -237,8 +237,8 @@ def stall_points(urls: dict[str, str | None], seconds: int, tmp: Path) -> dict[s
     """`stall_point` on mloop and (same run) KServe, side by side."""
     route = "/v1/models/bench:predict"
     out: dict[str, Any] = {"mloop": stall_point(urls["mloop"], route, seconds, tmp)}  # type: ignore[arg-type]
-    if urls["on_loop"]:
-        out["mloop_on_loop"] = stall_point(urls["on_loop"], route, seconds, tmp)
+    if urls["alternative"]:
+        out["mloop_alternative"] = stall_point(urls["alternative"], route, seconds, tmp)
     if urls["kserve"]:
         out["kserve"] = stall_point(urls["kserve"], f"/v1/models/{KSERVE_MODEL}:predict", seconds, tmp)
     for name, point in out.items():
@@ -353,7 +353,7 @@ def start_servers(args: argparse.Namespace, tmp: Path, mdir: Path) -> tuple[list
                                                                            dict[str, str | None]]:
     """mloop (and --no-batching), MLflow and KServe servers on free loopback ports; (procs, urls)."""
     procs: list[subprocess.Popen[bytes]] = []
-    urls: dict[str, str | None] = {"mloop": None, "no_batching": None, "on_loop": None, "mlflow": None,
+    urls: dict[str, str | None] = {"mloop": None, "no_batching": None, "alternative": None, "mlflow": None,
                                    "kserve": None}
     try:
         port = free_port()
@@ -366,12 +366,13 @@ def start_servers(args: argparse.Namespace, tmp: Path, mdir: Path) -> tuple[list
                                 "--workers", str(args.workers), "--no-batching"], tmp / "ws", port, "/ping",
                                tmp / "mloop-nobatch.log"))
             urls["no_batching"] = f"http://127.0.0.1:{port}"
-        if args.compare_offload:  # every request parsed and predicted on the event loop (the old way)
+        if args.compare_offload:  # the alternatives: 100-row requests on the loop, 5 MB bodies in threads
             port = free_port()
             procs.append(start([sys.executable, "-m", "mloop", "serve", "bench", "--port", str(port),
-                                "--workers", str(args.workers)], tmp / "ws", port, "/ping", tmp / "mloop-onloop.log",
-                               {"MLOOP_SERVING__OFFLOAD_BYTES": str(10**9)}))
-            urls["on_loop"] = f"http://127.0.0.1:{port}"
+                                "--workers", str(args.workers)], tmp / "ws", port, "/ping",
+                               tmp / "mloop-alternative.log",
+                               {"MLOOP_SERVING__OFFLOAD_BYTES": "65536", "MLOOP_SERVING__PROCESS_BYTES": "0"}))
+            urls["alternative"] = f"http://127.0.0.1:{port}"
         if not args.skip_mlflow:
             port = free_port()
             procs.append(start(["mlflow", "models", "serve", "-m", str(mdir), "--env-manager", "local", "-p",
@@ -416,8 +417,8 @@ def run_points(urls: dict[str, str | None], seconds: int, tmp: Path,
                                "mloop": wrk(f"{url}{route}", ctype, body, conns, seconds, tmp)}
         if nb_url and rows == 1:
             row["mloop_no_batching"] = wrk(f"{nb_url}{route}", ctype, body, conns, seconds, tmp)
-        if urls["on_loop"] and rows > 1:
-            row["mloop_on_loop"] = wrk(f"{urls['on_loop']}{route}", ctype, body, conns, seconds, tmp)
+        if urls["alternative"] and rows > 1:
+            row["mloop_alternative"] = wrk(f"{urls['alternative']}{route}", ctype, body, conns, seconds, tmp)
         if ml_url and fmt != "v1":
             row["mlflow"] = wrk(f"{ml_url}/invocations", ctype, mlbody, conns, seconds, tmp)
             row["ratio_rps"] = row["mloop"]["rps"] / max(row["mlflow"]["rps"], 1e-9)
@@ -455,7 +456,8 @@ def main() -> None:
                         help="only the points with this many rows per request (e.g. 100)")
     parser.add_argument("--skip-swap", action="store_true", help="skip the hot-swap-under-load point")
     parser.add_argument("--compare-offload", action="store_true",
-                        help="also run mloop with every request on the event loop (100-row and stall points)")
+                        help="also run mloop with the alternatives: bodies up to 64 KiB on the event loop "
+                             "(the 100-row points) and no worker process, 5 MB bodies in threads (stall point)")
     parser.add_argument("--skip-stall", action="store_true",
                         help="skip the point with two 5 MB senders and a single-row probe")
     parser.add_argument("--skip-shadow", action="store_true", help="skip the points without/with a shadow variant")
@@ -466,6 +468,7 @@ def main() -> None:
         args.skip_mlflow = args.skip_kserve = args.skip_swap = args.skip_stall = True
     if shutil.which("wrk") is None:
         sys.exit("bench/serving.py drives the servers with wrk: install it first (apt-get install -y wrk)")
+    print(f"load average at start {os.getloadavg()}", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     ws, model, mdir = build(tmp / "ws")
     procs, urls = start_servers(args, tmp, mdir)
@@ -507,8 +510,8 @@ def print_row(row: dict[str, Any]) -> None:
     m = row["mloop"]
     line = (f"{row['format']:>4} {row['rows']:>3} rows c={row['connections']:<3} mloop {m['rps']:>8.0f} req/s "
             f"p50 {m['p50_ms']:7.3f} ms p99 {m['p99_ms']:7.3f} ms (non-2xx {m['non_2xx']:.0f})")
-    if "mloop_on_loop" in row:
-        o = row["mloop_on_loop"]
+    if "mloop_alternative" in row:
+        o = row["mloop_alternative"]
         line += f" | on-loop {o['rps']:>6.0f} req/s p50 {o['p50_ms']:6.2f} p99 {o['p99_ms']:6.2f}"
     if "mloop_no_batching" in row:
         n = row["mloop_no_batching"]

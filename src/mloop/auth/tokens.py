@@ -145,6 +145,20 @@ def lookup(ws: Workspace, token: str) -> tuple[int, Principal] | None:
     return row.id, Principal(name=row.principal, role=row.role)
 
 
+def hint_owners(ws: Workspace, token: str) -> set[str]:
+    """Principals with a live token that starts like `token` (its shown hint): whom a wrong
+    token was probably aimed at (login rate limits count failures against them)."""
+    from sqlalchemy import select
+
+    from mloop.auth.tables import auth_tokens as t
+
+    if len(token) < HINT_CHARS:
+        return set()
+    with ws.db.begin() as conn:
+        rows = conn.execute(select(t.c.principal).where(t.c.hint == token[:HINT_CHARS], t.c.revoked_at.is_(None)))
+        return {r.principal for r in rows}
+
+
 def authenticate(ws: Workspace, token: str) -> Principal:
     """The principal of a bearer token.
 

@@ -95,9 +95,12 @@ def create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create a group from a spec file, or infer it from a CSV (prints the schema)."""
+    from mloop.cli._auth import authorize
     from mloop.errors import InvalidInput
     from mloop.features import create_group, infer_spec, load_spec_file
 
+    ws = workspace()
+    authorize(ws, "deployer", action="`mloop features create`")
     if (from_csv is None) == (from_file is None):
         raise InvalidInput("give exactly one of --from-csv FILE or --from-file SPEC",
                            hint="e.g. `mloop features create ads --from-csv ads.csv --id id`")
@@ -112,7 +115,7 @@ def create(
         spec.description = description
     if offline_only:
         spec.online = False
-    group = create_group(workspace(), spec)
+    group = create_group(ws, spec)
 
     def render(_: Any) -> None:
         console().print(f"created feature group [bold]{group.name}[/]")
@@ -165,7 +168,12 @@ def verify(
     from mloop.features.verify import OK, REPAIRED
     from mloop.features.verify import verify as run_verify
 
-    checks = run_verify(workspace(), name, repair=repair)
+    ws = workspace()
+    if repair:
+        from mloop.cli._auth import authorize
+
+        authorize(ws, "deployer", action="`mloop features verify --repair`")
+    checks = run_verify(ws, name, repair=repair)
     data = [c.to_dict() for c in checks]
 
     def render(rows: list[dict[str, Any]]) -> None:
@@ -199,9 +207,11 @@ def ingest(
     A group that does not exist is created from the file (its schema inferred and printed);
     pass --id COLUMN for that. A file that does not fit an existing group is refused.
     """
+    from mloop.cli._auth import authorize
     from mloop.features import ingest as run_ingest
 
     ws = workspace()
+    authorize(ws, "deployer", action="`mloop ingest`")  # ingested rows are the next training set
     options: dict[str, Any] = {"force": force, "max_reject_ratio": max_reject_ratio, "id_column": id_column,
                "event_time": event_time}
     if as_json or not console().is_terminal:

@@ -176,10 +176,17 @@ def sync(
     name: str | None = typer.Argument(None, help="One model (all MLflow models when omitted)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Adopt versions registered straight into MLflow (they start PendingManualApproval)."""
-    from mloop import registry
+    """Adopt versions registered straight into MLflow (they start PendingManualApproval).
 
-    adopted = registry.sync(workspace(), name)
+    A version MLflow holds no registering principal for counts as registered by whoever adopts
+    it (MLOOP_TOKEN's principal in token mode), so its approval needs someone else.
+    """
+    from mloop import registry
+    from mloop.cli._auth import authorize
+
+    ws = workspace()
+    who = authorize(ws, "deployer", action="`mloop models sync`")
+    adopted = registry.sync(ws, name, principal=who)
     emit(adopted, as_json, lambda vs: console().print(
         "\n".join(f"adopted {v.name} version {v.version} (PendingManualApproval)" for v in vs)
         or "nothing to adopt: mloop knows every MLflow version"))
@@ -211,9 +218,12 @@ def register_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Register a KFP `Model` artifact of a run as a new PendingManualApproval version."""
+    from mloop.cli._auth import authorize
     from mloop.pipelines.kfp_frontend.registry import register_from_run
 
-    version = register_from_run(workspace(), name, from_run, task, output)
+    ws = workspace()
+    who = authorize(ws, "deployer", action="`mloop models register`")
+    version = register_from_run(ws, name, from_run, task, output, principal=who)
     emit(version, as_json, lambda v: console().print(
         f"registered {v.name} version {v.version} ({v.status}); "
         f"approve it: `mloop models approve {v.name} {v.version}`"))

@@ -20,7 +20,6 @@ def server(
     from mloop.serving.serve import check_port
     from mloop.serving.timeouts import uvicorn_options
     from mloop.web import create_app
-    from mloop.web.security import allowed_hosts
 
     ws = workspace()
     settings = ws.settings
@@ -42,9 +41,9 @@ def server(
     if bind_host not in ("127.0.0.1", "localhost", "::1") and settings.auth.anonymous_read is True:
         out.print(f"[yellow]warning:[/] listening on {bind_host} with anonymous reads: anyone who can reach "
                   "this port can read lineage (set \\[auth] anonymous_read = \"loopback\" or false)")
-    if not settings.server.allowed_hosts and allowed_hosts([], bind_host) is None:
-        out.print(f"[yellow]warning:[/] any Host header is accepted on {bind_host}: set \\[server] allowed_hosts "
-                  "to the names clients use (see docs/security.md)")
+    if not settings.server.allowed_hosts and bind_host.strip() in ("0.0.0.0", "::"):
+        out.print("[dim]answering to Host: localhost, this machine's names and addresses; set \\[server] "
+                  "allowed_hosts to the names clients use (a proxy's name; see docs/security.md)[/]")
     try:
         uvicorn.run(app, host=bind_host, port=bind_port, log_level=settings.log_level.lower(),
                     access_log=True, server_header=False, **uvicorn_options(settings.server.read_timeout_s))

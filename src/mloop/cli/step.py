@@ -25,13 +25,21 @@ def exec_cmd(
     no_tracking: bool = typer.Option(False, "--no-tracking", help="Do not log to MLflow."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Execute one step, reading inputs recorded by earlier steps; exit 1 if it fails."""
+    """Execute one step, reading inputs recorded by earlier steps; exit 1 if it fails.
+
+    Runs as MLOOP_TOKEN's principal (a deployer: a step may register and deploy) when the
+    workspace authenticates commands; the run is recorded under that principal.
+    """
+    from mloop.auth import require
     from mloop.cli.main import _print_error
     from mloop.pipelines.registry import parse_param_args
     from mloop.pipelines.stepexec import exec_step
 
-    record = exec_step(workspace(), pipeline, run_id, step, parse_param_args(param),
-                       graph_hash=graph_hash, result_file=result_file, tracking=not no_tracking)
+    ws = workspace()
+    who = require(ws, "deployer", action="`mloop step exec`")
+    record = exec_step(ws, pipeline, run_id, step, parse_param_args(param), graph_hash=graph_hash,
+                       result_file=result_file, tracking=not no_tracking,
+                       principal=who.name if who.authenticated else None)
     emit(record.to_dict(), as_json, lambda d: console().print(
         f"step [bold]{d['name']}[/] of run {run_id}: {d['status']}"))
     if record.status not in ("Succeeded", "Cached", "Skipped"):

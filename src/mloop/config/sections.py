@@ -82,6 +82,10 @@ class AuthSettings(_Section):
         "(the configured principal). Unset: 'os' on the workspace's own SQLite database, else 'token'.",
     )
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="Dashboard sessions expire after this long.")
+    login_failures_per_minute: int = Field(
+        5, ge=1, le=1000, description="Failed dashboard logins allowed per client address (and per principal "
+        "whose token a wrong one starts like) in a moving minute; more get 429 with Retry-After.",
+    )
 
 
 class ServerSettings(_Section):
@@ -99,10 +103,13 @@ class ServerSettings(_Section):
         description="Seconds a client may take to send one request (headers and body) to any mloop "
                     "server (control plane, model server, inference app); slower connections are closed.",
     )
+    max_body_bytes: int = Field(
+        1024 * 1024, gt=0, description="Largest request body of the control plane (forms, JSON); 413 above."
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list,
-        description="Host names `mloop server` answers to (default: its bind address and localhost; "
-        "'*' for any).",
+        description="Host names `mloop server` answers to (default: its bind address and localhost; a 0.0.0.0 "
+        "bind: localhost, the machine's names and interface addresses; '*' for any).",
     )
 
 
@@ -156,7 +163,8 @@ class AppSettings(_Section):
     max_records: int = Field(1000, gt=0, description="Most records one /api/predict call may carry.")
     allowed_hosts: list[str] = Field(
         default_factory=list,
-        description="Host names `mloop app` answers to (default: its bind address and localhost; '*' for any).",
+        description="Host names `mloop app` answers to (default: its bind address and localhost; a 0.0.0.0 "
+        "bind: localhost, the machine's names and interface addresses; '*' for any).",
     )
 
 
@@ -207,7 +215,13 @@ class ServingSettings(_Section):
     )
     offload_bytes: int = Field(
         2048, ge=0, description="Requests with larger bodies (about 50 CSV rows) are parsed and predicted "
-                                "in a worker thread, so they never stall the event loop."
+                                "in a worker thread, so they never stall the event loop; smaller ones share "
+                                "model calls on the loop."
+    )
+    process_bytes: int = Field(
+        1 << 20, ge=0, description="Requests with larger bodies are parsed and predicted in a worker process "
+                                   "(their parsing would hold the interpreter lock for every other request); "
+                                   "0: never.",
     )
     predict_threads: int = Field(
         4, ge=1, le=64, description="Worker threads per server process for those larger requests."
@@ -243,7 +257,7 @@ class ServingSettings(_Section):
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Host names `mloop serve` answers to (default: its bind address and localhost; "
-        "'*' for any; a 0.0.0.0 bind checks nothing unless set).",
+        "'*' for any; a 0.0.0.0 bind: localhost, the machine's names and interface addresses).",
     )
     input_policy: Literal["warn", "reject"] = Field(
         "warn", description="Records holding what the model never saw (unknown categories, numbers outside "

@@ -6,6 +6,10 @@ inputs from the step runs recorded by the tasks before it in the shared metadata
 artifact store, executes through the same scheduler code as a local run (cache included), and
 records itself. A condition task writes its result for KFP's `dsl.If` and marks the branch not
 taken as Skipped; the task that completes the graph (or fails it) sets the run's status.
+
+Who: the first task records the run under the principal the caller proved (`mloop step exec`
+authenticates with the pod's MLOOP_TOKEN in token mode); every later task must prove the same
+principal, so no pod configuration can make a run act for someone else.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import queue
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import Conflict, NotFound, did_you_mean
+from mloop.errors import Conflict, NotFound, PermissionDenied, did_you_mean
 from mloop.pipelines import graph as g
 from mloop.pipelines import runs
 from mloop.pipelines.materializers import ArtifactInfo
@@ -23,18 +27,29 @@ if TYPE_CHECKING:
     from mloop.store import Workspace
 
 
-def _ensure_run(ws: Workspace, graph: g.Graph, run_id: str, params: dict[str, Any]) -> None:
+def _ensure_run(ws: Workspace, graph: g.Graph, run_id: str, params: dict[str, Any],
+                principal: str | None) -> str | None:
+    """Record the run (first task) under `principal`; the principal the run acts for.
+
+    Raises:
+        PermissionDenied: the run was started by someone else than `principal`.
+    """
     from sqlalchemy.exc import IntegrityError
+
+    from mloop.auth import normalize
 
     try:
         runs.get_run(ws, run_id)
-        return
     except NotFound:
-        pass
-    try:
-        runs.create_run(ws, graph, params, run_id=run_id, target="kfp")
-    except IntegrityError:  # a parallel task recorded it first
-        pass
+        try:
+            runs.create_run(ws, graph, params, run_id=run_id, target="kfp", principal=principal)
+        except IntegrityError:  # a parallel task recorded it first
+            pass
+    owner = runs.get_run(ws, run_id).principal
+    if principal is not None and normalize(owner) != normalize(principal):
+        raise PermissionDenied(f"run {run_id} acts for '{owner}'; this task runs as '{principal}'",
+                               hint="Give every task of a run the same MLOOP_TOKEN (one Kubernetes secret).")
+    return owner
 
 
 def _load_state(ws: Workspace, state: Any) -> None:
@@ -86,12 +101,17 @@ def _settle_run(ws: Workspace, run_id: str) -> str:
 def exec_step(
     ws: Workspace, pipeline: str, run_id: str, step: str, params: dict[str, Any], *,
     graph_hash: str | None = None, result_file: Path | None = None, tracking: bool = True,
+    principal: str | None = None,
 ) -> runs.StepRunRecord:
     """Execute one step of run `run_id` against the shared stores; record it.
+
+    `principal` is who runs the task (proven by the caller); the first task records the run under
+    it and every task of the run must be run by the same principal.
 
     Raises:
         Conflict: the image's pipeline code differs from the compiled definition.
         NotFound: unknown step.
+        PermissionDenied: the run acts for another principal.
     """
     from mloop.pipelines.executor import RunState, Scheduler
     from mloop.pipelines.hooks import default_hooks
@@ -105,8 +125,8 @@ def exec_step(
     if step not in graph.nodes:
         raise NotFound(f"pipeline '{pipeline}' has no step '{step}'", hint=did_you_mean(step, graph.nodes))
     values = resolve_params(graph, params)
-    _ensure_run(ws, graph, run_id, values)
-    state = RunState(ws=ws, graph=graph, run_id=run_id, params=values, principal=runs.get_run(ws, run_id).principal)
+    owner = _ensure_run(ws, graph, run_id, values, principal)
+    state = RunState(ws=ws, graph=graph, run_id=run_id, params=values, principal=owner)
     _load_state(ws, state)
     node = graph.nodes[step]
     if state.status[step] in (g.SUCCEEDED, g.CACHED):  # a retried pod: already done

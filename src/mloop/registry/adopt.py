@@ -29,50 +29,56 @@ def adopt(ws: Workspace, name: str, version: int) -> bool:
     return True
 
 
-def sync(ws: Workspace, name: str | None = None) -> list[ModelVersion]:
+def sync(ws: Workspace, name: str | None = None, *, principal: str | None = None) -> list[ModelVersion]:
     """Adopt every MLflow version (of `name`, or of every model) that mloop does not know yet.
+
+    `principal` adopts them (`mloop models sync`): the audit names them, and a version whose
+    MLflow tags name no registering principal counts as registered by them (four-eyes). Adoption
+    on the way to a decision (`approve` of a version only MLflow knows) passes none.
 
     Returns:
         The versions adopted now, as PendingManualApproval.
     """
     from sqlalchemy import select
 
+    from mloop.auth import normalize
     from mloop.registry.tables import registry_versions as t
     from mloop.tracking import model_registry
 
+    who = normalize(principal) or None
     names = [name] if name else model_registry.list_names(ws)
     adopted = []
     for model in names:
         with ws.db.begin() as conn:
             known = {v for (v,) in conn.execute(select(t.c.version).where(t.c.name == model))}
         for found in model_registry.search_versions(ws, model):
-            if found["version"] not in known and _insert(ws, found):
+            if found["version"] not in known and _insert(ws, found, who):
                 adopted.append(found)
-    return [_as_version(f) for f in adopted]
+    return [_as_version(f, who) for f in adopted]
 
 
-def _row(found: dict[str, Any]) -> dict[str, Any]:
+def _row(found: dict[str, Any], adopter: str | None = None) -> dict[str, Any]:
     return {
         "name": found["name"], "version": found["version"], "status": PENDING,
         "model_uri": f"models:/{found['name']}/{found['version']}", "source": found["source"] or "",
         "run_id": found["run_id"], "metrics": {}, "meta": {"adopted_from": "mlflow"},
-        "created_at": found["created_at"], "registered_by": found["tags"].get("mloop.registered_by") or None,
+        "created_at": found["created_at"], "registered_by": found["tags"].get("mloop.registered_by") or adopter,
         "decided_by": None, "decided_at": None, "comment": None,
     }
 
 
-def _insert(ws: Workspace, found: dict[str, Any]) -> bool:
+def _insert(ws: Workspace, found: dict[str, Any], adopter: str | None = None) -> bool:
     from sqlalchemy.exc import IntegrityError
 
     from mloop.registry.core import _audit
     from mloop.registry.tables import registry_versions
     from mloop.tracking import model_registry
 
-    row = _row(found)
+    row = _row(found, adopter)
     try:
         with ws.db.begin() as conn:
             conn.execute(registry_versions.insert().values(**row))
-            _audit(conn, row["name"], row["version"], None, PENDING, None, datetime.now(UTC),
+            _audit(conn, row["name"], row["version"], None, PENDING, adopter, datetime.now(UTC),
                    "adopted from MLflow (registered outside mloop)")
     except IntegrityError:  # another process adopted it first
         return False
@@ -80,5 +86,5 @@ def _insert(ws: Workspace, found: dict[str, Any]) -> bool:
     return True
 
 
-def _as_version(found: dict[str, Any]) -> ModelVersion:
-    return ModelVersion.from_row(_row(found))
+def _as_version(found: dict[str, Any], adopter: str | None = None) -> ModelVersion:
+    return ModelVersion.from_row(_row(found, adopter))

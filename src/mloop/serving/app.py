@@ -6,12 +6,14 @@ prediction routes) wrapped in a small raw-ASGI front that answers the prediction
 model and one send, with no per-request framework objects. Both paths call the same handler.
 
 Small requests (a few rows) are parsed and predicted on the event loop, sharing model calls
-(`batching`); a body above `serving.offload_bytes` is parsed and predicted in a worker thread
-(`offload`), so one client's 5 MB batch never holds up everyone else's single rows.
+(`batching`); a body above `serving.offload_bytes` is parsed and predicted in a worker thread,
+one above `serving.process_bytes` in a worker process (`offload`, `bulk`), so one client's 5 MB
+batch never holds up everyone else's single rows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 from contextlib import asynccontextmanager
@@ -120,6 +122,8 @@ class ServingApp:
         if call.request is None:
             assert call.refusal is not None
             await _send(send, *call.refusal)
+        elif self.offload.wanted(body):
+            await _send(send, *call.answer(await self.offload.predict(self.live, self.metrics, call.request)))
         elif self.batcher is None:
             await _send(send, *call.answer(handler.predict(self.live, self.metrics, call.request)))
         else:
@@ -187,7 +191,7 @@ def ping(live: LiveEndpoint) -> tuple[int, bytes, bytes, list[tuple[bytes, bytes
 
 def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = None,
                poll_interval: float | None = None, fast: bool = True, batching: bool = True,
-               live: LiveEndpoint | None = None) -> ServingApp:
+               live: LiveEndpoint | None = None, prestart: bool = False) -> ServingApp:
     """The model server for `endpoint` of workspace `ws`.
 
     Args:
@@ -198,6 +202,8 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
         fast: answer prediction routes in the raw ASGI front (False: FastAPI only, for comparison).
         batching: let concurrent requests share one model call (see `batching`).
         live: a prepared serving state (e.g. `static_endpoint` for a local model directory).
+        prestart: start the worker process for very large requests with the server (`mloop
+            serve`), so the first 5 MB batch does not wait for an interpreter to start.
     """
     from mloop.config import ServingSettings
     from mloop.serving.live import LiveEndpoint
@@ -215,11 +221,13 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
                             poll_interval or settings.poll_interval, metrics)
     live.metrics = metrics
     live.target_gate = TargetGate(ws, settings.allow_target_variant)
-    offload = Offload(settings.offload_bytes, settings.predict_threads)
+    offload = Offload(settings.offload_bytes, settings.predict_threads, settings.process_bytes)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> Any:
         live.start()
+        if prestart and offload.bulk.min_bytes:
+            asyncio.get_running_loop().run_in_executor(None, offload.bulk.start)  # in the background
         # The ~160k objects of the imported libraries and the model never die; a full collection
         # walking them stalled the event loop ~120 ms on a slow core (measured), frozen ~0.
         gc.freeze()
@@ -253,10 +261,11 @@ def app_from_env() -> ServingApp:
 
         served = load_served(Path(model_dir), endpoint, 1, f"file://{model_dir}")
         return create_app(None, endpoint, live=static_endpoint(endpoint, served, _static_policy()), fast=fast,
-                          batching=batching)
+                          batching=batching, prestart=True)
     poll = os.environ.get("_MLOOP_SERVE_POLL")
     ws = open_workspace(os.environ.get("MLOOP_WORKSPACE"))
-    return create_app(ws, endpoint, poll_interval=float(poll) if poll else None, fast=fast, batching=batching)
+    return create_app(ws, endpoint, poll_interval=float(poll) if poll else None, fast=fast, batching=batching,
+                      prestart=True)
 
 
 def _static_policy() -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mloop.errors import Conflict, InvalidInput, MloopError, NotFound
 
 
@@ -36,6 +38,23 @@ class NoModelDeployed(MloopError):
 
     code = "no_model_deployed"
     http_status = 503
+
+
+MAX_ERROR_TEXT = 2000  # characters of a message or hint: quoted caller values make no answer huge
+
+
+def error_body(exc: MloopError) -> dict[str, Any]:
+    """`exc.to_dict()` with its message and hint cut to MAX_ERROR_TEXT characters.
+
+    Errors quote what the caller sent (a value, a field name, a content type); a 100 KB value
+    came back whole in a 400. Cut here, every route and protocol is bounded at once.
+    """
+    body = exc.to_dict()
+    for key in ("message", "hint"):
+        text = body.get(key)
+        if isinstance(text, str) and len(text) > MAX_ERROR_TEXT:
+            body[key] = f"{text[:MAX_ERROR_TEXT]}... ({len(text) - MAX_ERROR_TEXT} more characters)"
+    return body
 
 
 class UnsupportedMediaType(MloopError):

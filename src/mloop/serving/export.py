@@ -32,6 +32,9 @@ def kserve_manifest(ws: Workspace, endpoint: str, *, image: str | None = None,
         {"name": "MLOOP_DATABASE_URL", "value": settings.database_url},
         {"name": "MLOOP_ARTIFACT_ROOT", "value": settings.artifact_root},
         {"name": "MLOOP_TRACKING_URI", "value": settings.tracking_uri},
+        # Clients reach the pod through Knative's gateway by the InferenceService's own names (routing
+        # is by Host there, so a foreign name never arrives), and those names are not the pod's.
+        {"name": "MLOOP_SERVING__ALLOWED_HOSTS", "value": '["*"]'},
     ]
     if settings.s3_endpoint_url:
         env.append({"name": "MLOOP_S3_ENDPOINT_URL", "value": settings.s3_endpoint_url})

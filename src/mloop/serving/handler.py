@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.errors import MloopError
 from mloop.serving import input_policy
-from mloop.serving.errors import ModelError, ModelNotFound, NoModelDeployed
+from mloop.serving.errors import ModelError, ModelNotFound, NoModelDeployed, error_body
 from mloop.serving.input_check import Finding, inspect
 from mloop.serving.protocols import (
     parse_invocation,
@@ -26,6 +26,8 @@ from mloop.serving.protocols.common import dumps
 from mloop.serving.shadow_tap import copy_for_shadows
 
 if TYPE_CHECKING:
+    from collections import Counter
+
     from mloop.serving.batching import Batcher
     from mloop.serving.live import Deployment, LiveEndpoint, LiveVariant
     from mloop.serving.metrics import ServerMetrics
@@ -68,7 +70,7 @@ class Request:
 
 def error_response(exc: MloopError, headers: list[tuple[bytes, bytes]] | None = None) -> Response:
     status = exc.http_status if 400 <= exc.http_status < 600 else 500
-    return status, dumps(exc.to_dict()), JSON, headers or []
+    return status, dumps(error_body(exc)), JSON, headers or []
 
 
 def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> Response:
@@ -149,13 +151,18 @@ def _failure(variant: LiveVariant, exc: Exception) -> Response:
 
 def _record(variant: LiveVariant, metrics: ServerMetrics | None, code: int, started: float,
             findings: list[Finding], rows: int) -> None:
+    record(variant, metrics, code, started, input_policy.counts(findings) if findings else None, rows)
+
+
+def record(variant: LiveVariant, metrics: ServerMetrics | None, code: int, started: float,
+           issues: Counter[tuple[str, str]] | None, rows: int) -> None:
+    """Count one answered request: the variant's guardrail window and the server's metrics."""
     elapsed = time.perf_counter() - started
     variant.window.add(time.monotonic(), elapsed, code >= 500, rows)
     if metrics is not None:
         metrics.observe(variant.name, variant.model.name, variant.version, code, elapsed)
-        if findings:
-            metrics.observe_inputs(variant.name, variant.model.name, variant.version,
-                                   input_policy.counts(findings))
+        if issues:
+            metrics.observe_inputs(variant.name, variant.model.name, variant.version, issues)
 
 
 _logged: set[int] = set()
@@ -170,6 +177,15 @@ def _log_failure(variant: LiveVariant, exc: Exception) -> None:
         return
     _logged.add(id(variant.model))
     log.error(msg, *args, exc_info=exc)
+
+
+def choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVariant:
+    """The variant that answers `req` (routing, version and target checks).
+
+    Raises:
+        MloopError: nothing deployed, an unknown model or version, a target without the right token.
+    """
+    return _choose(live, dep, req)
 
 
 def _choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVariant:
@@ -229,7 +245,7 @@ def model_metadata(live: LiveEndpoint, name: str, protocol: str) -> tuple[int, A
         err = (NoModelDeployed(f"endpoint '{live.name}' has no model deployed yet") if dep is None
                else ModelNotFound(f"model '{name}' is not served here",
                                   hint="known: " + ", ".join(sorted(dep.model_names))))
-        return err.http_status, err.to_dict()
+        return err.http_status, error_body(err)
     variants = list(dep.variants.values())
     if protocol == V1:
         return 200, {"name": name, "ready": bool(dep.router),

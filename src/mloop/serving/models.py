@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 class ServedModel:
     """A loaded model version: `predict(rows) -> list` plus what the metadata routes describe."""
 
-    __slots__ = ("describe", "feature_names", "inputs", "kind", "model_uri", "name", "predict", "version")
+    __slots__ = ("describe", "feature_names", "inputs", "kind", "model_uri", "name", "path", "predict", "version")
 
     def __init__(self, name: str, version: int, model_uri: str, predict: Callable[[list[Any]], list[Any]],
                  feature_names: list[str], describe: dict[str, Any], kind: str,
@@ -43,6 +43,8 @@ class ServedModel:
         self.kind = kind
         #: what training saw of each raw input (None: a model that does not say; nothing is checked)
         self.inputs = inputs
+        #: the local model directory of an mloop model (None: a model only this process can run)
+        self.path: Path | None = None
 
 
 Loader = Callable[["Variant"], ServedModel]
@@ -140,8 +142,10 @@ def load_served(path: Path, name: str, version: int, model_uri: str, ws: Workspa
     def predict(rows: list[Any]) -> list[Any]:
         return model.predict_records(rows).tolist()
 
-    return ServedModel(name, version, model_uri, predict, list(model.feature_names),
-                       model.describe(), "mloop-tabular", model.inputs)
+    served = ServedModel(name, version, model_uri, predict, list(model.feature_names),
+                         model.describe(), "mloop-tabular", model.inputs)
+    served.path = path  # a worker process loads it again for very large requests (`bulk`)
+    return served
 
 
 def _pyfunc(ws: Workspace, name: str, version: int, model_uri: str, path: Path) -> ServedModel:

@@ -1,11 +1,17 @@
-"""Large requests run in worker threads, never on the event loop.
+"""Large requests run in worker threads, very large ones in a worker process; never on the loop.
 
 Parsing and predicting a 5 MB batch takes the better part of a second; on the event loop that
 second is added to every other client's request (measured: p50 2.6 ms -> 869 ms while two clients
-sent 5 MB bodies). Requests whose body is larger than `offload_bytes` are handed to a small
-thread pool instead: XGBoost and the C parsers release the interpreter often (and the model call
-releases it entirely), so the loop keeps answering the small requests in between. Small requests
-stay on the loop, where micro-batching makes them cheaper than a thread hand-off would be.
+sent 5 MB bodies). Requests whose body is larger than `offload_bytes` (2 KiB, about 50 CSV rows)
+are handed to a small thread pool: the model call releases the interpreter, so the loop keeps
+answering small requests in between. Bodies above `process_bytes` (1 MiB) go to a worker process
+(`bulk`): their parse alone holds the interpreter for hundreds of milliseconds. Single rows stay
+on the loop, where micro-batching makes them cheaper than a hand-off.
+
+Why 100-row requests go to threads: measured side by side (bench/serving.py --compare-offload,
+load 4-20 on 2 cores), keeping them on the loop gave about the same throughput and a lower p50
+but a higher p99 at 8 connections in 15 of 16 pairs (69-560 ms against 20-110 ms: one busy loop
+thread loses every request in flight when the host preempts it).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from mloop.serving import handler
+from mloop.serving.bulk import BulkPool
 
 if TYPE_CHECKING:
     from mloop.serving.live import LiveEndpoint
@@ -29,9 +36,10 @@ SWITCH_INTERVAL_S = 0.0005
 class Offload:
     """Decides which requests leave the loop, and runs them on a thread pool."""
 
-    def __init__(self, min_bytes: int = 2048, threads: int = 4) -> None:
+    def __init__(self, min_bytes: int = 2048, threads: int = 4, process_bytes: int = 1 << 20) -> None:
         self.min_bytes = min_bytes
         self.threads = threads
+        self.bulk = BulkPool(process_bytes)
         self._pool: ThreadPoolExecutor | None = None
         self.offloaded = 0
 
@@ -41,7 +49,11 @@ class Offload:
 
     async def predict(self, live: LiveEndpoint, metrics: ServerMetrics | None,
                       req: handler.Request) -> handler.Response:
-        """`handler.predict` in a worker thread; the loop serves others meanwhile."""
+        """`handler.predict` in a worker process or thread; the loop serves others meanwhile."""
+        if self.bulk.wanted(req.body):
+            answer = await self.bulk.predict(live, metrics, req)
+            if answer is not None:
+                return answer
         if self._pool is None:
             sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="mloop-predict")
@@ -50,6 +62,7 @@ class Offload:
         return await loop.run_in_executor(self._pool, handler.predict, live, metrics, req)
 
     def close(self) -> None:
+        self.bulk.close()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

@@ -18,7 +18,14 @@ _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schema
 ERRORS: dict[int | str, dict[str, Any]] = {str(c): {"description": d, **_ERR} for c, d in (
     (400, "Malformed input"), (404, "Unknown model"), (413, "Body too large"),
     (415, "Unsupported content type"), (503, "No model loaded yet"))}
-RUNTIME_ERRORS = {**ERRORS, "424": {"description": "The model failed (SageMaker's ModelError)", **_ERR}}
+# SageMaker answers in the format the caller accepts (the runtime route: by default its own body's).
+PREDICTIONS: dict[int | str, dict[str, Any]] = {"200": {"description": "Predictions", "content": {
+    "application/json": {"schema": {"type": "object", "required": ["predictions"],
+                                    "properties": {"predictions": {"type": "array"}}}},
+    "text/csv": {"schema": {"type": "string"}}}}}
+INVOCATION_ANSWERS: dict[int | str, dict[str, Any]] = {**PREDICTIONS, **ERRORS}
+RUNTIME_ERRORS: dict[int | str, dict[str, Any]] = {**INVOCATION_ANSWERS, "424": {
+    "description": "The model failed (SageMaker's ModelError)", **_ERR}}
 ROWS = {"type": "array", "minItems": 1, "items": {"oneOf": [{"type": "array"}, {"type": "object"}]}}
 INVOCATION_BODY = {"requestBody": {"required": True, "content": {
     # One raw ad-click record (age, gender, device_type, ad_position, browsing_history, time_of_day).
@@ -105,6 +112,8 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
         if call.request is None:
             assert call.refusal is not None
             return out(*call.refusal)
+        if offload.wanted(body):
+            return answered(out(*call.answer(await offload.predict(live, metrics, call.request))), call.request)
         return answered(out(*call.answer(handler.predict(live, metrics, call.request))), call.request)
 
     def doc(status_doc: tuple[int, Any]) -> JSONResponse:
@@ -114,7 +123,8 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
     def ping_route() -> Response:
         return out(*ping(live))
 
-    @api.post("/invocations", response_model=None, tags=["sagemaker"], openapi_extra=INVOCATION_BODY, responses=ERRORS)
+    @api.post("/invocations", response_model=None, tags=["sagemaker"], openapi_extra=INVOCATION_BODY,
+              responses=INVOCATION_ANSWERS)
     async def invocations(request: Request) -> Response:
         return await run(request, handler.SAGEMAKER)
 
@@ -163,20 +173,23 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
     async def v2_infer_version(name: str, version: str, request: Request) -> Response:
         return await run(request, handler.V2, name, version)
 
-    @api.get("/metrics", response_model=None, tags=["metrics"])
+    @api.get("/metrics", response_model=None, tags=["metrics"], responses={200: {
+        "description": "Prometheus text exposition", "content": {"text/plain": {"schema": {"type": "string"}}}}})
     def metrics_route() -> Response:
         body, ctype = metrics.render()
         return Response(body, 200, media_type=ctype)
 
     _error_handlers(api, MloopError, RequestValidationError, HTTPException, JSONResponse)
-    _error_schema(api)
+    _error_schema(api, live)
     return api
 
 
 def _error_handlers(api: Any, mloop_error: Any, validation: Any, http_exc: Any, json_response: Any) -> None:
     @api.exception_handler(mloop_error)
     async def on_mloop(_r: Any, exc: MloopError) -> Any:
-        return json_response(exc.to_dict(), exc.http_status)
+        from mloop.serving.errors import error_body
+
+        return json_response(error_body(exc), exc.http_status)
 
     @api.exception_handler(validation)
     async def on_validation(_r: Any, exc: Any) -> Any:
@@ -190,17 +203,29 @@ def _error_handlers(api: Any, mloop_error: Any, validation: Any, http_exc: Any, 
         return json_response({"code": code, "message": str(exc.detail)}, exc.status_code)
 
 
-def _error_schema(api: Any) -> None:
+def _error_schema(api: Any, live: "LiveEndpoint") -> None:
+    """The OpenAPI document with the house error body and, once a model is loaded, its request
+    bodies (`openapi_bodies`); rebuilt when the endpoint's deployment changes."""
     from fastapi.openapi.utils import get_openapi
 
+    from mloop.serving.openapi_bodies import document_model
+
+    built: dict[str, Any] = {}
+
     def openapi() -> dict[str, Any]:
-        if api.openapi_schema:
+        dep = live.current
+        generation = dep.generation if dep is not None else None
+        if built.get("generation", -1) == generation and api.openapi_schema:
             return api.openapi_schema
         schema = get_openapi(title=api.title, version=api.version, routes=api.routes)
         schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = {
             "type": "object", "required": ["code", "message"],
             "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "hint": {"type": "string"}}}
+        if dep is not None and dep.variants:
+            first = (dep.variants.get("production") or next(iter(dep.variants.values()))).model
+            document_model(schema, first, live.name)
         api.openapi_schema = schema
+        built["generation"] = generation
         return schema
 
     api.openapi = openapi

@@ -78,6 +78,7 @@ def create_app(ws: Workspace, *, extra_routers: Iterable[APIRouter | ModuleType 
     security.install_cors(app, server.cors_origins, server.cors_methods,
                           ["Authorization", "Content-Type", errors.REQUEST_ID_HEADER],
                           [errors.REQUEST_ID_HEADER])
+    app.add_middleware(security.BodyLimit, max_bytes=server.max_body_bytes)
     security.protect(app, security.allowed_hosts(server.allowed_hosts, bind_host))
     app.include_router(_system_router())
     for item in [*ROUTER_MODULES, *extra_routers]:

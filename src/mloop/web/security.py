@@ -6,6 +6,7 @@
   without inline script: even a value that escaped escaping could not run.
 - `install_cors`: CORS headers only for the origins a workspace lists (none by default).
 - `RedactedAccessLog`: uvicorn's access log without query strings (tokens, personal data).
+- `BodyLimit`: a request body larger than the limit is refused (413) before it is all in memory.
 
 `protect(app, ...)` applies them to a FastAPI app; `guard_hosts` wraps any raw ASGI app.
 """
@@ -39,15 +40,34 @@ def allowed_hosts(configured: Iterable[str], bind_host: str | None) -> frozenset
         configured: the `allowed_hosts` setting; when non-empty it is the whole list
             (`*` in it switches the check off).
         bind_host: the address the server binds. Default list: it and the loopback names. A
-            wildcard bind (0.0.0.0) or an app embedded without one (tests, ASGI mounts) has no
-            default list: configure `allowed_hosts` there.
+            wildcard bind (0.0.0.0, ::) answers on every interface, so its default is what a
+            client on the network can legitimately call it by: the loopback names, this machine's
+            host name and FQDN, and the addresses of its interfaces (`machine_names`); a DNS
+            rebinding page's own name is none of those. An app embedded without a bind address
+            (tests, ASGI mounts) checks nothing unless configured.
     """
     names = [_normal(h) for h in configured if h.strip()]
     if names:
         return None if "*" in names else frozenset(names)
-    if bind_host is None or bind_host.strip() in WILDCARDS:
+    if bind_host is None:
         return None
+    if bind_host.strip() in WILDCARDS:
+        return frozenset({*LOOPBACK_NAMES, *machine_names()})
     return frozenset({_normal(bind_host), *LOOPBACK_NAMES})
+
+
+def machine_names() -> set[str]:
+    """This machine's host name, FQDN and interface addresses (IPv4 and IPv6, without zone ids)."""
+    import socket
+
+    import psutil
+
+    names = {socket.gethostname(), socket.getfqdn()}
+    for addrs in psutil.net_if_addrs().values():
+        for addr in addrs:
+            if addr.family in (socket.AF_INET, socket.AF_INET6):
+                names.add(addr.address.split("%", 1)[0])
+    return {_normal(n) for n in names if n}
 
 
 def _normal(host: str) -> str:
@@ -195,3 +215,47 @@ class JsonOnly:
         await refuse(send, 415, "unsupported_media_type",
                      "this route takes a JSON body (Content-Type: application/json)",
                      "Send the request with Content-Type: application/json.")
+
+
+class BodyLimit:
+    """Refuses (413) a request body above `max_bytes`: at once when Content-Length says so, else
+    as soon as the streamed body passes the limit (the form or JSON parser never sees it)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw = next((v for k, v in scope.get("headers") or [] if k == b"content-length"), b"")
+        if raw.isdigit() and int(raw) > self.max_bytes:
+            await refuse(send, 413, "payload_too_large",
+                         f"request body of {int(raw)} bytes exceeds the limit of {self.max_bytes} bytes",
+                         "Send a smaller body (setting server.max_body_bytes).")
+            return
+        seen = 0
+        refused = started = False
+
+        async def counted() -> Message:
+            nonlocal seen, refused
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes and not refused:
+                refused = True
+                if not started:
+                    await refuse(send, 413, "payload_too_large",
+                                 f"request body exceeds the limit of {self.max_bytes} bytes",
+                                 "Send a smaller body (setting server.max_body_bytes).")
+            # the app sees a client that went away: it stops reading and its answer is dropped
+            return {"type": "http.disconnect"} if refused else message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if refused:
+                return
+            started = True
+            await send(message)
+
+        await self.app(scope, counted, guarded)

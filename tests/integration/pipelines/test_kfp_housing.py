@@ -22,7 +22,7 @@ def test_housing_kfp_pipeline_registers_a_servable_model_or_alerts(workspace: An
     rows = housing(800, seed=3)
     rows.to_csv(workspace.root / "housing.csv", index=False)  # read by path, relative to the workspace
     params = {"data_path": "housing.csv", "n_estimators": 10, "max_depth": 6, "r2_threshold": 0.3}
-    record = run_pipeline(workspace, PIPELINE, params)
+    record = run_pipeline(workspace, PIPELINE, params, principal="Ana")
     assert record.status == "Succeeded", record.error
     assert record.step("evaluate").metrics["r2"] > 0.3
     train = record.step("train-model")
@@ -30,6 +30,8 @@ def test_housing_kfp_pipeline_registers_a_servable_model_or_alerts(workspace: An
     logged = tracking.get_run(workspace, train.mlflow_run_id)
     assert logged["params"]["n_estimators"] == "10" and "importance.MedInc" in logged["metrics"]
     assert "registered housing-kfp v1" in step_logs(workspace, record.id)["condition-branches-1"]
+    # the component's process registered it for the run's principal, not its own configured name
+    assert registry.get_version(workspace, "housing-kfp", 1).registered_by == "ana"
 
     version = register_from_run(workspace, "housing-cli", record.id, "train-model", "model")
     assert version.status == "PendingManualApproval"

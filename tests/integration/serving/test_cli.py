@@ -93,6 +93,7 @@ def test_kserve_export_matches_the_inference_service_schema(served: Served) -> N
     assert manifest["metadata"]["name"] == "export-ep"
     env = {e["name"]: e["value"] for e in predictor["containers"][0]["env"]}
     assert env["MLOOP_SERVING__ENDPOINT"] == "Export_EP"
+    assert env["MLOOP_SERVING__ALLOWED_HOSTS"] == '["*"]'  # Knative routes by Host; the pod's names are not its
     assert mloop(root, "endpoints", "export", "Export_EP", "--target", "sagemaker").returncode == 1
 
 
@@ -120,3 +121,27 @@ def test_follow_approved_deploys_new_versions_as_a_canary_across_processes(serve
     ep = serving.get_endpoint(served.ws, "follow-ep")
     assert {v.name: (v.model_version, v.weight) for v in ep.variants} == {"production": (1, 80), "canary": (2, 20)}
     assert serving.history(served.ws, "follow-ep", limit=1)[0]["action"] == "auto-deploy"
+
+
+def test_serve_on_every_interface_answers_to_the_machines_names_only(served: Served) -> None:
+    """`mloop serve --host 0.0.0.0` (containers): a rebound name is refused by default (issue 18)."""
+    import socket
+
+    proc, port = start_server(served.root, "wild-ep", "--host", "0.0.0.0")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
+            for host in ("localhost", socket.gethostname(), f"127.0.0.1:{port}"):
+                assert c.get("/v2/health/live", headers={"Host": host}).status_code == 200, host
+            rebound = c.post("/invocations", content="1,2", headers={"Host": "rebound.example",
+                                                                     "content-type": "text/csv"})
+            assert rebound.status_code == 400 and rebound.json()["code"] == "invalid_host"
+    finally:
+        stop(proc)
+    proc, port = start_server(served.root, "wild-ep", "--host", "0.0.0.0",
+                              env={"MLOOP_SERVING__ALLOWED_HOSTS": '["serving.internal"]'})
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
+            assert c.get("/v2/health/live", headers={"Host": "serving.internal"}).status_code == 200
+            assert c.get("/v2/health/live", headers={"Host": "localhost"}).status_code == 400
+    finally:
+        stop(proc)

@@ -98,6 +98,10 @@ MUTATIONS = [
     ["endpoints", "set-weights", "ep", "production=100"],
     ["release", "approve", "1", "-m", "x"], ["runs", "retry", "r-1"], ["destroy", "--yes"],
     ["models", "delete", "m"], ["runs", "delete", "r-1"], ["endpoints", "delete", "ep"], ["features", "delete", "g"],
+    ["models", "register", "m", "--from-run", "r-1", "--task", "train"], ["models", "sync"],
+    ["ingest", "rows.csv", "--group", "g", "--id", "id"],
+    ["features", "create", "g", "--from-csv", "rows.csv", "--id", "id"],
+    ["features", "verify", "--repair"], ["step", "exec", "--pipeline", "p", "--run-id", "r-1", "--step", "s"],
 ]
 
 
@@ -113,3 +117,32 @@ def test_every_mutation_asks_for_the_token(workspace_dir: Path, command: list[st
     monkeypatch.setenv("MLOOP_AUTH__CLI", "token")
     result = CliRunner().invoke(app, command)
     assert isinstance(result.exception, Unauthenticated) and "needs a token" in result.exception.message
+
+
+def test_ingest_and_sync_take_a_deployers_token_and_act_as_its_principal(workspace_dir: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Roles as in the dashboard: an approver may not feed the training set; a deployer may."""
+    from mloop.auth import create_token
+    from mloop.errors import PermissionDenied
+    from mloop.features import get_group
+    from mloop.features.groups import ingestions
+
+    ws = open_workspace(workspace_dir)
+    approver, _ = create_token(ws, "Ana", "approver")
+    deployer, _ = create_token(ws, "Dev", "deployer")
+    ws.close()
+    rows = workspace_dir / "clicks.csv"
+    rows.write_text("id,age,device\n1,31,Mobile\n1,31.0,Mobile\n2,,Desktop\n", encoding="utf-8")
+    monkeypatch.setenv("MLOOP_AUTH__CLI", "token")
+    refused = invoke(workspace_dir, monkeypatch, "ingest", str(rows), "--group", "clicks", "--id", "id",
+                     token=approver)
+    assert isinstance(refused.exception, PermissionDenied) and "`mloop ingest` needs 'deployer'" in \
+        refused.exception.message
+    done = invoke(workspace_dir, monkeypatch, "ingest", str(rows), "--group", "clicks", "--id", "id",
+                  "--json", token=deployer)
+    assert done.exit_code == 0, done.output
+    ws = open_workspace(workspace_dir)
+    assert len(ingestions(ws, get_group(ws, "clicks"))) == 1
+    ws.close()
+    synced = invoke(workspace_dir, monkeypatch, "models", "sync", "--json", token=approver)
+    assert isinstance(synced.exception, PermissionDenied)

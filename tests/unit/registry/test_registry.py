@@ -193,3 +193,19 @@ def test_versions_registered_straight_into_mlflow_are_adopted_as_pending(ml_work
     assert [(v.name, v.version) for v in registry.sync(ws)] == [("other", 1)]
     assert registry.sync(ws) == []
     assert model_registry.get_version(ws, "notebook", 2)["tags"][registry.STATUS_TAG] == PENDING
+
+
+def test_the_principal_who_syncs_is_the_registrant_of_versions_mlflow_names_none_for(ml_workspace: Any) -> None:
+    """`mloop models sync` as ana: the audit names her and she cannot approve what she adopted."""
+    from mloop.store import open_workspace
+
+    ws = open_workspace(ml_workspace.root, registry__require_distinct_approver=True)
+    model_registry.create_version(ws, "notebook", SOURCE)
+    model_registry.create_version(ws, "notebook", SOURCE, tags={"mloop.registered_by": "carol"})
+    adopted = registry.sync(ws, "notebook", principal=" Ana ")
+    assert [(v.version, v.registered_by) for v in adopted] == [(1, "ana"), (2, "carol")]
+    assert [t.principal for t in registry.history(ws, "notebook", 1)] == ["ana"]
+    with pytest.raises(FourEyesViolation):
+        registry.approve(ws, "notebook", 1, principal="ana", comment="mine")
+    assert registry.approve(ws, "notebook", 1, principal="bob", comment="ok").approved_by == "bob"
+    ws.close()

@@ -87,11 +87,107 @@ def test_small_and_big_requests_answer_the_same(gated: tuple[str, GatedModel]) -
     """The threshold changes where a request runs, never what it answers (errors included)."""
     url, model = gated
     model.gate.set()
-    rows = ROW * 300  # above offload_bytes (2 KiB), below the gate's 1000 rows
+    rows = ROW * 1300  # above offload_bytes: a worker thread
     ok = httpx.post(f"{url}/invocations", content=rows, headers={"content-type": "text/csv"})
-    assert ok.status_code == 200 and ok.json()["predictions"] == [0.25] * 300
-    cut = b'{"instances": [' + b'[25, "ios", 3, 0.5], ' * 300  # above the threshold, not JSON
+    assert ok.status_code == 200 and ok.json()["predictions"] == [0.5] * 1300
+    cut = b'{"instances": [' + b'[25, "ios", 3, 0.5], ' * 1300  # above the threshold, not JSON
     bad = httpx.post(f"{url}/invocations", content=cut, headers={"content-type": "application/json"})
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_input"
-    big_v1 = httpx.post(f"{url}/v1/models/ctr:predict", json={"instances": [[25, "ios", 3, 0.5]] * 300})
-    assert big_v1.status_code == 200 and len(big_v1.json()["predictions"]) == 300
+    big_v1 = httpx.post(f"{url}/v1/models/ctr:predict", json={"instances": [[25, "ios", 3, 0.5]] * 1300})
+    assert big_v1.status_code == 200 and len(big_v1.json()["predictions"]) == 1300
+
+
+def test_very_large_requests_answer_from_a_worker_process_like_the_server(tmp_path: Any) -> None:
+    """Above `process_bytes` a worker process parses and predicts: same predictions, same input
+    report and errors, the variant's headers, and the server's metrics count the request."""
+    from pathlib import Path
+
+    from mloop.serving.models import load_served
+    from tests.support.serving import train
+
+    model = train(n_estimators=5)
+    path = model.save(tmp_path / "m")
+    served = load_served(Path(path), "ctr", 1, f"file://{path}")
+    app = create_app(None, "ctr", live=static_endpoint("ctr", served))
+    app.offload.bulk.min_bytes = 20_000  # small, so the test's bodies are "very large"
+    rows = [[25 + i % 40, ("ios", "web", "android", "fridge")[i % 4], i % 24, (i % 7) / 7 - 0.5] for i in range(2000)]
+    csv = "".join(f"{a},{d},{h},{s}\n" for a, d, h, s in rows).encode()
+    assert len(csv) > 20_000
+    with running(app) as url:
+        big = httpx.post(f"{url}/invocations", content=csv, headers={"content-type": "text/csv"}, timeout=120)
+        assert big.status_code == 200, big.text
+        assert app.offload.bulk.sent == 1
+        expected = served.predict(rows)
+        assert max(abs(a - b) for a, b in zip(big.json()["predictions"], expected, strict=True)) < 1e-9
+        assert big.json()["input_issues"]["by_feature"]["device"] == {"unknown_category": 500}  # "fridge"
+        assert big.headers["x-mloop-model-version"] == "1" and "device:unknown_category=500" in \
+            big.headers["x-mloop-input-issues"]
+        broken = csv.replace(b"25,", b"abc,", 1)
+        refused = httpx.post(f"{url}/invocations", content=broken, headers={"content-type": "text/csv"}, timeout=60)
+        assert refused.status_code == 400 and "expects a number, got 'abc'" in refused.json()["message"]
+        assert app.offload.bulk.sent == 2
+        metrics = httpx.get(f"{url}/metrics").text
+        assert 'mloop_requests_total{code="200",endpoint="ctr",model="ctr",variant="production",version="1"} 1.0' \
+            in metrics
+
+
+def test_requests_answered_by_the_worker_process_reach_the_shadows(tmp_path: Any) -> None:
+    from pathlib import Path
+
+    from mloop.serving.live import LiveEndpoint, Shadow, make_deployment, make_variant
+    from mloop.serving.models import load_served
+    from mloop.serving.shadow_tap import ShadowTap
+    from tests.support.servers import wait_until
+    from tests.support.serving import train
+
+    path = train(n_estimators=5).save(tmp_path / "m")
+    production = load_served(Path(path), "ctr", 1, f"file://{path}")
+    shadow = ServedModel("ctr", 2, "file:///shadow", lambda rows: [0.1] * len(rows),
+                         ["age", "device", "hour", "score"], {}, "test")
+    live = LiveEndpoint(ws=None, name="ctr", loader=None)
+    live.current = make_deployment(1, [make_variant("production", 100, production)], "ctr",
+                                   shadows=(Shadow(make_variant("shadow", 0, shadow), 1.0),))
+    live.tap = tap = ShadowTap(None, "ctr", None)
+    app = create_app(None, "ctr", live=live)
+    app.offload.bulk.min_bytes = 20_000
+    csv = b"25,ios,3,0.5\n" * 2000
+    try:
+        with running(app) as url:
+            for route in ("/invocations", "/endpoints/ctr/invocations"):
+                answer = httpx.post(f"{url}{route}", content=csv, headers={"content-type": "text/csv"}, timeout=120)
+                assert answer.status_code == 200, answer.text
+            assert app.offload.bulk.sent == 2
+            wait_until(lambda: tap.submitted == 2, timeout=30, what="both copies handed to the shadow")
+            assert tap.wait_idle(30) and tap.dropped == 0
+    finally:
+        tap.close()
+
+
+def test_the_worker_process_ends_with_its_server_even_when_the_server_is_killed() -> None:
+    """A server that stops without shutting its pool down (SIGKILL, a crash) leaves no worker behind."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    from tests.support.servers import wait_until
+
+    # A process that inherited the server's descriptors (here `sleep`) keeps the worker's pipe open,
+    # so the worker never reads an end of file: only watching its parent ends it.
+    code = ("import os, subprocess, psutil\nfrom mloop.serving.bulk import BulkPool\nBulkPool(1).start()\n"
+            "pids = [c.pid for c in psutil.Process().children(recursive=True)]\n"
+            "holder = subprocess.Popen(['sleep', '60'], close_fds=False, stdout=subprocess.DEVNULL)\n"
+            "print(holder.pid, *pids, flush=True)\nos._exit(0)\n")
+    done = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                          text=True, timeout=120)
+    holder, *pids = [int(p) for p in done.stdout.split()]
+    assert pids
+
+    def gone() -> bool:
+        return not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
+
+    try:
+        wait_until(gone, timeout=30, what="the orphaned worker process to exit")
+    finally:
+        if psutil.pid_exists(holder):
+            psutil.Process(holder).kill()

@@ -45,10 +45,46 @@ def test_the_control_plane_answers_only_to_its_own_host_names(workspace_dir: Pat
 def test_allowed_hosts_defaults() -> None:
     assert allowed_hosts([], "127.0.0.1") == {"127.0.0.1", "localhost", "::1"}
     assert allowed_hosts([], "10.0.0.5") == {"10.0.0.5", "127.0.0.1", "localhost", "::1"}
-    assert allowed_hosts([], "0.0.0.0") is None and allowed_hosts([], None) is None
+    assert allowed_hosts([], None) is None  # an embedded app (tests, mounts) checks only when configured
+    assert allowed_hosts(["mloop.internal"], "0.0.0.0") == {"mloop.internal"}  # the setting overrides
     assert allowed_hosts(["*"], "127.0.0.1") is None
     assert allowed_hosts([" API.Example "], "127.0.0.1") == {"api.example"}
     assert [host_of(h) for h in ("A.example:80", "[::1]:8080", "::1", "x")] == ["a.example", "::1", "::1", "x"]
+
+
+def _machine() -> tuple[str, list[str]]:
+    """This machine's host name and interface addresses, as `hostname -I` reports them."""
+    import shutil
+    import socket
+    import subprocess
+
+    addresses = subprocess.run(["hostname", "-I"], capture_output=True, text=True, check=True).stdout.split() \
+        if shutil.which("hostname") else []
+    return socket.gethostname(), addresses
+
+
+def test_a_wildcard_bind_answers_to_this_machines_names_on_all_three_servers(workspace_dir: Path) -> None:
+    """0.0.0.0 (containers, a LAN demo): the machine's names and addresses, never a rebound name."""
+    from mloop.config import AppSettings
+    from mloop.web.inference import create_inference_app
+
+    name, addresses = _machine()
+    assert allowed_hosts([], "::") == allowed_hosts([], "0.0.0.0")
+    ws = open_workspace(workspace_dir)
+    settings = AppSettings(endpoint="http://model.test", log_interactions=False)
+    servers = {"control plane": create_app(ws, bind_host="0.0.0.0"),
+               "inference app": create_inference_app(ws, settings=settings, bind_host="0.0.0.0"),
+               "model server": guard_hosts(_plain, allowed_hosts([], "0.0.0.0"))}
+    for label, app in servers.items():
+        path = "/static/app.js" if label == "inference app" else "/healthz"
+        for host in ("localhost:8080", "127.0.0.1", "[::1]:8080", name, f"{name.upper()}:8080",
+                     *[f"[{a}]" if ":" in a else a for a in addresses]):
+            client = _client(app, "127.0.0.1")
+            assert client.get(path, headers={"Host": host}).status_code == 200, (label, host)
+        for host in ("rebound.example", "rebound.example:8080", f"{name}.rebound.example", ""):
+            answer = _client(app, "127.0.0.1").get(path, headers={"Host": host})
+            assert answer.status_code == 400 and answer.json()["code"] == "invalid_host", (label, host)
+    ws.close()
 
 
 def test_no_cors_headers_unless_origins_are_configured(workspace_dir: Path) -> None:
@@ -138,3 +174,22 @@ def test_the_access_log_keeps_no_query_string() -> None:
                                ("127.0.0.1:5", "GET", "/lineage?token=s3cret&pipeline=x", "1.1", 200), None)
     RedactedAccessLog().filter(record)
     assert "s3cret" not in record.getMessage() and "/lineage?[redacted]" in record.getMessage()
+
+
+def test_the_control_plane_refuses_a_body_over_its_limit_before_parsing_it(workspace_dir: Path) -> None:
+    ws = open_workspace(workspace_dir, server__max_body_bytes=10_000)
+    with _client(create_app(ws, bind_host="127.0.0.1"), "127.0.0.1") as client:
+        form = {"token": "x" * 20_000, "csrf": "y"}
+        declared = client.post("/ui/login", data=form)
+        assert declared.status_code == 413 and declared.json()["code"] == "payload_too_large"
+
+        def chunks() -> Any:  # no Content-Length: counted while it streams in
+            yield b"token=" + b"x" * 6000
+            yield b"x" * 6000
+
+        streamed = client.post("/ui/login", content=chunks(),
+                               headers={"content-type": "application/x-www-form-urlencoded"})
+        assert streamed.status_code == 413 and streamed.json()["code"] == "payload_too_large"
+        assert client.post("/ui/login", data={"token": "mlp_short", "csrf": "y"}).status_code == 403  # CSRF
+        assert client.get("/healthz").status_code == 200
+    ws.close()

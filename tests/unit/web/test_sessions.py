@@ -73,3 +73,30 @@ def test_cookies_are_secure_over_https(workspace_dir: Path) -> None:
     with TestClient(create_app(ws)) as client:
         assert "secure" not in _login(client, token).headers["set-cookie"].lower()
     ws.close()
+
+
+def test_failed_logins_are_rate_limited_per_address_and_per_principal(workspace_dir: Path) -> None:
+    """5 wrong tokens a minute from one address, then 429 with Retry-After (even for a right one)."""
+    from mloop.auth import list_tokens
+
+    ws = open_workspace(workspace_dir, auth__anonymous_read=False)
+    token, _ = create_token(ws, "ana", "approver")
+    other, _ = create_token(ws, "bob", "viewer")
+    with TestClient(create_app(ws), client=("10.0.0.7", 5000)) as guesser:
+        for attempt in range(5):
+            assert _login(guesser, f"mlp_wrong{attempt}").status_code == 401
+        refused = _login(guesser, token)
+        assert refused.status_code == 429 and 1 <= int(refused.headers["retry-after"]) <= 60
+        assert "too many failed logins" in refused.text and COOKIE not in guesser.cookies
+    with TestClient(create_app(ws), client=("10.0.0.8", 5000)) as colleague:
+        assert _login(colleague, other).status_code == 303  # another address is not held up
+    # a leaked prefix completed from many addresses counts against its principal
+    hint = next(t.hint for t in list_tokens(ws) if t.principal == "ana")
+    app = create_app(ws)
+    for n in range(5):
+        with TestClient(app, client=(f"10.1.0.{n}", 5000)) as client:
+            assert _login(client, hint + "x" * 33).status_code == 401
+    with TestClient(app, client=("10.1.0.99", 5000)) as client:
+        assert _login(client, token).status_code == 429  # ana's logins wait; bob's do not
+        assert _login(client, other).status_code == 303
+    ws.close()

@@ -20,12 +20,14 @@ if TYPE_CHECKING:
     from mloop.store import Workspace
 
 PYFUNC = Path(__file__).with_name("pyfunc.py")
+# The run a component process works for (set by the step that starts it); not a setting.
+RUN_ENV = "_MLOOP_RUN_ID"
 
 
 def register_model_artifact(
     ws: Workspace, name: str, model_path: Path, *, metadata: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None, artifact_meta: dict[str, Any] | None = None,
-    run_id: str | None = None,
+    run_id: str | None = None, principal: str | None = None,
 ) -> ModelVersion:
     """Log the artifact at `model_path` as an MLflow model and register a Pending version.
 
@@ -46,11 +48,14 @@ def register_model_artifact(
                 run_id = run.run_id
         else:
             uri = tracking.log_model(ws, run_id, python_model=str(PYFUNC), artifacts=artifacts)
-    return registry.register(ws, name, uri, run_id=run_id, metrics=metrics, metadata=metadata)
+    return registry.register(ws, name, uri, run_id=run_id, metrics=metrics, metadata=metadata,
+                             principal=principal)
 
 
-def register_from_run(ws: Workspace, name: str, run_id: str, task: str, output: str) -> ModelVersion:
-    """Register the `output` Model artifact of step `task` of pipeline run `run_id`.
+def register_from_run(ws: Workspace, name: str, run_id: str, task: str, output: str, *,
+                      principal: str | None = None) -> ModelVersion:
+    """Register the `output` Model artifact of step `task` of pipeline run `run_id`, by `principal`
+    (who asks; default the acting principal).
 
     Raises:
         NotFound: no such run, task or output (the hint names the ones there are).
@@ -74,13 +79,15 @@ def register_from_run(ws: Workspace, name: str, run_id: str, task: str, output: 
     meta = {"pipeline": record.pipeline, "pipeline_run": run_id, "task": task, "output": output,
             "digest": step.outputs[output]["digest"]}
     return register_model_artifact(ws, name, stored.path, metadata=meta, metrics=metrics,
-                                   artifact_meta=stored.metadata, run_id=step.mlflow_run_id)
+                                   artifact_meta=stored.metadata, run_id=step.mlflow_run_id, principal=principal)
 
 
 def register_from_component(name: str, model_path: str, *, metrics: dict[str, Any] | None = None,
                             artifact_meta: dict[str, Any] | None = None) -> int:
     """Called from a KFP component running under mloop (its working directory is the workspace);
     `artifact_meta` is the Model artifact's metadata (`features` selects the scored columns).
+    The version is registered by the principal of the run the component works for (never the
+    component process's own configuration), so the four-eyes rule binds whoever started the run.
 
     Returns:
         The new version number.
@@ -90,8 +97,34 @@ def register_from_component(name: str, model_path: str, *, metrics: dict[str, An
     ws = open_workspace()
     try:
         version = register_model_artifact(ws, name, Path(model_path), metrics=metrics,
-                                          artifact_meta=artifact_meta,
+                                          artifact_meta=artifact_meta, principal=_run_principal(ws),
                                           metadata={"registered_from": "kfp component"})
     finally:
         ws.close()
     return version.version
+
+
+def _run_principal(ws: Workspace) -> str | None:
+    """The principal of the executing run named by RUN_ENV (None outside a run).
+
+    Raises:
+        PermissionDenied: RUN_ENV names no executing run (a process cannot borrow a finished
+            run's identity).
+    """
+    import os
+
+    from mloop.errors import PermissionDenied
+    from mloop.pipelines.graph import EXECUTING
+    from mloop.pipelines.runs import get_run
+
+    run_id = os.environ.get(RUN_ENV)
+    if not run_id:
+        return None
+    try:
+        record = get_run(ws, run_id)
+    except NotFound:
+        record = None
+    if record is None or record.status != EXECUTING:
+        raise PermissionDenied(f"{RUN_ENV}={run_id} names no executing run",
+                               hint="Register from a component while its run executes.")
+    return record.principal

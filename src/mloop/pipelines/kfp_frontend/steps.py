@@ -19,6 +19,7 @@ from mloop.pipelines.kfp_frontend.artifacts import StoredArtifact
 from mloop.pipelines.kfp_frontend.engine import Runtime, Values, execute_task
 from mloop.pipelines.kfp_frontend.errors import KfpTaskFailed
 from mloop.pipelines.kfp_frontend.inner import Recorder
+from mloop.pipelines.kfp_frontend.registry import RUN_ENV
 from mloop.pipelines.kfp_frontend.tracking import TaskRuns
 
 PARAM, ARTIFACT = "p:", "a:"
@@ -44,7 +45,8 @@ def _runtime(spec: dict[str, Any]) -> tuple[Runtime, list[str]]:
 
     rt = Runtime(components=spec["components"], executors=spec["executors"], root=root,
                  cwd=str(ws.root), run_name=f"{spec['pipeline']}-{ctx.run_id}", on_log=on_log,
-                 install_packages=bool(spec.get("install_packages")), state_dir=Path(ws.state_dir))
+                 install_packages=bool(spec.get("install_packages")), state_dir=Path(ws.state_dir),
+                 env={RUN_ENV: ctx.run_id})  # a component registering a model acts for the run's principal
     rt.recorder = Recorder(ws, ctx.run_id, ctx.step_name, lambda ref: _kind(spec["components"].get(ref, {})))
     if ctx.mlflow_run_id and ctx.mlflow_experiment:  # the tracking hook opened the parent run
         rt.tasks_mlflow = TaskRuns(ws, ctx.mlflow_run_id, ctx.mlflow_experiment, ctx.run_id,

@@ -6,8 +6,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from mloop.auth import close_session, ensure_tokens_migrated, lookup, open_session
+from mloop.auth.tokens import hint_owners
 from mloop.web.dashboard import session
 from mloop.web.dashboard.render import page
+from mloop.web.dashboard.throttle import LoginThrottle, TooManyLogins
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,11 +29,23 @@ def login(request: Request, token: str = Form(...), csrf: str = Form(""),
           next: str = Form("/ui/pipelines")) -> HTMLResponse | RedirectResponse:
     session.check_csrf(request, csrf)
     ws = request.app.state.ws
-    ensure_tokens_migrated(ws)
-    found = lookup(ws, token.strip()) if token.strip() else None
-    if found is None:
-        return page(request, "login.html", status_code=401, next=_safe_next(next),
-                    flash="That token is not valid.", flash_kind="error")
+    throttle = _throttle(request)
+    address = request.client.host if request.client else "unknown"
+    token = token.strip()
+    try:
+        throttle.check(address)  # before the lookup: a guessing client costs no database query
+        ensure_tokens_migrated(ws)
+        found = lookup(ws, token) if token else None
+        if found is None:
+            throttle.failed(address, hint_owners(ws, token))
+            return page(request, "login.html", status_code=401, next=_safe_next(next),
+                        flash="That token is not valid.", flash_kind="error")
+        throttle.check(address, {found[1].name})
+    except TooManyLogins as exc:
+        refused = page(request, "login.html", status_code=429, next=_safe_next(next),
+                       flash=exc.message, flash_kind="error")
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     old = session.session_id(request)
     if old:  # a new login never keeps the previous session (nor its CSRF token) alive
         close_session(ws, old)
@@ -41,6 +55,14 @@ def login(request: Request, token: str = Form(...), csrf: str = Form(""),
     response.set_cookie(session.COOKIE, sid, httponly=True, samesite="strict", path="/",
                         max_age=int(hours * 3600), secure=request.url.scheme == "https")
     return response
+
+
+def _throttle(request: Request) -> LoginThrottle:
+    """The app's login throttle (made on first use from `[auth] login_failures_per_minute`)."""
+    state = request.app.state
+    if getattr(state, "login_throttle", None) is None:
+        state.login_throttle = LoginThrottle(state.ws.settings.auth.login_failures_per_minute)
+    return state.login_throttle  # type: ignore[no-any-return]
 
 
 @router.post("/ui/logout", response_model=None)

@@ -10,10 +10,11 @@ class EndpointNotFound(NotFound):
     hint = "Create one with `mloop deploy ENDPOINT --model NAME --latest-approved`."
 
 
-class ModelNotFound(NotFound):
-    """The request names a model this endpoint does not serve."""
+class ModelNotServed(NotFound):
+    """The request names a model (or version) this endpoint does not serve; the registry's
+    `ModelNotFound` (`model_not_found`) means no such model is registered at all."""
 
-    code = "model_not_found"
+    code = "model_not_served"
 
 
 class NotApproved(Conflict):
@@ -23,6 +24,8 @@ class NotApproved(Conflict):
 
 
 class InvalidWeights(InvalidInput):
+    """Variant weights are outside 0-100, do not sum to 100, or there is no variant."""
+
     code = "invalid_weights"
 
 
@@ -45,6 +48,8 @@ class UnsupportedMediaType(MloopError):
 
 
 class PayloadTooLarge(MloopError):
+    """The request body is larger than serving.max_body_bytes."""
+
     code = "payload_too_large"
     http_status = 413
 
@@ -64,4 +69,6 @@ class ModelError(MloopError):
 
 
 class PortInUse(MloopError):
+    """Another process listens on the port the server was asked to bind."""
+
     code = "port_in_use"

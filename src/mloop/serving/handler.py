@@ -11,8 +11,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import MloopError
+from mloop.http_errors import status_and_body
 from mloop.serving import input_policy
-from mloop.serving.errors import ModelError, ModelNotFound, NoModelDeployed
+from mloop.serving.errors import ModelError, ModelNotServed, NoModelDeployed
 from mloop.serving.input_check import Finding, inspect
 from mloop.serving.protocols import (
     parse_invocation,
@@ -63,8 +64,8 @@ class Request:
 
 
 def error_response(exc: MloopError, headers: list[tuple[bytes, bytes]] | None = None) -> Response:
-    status = exc.http_status if 400 <= exc.http_status < 600 else 500
-    return status, dumps(exc.to_dict()), JSON, headers or []
+    status, body = status_and_body(exc)  # the mapper every mloop server shares
+    return status, dumps(body), JSON, headers or []
 
 
 def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> Response:
@@ -172,12 +173,12 @@ def _choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVar
             hint=f"Deploy one: `mloop deploy {live.name} --model NAME --latest-approved`.",
         )
     if req.model is not None and req.model not in dep.model_names:
-        raise ModelNotFound(f"model '{req.model}' is not served here",
+        raise ModelNotServed(f"model '{req.model}' is not served here",
                             hint="known: " + ", ".join(sorted(dep.model_names)))
     if req.version is not None:
         found = dep.by_version(req.version)
         if found is None:
-            raise ModelNotFound(f"model '{req.model}' version '{req.version}' is not served here",
+            raise ModelNotServed(f"model '{req.model}' version '{req.version}' is not served here",
                                 hint="served versions: " + ", ".join(v.version for v in dep.variants.values()))
         return found
     if req.target is not None:
@@ -217,7 +218,7 @@ def model_metadata(live: LiveEndpoint, name: str, protocol: str) -> tuple[int, A
     dep = live.current
     if dep is None or name not in dep.model_names:
         err = (NoModelDeployed(f"endpoint '{live.name}' has no model deployed yet") if dep is None
-               else ModelNotFound(f"model '{name}' is not served here",
+               else ModelNotServed(f"model '{name}' is not served here",
                                   hint="known: " + ", ".join(sorted(dep.model_names))))
         return err.http_status, err.to_dict()
     variants = list(dep.variants.values())

@@ -325,7 +325,7 @@ def close_records(ws: Workspace | None = None) -> None:
             continue
         try:
             flush_records(target, group)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — exit-time best effort: the records stay durable in the spool
             log.warning("flushing spooled records of %s at exit failed (they stay in the spool): %s", group, exc)
 
 
@@ -359,7 +359,7 @@ def _flush_loop() -> None:
             try:
                 if _due(ws, spool):
                     flush_records(ws, group)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 — keep flushing other groups; records stay in the spool; logged and counted
                 _flush_failed(group, exc)
                 continue
             _flush_failures.pop(group, None)

@@ -84,7 +84,7 @@ def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> 
         findings = _inspect(variant, dep, rows)
         _enforce(variant, dep, findings)
         response = _render(variant, req, variant.model.predict(rows), extra, findings)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — a model may raise anything: it becomes an error response (ModelError) and counts for the guardrail
         response = _failure(variant, exc)
     _record(variant, metrics, response[0], started, findings, count)
     return response
@@ -107,7 +107,7 @@ async def predict_batched(live: LiveEndpoint, metrics: ServerMetrics | None, req
         findings = _inspect(variant, dep, rows)
         _enforce(variant, dep, findings)
         response = _render(variant, req, await batcher.predict(variant.model, rows), extra, findings)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — a model may raise anything: it becomes an error response (ModelError) and counts for the guardrail
         response = _failure(variant, exc)
     _record(variant, metrics, response[0], started, findings, count)
     return response

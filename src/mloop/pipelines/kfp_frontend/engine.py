@@ -132,7 +132,7 @@ class _Dag:
         except KfpTaskFailed as exc:
             status, result = FAILED, None
             self.errors[name] = str(exc)
-        except Exception as exc:  # a bad spec or a kfp helper error: the task fails readably
+        except Exception as exc:  # noqa: BLE001 — a bad spec or a kfp helper error: the task fails readably
             status, result = FAILED, None
             self.errors[name] = f"task '{path}': {type(exc).__name__}: {exc}"
         self.rt.record(path, status, self.errors.get(name, ""))

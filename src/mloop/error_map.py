@@ -29,14 +29,17 @@ TypeRef = type[BaseException] | str
 class ExceptionTable:
     """One adapter's rules: (exception types, translate) pairs, tried in order.
 
-    Rules are tried in order and, for each rule, over the exception and its causes (libraries
-    wrap each other: s3fs raises `PermissionError` from botocore's `ClientError`, MLflow raises
-    `MlflowException` from requests' `ConnectionError`); the first translation wins. An exception
-    no rule translates propagates unchanged.
+    Rules are tried in order; the first translation wins. With `follow_causes`, each rule is tried
+    on the exception and then on its causes, for libraries that wrap each other (s3fs raises
+    `PermissionError` from botocore's `ClientError`, MLflow raises `MlflowException` while
+    handling requests' `ConnectionError`); without it only the exception itself is looked at (a
+    database error is the driver's own). An exception no rule translates propagates unchanged.
     """
 
-    def __init__(self, name: str, rules: Sequence[tuple[TypeRef | tuple[TypeRef, ...], Translate]]) -> None:
+    def __init__(self, name: str, rules: Sequence[tuple[TypeRef | tuple[TypeRef, ...], Translate]],
+                 *, follow_causes: bool = False) -> None:
         self.name = name
+        self.follow_causes = follow_causes
         self._rules = [(refs if isinstance(refs, tuple) else (refs,), fn) for refs, fn in rules]
         self._resolved: list[tuple[tuple[type[BaseException], ...], Translate]] | None = None
 
@@ -48,7 +51,7 @@ class ExceptionTable:
 
     def translate(self, exc: BaseException, **context: Any) -> MloopError | None:
         """The `MloopError` for `exc` (context: what the adapter was doing), or None."""
-        chain = list(causes(exc))
+        chain = list(causes(exc)) if self.follow_causes else [exc]
         for types, fn in self._types():
             if not types:
                 continue

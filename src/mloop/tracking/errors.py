@@ -73,7 +73,7 @@ MLFLOW_ERRORS = ExceptionTable("mlflow", [
     ("mlflow.exceptions:MlflowException", _by_error_code),
     (("requests.exceptions:RequestException", "urllib3.exceptions:HTTPError",
       "sqlalchemy.exc:SQLAlchemyError", "sqlite3:Error"), _other),
-])
+], follow_causes=True)
 
 
 def translate(exc: BaseException, uri: str) -> MloopError:

@@ -143,7 +143,7 @@ S3_ERRORS = ExceptionTable("s3", [
     (("botocore.exceptions:EndpointConnectionError", "botocore.exceptions:ConnectTimeoutError",
       "aiohttp:ClientError", ConnectionError, TimeoutError), _unreachable),
     (Exception, _other),  # any other failure of the store is an unavailable store, never a traceback
-])
+], follow_causes=True)
 
 
 def make_bucket(url: str, endpoint_url: str | None = None) -> None:

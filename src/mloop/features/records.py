@@ -371,12 +371,12 @@ _flush_failures: dict[str, dict[str, Any]] = {}  # group -> the background flush
 def _flush_failed(group: str, exc: BaseException) -> None:
     """Log a background flush failure and count it, so `flush_failures` (the inference app's
     /healthz) shows records piling up in the spool instead of the failure passing unseen."""
-    failure = _flush_failures.setdefault(group, {"failures": 0, "since": datetime.now(UTC).isoformat()})
-    failure["failures"] += 1
-    failure["last_error"] = f"{type(exc).__name__}: {exc}"[:300]
+    previous = _flush_failures.get(group) or {"failures": 0, "since": datetime.now(UTC).isoformat()}
+    failure = {**previous, "failures": previous["failures"] + 1, "last_error": f"{type(exc).__name__}: {exc}"[:300]}
     if failure["failures"] in (1, 10) or failure["failures"] % 100 == 0:  # not once every half second
         log.warning("flushing spooled records of %s failed (%d in a row; they stay in the spool): %s",
                     group, failure["failures"], failure["last_error"], exc_info=failure["failures"] == 1)
+    _flush_failures[group] = failure  # published once logged
 
 
 def flush_failures() -> dict[str, dict[str, Any]]:

@@ -174,12 +174,12 @@ def _choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVar
         )
     if req.model is not None and req.model not in dep.model_names:
         raise ModelNotServed(f"model '{req.model}' is not served here",
-                            hint="known: " + ", ".join(sorted(dep.model_names)))
+                             hint="known: " + ", ".join(sorted(dep.model_names)))
     if req.version is not None:
         found = dep.by_version(req.version)
         if found is None:
             raise ModelNotServed(f"model '{req.model}' version '{req.version}' is not served here",
-                                hint="served versions: " + ", ".join(v.version for v in dep.variants.values()))
+                                 hint="served versions: " + ", ".join(v.version for v in dep.variants.values()))
         return found
     if req.target is not None:
         live.target_gate.check(req.authorization)  # pinning a variant is a deployer's choice
@@ -219,7 +219,7 @@ def model_metadata(live: LiveEndpoint, name: str, protocol: str) -> tuple[int, A
     if dep is None or name not in dep.model_names:
         err = (NoModelDeployed(f"endpoint '{live.name}' has no model deployed yet") if dep is None
                else ModelNotServed(f"model '{name}' is not served here",
-                                  hint="known: " + ", ".join(sorted(dep.model_names))))
+                                   hint="known: " + ", ".join(sorted(dep.model_names))))
         return err.http_status, err.to_dict()
     variants = list(dep.variants.values())
     if protocol == V1:

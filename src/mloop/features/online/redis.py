@@ -66,7 +66,7 @@ class RedisOnlineStore:
 
         keys = [self._key(group, i) for i in ids]
         raw = self._call(lambda: self.client.mget(keys))
-        return {i: orjson.loads(memoryview(v)[21:]) for i, v in zip(ids, raw, strict=True) if v is not None}
+        return {i: orjson.loads(v[21:]) for i, v in zip(ids, raw, strict=True) if v is not None}
 
     def delete_group(self, group: str) -> None:
         def run() -> None:

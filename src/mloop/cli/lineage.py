@@ -137,6 +137,10 @@ def _render_model(data: dict[str, Any]) -> None:
     deployed = tree.add("deployments")
     for d in data["deployments"]:
         deployed.add(f"{escape(d['endpoint'])}/{escape(d['variant'])} weight {d['weight']}")
+    if data.get("triggeredBy"):
+        cause = tree.add("triggered by")
+        for link in data["triggeredBy"]:
+            cause = cause.add(f"{escape(link['node'])} [dim]({escape(link['relation'])} {escape(link['target'])})[/]")
     console().print(tree)
 
 

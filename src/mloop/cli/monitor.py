@@ -23,7 +23,8 @@ def drift(
     no_alert: bool = typer.Option(False, "--no-alert", help="Report only; never raise an alert."),
     as_json: bool = JsonOption,
 ) -> None:
-    """PSI and KS per feature, missing rates, prediction distribution; alert past the thresholds.
+    """PSI and KS per feature, missing rates, prediction distribution, overall and per model
+    version and variant; alert past the thresholds (and retrain, with retrain_on_drift).
 
     Exits 2 when a threshold was passed (for CI and cron), 0 otherwise.
     """
@@ -38,9 +39,16 @@ def drift(
         raise typer.Exit(2)
 
 
+def escape(text: str) -> str:
+    """Data printed through Rich is not markup: `[bold]` in a variant name prints as typed."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 def _render(data: dict[str, Any]) -> None:
     out = console()
-    out.print(f"endpoint [bold]{data['endpoint']}[/] · window {data['window']} · "
+    out.print(f"endpoint [bold]{escape(data['endpoint'])}[/] · window {data['window']} · "
               f"{data['rows_current']} interactions vs {data['rows_reference']} training rows")
     rows = [{"feature": f["feature"], "kind": f["kind"], "psi": f["psi"], "ks": f["ks_statistic"],
              "missing": f"{f['missing_current']:.1%}", "drift": "DRIFT" if f["drifted"] else "ok"}
@@ -51,13 +59,49 @@ def _render(data: dict[str, Any]) -> None:
         vs = (f"; PSI {pred['psi']:.3f} vs the model's scores on its training data (mean "
               f"{pred['reference_mean']:.3f})" if "psi" in pred else "")
         out.print(f"predictions: {pred['count']}, mean {pred['mean']:.3f}{vs}")
+    _render_segments(data.get("segments") or [])
     if data["drifted"]:
-        out.print(f"[bold red]drift[/]: {'; '.join(data['reasons'])}")
+        out.print(f"[bold red]drift[/]: {escape('; '.join(data['reasons']))}")
         if data.get("alert_id") is not None:
             out.print(f"alert #{data['alert_id']} raised (see `mloop alerts list`)")
     else:
-        out.print("[green]no threshold passed[/]" + (f" ({data['reasons'][0]})" if data["reasons"] else ""))
+        out.print("[green]no threshold passed[/]" + (f" ({escape(data['reasons'][0])})" if data["reasons"] else ""))
+    retrain = data.get("retrain")
+    if retrain:
+        if retrain["decision"] == "started":
+            out.print(f"retraining: release {retrain['release_id']} of {escape(str(retrain['model']))} started "
+                      f"(training_source=both); it waits for approval: `mloop release status {retrain['release_id']}`")
+        else:
+            out.print(f"[yellow]retraining skipped[/]: {escape(str(retrain['reason']))}")
     out.print(f"report: {data['paths'].get('html')}")
+
+
+def _render_segments(segments: list[dict[str, Any]]) -> None:
+    if not segments:
+        return
+    rows = []
+    for s in segments:
+        worst = sorted(s["features"], key=lambda f: -f["psi"])[:3]
+        rows.append({"model version · variant": escape(s["label"]), "rows": s["rows"], "verdict": s["status"],
+                     "highest PSI": ", ".join(f"{escape(f['feature'])} {f['psi']:.3f}" for f in worst) or "-",
+                     "mean prediction": (f"{s['prediction']['mean']:.3f}" if s["prediction"].get("count") else None)})
+    table(rows, ["model version · variant", "rows", "verdict", "highest PSI", "mean prediction"],
+          title="by model version and variant")
+
+
+@monitor_app.command("retrains")
+def retrains(
+    model: str | None = typer.Option(None, "--model", "-m", help="Only this model's decisions."),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many, newest first."),
+    as_json: bool = JsonOption,
+) -> None:
+    """What retrain_on_drift decided for each drift alert: a release started, or why not."""
+    from mloop.monitoring.retrain import list_decisions
+
+    found = [d.to_dict() for d in list_decisions(workspace(), model=model, limit=limit)]
+    emit(found, as_json, lambda rows: table(
+        [{**r, "reason": escape(r["reason"] or "")} for r in rows],
+        ["id", "at", "endpoint", "model", "alert_id", "decision", "release_id", "reason"]))
 
 
 def register(app: typer.Typer) -> None:

@@ -167,7 +167,29 @@ class MonitoringSettings(_Section):
     missing_rate_threshold: float = Field(
         0.1, ge=0, le=1, description="Alert when a feature's missing rate grows by more than this."
     )
-    min_rows: int = Field(30, ge=1, description="Fewer interactions than this: report, never alert.")
+    min_rows: int = Field(
+        30, ge=1, description="Fewer interactions than this (overall, or for one model version and variant): "
+                              "report 'insufficient data', never alert."
+    )
+    retrain_on_drift: bool = Field(
+        False, description="A drift alert starts a release of [release] with training_source=both "
+                           "(it still waits for approval)."
+    )
+    retrain_cooldown: str = Field(
+        "6h", description="After a retraining release started, later drift alerts of that model start "
+                          "none for this long (recorded as skipped): 30m, 6h, 1d."
+    )
+
+    @field_validator("retrain_cooldown")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        import re
+
+        # a typo fails when the settings load, not after the next alert was raised
+        match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$", str(value))
+        if not match or float(match.group(1)) <= 0:
+            raise ValueError(f"'{value}' is not a duration; use a number and a unit: 30m, 6h, 1d")
+        return value
 
 
 class ServingSettings(_Section):

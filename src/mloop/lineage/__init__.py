@@ -5,9 +5,11 @@
     lineage.model(ws, "ad-click-ctr", 3)        # run, data, feature groups, approvals, endpoints
     lineage.endpoint(ws, "ctr")                 # the chain behind each variant
     lineage.artifact(ws, digest)                # producer and consumers
+    lineage.record_link(ws.db, source, target, "started")  # an arrow no run record implies
 """
 
 from mloop.lineage.graph import NOT_STARTED, RunNotFound, job_arn, pipeline, pipeline_arn
+from mloop.lineage.links import model_uri, record_link
 from mloop.lineage.storage import describe_location, probe_local_file, probe_s3_bucket
 from mloop.lineage.upstream import artifact, endpoint, model
 
@@ -23,5 +25,5 @@ def clear_cache() -> None:
 
 __all__ = [
     "NOT_STARTED", "RunNotFound", "artifact", "clear_cache", "describe_location", "endpoint", "job_arn",
-    "model", "pipeline", "pipeline_arn", "probe_local_file", "probe_s3_bucket",
+    "model", "model_uri", "pipeline", "pipeline_arn", "probe_local_file", "probe_s3_bucket", "record_link",
 ]

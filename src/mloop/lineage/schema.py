@@ -107,6 +107,10 @@ MODEL = {
         "data": {"type": "array", "items": {"type": "object", "required": ["name", "uri"]}},
         "featureGroups": {"type": "array", "items": {"type": "object", "required": ["name"]}},
         "deployments": {"type": "array", "items": {"type": "object", "required": ["endpoint", "variant"]}},
+        "triggeredBy": {"type": "array", "items": {
+            "type": "object", "required": ["node", "relation", "target"],
+            "properties": {"node": _STR, "relation": _STR, "target": _STR, "detail": {"type": "object"},
+                           "at": _TIME}}},
     },
 }
 

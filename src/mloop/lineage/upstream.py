@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.errors import ArtifactNotFound, NotFound
 from mloop.lineage.graph import TERMINAL
+from mloop.lineage.links import model_uri, trail
 from mloop.lineage.records import _feature_groups as groups_of
 from mloop.lineage.records import _numeric, _RunData, elapsed, iso, job_arn
 
@@ -144,9 +145,10 @@ def model(ws: Workspace, name: str, version: int) -> dict[str, Any]:
     """Where a model version came from and where it runs.
 
     Returns:
-        `{model, approvals, run, data, featureGroups, deployments}`: the registry record, its
-        approval trail, the pipeline run and step behind it, every upstream artifact, the
-        feature groups read (with recorded data versions) and the endpoint variants serving it.
+        `{model, approvals, run, data, featureGroups, deployments, triggeredBy}`: the registry
+        record, its approval trail, the pipeline run and step behind it, every upstream artifact,
+        the feature groups read (with recorded data versions), the endpoint variants serving it,
+        and what started the release that trained it (release, drift report, alert), nearest first.
 
     Raises:
         ModelNotFound, ModelVersionNotFound: no such model or version (the hint lists what exists).
@@ -159,17 +161,19 @@ def model(ws: Workspace, name: str, version: int) -> dict[str, Any]:
         step, run = _find_producer(conn, row)
         data, groups = _upstream(ws, conn, step, run)
         deployments = _deployments(conn, name, int(version))
+        triggered_by = trail(conn, model_uri(name, int(version)))
     return {
         "model": {"name": row["name"], "version": int(row["version"]), "status": row["status"],
                   "modelUri": row["model_uri"], "source": row["source"], "mlflowRunId": row["run_id"],
                   "metrics": _numeric(row["metrics"]), "createdAt": iso(row["created_at"]),
-                  "registeredBy": row["registered_by"], "arn": f"mloop://models/{name}/versions/{version}"},
+                  "registeredBy": row["registered_by"], "arn": model_uri(name, int(version))},
         "approvals": [{"from": a.from_status, "to": a.to_status, "principal": a.principal,
                        "at": iso(a.at), "comment": a.comment} for a in audit],
         "run": _run_ref(step, run),
         "data": data,
         "featureGroups": groups,
         "deployments": deployments,
+        "triggeredBy": triggered_by,
     }
 
 

@@ -40,6 +40,9 @@ class DriftReport:
     reference: dict[str, Any] = field(default_factory=dict)
     alert_id: int | str | None = None
     paths: dict[str, str] = field(default_factory=dict)
+    # one entry per (model, version, variant, shadow): see `mloop.monitoring.segments`
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    retrain: dict[str, Any] | None = None  # what `retrain_on_drift` decided (started / skipped)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

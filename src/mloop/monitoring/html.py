@@ -50,6 +50,30 @@ def _feature_card(f: FeatureDrift) -> str:
             f" — {status}</p>{bars_svg(f.bins, f.reference, f.current)}</div>")
 
 
+def segments_html(report: DriftReport) -> str:
+    """One row per model version and variant: its verdict and each feature's PSI (a slice with
+    too few rows says so instead of showing numbers)."""
+    if not report.segments:
+        return ""
+    names = [f.feature for f in report.features]
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    rows = []
+    for s in report.segments:
+        by_name = {f["feature"]: f for f in s["features"]}
+        cls = {"drift": "bad", "ok": "good"}.get(s["status"], "")
+        cells = "".join(
+            f"<td class=\"{'bad' if by_name[n]['drifted'] else ''}\">{by_name[n]['psi']:.3f}</td>" if n in by_name
+            else "<td>-</td>" for n in names)
+        pred = s["prediction"]
+        mean = f"{pred['mean']:.3f}" if pred.get("count") else "-"
+        why = escape("; ".join(s["reasons"])) if s["status"] != "ok" else ""
+        rows.append(f"<tr><td>{escape(s['label'])}</td><td>{int(s['rows'])}</td>"
+                    f"<td class=\"{cls}\" title=\"{why}\">{escape(s['status'])}</td><td>{mean}</td>{cells}</tr>")
+    return ("<h2>By model version and variant</h2><p>Each slice against its own version's training data "
+            "(PSI per feature).</p><table><tr><th>model version · variant</th><th>rows</th><th>verdict</th>"
+            f"<th>mean prediction</th>{head}</tr>{''.join(rows)}</table>")
+
+
 def render(report: DriftReport) -> str:
     """The whole page."""
     verdict = ('<p class="bad">DRIFT: ' + escape("; ".join(report.reasons)) + "</p>") if report.drifted \
@@ -78,4 +102,5 @@ def render(report: DriftReport) -> str:
             f'<p class="legend"><span style="background:{REF_COLOR}"></span>training'
             f'<span style="background:{CUR_COLOR}"></span>traffic</p>'
             "<table><tr><th>feature</th><th>kind</th><th>PSI</th><th>KS</th><th>missing</th><th></th></tr>"
-            f"{rows}</table>{pred_html}{''.join(_feature_card(f) for f in report.features)}</body></html>")
+            f"{rows}</table>{segments_html(report)}{pred_html}"
+            f"{''.join(_feature_card(f) for f in report.features)}</body></html>")

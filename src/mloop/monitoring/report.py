@@ -15,15 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.errors import InvalidInput, NotFound
 from mloop.monitoring.drift import DriftReport, compare
+from mloop.monitoring.segments import segment_keys, split_drift
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from mloop.store import Workspace
 
+    # training data, where it came from, the model's scores on it (None: unavailable)
+    _Reference = tuple[pd.DataFrame, dict[str, Any], list[float] | None]
+
 # Columns the app logs that are not model inputs.
 META_COLUMNS = {"request_id", "event_time", "prediction", "model_name", "model_version", "variant",
-                "latency_ms", "endpoint", "input_issues"}
+                "latency_ms", "endpoint", "input_issues", "shadow"}
 
 
 def drift_report(ws: Workspace, endpoint: str, *, window: str | None = None, now: datetime | None = None,
@@ -39,42 +43,107 @@ def drift_report(ws: Workspace, endpoint: str, *, window: str | None = None, now
         alert: raise an alert through `mloop.alerts` when a threshold is passed.
         out_dir: where to write the JSON and HTML (default `.mloop/monitoring/`).
 
+    The report splits the traffic by model version and variant (shadow copies apart) and
+    judges each slice against its own version's training data; drift in any slice is drift.
+    With `[monitoring] retrain_on_drift`, an alert starts a retraining release
+    (`mloop.monitoring.retrain`) and the report records what was decided.
+
     Returns:
-        The report, with `paths` (json, html, artifact) and `alert_id` when one was raised.
+        The report, with `paths` (json, html, artifact, digest), `segments`, `alert_id` when one
+        was raised and `retrain` when retraining on drift decided something.
 
     Raises:
         NotFound: no interactions for this endpoint in the window, or no training data found.
     """
-    from mloop.monitoring.reference import training_data
-
     cfg = ws.settings.monitoring
     window = window or cfg.window
     current = recent_interactions(ws, endpoint, window, now)
-    served = served_by(current)
-    info: dict[str, Any] = {"source": "given"}
-    if reference is None:
-        top = served[0]
-        inputs = [c for c in current.columns if c not in META_COLUMNS]
-        reference, info = training_data(ws, top["model_name"], int(top["model_version"]), inputs)
-    features = [c for c in current.columns if c not in META_COLUMNS and c in reference.columns]
+    keys = segment_keys(current)
+    served_rows = current[~keys["shadow"].to_numpy()] if not keys["shadow"].all() else current
+    served = served_by(served_rows)
+    inputs = [c for c in current.columns if c not in META_COLUMNS]
+    references = _References(ws, inputs, given=reference)
+    reference, info, baseline = references.get(served[0]["model_name"], served[0]["model_version"])
+    features = [c for c in inputs if c in reference.columns]
     if not features:
-        expected = sorted(c for c in current.columns if c not in META_COLUMNS)
         raise InvalidInput(
             f"the reference data shares no feature column with the interactions of '{endpoint}'",
-            hint=f"A reference needs some of: {', '.join(expected)} "
+            hint=f"A reference needs some of: {', '.join(sorted(inputs))} "
             f"(it has: {', '.join(map(str, reference.columns))}).",
         )
     label = "click" if "click" in reference.columns else None
-    baseline = _baseline(ws, served[0], reference, info)
-    report = compare(reference, current, features, cfg, endpoint=endpoint, window=window, label_column=label,
-                     reference_predictions=baseline)
+    # Shadow copies repeat the inputs production saw: the overall report is the traffic users sent.
+    report = compare(reference, served_rows, features, cfg, endpoint=endpoint, window=window,
+                     label_column=label, reference_predictions=baseline)
     report.served_by = served
     report.reference = info
-    _write(ws, report, out_dir or ws.state_dir / "monitoring")
+    report.segments = [s.to_dict() for s in split_drift(current, features, cfg, references.get,
+                                                        label_column=label)]
+    _judge_segments(report)
+    folder = out_dir or ws.state_dir / "monitoring"
+    _plan_paths(report, folder)
     if alert and report.drifted:
         report.alert_id = _alert(ws, report)
-        _write(ws, report, out_dir or ws.state_dir / "monitoring")
+    _write(ws, report, folder)
+    if report.alert_id is not None:
+        from mloop.monitoring.retrain import retrain_on_drift
+
+        decision = retrain_on_drift(ws, report)
+        if decision is not None:
+            report.retrain = decision.to_dict()
+            write_json(report)
     return report
+
+
+def _judge_segments(report: DriftReport) -> None:
+    """Drift in any one version or variant is drift of the endpoint: it names the slice."""
+    drifted = [s for s in report.segments if s["status"] == "drift"]
+    if not drifted:
+        return
+    if not report.drifted:
+        report.reasons = []  # the overall verdict ("not judged", or none) no longer stands alone
+    report.drifted = True
+    report.reasons.extend(f"{s['label']}: {r}" for s in drifted for r in s["reasons"])
+
+
+class _References:
+    """The training data (and baseline scores) of each model version, loaded once per version.
+
+    A version whose lineage records no data is compared with the given reference or with the
+    first version's data, and says so in its `reference` info."""
+
+    def __init__(self, ws: Workspace, inputs: list[str], given: pd.DataFrame | None) -> None:
+        self.ws, self.inputs, self.given = ws, inputs, given
+        self.cache: dict[tuple[str | None, int | None], _Reference] = {}
+        self.fallback: _Reference | None = None
+
+    def get(self, model: str | None, version: int | None) -> _Reference:
+        from mloop.monitoring.reference import training_data
+
+        key = (model, version)
+        if key in self.cache:
+            return self.cache[key]
+        found: _Reference
+        if self.given is not None:
+            found = (self.given, {"source": "given"}, None)
+        elif model is None or version is None:
+            found = self._fallback(f"the interactions name no model version ({model} v{version})")
+        else:
+            try:
+                frame, info = training_data(self.ws, model, int(version), self.inputs)
+                found = (frame, info, _baseline(self.ws, {"model_name": model, "model_version": version}, frame, info))
+            except NotFound as exc:
+                found = self._fallback(exc.message)
+        self.fallback = self.fallback or found
+        self.cache[key] = found
+        return found
+
+    def _fallback(self, why: str) -> _Reference:
+        if self.fallback is None:
+            raise NotFound(f"no training data to compare with: {why}",
+                           hint="Pass the training data explicitly: `mloop monitor drift ENDPOINT --reference FILE`.")
+        frame, info, _ = self.fallback
+        return frame, {**info, "note": f"{why}; compared with {info.get('model')} v{info.get('version')}'s data"}, None
 
 
 def _baseline(ws: Workspace, top: dict[str, Any], reference: pd.DataFrame, info: dict[str, Any]) -> list[float] | None:
@@ -146,18 +215,30 @@ def _isna(value: Any) -> bool:
         return value is None
 
 
+def _plan_paths(report: DriftReport, folder: Path) -> None:
+    """Name the report's files before writing them, so the alert can point at them."""
+    stamp = report.generated_at.replace(":", "").replace("-", "")[:22].replace(".", "")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in report.endpoint)[:60]
+    base = folder / f"drift-{safe}-{stamp}"
+    report.paths = {"json": str(base.with_suffix(".json")), "html": str(base.with_suffix(".html"))}
+
+
 def _write(ws: Workspace, report: DriftReport, folder: Path) -> None:
+    """The HTML page (also stored content-addressed: its digest names the report in lineage) and
+    the JSON beside it."""
     from mloop.monitoring.html import render
 
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = report.generated_at.replace(":", "").replace("-", "")[:15]
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in report.endpoint)[:60]
-    base = folder / f"drift-{safe}-{stamp}"
     html = render(report)
-    report.paths = {"json": str(base.with_suffix(".json")), "html": str(base.with_suffix(".html"))}
-    report.paths["artifact"] = ws.artifacts.uri(ws.artifacts.put(html.encode()))
-    _atomic_write(base.with_suffix(".html"), html)
-    _atomic_write(base.with_suffix(".json"), json.dumps(report.to_dict(), indent=2, default=str))
+    digest = ws.artifacts.put(html.encode())
+    report.paths.update(artifact=ws.artifacts.uri(digest), digest=digest)
+    _atomic_write(Path(report.paths["html"]), html)
+    write_json(report)
+
+
+def write_json(report: DriftReport) -> None:
+    """(Re)write the report's JSON file (after the retraining decision was added to it)."""
+    _atomic_write(Path(report.paths["json"]), json.dumps(report.to_dict(), indent=2, default=str))
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -170,13 +251,16 @@ def _alert(ws: Workspace, report: DriftReport) -> int:
     from mloop.alerts import raise_alert
 
     drifted = [f for f in report.features if f.drifted]
+    slices = [s["label"] for s in report.segments if s["status"] == "drift"]
     title = (f"drift on endpoint '{report.endpoint}': "
-             + ", ".join(f"{f.feature} (PSI {f.psi:.2f})" for f in drifted[:4]))
+             + ", ".join([*(f"{f.feature} (PSI {f.psi:.2f})" for f in drifted[:4]),
+                          *(f"in {label}" for label in slices[:3])]))[:480]
     detail = {
         "endpoint": report.endpoint, "window": report.window, "rows": report.rows_current,
         "served_by": report.served_by, "reasons": report.reasons,
         "psi": {f.feature: round(f.psi, 4) for f in report.features},
         "report": report.paths.get("html"),
+        "segments": {s["label"]: s["status"] for s in report.segments},
     }
     alert = raise_alert(ws, source=f"monitoring/drift/{report.endpoint}", severity="warning",
                         title=title, detail=detail)

@@ -6,7 +6,7 @@
 """
 
 from mloop.release.engine import StageContext, run_release
-from mloop.release.errors import DriverLost, ReleaseRefused, StageFailed, StageRejected
+from mloop.release.errors import DriverLost, ReleaseInFlight, ReleaseRefused, StageFailed, StageRejected
 from mloop.release.hook import install_hook
 from mloop.release.records import STAGES, Release, StageRecord, get_release, list_releases
 from mloop.release.service import (
@@ -14,6 +14,7 @@ from mloop.release.service import (
     create_release,
     reject_release,
     resume_release,
+    spawn_driver,
     start_release,
     watch_release,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "STAGES",
     "DriverLost",
     "Release",
+    "ReleaseInFlight",
     "ReleaseRefused",
     "StageContext",
     "StageFailed",
@@ -35,6 +37,7 @@ __all__ = [
     "reject_release",
     "resume_release",
     "run_release",
+    "spawn_driver",
     "start_release",
     "watch_release",
 ]

@@ -29,3 +29,9 @@ class ReleaseRefused(Conflict):
     """A release cannot start now (another one waits for approval on the same endpoint)."""
 
     code = "release_refused"
+
+
+class ReleaseInFlight(ReleaseRefused):
+    """A triggered release (retraining on drift) is refused: one of the same model is unfinished."""
+
+    code = "release_in_flight"  # `details["release_id"]` names the unfinished release

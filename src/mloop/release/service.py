@@ -19,7 +19,7 @@ from mloop.auth import acting_principal, normalize
 from mloop.errors import ConfigError, Conflict
 from mloop.release import records
 from mloop.release.engine import OnChange, StageFn, run_release
-from mloop.release.errors import ReleaseRefused
+from mloop.release.errors import ReleaseInFlight, ReleaseRefused
 from mloop.release.lock import ensure_endpoint_row, lock_endpoint_row
 from mloop.release.records import Release, get_release
 from mloop.release.source import check_clean, inspect_source
@@ -58,13 +58,20 @@ def _options(cfg: ReleaseSettings, commit: str | None, allow_dirty: bool) -> dic
 def create_release(
     ws: Workspace, *, commit: str | None = None, allow_dirty: bool = False,
     params: Mapping[str, Any] | None = None, principal: str | None = None,
+    trigger: Mapping[str, Any] | None = None,
 ) -> Release:
     """Check the configuration and the source tree, then record a new Pending release.
+
+    Args:
+        trigger: what started the release when no person did (a drift alert and its report);
+            recorded in its options. A triggered release is refused while any release of the
+            same model is unfinished, so a burst of alerts starts one retraining, not many.
 
     Raises:
         ConfigError: `[release]` lacks an endpoint, model or pipeline.
         InvalidInput: not a git repository, unknown commit, or a dirty tree without `allow_dirty`.
         ReleaseRefused: another release of the same endpoint waits for approval.
+        ReleaseInFlight: `trigger` given and a release of the same model is unfinished.
     """
     cfg = release_settings(ws)
     info = inspect_source(ws.root, commit)
@@ -73,14 +80,38 @@ def create_release(
     ensure_endpoint_row(ws.db, cfg.endpoint)
     with ws.db.begin() as conn:
         lock_endpoint_row(conn, cfg.endpoint)  # serializes concurrent starts of one endpoint
+        if trigger is not None:
+            _refuse_if_in_flight(conn, cfg.model)
         _refuse_if_waiting(conn, cfg.endpoint)
+        options = {**_options(cfg, commit or info.commit, allow_dirty), "source": info.to_dict()}
+        if trigger is not None:
+            options["trigger"] = dict(trigger)
         release_id = records.insert_release(conn, {
             "endpoint": cfg.endpoint, "model": cfg.model, "pipeline": cfg.pipeline,
             "params": {**cfg.parameters, **(params or {})},
-            "options": {**_options(cfg, commit or info.commit, allow_dirty), "source": info.to_dict()},
+            "options": options,
             "commit": info.commit, "branch": info.branch, "created_by": normalize(principal) or acting_principal(ws),
         })
     return get_release(ws.db, release_id)
+
+
+def _refuse_if_in_flight(conn: Any, model: str) -> None:
+    from sqlalchemy import select
+
+    from mloop.release.tables import releases
+
+    busy = conn.execute(
+        select(releases.c.id, releases.c.stage, releases.c.status)
+        .where(releases.c.model == model, releases.c.status.not_in(records.TERMINAL))
+        .order_by(releases.c.id)
+    ).first()
+    if busy is not None:
+        raise ReleaseInFlight(
+            f"release {busy.id} of model '{model}' is still in flight ({busy.status} at stage {busy.stage})",
+            hint=f"See `mloop release status {busy.id}`: approve or reject it when it waits, "
+            f"`mloop release resume {busy.id}` when no process drives it.",
+            release_id=int(busy.id),
+        )
 
 
 def _refuse_if_waiting(conn: Any, endpoint: str) -> None:

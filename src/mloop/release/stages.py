@@ -68,8 +68,19 @@ def train_register(ctx: StageContext) -> dict[str, Any]:
             hint=f"Inspect it with `mloop runs show {record.id}`; fix, commit, and start a new release.",
         )
     version = _registered_version(ctx, record)
+    _link(ctx, version.version)
     return {"run_id": record.id, "model_version": version.version, "model_uri": version.model_uri,
             "metrics": version.metrics}
+
+
+def _link(ctx: StageContext, version: int) -> None:
+    """Lineage: this release registered the version (and what started the release led here)."""
+    from mloop.lineage import model_uri, record_link
+
+    release = ctx.release
+    record_link(ctx.ws.db, f"mloop://releases/{release.id}", model_uri(release.model, version), "registered",
+                {"kind": "release", "id": release.id, "commit": release.commit,
+                 "pipeline": release.pipeline, "trigger": (ctx.options.get("trigger") or {}).get("kind")})
 
 
 def _existing_run(ctx: StageContext, run_id: str, get_run: Any) -> Any:

@@ -12,7 +12,9 @@ import pytest
 
 from mloop.demo import CHAPTERS
 
-pytestmark = pytest.mark.slow
+# The demo runs every chapter in one process: give it the subprocess's own bound, not the
+# suite's 300 s default, so a busy machine slows it without failing it.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(660)]
 ROOT = Path(__file__).resolve().parents[3]
 
 

@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,94 @@ def stall_points(urls: dict[str, str | None], seconds: int, tmp: Path) -> dict[s
     return out
 
 
+def shadow_version(ws: Any, root: Path) -> int:
+    """A second Approved version of the reference model (another seed, the same cost) to shadow."""
+    from mloop import registry, tracking
+    from mloop.recipes.datasets import ad_clicks
+    from mloop.recipes.model import TabularModel, pyfunc_code_path
+
+    frame = ad_clicks(5000, 1)
+    model = TabularModel.fit(frame, "click", features=FEATURES, params={"n_estimators": 100, "max_depth": 6}, seed=1)
+    with tracking.start_run(ws, experiment="bench-serving") as run:
+        path = model.save(root / "model-shadow")
+        uri = tracking.log_model(ws, run.run_id, python_model=pyfunc_code_path(), artifacts={"model_dir": str(path)})
+    mv = registry.register(ws, "ad-click", uri, run_id=run.run_id)
+    registry.approve(ws, "ad-click", mv.version, comment="bench shadow")
+    return int(mv.version)
+
+
+def served_generation(url: str, generation: int) -> bool:
+    """True once 10 pings in a row (any worker) report `generation`."""
+    return all(httpx.get(f"{url}/ping", timeout=2).json().get("generation") == generation for _ in range(10))
+
+
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a server process and its workers so far."""
+    import psutil
+
+    parent = psutil.Process(pid)
+    total = 0.0
+    for proc in [parent, *parent.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def shadow_points(ws: Any, url: str, pid: int, seconds: int, tmp: Path, rounds: int = 7) -> dict[str, Any]:
+    """Single-row CSV at 8 connections on endpoint `bench` without and with a shadow, alternating
+    `rounds` times on the same server (the shadow deployed, then rolled back), so both sides see
+    the same host load; the shadow samples every request (--sample 1). Beside throughput and
+    latency (which the shared host moves a lot), the server's CPU time per answered request: what
+    the shadow really costs, little moved by other processes."""
+    from mloop import serving
+    from mloop.serving.prediction_log import dropped, read_log
+
+    version = shadow_version(ws, tmp)
+    ctype, body, _ = payloads(1)["csv"]
+    runs: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+    for _ in range(rounds):
+        for side in ("without", "with"):
+            ep = serving.get_endpoint(ws, "bench")
+            has = any(v.shadow for v in ep.variants)
+            if side == "with" and not has:
+                ep = serving.deploy_shadow(ws, "bench", "ad-click", variant="shadow", version=version)
+            elif side == "without" and has:
+                ep = serving.rollback(ws, "bench")
+            wait_until(lambda gen=ep.generation: served_generation(url, gen), timeout=120, what="generation served")
+            started = datetime.now(UTC)
+            cpu = server_cpu_s(pid)
+            point = wrk(f"{url}/invocations", ctype, body, 8, seconds, tmp)
+            point["cpu_us_per_request"] = (server_cpu_s(pid) - cpu) / max(point["rps"] * seconds, 1) * 1e6
+            point["load_average"] = os.getloadavg()
+            if side == "with":
+                time.sleep(1.5)  # the servers write their log every 0.5 s: let the last batch land
+                log = read_log(ws, "bench", started)
+                point["shadow_copies_logged"] = sum(1 for r in log if r["shadow"])
+                point["shadow_dropped"] = dropped(ws, "bench", started).get("shadow", 0)
+            runs[side].append(point)
+            print(f"shadow point {side:>7} a shadow: {point['rps']:8.0f} req/s p50 {point['p50_ms']:.3f} ms "
+                  f"p99 {point['p99_ms']:.3f} ms, {point['cpu_us_per_request']:.0f} us CPU/request"
+                  + (f" (copies logged {point['shadow_copies_logged']}, dropped "
+                  f"{point['shadow_dropped']})" if side == "with" else "") + f" load {point['load_average'][0]:.1f}",
+                  flush=True)
+    if any(v.shadow for v in serving.get_endpoint(ws, "bench").variants):
+        serving.rollback(ws, "bench")
+    med = {side: {k: statistics.median(p[k] for p in points) for k in ("rps", "p50_ms", "p99_ms", "cpu_us_per_request")}
+           for side, points in runs.items()}
+    out = {"format": "csv", "rows": 1, "connections": 8, "rounds": rounds, "sample": 1.0, "runs": runs,
+           "median": med, "throughput_cost": 1 - med["with"]["rps"] / med["without"]["rps"],
+           "p99_cost_ms": med["with"]["p99_ms"] - med["without"]["p99_ms"],
+           "cpu_cost": med["with"]["cpu_us_per_request"] / med["without"]["cpu_us_per_request"] - 1,
+           "compare": serving.compare(ws, "bench", since=None)}
+    print(f"shadow cost (medians of {rounds}): throughput {100 * out['throughput_cost']:.1f}% "
+          f"(target <= 10%), p99 {out['p99_cost_ms']:+.3f} ms (target <= 0.5 ms), CPU per request "
+          f"{100 * out['cpu_cost']:+.1f}%", flush=True)
+    return out
+
+
 def kserve_python(args: argparse.Namespace) -> Path | None:
     """The KServe venv's python: --kserve-python, else the default venv when it exists."""
     if args.skip_kserve:
@@ -369,15 +458,25 @@ def main() -> None:
                         help="also run mloop with every request on the event loop (100-row and stall points)")
     parser.add_argument("--skip-stall", action="store_true",
                         help="skip the point with two 5 MB senders and a single-row probe")
+    parser.add_argument("--skip-shadow", action="store_true", help="skip the points without/with a shadow variant")
+    parser.add_argument("--only-shadow", action="store_true",
+                        help="only the points without/with a shadow variant (and no MLflow or KServe server)")
     args = parser.parse_args()
+    if args.only_shadow:
+        args.skip_mlflow = args.skip_kserve = args.skip_swap = args.skip_stall = True
     if shutil.which("wrk") is None:
         sys.exit("bench/serving.py drives the servers with wrk: install it first (apt-get install -y wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     ws, model, mdir = build(tmp / "ws")
     procs, urls = start_servers(args, tmp, mdir)
     try:
+        # every worker has its model (a first /ping answers once one of them has)
+        wait_until(lambda: all(httpx.get(f"{urls['mloop']}/ping", timeout=2).status_code == 200 for _ in range(20)),
+                   timeout=120, what="every mloop worker ready")
         diffs = check(urls["mloop"], urls["mlflow"], model, urls["kserve"])  # type: ignore[arg-type]
-        results = run_points(urls, args.seconds, tmp, args.rows)
+        results = [] if args.only_shadow else run_points(urls, args.seconds, tmp, args.rows)
+        shadow = None if args.skip_shadow else shadow_points(ws, urls["mloop"], procs[0].pid,  # type: ignore[arg-type]
+                                                             args.seconds, tmp)
         stall = None if args.skip_stall else stall_points(urls, args.seconds, tmp)
         swap = None if args.skip_swap else swap_under_load(ws, urls["mloop"], args.seconds, tmp)  # type: ignore[arg-type]
         if swap is not None:
@@ -392,10 +491,11 @@ def main() -> None:
               "max_abs_diff_vs_in_process": diffs, "in_process_floor": {
                   "1_row": floor(model, 1), "100_rows": floor(model, 100)}, "points": results,
               "hot_swap_under_load": swap, "two_5mb_senders_and_a_probe": stall, "rows_only": args.rows,
+              "without_and_with_a_shadow": shadow,
               "load_average": os.getloadavg()}
     # a filtered run must not overwrite the full report
-    out = ROOT / "bench" / "results" / ("serving.json" if args.rows is None and not (args.skip_swap or args.skip_stall)
-                                        else "serving-partial.json")
+    full = args.rows is None and not (args.skip_swap or args.skip_stall or args.only_shadow or args.skip_shadow)
+    out = ROOT / "bench" / "results" / ("serving.json" if full else "serving-partial.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     print(f"in-process predict_records floor: 1 row p50 {report['in_process_floor']['1_row']['p50_ms']:.3f} ms, "

@@ -1,4 +1,4 @@
-"""`mloop deploy` and `mloop endpoints list|show|history|set-weights|promote|rollback|delete|export`."""
+"""`mloop deploy` and `mloop endpoints list|show|history|set-weights|promote|compare|rollback|delete|export`."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def _render_endpoint(ep: dict[str, Any]) -> None:
         out.print("guardrails: " + ", ".join(f"{k}={v}" for k, v in limits.items()))
     if (ep.get("guardrails") or {}).get("input_policy"):
         out.print(f"input policy: {ep['guardrails']['input_policy']}")
-    table(ep["variants"], ["name", "model_name", "model_version", "weight", "deployed_at"])
+    rows = [{**v, "weight": f"shadow ({v['sample']:.0%} copied)" if v.get("shadow") else v["weight"]}
+            for v in ep["variants"]]
+    table(rows, ["name", "model_name", "model_version", "weight", "deployed_at"])
 
 
 def deploy(
@@ -34,7 +36,12 @@ def deploy(
     version: int | None = typer.Option(None, "--version", "-v", help="Model version to deploy."),
     latest_approved: bool = typer.Option(False, "--latest-approved", help="Deploy the newest Approved version."),
     variant: str = typer.Option("production", "--variant", help="Variant name (production, canary...)."),
-    weight: int = typer.Option(100, "--weight", help="Traffic share 0-100; others share the rest."),
+    weight: int | None = typer.Option(None, "--weight", help="Traffic share 0-100 (default 100); others share "
+                                      "the rest."),
+    shadow: bool = typer.Option(False, "--shadow", help="Deploy as a shadow: a copy of the requests, after they "
+                                "were answered; its answers are only logged (see `mloop endpoints compare`)."),
+    sample: float | None = typer.Option(None, "--sample", help="With --shadow: share of requests copied (0-1, "
+                                        "default 1)."),
     follow_approved: bool = typer.Option(False, "--follow-approved",
                                          help="Also deploy every newer Approved version automatically."),
     canary_weight: int | None = typer.Option(None, "--canary-weight",
@@ -51,6 +58,13 @@ def deploy(
     from mloop.errors import InvalidInput
     from mloop.serving import deploy as do_deploy
 
+    if shadow:
+        _deploy_shadow(endpoint, model, version, latest_approved, variant, weight, sample,
+                       follow_approved or canary_weight is not None or max_error_rate is not None
+                       or max_p99_ms is not None or input_policy is not None, as_json)
+        return
+    if sample is not None:
+        raise InvalidInput("--sample is the share of requests copied to a shadow: it needs --shadow")
     if canary_weight is not None and not follow_approved:
         raise InvalidInput("--canary-weight needs --follow-approved")
     if canary_weight is not None and not 1 <= canary_weight <= 99:
@@ -66,8 +80,29 @@ def deploy(
     ws = workspace()
     who = authorize(ws, "deployer", action="`mloop deploy`")
     ep = do_deploy(ws, endpoint, model, version=version, latest_approved=latest_approved,
-                   variant=variant, weight=weight, follow_approved=follow_approved,
+                   variant=variant, weight=100 if weight is None else weight, follow_approved=follow_approved,
                    canary_weight=canary_weight, guardrails=limits or None, principal=who)
+    emit(ep.to_dict(), as_json, _render_endpoint)
+
+
+def _deploy_shadow(endpoint: str, model: str, version: int | None, latest_approved: bool, variant: str,
+                   weight: int | None, sample: float | None, endpoint_options: bool, as_json: bool) -> None:
+    from mloop.errors import InvalidInput
+    from mloop.serving import deploy_shadow
+
+    if weight is not None:
+        raise InvalidInput("--shadow and --weight exclude each other: a shadow takes no traffic",
+                           hint=f"Deploy the shadow, then give it traffic: `mloop endpoints promote {endpoint} "
+                                f"{variant if variant != 'production' else 'shadow'} --weight W`.")
+    if endpoint_options:
+        raise InvalidInput("--shadow takes only --model, --version/--latest-approved, --variant and --sample",
+                           hint="Guardrails, input policy and --follow-approved belong to the live variants.")
+    if variant == "production":
+        raise InvalidInput("a shadow needs its own variant name", hint="e.g. `--variant shadow`.")
+    ws = workspace()
+    who = authorize(ws, "deployer", action="`mloop deploy --shadow`")
+    ep = deploy_shadow(ws, endpoint, model, variant=variant, version=version, latest_approved=latest_approved,
+                       sample=1.0 if sample is None else sample, principal=who)
     emit(ep.to_dict(), as_json, _render_endpoint)
 
 
@@ -77,7 +112,8 @@ def list_cmd(as_json: bool = JsonOption) -> None:
     from mloop.serving import list_endpoints
 
     rows = [{"name": e.name, "generation": e.generation, "follow": e.follow_model,
-             "variants": ", ".join(f"{v.name}={v.model_name}:v{v.model_version}@{v.weight}%" for v in e.variants)}
+             "variants": ", ".join(f"{v.name}={v.model_name}:v{v.model_version}"
+                                   + (f"@shadow({v.sample:g})" if v.shadow else f"@{v.weight}%") for v in e.variants)}
             for e in list_endpoints(workspace())]
     empty = "no endpoints yet; create one with `mloop deploy ENDPOINT --model NAME --latest-approved`"
     emit(rows, as_json, lambda r: table(r, ["name", "variants", "generation", "follow"]) if r
@@ -122,14 +158,59 @@ def set_weights_cmd(endpoint: str = typer.Argument(...),
 
 @endpoints_app.command("promote")
 def promote_cmd(endpoint: str = typer.Argument(...),
-                variant: str = typer.Option("canary", "--variant", help="The variant to promote."),
+                variant_arg: str | None = typer.Argument(None, metavar="[VARIANT]",
+                                                         help="The variant to promote (default: canary)."),
+                variant: str | None = typer.Option(None, "--variant", help="Same as VARIANT."),
+                weight: int | None = typer.Option(None, "--weight", help="Give it this share (1-99) as a canary "
+                                                  "instead of all the traffic; required for a shadow."),
                 as_json: bool = JsonOption) -> None:
-    """Make the canary the production variant (100% of the traffic)."""
+    """Make the canary the production variant (100% of the traffic), or a shadow a canary (--weight W)."""
+    from mloop.errors import InvalidInput
     from mloop.serving import promote
 
+    if variant_arg and variant and variant_arg != variant:
+        raise InvalidInput(f"two variants named: '{variant_arg}' and --variant '{variant}'")
     ws = workspace()
     who = authorize(ws, "deployer", action="`mloop endpoints promote`")
-    emit(promote(ws, endpoint, variant, principal=who).to_dict(), as_json, _render_endpoint)
+    ep = promote(ws, endpoint, variant_arg or variant or "canary", weight=weight, principal=who)
+    emit(ep.to_dict(), as_json, _render_endpoint)
+
+
+@endpoints_app.command("compare")
+def compare_cmd(endpoint: str = typer.Argument(...),
+                since: str = typer.Option("1h", "--since", help="Look back this far (90s, 15m, 1h, 7d)."),
+                threshold: float = typer.Option(0.5, "--threshold", help="Classifiers: the decision threshold."),
+                as_json: bool = JsonOption) -> None:
+    """Shadows against production on the same requests: volume, errors, latency, drops, agreement."""
+    from mloop.serving import compare
+
+    emit(compare(workspace(), endpoint, since=since, threshold=threshold), as_json, _render_compare)
+
+
+def _render_compare(report: dict[str, Any]) -> None:
+    out = console()
+    out.print(f"endpoint [bold]{report['endpoint']}[/], last {report['since']} (copied requests only)")
+    if not report["variants"]:
+        out.print("nothing logged yet: the prediction log is written while a shadow is deployed and served "
+                  f"(`mloop deploy {report['endpoint']} --model M --version N --variant shadow --shadow`)")
+        return
+    rows = []
+    for v in report["variants"]:
+        agree = v.get("agreement") or {}
+        rows.append({
+            "variant": v["variant"] + (" (shadow)" if v["shadow"] else ""), "model": f"{v['model']}:v{v['version']}",
+            "requests": v["requests"], "errors": v["errors"], "p50_ms": _num(v["latency_ms"]["p50"]),
+            "p99_ms": _num(v["latency_ms"]["p99"]), "dropped": "" if v["dropped"] is None else v["dropped"],
+            "pairs": agree.get("pairs", ""),
+            "decisions_differ": _num(agree.get("decisions_differ")), "spearman": _num(agree.get("spearman")),
+            "mean_abs_diff": _num(agree.get("mean_abs_diff")), "mean_rel_diff": _num(agree.get("mean_rel_diff")),
+        })
+    table(rows, ["variant", "model", "requests", "errors", "p50_ms", "p99_ms", "dropped", "pairs",
+                 "decisions_differ", "spearman", "mean_abs_diff", "mean_rel_diff"])
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"
 
 
 @endpoints_app.command("rollback")
@@ -152,7 +233,7 @@ def delete_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption) 
     gone = delete_endpoint(ws, endpoint)
     emit(gone.to_dict(), as_json, lambda ep: console().print(
         f"deleted endpoint {ep['name']} (generation {ep['generation']}, "
-        f"{len(ep['variants'])} variant(s)); its history went with it"))
+        f"{len(ep['variants'])} variant(s)); its history and prediction log went with it"))
 
 
 @endpoints_app.command("export")

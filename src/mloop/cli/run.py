@@ -145,6 +145,9 @@ def run(
     containers: str = typer.Option(
         "none", "--containers",
         help="KFP container components: none (refuse them) or host (run their command here)."),
+    install_packages: bool = typer.Option(
+        False, "--install-packages",
+        help="KFP components whose packages_to_install are missing run in a cached venv with them."),
     as_json: bool = JsonOption,
 ) -> None:
     """Run a pipeline locally, with a live view of its steps.
@@ -159,7 +162,7 @@ def run(
     params = parse_param_args(param)
     ws = workspace()
     who = authorize(ws, "deployer", action="`mloop run`")
-    loaded = load_pipeline(ws, pipeline, containers=containers)
+    loaded = load_pipeline(ws, pipeline, containers=containers, install_packages=install_packages)
     if isinstance(loaded, KfpPipeline) and not as_json:
         from rich.markup import escape
 

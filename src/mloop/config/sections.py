@@ -228,6 +228,14 @@ class ServingSettings(_Section):
         100, ge=1, description="Guardrail latency counts only requests of at most this many rows, "
         "so large valid batches cannot trip it.",
     )
+    shadow_queue_size: int = Field(
+        1000, ge=1, description="Request copies waiting for the shadow variants per server process; "
+        "beyond it copies are dropped and counted, never waited for.",
+    )
+    shadow_cpu_share: float = Field(
+        0.05, gt=0, le=1, description="Share of a core the shadow worker of a server process may use; "
+        "past it, it pauses and the queue drops copies, so a shadow costs callers little under load.",
+    )
     image: str = Field("mloop-serving:latest", description="Serving container image (KServe export).")
     allowed_hosts: list[str] = Field(
         default_factory=list,

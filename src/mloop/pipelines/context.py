@@ -38,6 +38,7 @@ class StepContext:
     kind: str = "Processing"
     attempt: int = 1
     mlflow_run_id: str | None = None
+    mlflow_experiment: str | None = None  # of the pipeline run's MLflow parent run, when open
     metrics: dict[str, float] = field(default_factory=dict)
     logged_params: dict[str, Any] = field(default_factory=dict)
     model_uri: str | None = None

@@ -2,10 +2,11 @@
 
 The tracking hook makes a pipeline run an MLflow parent run (parameters; tags: pipeline, run id,
 git commit) and every executed Training step a nested run with its inputs as parameters, its
-metrics and whatever model it logs through `ctx.log_model`. The parent run opens with the first
-executed Training step or the first step that logs metrics; a run whose tracked steps were all
-cached (a clone, a re-run) opens it at the end, with the cached steps' metrics and tags that
-link the step runs and MLflow runs it reused. A run with nothing tracked at all (no metrics, no
+metrics and whatever model it logs through `ctx.log_model` (in a KFP pipeline every task gets
+one, from the KFP front end). The parent run opens with the first executed Training step or
+the first step that logs metrics (in a KFP pipeline: the first executed task); a run whose
+tracked steps were all cached (a clone, a re-run) opens it at the end, with the cached steps'
+metrics and tags that link the step runs and MLflow runs it reused. A run with nothing tracked at all (no metrics, no
 training) makes no MLflow run. The experiment is the `experiment_name` parameter, else the
 pipeline name.
 """
@@ -84,6 +85,12 @@ class TrackingHook(Hook):
         return str(self.parent.run_id)
 
     def step_started(self, run: RunState, node: g.Node, ctx: StepContext) -> None:
+        if "kfp" in node.options:  # a KFP step opens a nested run per task itself (kfp_frontend.tracking)
+            if self.down is None:
+                with self._guard(run):
+                    ctx.mlflow_run_id = self._ensure_parent(run)
+                    ctx.mlflow_experiment = self.parent.experiment
+            return
         if node.kind != g.TRAINING:  # other steps open the parent only if they log metrics
             ctx.mlflow_run_id = self.parent.run_id if self.parent is not None else run.mlflow_run_id
             return

@@ -65,7 +65,8 @@ def make_importable(ws: Workspace) -> None:
         sys.path.insert(0, root)
 
 
-def load_pipeline(ws: Workspace, name_or_pipeline: Any, *, containers: str = "none") -> Pipeline:
+def load_pipeline(ws: Workspace, name_or_pipeline: Any, *, containers: str = "none",
+                  install_packages: bool = False) -> Pipeline:
     """The `@pipeline` object for a name, a "module:function" reference, or the object itself.
 
     KFP pipelines (a compiled YAML/JSON file, `path/module.py:function` or `pkg.module:function`
@@ -92,10 +93,12 @@ def load_pipeline(ws: Workspace, name_or_pipeline: Any, *, containers: str = "no
         )
     make_importable(ws)
     if kfp_frontend.is_kfp_ref(ref):  # a compiled KFP file or path/module.py:function
-        return kfp_frontend.load(ws, ref, containers=containers)  # type: ignore[return-value]
+        return kfp_frontend.load(ws, ref, containers=containers,  # type: ignore[return-value]
+                                 install_packages=install_packages)
     target = import_ref(ref, f"pipeline '{name}'")
     if not isinstance(target, Pipeline) and kfp_frontend.is_kfp_object(target):
-        return kfp_frontend.load_object(target, ref, containers=containers)  # type: ignore[return-value]
+        return kfp_frontend.load_object(target, ref, containers=containers,  # type: ignore[return-value]
+                                        install_packages=install_packages)
     if not isinstance(target, Pipeline):
         raise PipelineDefinitionError(
             f"pipeline '{name}': {ref} is a {type(target).__name__}, not a @pipeline function"

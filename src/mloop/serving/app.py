@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mloop.serving import handler, runtime
 from mloop.serving.errors import ClientDisconnected, PayloadTooLarge
 from mloop.serving.protocols.common import dumps
+from mloop.serving.shadow_tap import hand_to_shadows
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -102,6 +103,8 @@ class ServingApp:
             await _send(send, *handler.predict(self.live, self.metrics, req))
         else:
             await _send(send, *await handler.predict_batched(self.live, self.metrics, req, self.batcher))
+        if req.shadow_copy is not None:  # the caller has its answer: now the shadows get their copy
+            hand_to_shadows(self.live, req)
 
 
     async def _invoke_endpoint(self, scope: dict[str, Any], receive: Any, send: Any, endpoint: str) -> None:
@@ -122,6 +125,8 @@ class ServingApp:
         else:
             answer = await handler.predict_batched(self.live, self.metrics, call.request, self.batcher)
             await _send(send, *call.answer(answer))
+        if call.request is not None and call.request.shadow_copy is not None:
+            hand_to_shadows(self.live, call.request)
 
 
 def _route(path: str) -> tuple[str, str | None, str | None] | None:

@@ -29,7 +29,11 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 @dataclass(frozen=True)
 class Variant:
-    """One model version behind an endpoint, with its share of the traffic (0-100)."""
+    """One model version behind an endpoint, with its share of the traffic (0-100).
+
+    A `shadow` variant takes no traffic (weight 0): it predicts on copies of a `sample` share of
+    the requests after they were answered, and only the prediction log sees its answers.
+    """
 
     name: str
     model_name: str
@@ -37,6 +41,8 @@ class Variant:
     model_uri: str
     weight: int
     deployed_at: str = ""
+    shadow: bool = False
+    sample: float = 1.0
 
 
 @dataclass
@@ -144,7 +150,8 @@ def _read(conn: Connection, name: str, lock: bool = False) -> Endpoint | None:
         return None
     rows = conn.execute(select(ev).where(ev.c.endpoint == name).order_by(ev.c.variant)).all()
     variants = [
-        Variant(r.variant, r.model_name, r.model_version, r.model_uri, r.weight, _iso(r.deployed_at))
+        Variant(r.variant, r.model_name, r.model_version, r.model_uri, r.weight, _iso(r.deployed_at),
+                bool(r.shadow), float(r.sample))
         for r in rows
     ]
     variants.sort(key=lambda v: (v.name != "production", v.name))
@@ -208,7 +215,7 @@ def apply_change(
             deployed = datetime.fromisoformat(v.deployed_at) if v.deployed_at else now
             conn.execute(insert(endpoint_variants).values(
                 endpoint=name, variant=v.name, model_name=v.model_name, model_version=v.model_version,
-                model_uri=v.model_uri, weight=v.weight, deployed_at=deployed,
+                model_uri=v.model_uri, weight=v.weight, deployed_at=deployed, shadow=v.shadow, sample=v.sample,
             ))
         snapshot = [asdict(v) | {"deployed_at": v.deployed_at or now.isoformat()} for v in variants]
         conn.execute(insert(endpoint_history).values(
@@ -219,8 +226,8 @@ def apply_change(
 
 
 def _check_weights(variants: list[Variant]) -> None:
-    if not variants:
-        raise InvalidWeights("an endpoint needs at least one variant")
+    if not any(not v.shadow for v in variants):
+        raise InvalidWeights("an endpoint needs at least one variant that takes traffic")
     for v in variants:
         if not 0 <= v.weight <= 100:
             raise InvalidWeights(f"weight of variant '{v.name}' is {v.weight}; weights are 0-100")
@@ -285,7 +292,7 @@ def deploy(
 
     def change(current: Endpoint | None) -> tuple[list[Variant], str, dict[str, Any]]:
         others = [v for v in (current.variants if current else []) if v.name != variant]
-        if not others and weight != 100:
+        if not any(not v.shadow for v in others) and weight != 100:
             raise InvalidWeights(
                 f"the first variant of '{endpoint}' must take all the traffic (weight 100), got {weight}"
             )
@@ -297,18 +304,21 @@ def deploy(
                         follow=follow, guardrails=guardrails, create=True)  # type: ignore[return-value]
 
 
-def _place(new: Variant, others: list[Variant]) -> list[Variant]:
+def _place(new: Variant, current: list[Variant]) -> list[Variant]:
+    """`new` with its weight; the live `current` variants share the rest; shadows stay as they are."""
+    shadows = [v for v in current if v.shadow]
+    others = [v for v in current if not v.shadow]
     if new.weight == 100 or not others:
-        return [new]
+        return [new, *shadows]
     rest = 100 - new.weight
     total = sum(v.weight for v in others)
     shares = [rest * v.weight // total if total else rest // len(others) for v in others]
     shares[0] += rest - sum(shares)  # rounding remainder to the first (production) variant
-    return [new, *(_with_weight(v, s) for v, s in zip(others, shares, strict=True))]
+    return [new, *(_with_weight(v, s) for v, s in zip(others, shares, strict=True)), *shadows]
 
 
 def _with_weight(v: Variant, weight: int) -> Variant:
-    return Variant(v.name, v.model_name, v.model_version, v.model_uri, weight, v.deployed_at)
+    return Variant(v.name, v.model_name, v.model_version, v.model_uri, weight, v.deployed_at, v.shadow, v.sample)
 
 
 def set_weights(
@@ -325,7 +335,10 @@ def set_weights(
     def change(current: Endpoint | None) -> tuple[list[Variant], str, dict[str, Any]]:
         assert current is not None
         for name in weights:
-            current.variant(name)  # raises on unknown names
+            if current.variant(name).shadow and weights[name] != 0:  # raises on unknown names
+                raise InvalidWeights(f"'{name}' is a shadow variant: it takes no traffic",
+                                     hint=f"Promote it to a canary: `mloop endpoints promote {endpoint} {name} "
+                                          "--weight W`.")
         out = [_with_weight(v, int(weights.get(v.name, v.weight))) for v in current.variants]
         return out, action, {"weights": {v.name: v.weight for v in out}, **(detail or {})}
 
@@ -333,16 +346,36 @@ def set_weights(
                         expected_generation=expected_generation)
 
 
-def promote(ws: Workspace, endpoint: str, variant: str = "canary", *, principal: str | None = None) -> Endpoint:
-    """Make `variant`'s model the production variant with all the traffic."""
+def promote(ws: Workspace, endpoint: str, variant: str = "canary", *, weight: int | None = None,
+            principal: str | None = None) -> Endpoint:
+    """Make `variant`'s model the production variant with all the traffic, or, with a `weight`
+    below 100, a canary with that share (how a shadow starts taking traffic).
+
+    Raises:
+        InvalidInput: an unknown variant, promoting production, a shadow without a weight.
+        InvalidWeights: a weight outside 1-100.
+    """
+    if weight is not None and not 1 <= weight <= 100:
+        raise InvalidWeights(f"--weight must be 1-100, got {weight}")
 
     def change(current: Endpoint | None) -> tuple[list[Variant], str, dict[str, Any]]:
         assert current is not None
         v = current.variant(variant)
         if v.name == "production":
             raise InvalidInput(f"'{variant}' is already the production variant", hint="Promote a canary.")
+        detail = {"variant": variant, "model": v.model_name, "version": v.model_version}
+        if v.shadow:
+            detail["from"] = "shadow"
+            if weight is None:
+                raise InvalidInput(f"'{variant}' is a shadow: promoting it gives it a share of the traffic",
+                                   hint=f"Say how much: `mloop endpoints promote {endpoint} {variant} --weight 10`.")
+        shadows = [s for s in current.variants if s.shadow and s.name != variant]
+        if weight is not None and weight < 100:
+            live = Variant(v.name, v.model_name, v.model_version, v.model_uri, weight)
+            others = [o for o in current.variants if o.name != variant]
+            return _place(live, others), "promote", {**detail, "weight": weight}
         prod = Variant("production", v.model_name, v.model_version, v.model_uri, 100)
-        return [prod], "promote", {"variant": variant, "model": v.model_name, "version": v.model_version}
+        return [prod, *shadows], "promote", detail
 
     return apply_change(ws, endpoint, change, principal=principal or acting_principal(ws))  # type: ignore[return-value]
 

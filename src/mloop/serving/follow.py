@@ -45,12 +45,13 @@ def follow_once(ws: Workspace, ep: Endpoint) -> Endpoint | None:
     def change(current: Endpoint | None) -> tuple[list[Variant], str, dict]:
         assert current is not None
         new = Variant(new_name, mv.name, int(mv.version), mv.model_uri, int(weight or 100))
+        shadows = [v for v in current.variants if v.shadow and v.name != new_name]
         if new_name == "production":
-            return [new], "auto-deploy", {"variant": new_name, "model": mv.name, "version": int(mv.version)}
+            return [new, *shadows], "auto-deploy", {"variant": new_name, "model": mv.name, "version": int(mv.version)}
         prod = next(v for v in current.variants if v.name == "production")
         prod = Variant(prod.name, prod.model_name, prod.model_version, prod.model_uri, 100 - new.weight,
                        prod.deployed_at)
-        return [prod, new], "auto-deploy", {"variant": new_name, "model": mv.name,
+        return [prod, new, *shadows], "auto-deploy", {"variant": new_name, "model": mv.name,
                                             "version": int(mv.version), "weight": new.weight}
 
     changed = apply_change(ws, ep.name, change, principal="auto-deploy", expected_generation=ep.generation)

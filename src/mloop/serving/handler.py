@@ -24,6 +24,7 @@ from mloop.serving.protocols import (
     render_v2,
 )
 from mloop.serving.protocols.common import dumps
+from mloop.serving.shadow_tap import copy_for_shadows
 
 if TYPE_CHECKING:
     from mloop.serving.batching import Batcher
@@ -45,8 +46,8 @@ Response = tuple[int, bytes, bytes, list[tuple[bytes, bytes]]]
 class Request:
     """What the handler needs from an HTTP request (headers already lower-cased)."""
 
-    __slots__ = ("accept", "authorization", "body", "content_type", "model", "protocol", "routing_key", "target",
-                 "version")
+    __slots__ = ("accept", "authorization", "body", "content_type", "model", "protocol", "request_id", "routing_key",
+                 "shadow_copy", "target", "version")
 
     def __init__(self, protocol: str, body: bytes, content_type: str = "", accept: str = "",
                  routing_key: str | None = None, target: str | None = None,
@@ -61,6 +62,9 @@ class Request:
         self.model = model
         self.version = version
         self.authorization = authorization
+        self.request_id: str | None = None  # the caller's id for this request (SageMaker's InferenceId)
+        #: set when the endpoint has shadows: what to hand them once the answer was sent
+        self.shadow_copy: Any = None
 
 
 def error_response(exc: MloopError, headers: list[tuple[bytes, bytes]] | None = None) -> Response:
@@ -83,7 +87,10 @@ def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> 
         count = len(rows)
         findings = _inspect(variant, dep, rows)
         _enforce(variant, dep, findings)
-        response = _render(variant, req, variant.model.predict(rows), extra, findings)
+        predictions = variant.model.predict(rows)
+        response = _render(variant, req, predictions, extra, findings)
+        if dep is not None and dep.shadows:
+            req.shadow_copy = copy_for_shadows(dep, variant, req, predictions, started, extra)
     except Exception as exc:  # noqa: BLE001 — a model may raise anything: it becomes an error response (ModelError) and counts for the guardrail
         response = _failure(variant, exc)
     _record(variant, metrics, response[0], started, findings, count)
@@ -106,7 +113,10 @@ async def predict_batched(live: LiveEndpoint, metrics: ServerMetrics | None, req
         count = len(rows)
         findings = _inspect(variant, dep, rows)
         _enforce(variant, dep, findings)
-        response = _render(variant, req, await batcher.predict(variant.model, rows), extra, findings)
+        predictions = await batcher.predict(variant.model, rows)
+        response = _render(variant, req, predictions, extra, findings)
+        if dep is not None and dep.shadows:
+            req.shadow_copy = copy_for_shadows(dep, variant, req, predictions, started, extra)
     except Exception as exc:  # noqa: BLE001 — a model may raise anything: it becomes an error response (ModelError) and counts for the guardrail
         response = _failure(variant, exc)
     _record(variant, metrics, response[0], started, findings, count)

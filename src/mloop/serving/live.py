@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mloop.serving.endpoints import Endpoint
     from mloop.serving.metrics import ServerMetrics
     from mloop.serving.models import Loader, ServedModel
+    from mloop.serving.shadow_tap import ShadowTap
     from mloop.store import Workspace
 
 log = logging.getLogger("mloop.serving")
@@ -42,14 +43,23 @@ class LiveVariant:
 
 
 @dataclass(frozen=True)
+class Shadow:
+    """A loaded shadow variant: never routed to; gets a copy of a `sample` share of the requests."""
+
+    variant: LiveVariant
+    sample: float
+
+
+@dataclass(frozen=True)
 class Deployment:
     generation: int
-    variants: dict[str, LiveVariant]
+    variants: dict[str, LiveVariant]  # the variants that answer callers (shadows are not among them)
     router: Router[LiveVariant]
     model_names: frozenset[str]
     endpoint: Endpoint | None = None
     limits: Limits | None = None
     input_policy: str = "warn"  # see `mloop.serving.input_policy`
+    shadows: tuple[Shadow, ...] = ()
 
     def by_version(self, version: str) -> LiveVariant | None:
         return next((v for v in self.variants.values() if v.version == version), None)
@@ -64,10 +74,11 @@ def make_variant(name: str, weight: int, model: ServedModel, window: Window | No
 
 def make_deployment(generation: int, variants: list[LiveVariant], endpoint_name: str,
                     endpoint: Endpoint | None = None, limits: Limits | None = None,
-                    input_policy: str = "warn") -> Deployment:
+                    input_policy: str = "warn", shadows: tuple[Shadow, ...] = ()) -> Deployment:
     router = Router([(v.name, v.weight, v) for v in variants])
     names = frozenset({endpoint_name, *(v.model.name for v in variants)})
-    return Deployment(generation, {v.name: v for v in variants}, router, names, endpoint, limits, input_policy)
+    return Deployment(generation, {v.name: v for v in variants}, router, names, endpoint, limits, input_policy,
+                      shadows)
 
 
 @dataclass
@@ -86,6 +97,7 @@ class LiveEndpoint:
     _stop: threading.Event = field(default_factory=threading.Event)
     _wake: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    tap: ShadowTap | None = None  # started with the first shadow this server loads
     _models: dict[str, ServedModel] = field(default_factory=dict)
     _failed: dict[int, float] = field(default_factory=dict)
 
@@ -101,6 +113,8 @@ class LiveEndpoint:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self.tap is not None:
+            self.tap.close()
 
     def wake(self) -> None:
         """Check the configuration now (e.g. a registry event in this process)."""
@@ -145,7 +159,8 @@ class LiveEndpoint:
             self.current = None
             return
         try:
-            live = [self._live(v.name, v.weight, v) for v in ep.variants]
+            live = [self._live(v.name, v.weight, v) for v in ep.variants if not v.shadow]
+            shadows = tuple(Shadow(self._live(v.name, 0, v), v.sample) for v in ep.variants if v.shadow)
         except Exception as exc:  # noqa: BLE001 — a model that fails to load (any error) keeps the previous generation serving
             self.last_error = f"cannot load generation {ep.generation}: {exc}"
             first = ep.generation not in self._failed
@@ -156,7 +171,13 @@ class LiveEndpoint:
             return
         limits = Limits.resolve(self.ws.settings.serving, ep.guardrails)
         policy = str(ep.guardrails.get("input_policy") or self.ws.settings.serving.input_policy)
-        self.current = make_deployment(ep.generation, live, self.name, ep, limits, policy)
+        if shadows and self.tap is None:
+            from mloop.serving.shadow_tap import ShadowTap
+
+            settings = self.ws.settings.serving
+            self.tap = ShadowTap(self.ws, self.name, self.metrics, capacity=settings.shadow_queue_size,
+                                 cpu_share=settings.shadow_cpu_share)
+        self.current = make_deployment(ep.generation, live, self.name, ep, limits, policy, shadows)
         self.last_error = None
         keep = {v.model_uri for v in ep.variants}
         self._models = {uri: m for uri, m in self._models.items() if uri in keep}

@@ -47,6 +47,12 @@ class ServerMetrics:
         self.input_issues = Counter("mloop_input_issues", "Input values the model never saw, by feature and "
                                     "issue (missing, unknown_category, out_of_range, wrong_kind, few_features).",
                                     [*labels, "feature", "issue"], registry=self.registry)
+        self.shadow_predictions = Counter(
+            "mloop_shadow_requests", "Request copies a shadow variant predicted (outcome: ok|error).",
+            ["endpoint", "variant", "model", "version", "outcome"], registry=self.registry)
+        self.shadow_dropped = Counter("mloop_shadow_dropped", "Request copies dropped because the shadow "
+                                      "queue was full (the caller was answered either way).",
+                                      ["endpoint", "variant"], registry=self.registry)
         self._children: dict[tuple[Any, ...], Any] = {}
         self._pending_inputs: dict[tuple[str, ...], int] = {}
         self._lock = threading.Lock()
@@ -73,6 +79,19 @@ class ServerMetrics:
             for (feature, issue), n in counts.items():
                 key = (variant, model, version, feature, issue)
                 pending[key] = pending.get(key, 0) + n
+
+    def observe_shadows(self, rows: list[dict[str, Any]], drops: Mapping[str, int]) -> None:
+        """Count a batch of prediction log rows (its shadow requests) and the copies dropped."""
+        seen: dict[tuple[str, str, str, str], int] = {}
+        for row in rows:
+            if row["shadow"] and row["row"] == 0:
+                key = (row["variant"], row["model_name"], str(row["model_version"]),
+                       "error" if row["error"] else "ok")
+                seen[key] = seen.get(key, 0) + 1
+        for (variant, model, version, outcome), n in seen.items():
+            self.shadow_predictions.labels(self.endpoint, variant, model, version, outcome).inc(n)
+        for variant, n in drops.items():
+            self.shadow_dropped.labels(self.endpoint, variant).inc(n)
 
     def flush(self) -> None:
         """Move the tallies into the prometheus_client metrics."""

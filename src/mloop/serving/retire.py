@@ -131,7 +131,8 @@ def delete_model(ws: Workspace, name: str, version: int | None = None) -> list[i
 
 
 def delete_endpoint(ws: Workspace, name: str) -> Endpoint:
-    """Delete an endpoint with its variants and history; its servers answer 503 from then on.
+    """Delete an endpoint with its variants, history and prediction log; its servers answer 503
+    from then on.
 
     Raises:
         EndpointNotFound: no such endpoint.
@@ -139,10 +140,12 @@ def delete_endpoint(ws: Workspace, name: str) -> Endpoint:
     from sqlalchemy import delete
 
     from mloop.serving.endpoints import get_endpoint
-    from mloop.serving.tables import endpoint_history, endpoint_variants, endpoints
+    from mloop.serving.tables import endpoint_history, endpoint_variants, endpoints, prediction_log, shadow_drops
 
     found = get_endpoint(ws, name)
     with ws.db.begin() as conn:
+        conn.execute(delete(prediction_log).where(prediction_log.c.endpoint == name))
+        conn.execute(delete(shadow_drops).where(shadow_drops.c.endpoint == name))
         conn.execute(delete(endpoint_variants).where(endpoint_variants.c.endpoint == name))
         conn.execute(delete(endpoint_history).where(endpoint_history.c.endpoint == name))
         conn.execute(delete(endpoints).where(endpoints.c.name == name))

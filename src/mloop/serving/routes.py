@@ -56,6 +56,16 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
     def out(status: int, body: bytes, ctype: bytes, headers: list[tuple[bytes, bytes]]) -> Response:
         return Response(body, status, {k.decode(): v.decode() for k, v in headers}, ctype.decode())
 
+    def answered(response: Response, req: handler.Request) -> Response:
+        """The response; the shadows get their copy once it was sent (a background task)."""
+        if req.shadow_copy is not None:
+            from starlette.background import BackgroundTask
+
+            from mloop.serving.shadow_tap import hand_to_shadows_after
+
+            response.background = BackgroundTask(hand_to_shadows_after, live, req)
+        return response
+
     async def limited_body(request: Request) -> bytes:
         """The body, refusing more than `max_body` bytes (every prediction route reads it so)."""
         length = request.headers.get("content-length", "")
@@ -76,8 +86,8 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
                               h.get(routing_header), h.get("x-mloop-target-variant"), model, version,
                               h.get("authorization"))
         if offload.wanted(body):
-            return out(*await offload.predict(live, metrics, req))
-        return out(*handler.predict(live, metrics, req))
+            return answered(out(*await offload.predict(live, metrics, req)), req)
+        return answered(out(*handler.predict(live, metrics, req)), req)
 
     @api.post("/endpoints/{endpoint_name}/invocations", response_model=None, tags=["sagemaker-runtime"],
               openapi_extra=INVOCATION_BODY, responses=RUNTIME_ERRORS)
@@ -93,7 +103,7 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
         if call.request is None:
             assert call.refusal is not None
             return out(*call.refusal)
-        return out(*call.answer(handler.predict(live, metrics, call.request)))
+        return answered(out(*call.answer(handler.predict(live, metrics, call.request))), call.request)
 
     def doc(status_doc: tuple[int, Any]) -> JSONResponse:
         return JSONResponse(status_doc[1], status_doc[0])

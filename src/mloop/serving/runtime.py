@@ -85,6 +85,7 @@ class Invocation:
         self.request = handler.Request(
             handler.SAGEMAKER, body, ctype, effective_accept(ctype, headers.get("accept", "")),
             headers.get(routing_header) if routing_header else None, target_variant(headers))
+        self.request.request_id = self.inference_id  # pairs a shadow's answer with the caller's id
 
     def _problem(self, live: LiveEndpoint, endpoint: str, headers: Mapping[str, str]) -> tuple[str, str] | None:
         """(mloop code, message) of a request SageMaker would refuse before any model ran."""

@@ -1,13 +1,29 @@
-"""SQLAlchemy Core tables of the serving package (mirror `serving_0001`).
+"""SQLAlchemy Core tables of the serving package (mirror `serving_0001` and `serving_0002`).
 
 `endpoints.generation` increases with every configuration change; servers poll it to know when
 to reload. `endpoint_history` keeps the full variant list after each change, so a rollback can
-restore any earlier configuration and the history reads as an audit trail.
+restore any earlier configuration and the history reads as an audit trail. A shadow variant
+(`shadow`, with its `sample` share) takes no traffic; the servers log what it predicts on copies of
+requests next to the live answer in `prediction_log`, and count the copies they dropped in
+`shadow_drops`, for `mloop endpoints compare`.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    UniqueConstraint,
+    false,
+)
 
 from mloop.store.tables import metadata
 
@@ -33,6 +49,8 @@ endpoint_variants = Table(
     Column("model_uri", String(1000), nullable=False),
     Column("weight", Integer, nullable=False),
     Column("deployed_at", DateTime(timezone=True), nullable=False),
+    Column("shadow", Boolean, nullable=False, server_default=false()),
+    Column("sample", Float, nullable=False, server_default="1.0"),
 )
 
 endpoint_history = Table(
@@ -47,4 +65,34 @@ endpoint_history = Table(
     Column("variants", JSON, nullable=False),
     Column("detail", JSON, nullable=False),
     UniqueConstraint("endpoint", "generation", name="uq_endpoint_history_generation"),
+)
+
+prediction_log = Table(
+    "prediction_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("endpoint", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("request_id", String(100), nullable=False),
+    Column("row", Integer, nullable=False),
+    Column("variant", String(100), nullable=False),
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", Integer, nullable=False),
+    Column("shadow", Boolean, nullable=False),
+    Column("task", String(30)),
+    Column("prediction", Float),
+    Column("error", String(500)),
+    Column("latency_ms", Float, nullable=False),
+    Index("ix_prediction_log_endpoint_at", "endpoint", "at"),
+)
+
+shadow_drops = Table(
+    "shadow_drops",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("endpoint", String(200), nullable=False),
+    Column("variant", String(100), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("dropped", Integer, nullable=False),
+    Index("ix_shadow_drops_endpoint_at", "endpoint", "at"),
 )

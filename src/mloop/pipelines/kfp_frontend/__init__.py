@@ -65,7 +65,7 @@ def _import_file(path: Path, attr: str) -> Any:
     return target
 
 
-def load(ws: Workspace, ref: str, *, containers: str = "none") -> KfpPipeline:
+def load(ws: Workspace, ref: str, *, containers: str = "none", install_packages: bool = False) -> KfpPipeline:
     """Load a KFP pipeline by file path or `module.py:function` (relative to the workspace).
 
     Raises:
@@ -84,25 +84,26 @@ def load(ws: Workspace, ref: str, *, containers: str = "none") -> KfpPipeline:
         if not is_kfp_object(target):
             raise KfpUnsupported(f"'{ref}' is a {type(target).__name__}, not a @dsl.pipeline")
         spec = from_object(target, ref)
-    return _finish(spec, containers)
+    return _finish(spec, containers, install_packages)
 
 
-def load_object(obj: Any, ref: str, *, containers: str = "none") -> KfpPipeline:
+def load_object(obj: Any, ref: str, *, containers: str = "none", install_packages: bool = False) -> KfpPipeline:
     """Load a `@dsl.pipeline` object (compiled in-process)."""
-    return _finish(from_object(obj, ref), containers)
+    return _finish(from_object(obj, ref), containers, install_packages)
 
 
-def _finish(spec: KfpSpec, containers: str) -> KfpPipeline:
+def _finish(spec: KfpSpec, containers: str, install_packages: bool) -> KfpPipeline:
     from mloop.pipelines.kfp_frontend.check import check, pod_fields_as_env
     from mloop.pipelines.kfp_frontend.translate import to_graph
 
     if containers not in ("none", "host"):
         raise KfpUnsupported(f"--containers {containers!r} is not known", hint="known: none, host")
-    warnings = check(spec, containers=containers)
+    warnings = check(spec, containers=containers, install_packages=install_packages)
     pod_fields_as_env(spec)
-    from mloop.pipelines.kfp_frontend.check import PYTHON, executor_kind
-    from mloop.pipelines.kfp_frontend.warm import POOL
+    from mloop.pipelines.kfp_frontend.check import python_source
+    from mloop.pipelines.kfp_frontend.warm import pool, preloads
 
-    if any(executor_kind(e) == PYTHON for e in spec.executors.values()):
-        POOL.warm_up()
-    return KfpPipeline(graph=to_graph(spec), spec=spec, warnings=warnings)
+    sources = [python_source(e.get("container", {})) for e in spec.executors.values()]
+    for preload in {preloads(found[0]) for found in sources if found is not None}:
+        pool(preload).warm_up()  # the servers import kfp (and libraries) while the run is prepared
+    return KfpPipeline(graph=to_graph(spec, install_packages=install_packages), spec=spec, warnings=warnings)

@@ -103,7 +103,7 @@ def _google_types(spec: KfpSpec) -> list[str]:
     return sorted(set(found))
 
 
-def check(spec: KfpSpec, *, containers: str = "none") -> list[str]:
+def check(spec: KfpSpec, *, containers: str = "none", install_packages: bool = False) -> list[str]:
     """Refuse what cannot run here; return warnings for what is ignored.
 
     Raises:
@@ -129,10 +129,13 @@ def check(spec: KfpSpec, *, containers: str = "none") -> list[str]:
             images.append(f"{comp} ({executor['container'].get('image', '?')})")
         elif kind == PYTHON:
             lacking = missing_packages(packages_to_install(executor["container"]))
-            if lacking:
+            if lacking and install_packages:
+                warnings.append(f"component '{comp}' runs in a cached venv with packages_to_install "
+                                f"{', '.join(lacking)} (--install-packages)")
+            elif lacking:
                 quoted = " ".join(shlex.quote(p) for p in lacking)
                 problems.append(f"component '{comp}' needs packages_to_install {', '.join(lacking)}, "
-                                f"not installed here (pip install {quoted})")
+                                f"not installed here (pip install {quoted}, or run with --install-packages)")
         if kind in (PYTHON, CONTAINER):
             warnings += _resource_warnings(comp, executor["container"])
     if images:

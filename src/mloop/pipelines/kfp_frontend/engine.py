@@ -21,6 +21,7 @@ from typing import Any
 from mloop.pipelines.kfp_frontend import cel
 from mloop.pipelines.kfp_frontend.errors import KfpTaskFailed
 from mloop.pipelines.kfp_frontend.leaf import run_leaf
+from mloop.pipelines.kfp_frontend.tracking import TaskRuns, artifact_metrics
 
 OK, FAILED, SKIPPED, NOT_RUN = "Succeeded", "Failed", "Skipped", "NotRun"
 ALL_DONE = "ALL_UPSTREAM_TASKS_COMPLETED"
@@ -36,7 +37,10 @@ class Runtime:
     root: Path
     cwd: str
     run_name: str
-    env: dict[str, str] = field(default_factory=dict)  # for every task (MLflow run of the step)
+    env: dict[str, str] = field(default_factory=dict)  # for every task
+    tasks_mlflow: TaskRuns | None = None  # a nested MLflow run per task (tracking on)
+    install_packages: bool = False  # missing packages_to_install: a cached venv (venvs.py)
+    state_dir: Path | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     limit: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(4))
     on_log: Callable[[str, str, float | None, int | None], None] | None = None
@@ -68,17 +72,29 @@ def run_component(rt: Runtime, name: str, inputs: Values, path: str,
     if "dag" in comp:
         return _run_dag(rt, comp, inputs, path)
     arguments = {**inputs.params, **inputs.artifacts}
-    out = run_leaf(rt, path, comp, rt.executors[comp["executorLabel"]], arguments, retry)
-    declared = comp.get("outputDefinitions", {})
-    result = Values({k: v for k, v in out.items() if k in declared.get("parameters", {})},
-                    {k: v for k, v in out.items() if k in declared.get("artifacts", {})})
-    for art in result.artifacts.values():
-        for one in art if isinstance(art, list) else [art]:
-            if one.schema_title == "system.Metrics":
-                prefix = path.rsplit("/", 1)[-1]
-                rt.metrics.update({f"{prefix}.{k}": float(v) for k, v in one.metadata.items()
-                                   if isinstance(v, int | float) and not isinstance(v, bool)})
+    env = rt.tasks_mlflow.open(path) if rt.tasks_mlflow is not None else {}
+    result: Values | None = None
+    try:
+        out = run_leaf(rt, path, comp, rt.executors[comp["executorLabel"]], arguments, retry, env)
+        declared = comp.get("outputDefinitions", {})
+        result = Values({k: v for k, v in out.items() if k in declared.get("parameters", {})},
+                        {k: v for k, v in out.items() if k in declared.get("artifacts", {})})
+    finally:
+        if rt.tasks_mlflow is not None:
+            rt.tasks_mlflow.close(path, _typed(comp, inputs.params),
+                                  {**result.params, **result.artifacts} if result else None, result is not None)
+    assert result is not None  # run_leaf returned
+    prefix = path.rsplit("/", 1)[-1]
+    rt.metrics.update({f"{prefix}.{k}": v for k, v in artifact_metrics(result.artifacts).items()})
     return result
+
+
+def _typed(comp: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as the component receives them (an integer input stored as 4.0 is 4)."""
+    types = comp.get("inputDefinitions", {}).get("parameters", {})
+    return {k: int(v) if isinstance(v, float) and v.is_integer()
+            and types.get(k, {}).get("parameterType") == "NUMBER_INTEGER" else v
+            for k, v in params.items()}
 
 
 class _Dag:

@@ -13,9 +13,17 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.pipelines.kfp_frontend.check import CONTAINER, IMPORTER, PYTHON, executor_kind, python_source
+from mloop.pipelines.kfp_frontend.check import (
+    CONTAINER,
+    IMPORTER,
+    PYTHON,
+    executor_kind,
+    missing_packages,
+    packages_to_install,
+    python_source,
+)
 from mloop.pipelines.kfp_frontend.errors import KfpTaskFailed, KfpUnsupported
-from mloop.pipelines.kfp_frontend.warm import POOL
+from mloop.pipelines.kfp_frontend.warm import pool, preloads
 
 if TYPE_CHECKING:
     from mloop.pipelines.kfp_frontend.engine import Runtime
@@ -52,8 +60,10 @@ def _duration(text: str | None) -> float:
 
 
 def run_leaf(rt: Runtime, path: str, comp: dict[str, Any], executor: dict[str, Any],
-             arguments: dict[str, Any], retry: dict[str, Any] | None) -> dict[str, Any]:
+             arguments: dict[str, Any], retry: dict[str, Any] | None,
+             env: dict[str, str] | None = None) -> dict[str, Any]:
     """Execute one task with its retry policy; returns {output name: value or dsl artifact}.
+    `env` adds to the task's environment (its MLflow run).
 
     Raises:
         KfpTaskFailed: the last attempt failed (the message says how).
@@ -66,7 +76,7 @@ def run_leaf(rt: Runtime, path: str, comp: dict[str, Any], executor: dict[str, A
         try:
             with rt.limit:
                 return _attempt(rt, f"{path}" if attempt == 1 else f"{path}@{attempt}",
-                                comp, executor, arguments)
+                                comp, executor, arguments, env or {})
         except KfpTaskFailed as exc:
             if attempt == attempts or rt.stop.is_set():
                 raise KfpTaskFailed(f"{exc} (after {attempt} attempts)" if attempt > 1 else str(exc)) from exc
@@ -78,7 +88,7 @@ def run_leaf(rt: Runtime, path: str, comp: dict[str, Any], executor: dict[str, A
 
 
 def _attempt(rt: Runtime, path: str, comp: dict[str, Any], executor: dict[str, Any],
-             arguments: dict[str, Any]) -> dict[str, Any]:
+             arguments: dict[str, Any], task_env: dict[str, str]) -> dict[str, Any]:
     kind = executor_kind(executor)
     task_root = rt.root / path.replace("/", "__")
     if task_root.exists():
@@ -102,7 +112,7 @@ def _attempt(rt: Runtime, path: str, comp: dict[str, Any], executor: dict[str, A
         executor_input_dict=as_dict, pipeline_resource_name=rt.run_name,
         task_resource_name=path.rsplit("/", 1)[-1], pipeline_root=str(rt.root),
         unique_pipeline_id=rt.run_name)
-    env = {**rt.env, **{e["name"]: str(e.get("value", "")) for e in container.get("env", [])}}
+    env = {**rt.env, **task_env, **{e["name"]: str(e.get("value", "")) for e in container.get("env", [])}}
     log = task_root / "task.log"
     started = time.perf_counter()
     if kind == PYTHON:
@@ -144,7 +154,14 @@ def _python(rt: Runtime, container: dict[str, Any], command: list[str], env: dic
     executor_input = command[command.index("--executor_input") + 1]
     argv = ["executor_main", "--component_module_path", str(module),
             "--executor_input", executor_input, "--function_to_execute", function]
-    return POOL.run(argv, rt.cwd, {**env, "_KFP_RUNTIME": "true"}, str(log), rt.stop)
+    lacking = missing_packages(packages_to_install(container)) if rt.install_packages else []
+    if lacking and rt.state_dir is not None:  # its own venv: a fresh interpreter, not a fork
+        from mloop.pipelines.kfp_frontend.venvs import venv_python
+
+        python = venv_python(rt.state_dir, packages_to_install(container), function)
+        return _host(rt, [str(python), "-m", "kfp.dsl.executor_main", *argv[1:]],
+                     {**env, "_KFP_RUNTIME": "true"}, log)
+    return pool(preloads(source)).run(argv, rt.cwd, {**env, "_KFP_RUNTIME": "true"}, str(log), rt.stop)
 
 
 def _host(rt: Runtime, command: list[str], env: dict[str, str], log: Path) -> int:

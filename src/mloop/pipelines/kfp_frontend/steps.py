@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from mloop.pipelines.errors import StepFailed
-from mloop.pipelines.graph import TRAINING
 from mloop.pipelines.kfp_frontend import cel
 from mloop.pipelines.kfp_frontend.artifacts import StoredArtifact
 from mloop.pipelines.kfp_frontend.engine import Runtime, Values, execute_task
 from mloop.pipelines.kfp_frontend.errors import KfpTaskFailed
+from mloop.pipelines.kfp_frontend.tracking import TaskRuns
 
 PARAM, ARTIFACT = "p:", "a:"
 
@@ -38,13 +38,12 @@ def _runtime(spec: dict[str, Any]) -> tuple[Runtime, list[str]]:
         with lock:
             lines.append(f"{head}\n{text}" + ("" if text.endswith("\n") or not text else "\n"))
 
-    env: dict[str, str] = {}
-    if ctx.mlflow_run_id and ctx.kind == TRAINING:  # `mlflow.start_run()` in the component resumes it
-        from mloop.tracking.client import tracking_uri
-
-        env = {"MLFLOW_TRACKING_URI": tracking_uri(ws), "MLFLOW_RUN_ID": ctx.mlflow_run_id}
     rt = Runtime(components=spec["components"], executors=spec["executors"], root=root,
-                 cwd=str(ws.root), run_name=f"{spec['pipeline']}-{ctx.run_id}", env=env, on_log=on_log)
+                 cwd=str(ws.root), run_name=f"{spec['pipeline']}-{ctx.run_id}", on_log=on_log,
+                 install_packages=bool(spec.get("install_packages")), state_dir=Path(ws.state_dir))
+    if ctx.mlflow_run_id and ctx.mlflow_experiment:  # the tracking hook opened the parent run
+        rt.tasks_mlflow = TaskRuns(ws, ctx.mlflow_run_id, ctx.mlflow_experiment, ctx.run_id,
+                                   spec["pipeline"], ctx.step_name)
     return rt, lines
 
 
@@ -102,8 +101,11 @@ def run_task(**kwargs: Any) -> Any:
             if path.count("/") > 0 or status != "Succeeded":
                 lines.append(f"task {path}: {status}{' - ' + message if message else ''}\n")
         print("".join(lines), end="")
+        ctx = current_context()
         if rt.metrics:
-            current_context().log_metrics(_metric_names(rt.metrics, spec["name"]))
+            ctx.log_metrics(_metric_names(rt.metrics, spec["name"]))
+        if rt.tasks_mlflow is not None and spec["name"] in rt.tasks_mlflow.opened:
+            ctx.mlflow_run_id = rt.tasks_mlflow.opened[spec["name"]]  # the step is one task
     outputs = [_output(result, name) for name in spec["outputs"]]
     if not outputs:
         return None

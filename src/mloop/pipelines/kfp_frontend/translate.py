@@ -25,8 +25,10 @@ _TYPES = {"STRING": "str", "NUMBER_INTEGER": "int", "NUMBER_DOUBLE": "float",
           "BOOLEAN": "bool", "LIST": "json", "STRUCT": "json"}
 
 
-def to_graph(spec: KfpSpec) -> g.Graph:
-    """The executor graph of a compiled KFP pipeline.
+def to_graph(spec: KfpSpec, *, install_packages: bool = False) -> g.Graph:
+    """The executor graph of a compiled KFP pipeline (`install_packages`: components lacking
+    their packages_to_install run in a cached venv; stored with each step, so retry and clone
+    keep it).
 
     Raises:
         KfpUnsupported: pipeline-level input artifacts (there is nothing local to bind them to).
@@ -52,6 +54,11 @@ def to_graph(spec: KfpSpec) -> g.Graph:
     else:
         for name, task in tasks.items():
             _task(spec, graph, name, task)
+    if install_packages:
+        for node in graph.nodes.values():
+            if "kfp" in node.options:
+                node.options["kfp"]["install_packages"] = True
+                _attach(node, node.options["kfp"])
     graph.validate()
     return graph
 

@@ -86,3 +86,22 @@ def exit_handled(counter_path: str) -> None:
     cleanup = say(message="cleanup")
     with dsl.ExitHandler(cleanup):
         flaky(counter_path=counter_path, fail_times=5).set_caching_options(False)
+
+
+@dsl.component
+def log_with_mlflow(x: int) -> int:
+    import mlflow  # MLFLOW_RUN_ID names the task's nested run: no start_run needed
+
+    mlflow.log_metric("from_component", x)
+    return x
+
+
+@dsl.pipeline(name="kfp-tracked")
+def tracked(n: int = 4, scale: float = 2.0) -> float:
+    made = make_rows(n=n)
+    trained = train(rows=made.outputs["rows"], scale=scale)
+    with dsl.If(trained.outputs["Output"] >= 5.0):
+        say(message="big")
+    with dsl.ParallelFor([1, 2]) as item:
+        log_with_mlflow(x=item)
+    return trained.outputs["Output"]

@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "mloop.cli.models",
     "mloop.cli.endpoints",
     "mloop.cli.serve",
+    "mloop.cli.experiments",
     "mloop.cli.alerts",
     "mloop.cli.server",
     "mloop.cli.lineage",

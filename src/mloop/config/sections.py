@@ -149,6 +149,9 @@ class AppSettings(_Section):
         "1h", description="Feedback counts as a label only within this long after the prediction."
     )
     log_interactions: bool = Field(True, description="Log predictions and feedback (off for benchmarks).")
+    experiment_check_s: float = Field(
+        30.0, gt=0, description="How often the app looks at running experiments on its endpoint (decide, promote)."
+    )
     timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one call to the endpoint.")
     max_records: int = Field(1000, gt=0, description="Most records one /api/predict call may carry.")
     allowed_hosts: list[str] = Field(

@@ -30,6 +30,7 @@ CHAPTERS: list[tuple[str, str]] = [
     ("lineage", "mloop.demo.lineage"),
     ("app", "mloop.demo.app"),
     ("monitoring", "mloop.demo.monitoring"),
+    ("experiments", "mloop.demo.experiments"),
     ("release", "mloop.demo.release"),
     ("dashboard", "mloop.demo.dashboard"),
 ]

@@ -347,9 +347,12 @@ def set_weights(
 
 
 def promote(ws: Workspace, endpoint: str, variant: str = "canary", *, weight: int | None = None,
-            principal: str | None = None) -> Endpoint:
+            principal: str | None = None, action: str = "promote",
+            evidence: dict[str, Any] | None = None) -> Endpoint:
     """Make `variant`'s model the production variant with all the traffic, or, with a `weight`
     below 100, a canary with that share (how a shadow starts taking traffic).
+
+    `action` and `evidence` say in the history who decided it and on what grounds (an experiment).
 
     Raises:
         InvalidInput: an unknown variant, promoting production, a shadow without a weight.
@@ -373,9 +376,9 @@ def promote(ws: Workspace, endpoint: str, variant: str = "canary", *, weight: in
         if weight is not None and weight < 100:
             live = Variant(v.name, v.model_name, v.model_version, v.model_uri, weight)
             others = [o for o in current.variants if o.name != variant]
-            return _place(live, others), "promote", {**detail, "weight": weight}
+            return _place(live, others), action, {**detail, "weight": weight, **(evidence or {})}
         prod = Variant("production", v.model_name, v.model_version, v.model_uri, 100)
-        return [prod, *shadows], "promote", detail
+        return [prod, *shadows], action, {**detail, **(evidence or {})}
 
     return apply_change(ws, endpoint, change, principal=principal or acting_principal(ws))  # type: ignore[return-value]
 

@@ -2,7 +2,7 @@
 
 Order: endpoints (they serve versions) -> registered versions, in mloop and MLflow's registry
 (they came from runs) -> pipeline runs -> feature groups with their online rows, spools and
-quarantine files (runs read them) -> the remaining records (releases, alerts, events) -> the
+quarantine files (runs read them) -> the remaining records (releases, experiments, alerts, events) -> the
 artifacts those records referred to, now that nothing does. `mloop.toml` stays, so the same
 folder is ready for the flow to run again; MLflow's experiment runs stay as tracking history
 (MLflow only soft-deletes experiments, and a soft-deleted name could not be used again).
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from mloop.store import Workspace
 
 # Every package's tables, so the store's metadata knows them all before the last sweep.
-_TABLE_MODULES = ("alerts", "features", "pipelines", "registry", "release", "serving", "store")
+_TABLE_MODULES = ("alerts", "experiments", "features", "pipelines", "registry", "release", "serving", "store")
 
 
 @dataclass

@@ -32,6 +32,8 @@ def test_the_whole_demo_runs_every_chapter_in_a_fresh_workspace(tmp_path: Path) 
     summary = json.loads(result.stdout)
     assert [c["name"] for c in summary["chapters"]] == [name for name, _ in CHAPTERS]
     assert summary["workspace"] == str(target)
+    state = summary["state"]  # the A/B test finds the better canary; the A/A test finds nothing
+    assert (state["experiment_decision"], state["aa_decision"]) == ("winner:canary", "no_difference")
     tokens = [line.split()[-1] for line in (target / ".mloop" / "demo-tokens.txt").read_text().splitlines()[1:]]
     assert len(tokens) == 4 and not any(t in result.stdout + result.stderr for t in tokens)  # never printed
     assert not any(t in (target / "mloop.toml").read_text() for t in tokens)  # nor committed with the project

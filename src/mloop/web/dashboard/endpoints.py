@@ -100,8 +100,11 @@ def _endpoint(request: Request, name: str, flash: str | None = None, kind: str |
     endpoint = serving.get_endpoint(ws, name)
     url = serving.served_url(ws, name)
     events = serving.history(ws, name, limit=50)
+    from mloop.web.dashboard.experiments import experiment_panel
+
     return page(request, "endpoint.html", active="endpoints", endpoint=endpoint, url=url,
                 stats=live_stats(name, url), events=events, can_deploy=who.can("deployer"),
+                experiment=experiment_panel(ws, name),
                 guardrail_events=[e for e in events if "guardrail" in str(e["action"]).lower()],
                 flash=flash, flash_kind=kind, status_code=status_code)
 

@@ -6,7 +6,9 @@ one keep-alive HTTP client to the endpoint and logs every answered prediction be
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,10 +82,13 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
         service = InferenceService(cfg, client, store, endpoint_label=label)
         await service.start()
         app.state.service = service
+        looks = _watch_experiments(ws, given, cfg) if store is not None and label != url else None
         gc.freeze()  # long-lived startup objects out of full collections (see serving.app)
         try:
             yield
         finally:
+            if looks is not None:
+                looks.cancel()
             await service.close()
 
     app = FastAPI(title="mloop inference app", version="1", lifespan=lifespan,
@@ -102,6 +107,23 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
     app.add_middleware(security.JsonOnly)
     security.protect(app, security.allowed_hosts(cfg.allowed_hosts, bind_host))
     return app
+
+
+def _watch_experiments(ws: Workspace, endpoint: str | None, cfg: AppSettings) -> asyncio.Task[None]:
+    """Look at the endpoint's running experiments every `experiment_check_s`: the app is where the
+    outcomes arrive, as the model server is where guardrails watch errors and latency."""
+
+    async def loop() -> None:
+        from mloop.experiments import evaluate_running
+
+        while True:
+            await asyncio.sleep(cfg.experiment_check_s)  # a period, not a wait for a condition
+            try:
+                await asyncio.to_thread(evaluate_running, ws, endpoint)
+            except Exception as exc:  # the metadata database is down: look again next period
+                logging.getLogger("mloop.experiments").error("could not look at experiments: %s", exc)
+
+    return asyncio.get_running_loop().create_task(loop(), name="experiments")
 
 
 def _service(request: Request) -> InferenceService:

@@ -120,7 +120,7 @@ def _watch_experiments(ws: Workspace, endpoint: str | None, cfg: AppSettings) ->
             await asyncio.sleep(cfg.experiment_check_s)  # a period, not a wait for a condition
             try:
                 await asyncio.to_thread(evaluate_running, ws, endpoint)
-            except Exception as exc:  # the metadata database is down: look again next period
+            except Exception as exc:  # noqa: BLE001 — the metadata database is down: look again next period
                 logging.getLogger("mloop.experiments").error("could not look at experiments: %s", exc)
 
     return asyncio.get_running_loop().create_task(loop(), name="experiments")

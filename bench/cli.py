@@ -2,8 +2,9 @@
 
 Seeds a workspace (a finished pipeline run, a feature group, registered versions), then times
 each command as a user runs it - a fresh `python -m mloop` process - five times and reports the
-median wall time. `--python` runs another checkout's interpreter (its venv and code) on the
-same seeded workspace, so a before/after pair comes from the same machine in the same minute.
+median wall time and CPU time (the load average beside them). `--python` runs another
+checkout's interpreter (its venv and code) on the same seeded workspace, so a before/after pair
+comes from the same machine in the same minute.
 
     .venv/bin/python bench/cli.py [--python PYTHON ...] [--repeat 5] [--only "models approve" ...]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -67,16 +69,22 @@ def commands(run_id: str, repeat: int) -> list[tuple[str, list[list[str]]]]:
     ]
 
 
-def time_one(python: str, argv: list[str], ws: Path) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+def time_one(python: str, argv: list[str], ws: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one command. CPU time (user + system of the process) is what
+    a quiet machine's wall time comes down to; on a loaded one, wall time mostly measures the queue.
+    Bytecode caching is on, as for any installed package (a shell's PYTHONDONTWRITEBYTECODE=1
+    would recompile mloop's own modules at every start)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(MLOOP_WORKSPACE=str(ws), MLOOP_PRINCIPAL="bencher")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run([python, "-m", "mloop", *argv], env=env, cwd=ws, capture_output=True, text=True,
                           timeout=300, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed: {done.stderr.strip()[-500:]}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -88,27 +96,43 @@ def main() -> None:
     args = parser.parse_args()
     pythons = args.python or [sys.executable]
     results: dict[str, dict[str, float]] = {}
+    cpu: dict[str, dict[str, float]] = {}
+    print(f"load average at start: {os.getloadavg()}", flush=True)
     # background tag drainers started by `models approve` may still be writing when we finish
     with tempfile.TemporaryDirectory(prefix="mloop-bench-cli-", ignore_cleanup_errors=True) as tmp:
-        for python in pythons:
-            ws = Path(tmp) / f"ws{len(results)}"
-            seeded = subprocess.run([python, "-c", SEED, str(ws), str(2 * args.repeat)], capture_output=True,
-                                    text=True, timeout=900, check=True, env={**os.environ, "MLOOP_PRINCIPAL": "seeder"})
-            run_id = seeded.stdout.strip().splitlines()[-1]
-            results[python] = {}
-            for label, argvs in commands(run_id, args.repeat):
-                if args.only and label not in args.only:
-                    continue
-                times = [time_one(python, argv, ws) for argv in argvs]
-                results[python][label] = round(statistics.median(times), 3)
-                print(f"{python}  {label:<16} median {results[python][label]:.3f} s", flush=True)
+        seeded: dict[str, tuple[Path, str]] = {}
+        for n, python in enumerate(pythons):
+            ws = Path(tmp) / f"ws{n}"
+            done = subprocess.run([python, "-c", SEED, str(ws), str(2 * args.repeat)], capture_output=True,
+                                  text=True, timeout=900, check=True, env={**os.environ, "MLOOP_PRINCIPAL": "seeder"})
+            seeded[python] = (ws, done.stdout.strip().splitlines()[-1])
+            time_one(python, ["--help"], ws)  # warm-up: write the bytecode cache once
+            results[python], cpu[python] = {}, {}
+        labels = [label for label, _ in commands("", args.repeat) if not args.only or label in args.only]
+        for label in labels:
+            # interleaved: repetition i of every interpreter runs back to back, so a load spike
+            # from other users hits each of them alike
+            times: dict[str, list[tuple[float, float]]] = {p: [] for p in pythons}
+            for i in range(args.repeat):
+                for python in pythons:
+                    ws, run_id = seeded[python]
+                    argv = dict(commands(run_id, args.repeat))[label][i]
+                    times[python].append(time_one(python, argv, ws))
+            for python in pythons:
+                results[python][label] = round(statistics.median(t[0] for t in times[python]), 3)
+                cpu[python][label] = round(statistics.median(t[1] for t in times[python]), 3)
+                print(f"{python}  {label:<16} median {results[python][label]:.3f} s wall, "
+                      f"{cpu[python][label]:.3f} s CPU", flush=True)
     out = ROOT / "bench" / "results" / "cli.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    labels = list(next(iter(results.values())))
-    print("\n| command | " + " | ".join(pythons) + " |\n|---|" + "---|" * len(pythons))
+    load = os.getloadavg()
+    out.write_text(json.dumps({"wall": results, "cpu": cpu, "load_at_end": load}, indent=2) + "\n",
+                   encoding="utf-8")
+    print(f"\nload average at end: {load}\n| command (wall / CPU) | " + " | ".join(pythons) + " |\n|---|"
+          + "---|" * len(pythons))
     for label in labels:
-        print(f"| `mloop {label}` | " + " | ".join(f"{results[p][label]:.2f} s" for p in pythons) + " |")
+        print(f"| `mloop {label}` | "
+              + " | ".join(f"{results[p][label]:.2f} s / {cpu[p][label]:.2f} s" for p in pythons) + " |")
 
 
 if __name__ == "__main__":

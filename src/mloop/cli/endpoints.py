@@ -10,6 +10,7 @@ import typer
 from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
 
+EndpointName = typer.Argument(..., help="Endpoint name (see `mloop endpoints list`).")
 endpoints_app = typer.Typer(help="Endpoints: variants, weights, history, promote, rollback, export.",
                             no_args_is_help=True)
 
@@ -46,8 +47,9 @@ def deploy(
                                          help="Also deploy every newer Approved version automatically."),
     canary_weight: int | None = typer.Option(None, "--canary-weight",
                                              help="With --follow-approved: new versions arrive as a canary."),
-    max_error_rate: float | None = typer.Option(None, "--max-error-rate",
-                                                help="Guardrail: canary 5xx rate limit (default: setting)."),
+    max_error_rate: float | None = typer.Option(
+        None, "--max-error-rate",
+        help="Guardrail: canary 5xx rate limit (default: the serving.max_error_rate setting)."),
     max_p99_ms: float | None = typer.Option(None, "--max-p99-ms", help="Guardrail: canary p99 limit in ms."),
     input_policy: str | None = typer.Option(
         None, "--input-policy", help="warn: score records holding what the model never saw and report it; "
@@ -121,7 +123,7 @@ def list_cmd(as_json: bool = JsonOption) -> None:
 
 
 @endpoints_app.command("show")
-def show(endpoint: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
+def show(endpoint: str = EndpointName, as_json: bool = JsonOption) -> None:
     """One endpoint: variants, weights, what it follows."""
     from mloop.serving import get_endpoint
 
@@ -129,7 +131,7 @@ def show(endpoint: str = typer.Argument(...), as_json: bool = JsonOption) -> Non
 
 
 @endpoints_app.command("history")
-def history_cmd(endpoint: str = typer.Argument(...), limit: int = typer.Option(50, "--limit"),
+def history_cmd(endpoint: str = EndpointName, limit: int = typer.Option(50, "--limit", help="How many (newest first)."),
                 as_json: bool = JsonOption) -> None:
     """Every configuration change, newest first (deploys, weights, promotes, rollbacks, guardrails)."""
     from mloop.serving import history
@@ -143,7 +145,7 @@ def history_cmd(endpoint: str = typer.Argument(...), limit: int = typer.Option(5
 
 
 @endpoints_app.command("set-weights")
-def set_weights_cmd(endpoint: str = typer.Argument(...),
+def set_weights_cmd(endpoint: str = EndpointName,
                     weights: list[str] = typer.Argument(..., help="VARIANT=WEIGHT ... (sum 100)"),
                     as_json: bool = JsonOption) -> None:
     """Shift traffic between variants, e.g. `production=90 canary=10`."""
@@ -157,7 +159,7 @@ def set_weights_cmd(endpoint: str = typer.Argument(...),
 
 
 @endpoints_app.command("promote")
-def promote_cmd(endpoint: str = typer.Argument(...),
+def promote_cmd(endpoint: str = EndpointName,
                 variant_arg: str | None = typer.Argument(None, metavar="[VARIANT]",
                                                          help="The variant to promote (default: canary)."),
                 variant: str | None = typer.Option(None, "--variant", help="Same as VARIANT."),
@@ -177,7 +179,7 @@ def promote_cmd(endpoint: str = typer.Argument(...),
 
 
 @endpoints_app.command("compare")
-def compare_cmd(endpoint: str = typer.Argument(...),
+def compare_cmd(endpoint: str = EndpointName,
                 since: str = typer.Option("1h", "--since", help="Look back this far (90s, 15m, 1h, 7d)."),
                 threshold: float = typer.Option(0.5, "--threshold", help="Classifiers: the decision threshold."),
                 as_json: bool = JsonOption) -> None:
@@ -214,7 +216,7 @@ def _num(value: float | None) -> str:
 
 
 @endpoints_app.command("rollback")
-def rollback_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
+def rollback_cmd(endpoint: str = EndpointName, as_json: bool = JsonOption) -> None:
     """Go back to the previous configuration (repeat to walk further back)."""
     from mloop.serving import rollback
 
@@ -224,7 +226,7 @@ def rollback_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption
 
 
 @endpoints_app.command("delete")
-def delete_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
+def delete_cmd(endpoint: str = EndpointName, as_json: bool = JsonOption) -> None:
     """Delete an endpoint with its history; a server still running for it answers 503."""
     from mloop.serving.retire import delete_endpoint
 
@@ -238,10 +240,11 @@ def delete_cmd(endpoint: str = typer.Argument(...), as_json: bool = JsonOption) 
 
 @endpoints_app.command("export")
 def export_cmd(
-    endpoint: str = typer.Argument(...),
+    endpoint: str = EndpointName,
     target: str = typer.Option("kserve", "--target", help="Only 'kserve' (an InferenceService manifest)."),
-    image: str | None = typer.Option(None, "--image", help="Serving image (default: setting serving.image)."),
-    namespace: str | None = typer.Option(None, "--namespace"),
+    image: str | None = typer.Option(None, "--image", help="Serving image (default: the serving.image setting)."),
+    namespace: str | None = typer.Option(
+        None, "--namespace", help="Kubernetes namespace of the InferenceService (default: none in the manifest)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
     as_json: bool = JsonOption,
 ) -> None:

@@ -9,6 +9,7 @@ import typer
 from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, table, workspace
 
+ExperimentId = typer.Argument(..., help="Experiment id (see `mloop experiments list`).")
 experiments_app = typer.Typer(help="A/B tests on live traffic (always-valid, auto-promote).",
                               no_args_is_help=True)
 
@@ -49,7 +50,7 @@ def start_cmd(
 
 
 @experiments_app.command("show")
-def show_cmd(experiment_id: int = typer.Argument(..., help="The experiment id."), as_json: bool = JsonOption) -> None:
+def show_cmd(experiment_id: int = ExperimentId, as_json: bool = JsonOption) -> None:
     """Look at an experiment now (counts, effect, confidence sequence, always-valid p-value)."""
     from mloop.experiments import evaluate
 
@@ -107,7 +108,7 @@ def list_cmd(
 
 
 @experiments_app.command("stop")
-def stop_cmd(experiment_id: int = typer.Argument(...), as_json: bool = JsonOption) -> None:
+def stop_cmd(experiment_id: int = ExperimentId, as_json: bool = JsonOption) -> None:
     """Stop a running experiment without a decision (nothing is promoted)."""
     from mloop.experiments import stop
 

@@ -186,12 +186,17 @@ def sync(
 
 
 @models_app.command("sync-tags")
-def sync_tags(quiet: bool = typer.Option(False, "--quiet", help="Print nothing.")) -> None:
+def sync_tags(
+    quiet: bool = typer.Option(False, "--quiet", help="Print nothing."),
+    max_seconds: float | None = typer.Option(
+        None, "--max-seconds", min=0,
+        help="Stop after this many seconds (what is left stays pending); default: until done."),
+) -> None:
     """Bring MLflow's approval-status tags up to date with mloop's decisions (the outbox)."""
     from mloop.registry.tagsync import drain_tags, pending_tags
 
     ws = workspace()
-    done = drain_tags(ws)
+    done = drain_tags(ws, budget_s=max_seconds)
     if not quiet:
         left = pending_tags(ws)
         console().print(f"{done} MLflow tags updated" + (f"; {len(left)} still pending" if left else ""))

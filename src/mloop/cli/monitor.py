@@ -17,7 +17,7 @@ monitor_app = typer.Typer(help="Monitor endpoints: drift between traffic and tra
 def drift(
     endpoint: str = typer.Argument(..., help="Endpoint name (or the URL the app was started with)."),
     window: str | None = typer.Option(
-        None, "--window", "-w", help="How far back: 30m, 1h, 7d (default monitoring.window)."),
+        None, "--window", "-w", help="How far back: 30m, 1h, 7d (default: the monitoring.window setting)."),
     reference: Path | None = typer.Option(
         None, "--reference", help="Training data file (CSV/Parquet) instead of lineage."),
     no_alert: bool = typer.Option(False, "--no-alert", help="Report only; never raise an alert."),

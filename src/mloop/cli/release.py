@@ -147,7 +147,7 @@ def status(
 @release_app.command("list")
 def list_(
     endpoint: str | None = typer.Option(None, "--endpoint", help="Only releases of this endpoint."),
-    limit: int = typer.Option(20, "--limit", help="At most this many, newest first."),
+    limit: int = typer.Option(20, "--limit", help="How many (newest first)."),
     as_json: bool = JsonOption,
 ) -> None:
     """List releases, newest first."""
@@ -186,7 +186,7 @@ def _decide(verb: str, release_id: int, comment: str | None, as_json: bool) -> N
 
 @release_app.command("approve")
 def approve(
-    release_id: int = typer.Argument(..., metavar="ID"),
+    release_id: int = typer.Argument(..., metavar="ID", help="Release id (see `mloop release list`)."),
     comment: str | None = typer.Option(None, "--comment", "-m", help="Why (the registry may require it)."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -196,7 +196,7 @@ def approve(
 
 @release_app.command("reject")
 def reject(
-    release_id: int = typer.Argument(..., metavar="ID"),
+    release_id: int = typer.Argument(..., metavar="ID", help="Release id (see `mloop release list`)."),
     comment: str | None = typer.Option(None, "--comment", "-m", help="Why (the registry may require it)."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -206,8 +206,11 @@ def reject(
 
 @release_app.command("resume")
 def resume(
-    release_id: int = typer.Argument(..., metavar="ID"),
+    release_id: int = typer.Argument(..., metavar="ID", help="Release id (see `mloop release list`)."),
     detach: bool = typer.Option(False, "--detach", help="Drive it in the background."),
+    background: bool = typer.Option(False, "--background", hidden=True,
+                                    help="This is the background driver: stop waiting after "
+                                         "release.driver_idle_s."),
     as_json: bool = JsonOption,
 ) -> None:
     """Continue a release from its first unfinished stage (finished stages are never redone)."""
@@ -216,7 +219,8 @@ def resume(
     ws = workspace()
     authorize(ws, "deployer", action="`mloop release resume`")
     progress = None if as_json or detach else _Progress()
-    release = resume_release(ws, release_id, on_change=progress, detach=detach)
+    idle = ws.settings.release.driver_idle_s if background else None
+    release = resume_release(ws, release_id, on_change=progress, detach=detach, idle_exit_s=idle)
     if detach:
         print_json(release.to_dict()) if as_json else console().print(
             f"resumed release {release.id} in the background (log: .mloop/releases/{release.id}.log)")

@@ -207,7 +207,8 @@ def list_cmd(as_json: bool = JsonOption) -> None:
 
 
 @pipelines_app.command("show")
-def show_cmd(name: str, as_json: bool = JsonOption) -> None:
+def show_cmd(name: str = typer.Argument(..., help="Pipeline name (see `mloop pipelines list`)."),
+             as_json: bool = JsonOption) -> None:
     """A pipeline's parameters and steps."""
     from mloop.pipelines.registry import load_pipeline
 

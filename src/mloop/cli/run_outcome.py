@@ -4,13 +4,14 @@
     auc 0.5130 < 0.7: not registered; alert #3
     trained on 8,000 rows, 6 features: age, gender, ...; left out: id (record id), ...
 
-Read from the run's step records and outputs (the gate steps' results, the train step's model),
-so `mloop run` and `mloop runs show` say the same thing.
+Read from the run's step records and outputs (the gate steps' results, the train step's model
+spec), so `mloop run` and `mloop runs show` say the same thing.
 """
 
 from __future__ import annotations
 
 import math
+import tarfile
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -20,12 +21,14 @@ if TYPE_CHECKING:
 DONE = ("Succeeded", "Cached")
 
 
-def _output(ws: Workspace, record: RunRecord, step: StepRunRecord) -> Any:
+def _output(ws: Workspace, step: StepRunRecord) -> Any:
     from mloop.errors import MloopError
-    from mloop.pipelines.runs import load_artifact
+    from mloop.pipelines.materializers import load_output
 
-    try:
-        return load_artifact(ws, record.id, step.name)
+    if not step.outputs:
+        return None
+    try:  # from the record in hand: no second read of the run per step
+        return load_output(ws, next(iter(step.outputs.values())))
     except (MloopError, OSError, ValueError):
         return None
 
@@ -39,7 +42,7 @@ def gate_line(ws: Workspace, record: RunRecord) -> str | None:
     for step in record.steps:
         if step.status not in DONE or step.kind not in ("RegisterModel", "Alert"):
             continue
-        out = _output(ws, record, step)
+        out = _output(ws, step)
         if not isinstance(out, dict):
             continue
         metric, score, threshold = out.get("metric") or "score", out.get("score"), out.get("threshold")
@@ -52,26 +55,41 @@ def gate_line(ws: Workspace, record: RunRecord) -> str | None:
 
 def training_line(ws: Workspace, record: RunRecord) -> str | None:
     """`trained on N rows, K features: ...; left out: col (reason), ...` from the train step."""
-    from mloop.errors import MloopError
-    from mloop.pipelines.runs import load_artifact
     from mloop.recipes.identifiers import describe_left_out
 
     step = next((s for s in record.steps if s.kind == "Training" and s.status in DONE), None)
     if step is None:
         return None
-    try:
-        model = load_artifact(ws, record.id, step.name, "model")
-    except (MloopError, OSError, ValueError, KeyError):
-        model = None
-    meta = getattr(model, "metadata", None) or {}
+    spec = _model_spec(ws, step)
+    meta = spec.get("metadata") or {}
     rows = meta.get("train_rows", step.metrics.get("train_rows"))
-    names = list(getattr(model, "feature_names", []) or [])
+    names = list(spec.get("feature_names") or [])
     used = f"{len(names)} features: {', '.join(names)}" if names else (
         f"{int(step.metrics.get('features_used', 0))} features")
     line = f"trained on {int(rows or 0):,} rows, {used}"
     if "features_left_out" in meta:
         line += f"; left out: {describe_left_out(meta['features_left_out'])}"
     return line
+
+
+def _model_spec(ws: Workspace, step: StepRunRecord) -> dict[str, Any]:
+    """The train step's model spec (names, metadata), read from its stored files, not by loading
+    the model: that would import the estimator's library for one line of text."""
+    import json
+
+    from mloop.errors import MloopError
+    from mloop.pipelines.materializers import read_output_file
+    from mloop.recipes.model import SPEC_FILE
+
+    info = step.outputs.get("model")
+    if not info:
+        return {}
+    try:
+        raw = read_output_file(ws, info, SPEC_FILE)
+        spec = json.loads(raw) if raw else {}
+    except (MloopError, OSError, ValueError, tarfile.TarError):
+        return {}
+    return spec if isinstance(spec, dict) else {}
 
 
 def data_lines(record: RunRecord) -> list[str]:

@@ -10,6 +10,7 @@ from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
 from mloop.cli.run import STYLE, ParamOption, execute_with_view, report
 
+RunId = typer.Argument(..., help="Run id (see `mloop runs list`).")
 runs_app = typer.Typer(help="Pipeline runs: list, inspect, read logs, retry, clone.",
                        no_args_is_help=True)
 
@@ -54,11 +55,12 @@ def list_cmd(
 
 
 @runs_app.command("show")
-def show_cmd(run_id: str, as_json: bool = JsonOption) -> None:
+def show_cmd(run_id: str = RunId, as_json: bool = JsonOption) -> None:
     """A run's parameters, steps (status, attempts, time, metrics) and artifacts."""
     from mloop.pipelines.runs import get_run
 
-    record = get_run(workspace(), run_id)
+    ws = workspace()
+    record = get_run(ws, run_id)
     if as_json:
         print_json(record.to_dict())
         return
@@ -88,12 +90,12 @@ def show_cmd(run_id: str, as_json: bool = JsonOption) -> None:
         table(metrics, ["step", "metric", "value"], title="metrics")
     from mloop.cli.run_outcome import outcome_lines
 
-    for line in outcome_lines(workspace(), record):
+    for line in outcome_lines(ws, record):
         out.print(line, markup=False)
 
 
 @runs_app.command("sync-tracking")
-def sync_tracking_cmd(run_id: str, as_json: bool = JsonOption) -> None:
+def sync_tracking_cmd(run_id: str = RunId, as_json: bool = JsonOption) -> None:
     """Replay a run's tracking into MLflow after the tracking server was unreachable."""
     from mloop.pipelines.tracksync import sync_run
 
@@ -108,7 +110,8 @@ def sync_tracking_cmd(run_id: str, as_json: bool = JsonOption) -> None:
 
 @runs_app.command("logs")
 def logs_cmd(
-    run_id: str, step: str | None = typer.Option(None, "--step", help="Only this step."),
+    run_id: str = RunId,
+    step: str | None = typer.Option(None, "--step", help="Only this step."),
     as_json: bool = JsonOption,
 ) -> None:
     """Captured stdout, stderr and log records of a run's steps (and tracebacks of failures)."""
@@ -134,8 +137,10 @@ def logs_cmd(
 
 @runs_app.command("retry")
 def retry_cmd(
-    run_id: str, workers: int = typer.Option(4, "--workers"),
-    no_tracking: bool = typer.Option(False, "--no-tracking"), as_json: bool = JsonOption,
+    run_id: str = RunId,
+    workers: int = typer.Option(4, "--workers", help="Steps that may run at once."),
+    no_tracking: bool = typer.Option(False, "--no-tracking", help="Do not log to MLflow."),
+    as_json: bool = JsonOption,
 ) -> None:
     """Re-execute a failed or stopped run, reusing its succeeded steps (digests verified)."""
     from mloop.pipelines import retry_run
@@ -149,9 +154,11 @@ def retry_cmd(
 
 @runs_app.command("clone")
 def clone_cmd(
-    run_id: str, param: list[str] = ParamOption,
-    no_cache: bool = typer.Option(False, "--no-cache"), workers: int = typer.Option(4, "--workers"),
-    no_tracking: bool = typer.Option(False, "--no-tracking"), as_json: bool = JsonOption,
+    run_id: str = RunId, param: list[str] = ParamOption,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Execute every step, ignore the cache."),
+    workers: int = typer.Option(4, "--workers", help="Steps that may run at once."),
+    no_tracking: bool = typer.Option(False, "--no-tracking", help="Do not log to MLflow."),
+    as_json: bool = JsonOption,
 ) -> None:
     """Run a run's pipeline again with changed parameters (linked to the original)."""
     from mloop.pipelines import clone_run
@@ -167,7 +174,7 @@ def clone_cmd(
 
 
 @runs_app.command("delete")
-def delete_cmd(run_id: str, as_json: bool = JsonOption) -> None:
+def delete_cmd(run_id: str = RunId, as_json: bool = JsonOption) -> None:
     """Delete a run's records and the artifacts only it referred to (refused while others reuse them)."""
     from mloop.teardown import delete_run
 

@@ -11,7 +11,7 @@ SAGEMAKER_MODEL_DIR = Path("/opt/ml/model")
 
 def serve(
     endpoint: str | None = typer.Argument(
-        None, help="Endpoint to serve (default: setting serving.endpoint). SageMaker's 'serve' "
+        None, help="Endpoint to serve (default: the serving.endpoint setting). SageMaker's 'serve' "
         "argument is accepted and ignored."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (0.0.0.0 in containers)."),
     port: int = typer.Option(8080, "--port", "-p", min=1, max=65535, help="Port to listen on."),

@@ -22,7 +22,7 @@ def exec_cmd(
     graph_hash: str | None = typer.Option(None, "--graph-hash", help="Refuse a different definition."),
     result_file: Path | None = typer.Option(None, "--result-file",
                                             help="Condition steps write true/false here."),
-    no_tracking: bool = typer.Option(False, "--no-tracking"),
+    no_tracking: bool = typer.Option(False, "--no-tracking", help="Do not log to MLflow."),
     as_json: bool = JsonOption,
 ) -> None:
     """Execute one step, reading inputs recorded by earlier steps; exit 1 if it fails."""

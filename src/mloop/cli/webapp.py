@@ -9,7 +9,7 @@ from mloop.cli._output import console, workspace
 
 def app_command(
     endpoint: str | None = typer.Option(
-        None, "--endpoint", "-e", help="Endpoint URL (http://...) or name; default app.endpoint."
+        None, "--endpoint", "-e", help="Endpoint URL (http://...) or name (default: the app.endpoint setting)."
     ),
     port: int = typer.Option(8080, "--port", "-p", min=1, max=65535, help="Port to listen on."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback by default)."),

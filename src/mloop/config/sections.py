@@ -278,6 +278,10 @@ class ReleaseSettings(_Section):
     deploy_lock_timeout: float = Field(
         600.0, gt=0, description="Seconds to wait for another release to finish deploying the same endpoint."
     )
+    driver_idle_s: float = Field(
+        600.0, gt=0, description="A background release driver waiting for approval exits after this long; "
+        "the release keeps waiting and `mloop release approve` starts a new driver."
+    )
 
 
 class FeatureSettings(_Section):

@@ -219,7 +219,7 @@ class _Builder:
             raise PipelineDefinitionError(f"{where} got the pipeline '{value.name}'")
         if isinstance(value, OutputRef | ParamRef):
             if not fits(value.type, expected):
-                source = (f"output '{value.output}' of step '{value.step}'"
+                source = (f"output '{value.name}' of step '{value.step}'"
                           if isinstance(value, OutputRef) else f"parameter '{value.name}'")
                 raise PipelineDefinitionError(
                     f"{where} expects {type_name(expected)} but {source} is {type_name(value.type)}"
@@ -268,7 +268,7 @@ class _Builder:
 def _describe(left: Any, op: str, right: Any) -> str:
     def text(x: Any) -> str:
         if isinstance(x, OutputRef):
-            return f"{x.step}.{x.output}" + "".join(f"[{p!r}]" for p in x.path)
+            return f"{x.step}.{x.name}" + "".join(f"[{p!r}]" for p in x.path)
         if isinstance(x, ParamRef):
             return x.name
         return repr(x)

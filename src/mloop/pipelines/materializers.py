@@ -248,6 +248,27 @@ def load_output(ws: Workspace, info: ArtifactInfo | dict[str, Any]) -> Any:
     return materializer.load(local, data.get("meta") or {})
 
 
+def read_output_file(ws: Workspace, info: dict[str, Any], member: str) -> bytes | None:
+    """One file of a stored directory output (a model's spec) without loading the object.
+
+    `mloop runs show` reads what a model was trained on this way: loading the model would import
+    its estimator's library (seconds) for a line of text. None when the output is no directory
+    or holds no such file.
+    """
+    if info.get("format") != DirectoryMaterializer.format:
+        return None
+    local = _local_copy(ws, info["digest"], info["format"])
+    extracted = local.with_suffix(".d") / member
+    if extracted.is_file():
+        return extracted.read_bytes()
+    with tarfile.open(local) as tar:
+        try:
+            handle = tar.extractfile(member)
+        except KeyError:
+            return None
+        return handle.read() if handle is not None else None
+
+
 def _local_copy(ws: Workspace, digest: str, fmt: str) -> Path:
     local = ws.artifacts.local_path(digest) if fmt != "dir" else None
     if local is not None:

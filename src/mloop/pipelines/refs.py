@@ -66,22 +66,29 @@ class OutputRef(_Operand):
     """A reference to one output of a step call (optionally indexed: `report["auc"]`)."""
 
     step: str
-    output: str
+    name: str  # the output's name (`output` is KFP's spelling of the reference itself)
     type: Any = Any
     path: tuple[Any, ...] = ()
 
     def __getitem__(self, key: Any) -> OutputRef:
-        return OutputRef(self.step, self.output, Any, (*self.path, key))
+        return OutputRef(self.step, self.name, Any, (*self.path, key))
 
     def binding(self) -> g.Binding:
-        return g.Binding("output", step=self.step, output=self.output, path=self.path)
+        return g.Binding("output", step=self.step, output=self.name, path=self.path)
 
     @property
     def outputs(self) -> _ByName:
         """KFP's `task.outputs["name"]`: this step's one output by its name."""
         if self.path:
-            raise wiring_error(self.step, [self.output], "outputs", "an indexed output has no outputs")
-        return _ByName(self.step, {self.output: self})
+            raise wiring_error(self.step, [self.name], "outputs", "an indexed output has no outputs")
+        return _ByName(self.step, {self.name: self})
+
+    @property
+    def output(self) -> OutputRef:
+        """KFP's `task.output`: the step's only output, so KFP-style wiring works unchanged."""
+        if self.path:
+            raise wiring_error(self.step, [self.name], "output", "an indexed output has no output")
+        return self
 
     def after(self, *others: Any) -> OutputRef:
         """Run this step only after `others` finished (ordering without data)."""
@@ -90,7 +97,7 @@ class OutputRef(_Operand):
 
     def __repr__(self) -> str:
         index = "".join(f"[{p!r}]" for p in self.path)
-        return f"<output {self.step}.{self.output}{index}>"
+        return f"<output {self.step}.{self.name}{index}>"
 
 
 @dataclass(eq=False)
@@ -144,12 +151,12 @@ class Outputs(tuple):  # type: ignore[type-arg]
     @property
     def outputs(self) -> _ByName:
         """The outputs by name (KFP's `task.outputs`)."""
-        return _ByName(self.step, {ref.output: ref for ref in self})
+        return _ByName(self.step, {ref.name: ref for ref in self})
 
     @property
     def output(self) -> Any:
         """KFP's `task.output` names a step's only output; this step has several."""
-        names = [ref.output for ref in self]
+        names = [ref.name for ref in self]
         raise wiring_error(self.step, names, "output", f"step '{self.step}' has {len(names)} outputs")
 
 

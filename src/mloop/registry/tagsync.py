@@ -15,6 +15,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     from mloop.store.outbox import Entry
 
 TOPIC = "mlflow-version-tag"
+BACKGROUND_BUDGET_S = 120.0
+# MLflow's defaults retry an unreachable server for minutes per call; the background drainer asks
+# for one retry and a 10 s timeout (a user's own MLFLOW_HTTP_* settings still win).
+BACKGROUND_MLFLOW_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 log = logging.getLogger("mloop.registry")
 
 
@@ -46,15 +51,24 @@ def pending_tags(ws: Workspace, name: str | None = None) -> dict[str, str]:
     return out
 
 
-def drain_tags(ws: Workspace) -> int:
-    """Deliver every pending tag; failures (MLflow down) stay pending with their error."""
+def drain_tags(ws: Workspace, budget_s: float | None = None) -> int:
+    """Deliver every pending tag; failures (MLflow down) stay pending with their error.
+
+    With `budget_s`, give up after that many seconds (waiting for another drainer's lock
+    included): a background drainer must end even when MLflow hangs; what is left stays pending.
+    """
     from mloop.store import outbox
     from mloop.store.locks import file_lock
 
     if not outbox.pending(ws, TOPIC):
         return 0
-    with file_lock(ws.state_dir / "outbox-tags.lock"):
-        done, errors = outbox.drain(ws, TOPIC, lambda entry: _deliver(ws, entry))
+    deadline = None if budget_s is None else time.monotonic() + budget_s
+    try:
+        with file_lock(ws.state_dir / "outbox-tags.lock", timeout=budget_s):
+            done, errors = outbox.drain(ws, TOPIC, lambda entry: _deliver(ws, entry), deadline=deadline)
+    except TimeoutError:
+        log.warning("another tag drainer held the outbox for %s s; the tags stay pending", budget_s)
+        return 0
     for error in errors:
         log.warning("MLflow tag still pending for %s", error)
     return done
@@ -73,13 +87,21 @@ def _deliver(ws: Workspace, entry: Entry) -> None:
     model_registry.set_version_tag(ws, name, version, key, current)
 
 
-def spawn_drain(ws: Workspace) -> None:
-    """Deliver pending tags from a detached background process (the CLI returns at once)."""
-    env = {**os.environ, "MLOOP_WORKSPACE": str(ws.root)}
+def spawn_drain(ws: Workspace) -> int | None:
+    """Deliver pending tags from a detached background process (the CLI returns at once).
+
+    The process ends when the outbox is empty, or after `BACKGROUND_BUDGET_S` however MLflow
+    answers (its HTTP client retries a dead server for minutes unless told otherwise): a
+    helper never outlives its work by much. Returns its pid (None when it could not start).
+    """
+    env = {**BACKGROUND_MLFLOW_ENV, **os.environ, "MLOOP_WORKSPACE": str(ws.root)}
     try:
-        subprocess.Popen(
-            [sys.executable, "-m", "mloop", "models", "sync-tags", "--quiet"],
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mloop", "models", "sync-tags", "--quiet",
+             "--max-seconds", f"{BACKGROUND_BUDGET_S:g}"],
             env=env, cwd=str(ws.root), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True)
     except OSError as exc:  # the next registration or run drains it instead
         log.debug("cannot start the tag drainer: %s", exc)
+        return None
+    return proc.pid

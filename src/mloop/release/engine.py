@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.errors import MloopError
 from mloop.release import records
-from mloop.release.errors import DriverLost, StageFailed, StageRejected
+from mloop.release.errors import DriverIdle, DriverLost, StageFailed, StageRejected
 from mloop.release.lock import try_lock
 from mloop.release.records import STAGES, Release
 
@@ -41,6 +41,8 @@ class StageContext:
     driver: str
     lost: threading.Event = field(default_factory=threading.Event)
     on_change: OnChange | None = None
+    idle_exit_s: float | None = None  # a background driver stops waiting after this long
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def options(self) -> dict[str, Any]:
@@ -58,6 +60,24 @@ class StageContext:
         self.release = records.get_release(self.ws.db, self.release.id)
         if self.on_change:
             self.on_change(self.release)
+
+    def still_wanted(self, waiting_for: str) -> None:
+        """Raise `DriverIdle` when a background driver has waited long enough, or its workspace
+        was deleted: a detached helper must not outlive its work (the release stays resumable)."""
+        from mloop.config import CONFIG_FILE
+
+        if not (self.ws.root / CONFIG_FILE).exists():
+            raise DriverIdle(f"the workspace {self.ws.root} is gone; stopped {waiting_for}")
+        if self.idle_exit_s is not None and time.monotonic() - self.started > self.idle_exit_s:
+            from datetime import UTC, datetime
+
+            # the mark tells `approve_release` to start a new driver (after a crash, `resume` does)
+            self.progress(f"{waiting_for}: the background driver stopped after {self.idle_exit_s:g} s; "
+                          f"`mloop release approve {self.release.id}` drives it on",
+                          driver_idle_at=datetime.now(UTC).isoformat())
+            raise DriverIdle(
+                f"stopped {waiting_for} after {self.idle_exit_s:g} s (release.driver_idle_s)",
+                hint=f"`mloop release approve {self.release.id}` (or `resume`) drives it on.")
 
     def sleep(self, seconds: float) -> None:
         """Wait, but stop at once if another process took the release over."""
@@ -94,7 +114,7 @@ def default_stages() -> dict[str, StageFn]:
 
 def run_release(
     ws: Workspace, release_id: int, *, stages: Mapping[str, StageFn] | None = None,
-    on_change: OnChange | None = None,
+    on_change: OnChange | None = None, idle_exit_s: float | None = None,
 ) -> Release:
     """Drive a release to its end from its first unfinished stage.
 
@@ -103,9 +123,12 @@ def run_release(
         release_id: the release to drive.
         stages: stage implementations to use instead of the real ones (by stage name).
         on_change: called with the release after every recorded transition.
+        idle_exit_s: stop waiting for an approval after this long and return the release
+            unfinished and undriven (background drivers; a decision starts a new one).
 
     Returns:
-        The release when it finished (Succeeded, Failed or Rejected).
+        The release when it finished (Succeeded, Failed or Rejected), or unfinished after
+        `idle_exit_s`.
 
     Raises:
         NotFound: no such release.
@@ -113,36 +136,58 @@ def run_release(
     """
     impl = dict(stages) if stages and set(stages) >= set(STAGES) else {**default_stages(), **(stages or {})}
     driver = records.this_driver()
-    release = records.claim(ws.db, release_id, driver)
-    beat = _Heartbeat(ws, release_id, driver)
+    while True:
+        release = records.claim(ws.db, release_id, driver)
+        try:
+            return _drive(ws, release, impl, driver, on_change, idle_exit_s)
+        except DriverIdle:
+            release = records.get_release(ws.db, release_id)
+            if not _decided(ws, release):
+                return release
+            # the decision landed while this driver let go: whoever decided saw it still driven
+
+
+def _drive(ws: Workspace, release: Release, impl: dict[str, StageFn], driver: str,
+           on_change: OnChange | None, idle_exit_s: float | None) -> Release:
+    beat = _Heartbeat(ws, release.id, driver)
     beat.start()
     try:
         for name in STAGES:
             if release.stage_record(name).status == "Succeeded":
                 continue  # never redo a finished stage
-            release = _run_stage(ws, release, name, impl[name], driver, beat.lost, on_change)
+            release = _run_stage(ws, release, name, impl[name], driver, beat.lost, on_change, idle_exit_s)
             if release.finished:
                 break
         return release
     finally:
         beat.stop()
         if not release.finished:
-            records.let_go(ws.db, release_id, driver)
+            records.let_go(ws.db, release.id, driver)
+
+
+def _decided(ws: Workspace, release: Release) -> bool:
+    """Whether the release's version left PendingManualApproval (someone decided)."""
+    from mloop import registry
+
+    if release.finished or release.model_version is None or release.model is None:
+        return False
+    return registry.get_version(ws, release.model, int(release.model_version)).status != registry.PENDING
 
 
 def _run_stage(
     ws: Workspace, release: Release, name: str, fn: StageFn, driver: str,
-    lost: threading.Event, on_change: OnChange | None,
+    lost: threading.Event, on_change: OnChange | None, idle_exit_s: float | None = None,
 ) -> Release:
     records.update_stage(ws.db, release.id, driver, name, begin=True, detail="")
     release = records.get_release(ws.db, release.id)
     _notify(on_change, release)
-    ctx = StageContext(ws=ws, release=release, stage=name, driver=driver, lost=lost, on_change=on_change)
+    ctx = StageContext(ws=ws, release=release, stage=name, driver=driver, lost=lost, on_change=on_change,
+                       idle_exit_s=idle_exit_s)
     try:
         if name in LOCKED_STAGES:
             _take_deploy_lock(ctx)
         outputs = dict(fn(ctx) or {})
-    except DriverLost:
+    except (DriverLost, DriverIdle):
         raise
     except StageRejected as exc:
         release = records.end_release(ws.db, release.id, driver, name, status="Rejected",

@@ -1,4 +1,4 @@
-"""Errors of releases: a stage that fails, a rejection, a lost driver."""
+"""Errors of releases: a stage that fails, a rejection, a lost or idle driver."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ class DriverLost(Conflict):
     """Another process took the release over (this one was presumed dead)."""
 
     code = "release_driver_lost"
+
+
+class DriverIdle(MloopError):
+    """A background driver stopped waiting (its idle bound passed, or its workspace is gone);
+    the release stays where it was and `mloop release approve` or `resume` drives it on."""
+
+    code = "release_driver_idle"
+    http_status = 409
 
 
 class ReleaseRefused(Conflict):

@@ -165,9 +165,12 @@ def start_release(
 
 def resume_release(
     ws: Workspace, release_id: int, *, stages: Mapping[str, StageFn] | None = None,
-    on_change: OnChange | None = None, detach: bool = False,
+    on_change: OnChange | None = None, detach: bool = False, idle_exit_s: float | None = None,
 ) -> Release:
     """Continue a release from its first unfinished stage (after a crash or an interrupt).
+
+    `idle_exit_s` bounds how long this process waits for an approval (background drivers: the
+    release stays waiting, undriven, and a decision through `approve_release` drives it on).
 
     Raises:
         NotFound: no such release.
@@ -179,7 +182,7 @@ def resume_release(
             records.claim(ws.db, release_id, records.this_driver())  # raises the right Conflict
         spawn_driver(ws, release_id)
         return get_release(ws.db, release_id)
-    return run_release(ws, release_id, stages=stages, on_change=on_change)
+    return run_release(ws, release_id, stages=stages, on_change=on_change, idle_exit_s=idle_exit_s)
 
 
 def log_path(ws: Workspace, release_id: int) -> Path:
@@ -190,12 +193,15 @@ def log_path(ws: Workspace, release_id: int) -> Path:
 
 
 def spawn_driver(ws: Workspace, release_id: int) -> int:
-    """Drive the release from a detached `mloop release resume ID` process; return its pid."""
+    """Drive the release from a detached `mloop release resume ID` process; return its pid.
+
+    The process ends with the release, or after `[release] driver_idle_s` of waiting for an
+    approval (a detached helper never lingers; `approve_release` starts a new one)."""
     log = log_path(ws, release_id)
     env = {**os.environ, "MLOOP_WORKSPACE": str(ws.root)}
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mloop", "release", "resume", str(release_id)],
+            [sys.executable, "-m", "mloop", "release", "resume", str(release_id), "--background"],
             cwd=ws.root, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,  # survives the terminal or hook that started it
         )
@@ -239,7 +245,10 @@ def approve_release(
     release = _decidable(ws, release_id, "approve")
     registry.approve(ws, release.model, int(release.model_version or 0),
                      principal=principal or acting_principal(ws), comment=comment)
-    return get_release(ws.db, release_id)
+    release = get_release(ws.db, release_id)
+    if not release.driven and not release.finished and release.outputs("Approval").get("driver_idle_at"):
+        spawn_driver(ws, release_id)  # its background driver stopped waiting (after a crash: `resume`)
+    return release
 
 
 def reject_release(

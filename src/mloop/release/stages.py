@@ -136,6 +136,8 @@ def approval(ctx: StageContext) -> dict[str, Any]:
         since = datetime.now(UTC).isoformat()
         ctx.progress(f"waiting for approval of {name} v{version}: `mloop release approve {release.id}`",
                      waiting_since=since)
+    if ctx.outputs("Approval").get("driver_idle_at"):  # a driver drives it again
+        ctx.progress(driver_idle_at=None)
     timeout = ctx.options.get("approval_timeout")
     poll = float(ctx.options.get("poll_interval") or 1.0)
     while True:
@@ -153,6 +155,7 @@ def approval(ctx: StageContext) -> dict[str, Any]:
                 hint="Approve it (`mloop models approve`) and start a new release, or raise "
                 "[release] approval_timeout.",
             )
+        ctx.still_wanted(f"waiting for approval of {name} v{version}")
         ctx.sleep(poll)
 
 

@@ -10,17 +10,33 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 
 @contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `path` (created, with its folder, if missing) for the block."""
+def file_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold an exclusive lock on `path` (created, with its folder, if missing) for the block.
+
+    With `timeout`, wait at most that many seconds for it, then raise `TimeoutError` (a
+    background helper must not wait forever behind a stuck holder).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        if timeout is None:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        else:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise TimeoutError(f"{path} stayed locked for {timeout:g} s") from None
+                    time.sleep(0.05)  # flock has no timed wait; poll until the deadline
         try:
             yield
         finally:

@@ -63,12 +63,15 @@ def pending(ws: Workspace, topic: str | None = None, subject: str | None = None)
 
 
 def drain(ws: Workspace, topic: str, deliver: Callable[[Entry], None],
-          subject: str | None = None) -> tuple[int, list[str]]:
+          subject: str | None = None, deadline: float | None = None) -> tuple[int, list[str]]:
     """Deliver pending entries of `topic` in order; returns (delivered, errors).
 
     A delivery that raises stays in the outbox with its error; the rest are still tried, except
-    after an entry of the same subject failed (order within a subject is kept).
+    after an entry of the same subject failed (order within a subject is kept). Past `deadline`
+    (a `time.monotonic()` value) no new delivery starts: the rest stay for the next drain.
     """
+    import time
+
     from sqlalchemy import delete, update
 
     from mloop.errors import MloopError
@@ -76,6 +79,8 @@ def drain(ws: Workspace, topic: str, deliver: Callable[[Entry], None],
 
     delivered, errors, blocked = 0, [], set()
     for entry in pending(ws, topic, subject):
+        if deadline is not None and time.monotonic() >= deadline:
+            break
         if entry.subject in blocked:
             continue
         try:

@@ -40,6 +40,17 @@ def test_compiled_spec_loads_back(tmp_path: Path) -> None:
     assert "--graph-hash" in container["args"]
 
 
+def test_kfp_style_output_wiring_compiles(tmp_path: Path) -> None:
+    """`.output` / `.outputs[...]` wiring compiles to the same task dependencies as unpacking."""
+    from kfp import components
+
+    out = tmp_path / "kfp-style.yaml"
+    compile_kfp(None, ex.kfp_style, out, name="kfp-style")
+    tasks = components.load_component_from_file(str(out)).pipeline_spec.root.dag.tasks
+    assert list(tasks["step-split"].dependent_tasks) == ["step-load"]
+    assert list(tasks["step-evaluate"].dependent_tasks) == ["step-split", "step-train"]
+
+
 def test_tasks_run_as_processes_in_dependency_order(workspace: Any, tmp_path: Path) -> None:
     root = workspace.root
     with open(root / "mloop.toml", "a", encoding="utf-8") as fh:

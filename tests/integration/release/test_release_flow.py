@@ -164,6 +164,29 @@ def test_happy_path(project: Project) -> None:
     assert again.returncode == 1 and "already finished (Succeeded)" in again.stderr
 
 
+def test_an_idle_background_driver_exits_and_approval_drives_the_release_on(project: Project) -> None:
+    """A detached driver waiting for a human does not linger: it exits after release.driver_idle_s,
+    the release keeps waiting, and approving it starts a new driver that finishes it."""
+    import psutil
+
+    _change_param(project, "n_estimators", 11, "idle driver")
+    rid = project.json("release", "start", "--detach", MLOOP_RELEASE__DRIVER_IDLE_S="1")["id"]
+    waiting = project.wait_for_approval(rid)
+    if waiting.driver:  # it may have let go already
+        pid = int(waiting.driver.rsplit(":", 1)[1])
+        try:
+            psutil.Process(pid).wait(timeout=60)  # psutil.TimeoutExpired if it lingers
+        except psutil.NoSuchProcess:
+            pass
+    wait_until(lambda: not project.release(rid).driven, timeout=60, what="the idle driver to let go")
+    idle = project.release(rid)
+    assert not idle.finished and idle.stage_record("Approval").status == "Executing"
+    assert idle.outputs("Approval")["driver_idle_at"]
+    assert f"`mloop release approve {rid}` drives it on" in (idle.stage_record("Approval").detail or "")
+    project.mloop("release", "approve", str(rid), "-m", "fine")
+    assert project.wait_finished(rid).status == "Succeeded"
+
+
 def test_rejection_ends_the_release_and_keeps_the_endpoint(project: Project) -> None:
     before = project.served_version()
     _change_param(project, "n_estimators", 12, "more trees")

@@ -63,6 +63,13 @@ def example(n: int = 40, depth: int = 3, auc_threshold: float = 0.82, experiment
         alert(report)
 
 
+@pipeline(name="kfp-style")
+def kfp_style(n: int = 12, depth: int = 2):
+    """The example wired as KFP code is: `.output` of a single-output step, `.outputs[...]` by name."""
+    pre = split(load(n).output)
+    evaluate(train(pre.outputs["train"], depth).output, pre.outputs["test"])
+
+
 @step
 def slow_a(seconds: float) -> int:
     BARRIER.wait()  # both branches must be running at once to pass

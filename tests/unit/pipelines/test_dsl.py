@@ -150,6 +150,23 @@ def test_outputs_by_name_the_kfp_way() -> None:
     assert single.nodes["split"].inputs["df"].step == "load"
 
 
+def test_output_of_a_single_output_step_is_that_output_as_in_kfp(workspace) -> None:
+    """KFP's `task.output` is the task's only output; mloop's `.output` is the same reference."""
+    from mloop.pipelines import run_pipeline
+
+    graph = ex.kfp_style.graph
+    assert graph.nodes["split"].inputs["df"].to_dict() == {"step": "load", "output": "output"}
+    assert graph.nodes["evaluate"].inputs["model"].to_dict() == {"step": "train", "output": "output"}
+    record = run_pipeline(workspace, ex.kfp_style, {"n": 12}, tracking=False)
+    assert record.status == "Succeeded", record.error
+    assert record.step("evaluate").inputs["model"] == record.step("train").outputs["output"]["digest"]
+
+
+def test_output_of_an_indexed_output_is_a_wiring_error() -> None:
+    with pytest.raises(PipelineDefinitionError, match=r"an indexed output has no output.*its outputs: output"):
+        build(lambda n=3: ex.register(ex.evaluate(ex.train(ex.load(n)), ex.load(n))["auc"].output))
+
+
 @pytest.mark.parametrize(("wiring", "match"), [
     (lambda n=3: ex.train(ex.split(ex.load(n))["X_train_out"]),
      r"step 'split' has no output 'X_train_out'.*its outputs: train, test"),

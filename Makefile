@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 DEMO_ARGS ?=
 
-.PHONY: demo test lint bench install dev clean
+.PHONY: demo test lint cycles bench install dev clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -37,9 +37,15 @@ test: $(DEV_STAMP)
 	bash scripts/test-setup.sh
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
+# lint-imports: the layer and table-ownership contracts in pyproject.toml (docs/architecture.md).
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/mypy src/mloop
+	$(BIN)/lint-imports
+
+# File-level import cycles, counting imports inside functions (not yet zero: see docs/architecture.md).
+cycles: $(DEV_STAMP)
+	$(BIN)/python scripts/import_cycles.py
 
 # Entry points only: feast_side.py and kserve_model.py are servers/helpers the benches start.
 BENCHES ?= feature_store pipelines model serving lineage registry app

@@ -124,6 +124,7 @@ def case_ingest(work: Path, rows: int) -> dict:
 
 def _events_ws(work: Path, rows: int, **overrides: str):  # type: ignore[no-untyped-def]
     from mloop.features import create_group, get_group, ingest
+    from mloop.features.errors import FeatureGroupNotFound
 
     ws = _ws(work / f"ws-events-{rows}", **overrides)
     parquet = work / f"events_{rows}.parquet"
@@ -131,7 +132,7 @@ def _events_ws(work: Path, rows: int, **overrides: str):  # type: ignore[no-unty
         events_frame(rows).to_parquet(parquet)
     try:
         get_group(ws, "events")
-    except Exception:
+    except FeatureGroupNotFound:
         create_group(ws, events_spec())
         ingest(ws, parquet, "events")
     return ws

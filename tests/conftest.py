@@ -78,7 +78,7 @@ def pg_url() -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — any failure to create the database fails the test with the setup hint
         pytest.fail(f"PostgreSQL at {PG_URL} is not usable ({exc}); start it (scripts/test-setup.sh does)")
     url = PG_URL.rsplit("/", 1)[0] + "/" + name
     yield url
@@ -102,7 +102,7 @@ def _redis_db() -> Iterator[str]:
     try:
         candidates = [int(first)] + [n for n in range(15, 0, -1) if n != int(first)]
         claimed = next((n for n in candidates if admin.set(f"mloop-test-db:{n}", token, nx=True, ex=3600)), None)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — any failure to reach Redis fails the test with the setup hint
         pytest.fail(f"Redis at {REDIS_URL} is not usable ({exc}); start it (scripts/test-setup.sh does)")
     if claimed is None:
         pytest.fail("every Redis test database 1-15 is claimed by another test session; wait or flush db 0")

@@ -75,6 +75,8 @@ class NotFound(MloopError):
 
 
 class ArtifactNotFound(NotFound):
+    """No artifact with that digest in the artifact store (deleted, or another workspace's)."""
+
     code = "artifact_not_found"
 
 

@@ -44,7 +44,7 @@ def test_repeated_content_is_not_rewritten_and_non_durable_puts_are_complete(sto
                                                                              tmp_path: Path) -> None:
     data = b"same bytes"
     digest = store.put(data)
-    staging = store.backend.staging_dir()
+    staging = store._backend.staging_dir()
     private = staging.is_relative_to(tmp_path)  # S3 stages in the shared system temp dir
     before = sorted(staging.iterdir()) if private else []
     assert store.put(data) == digest and store.put(io.BytesIO(data)) == digest
@@ -118,7 +118,7 @@ def test_put_replaces_an_object_whose_bytes_no_longer_match(store: ArtifactStore
         digest = store.put(content)
         damaged = tmp_path / "damaged"
         damaged.write_bytes(content[:-1] + b"X")  # one byte flipped, same size
-        store.backend.put_file(damaged, object_key(digest))
+        store._backend.put_file(damaged, object_key(digest))
         with pytest.raises(IntegrityError):
             store.verify(digest)
         assert again() == digest

@@ -21,7 +21,7 @@ def wait_until(check: Callable[[], bool], timeout: float = 30.0, what: str = "co
         try:
             if check():
                 return
-        except Exception:
+        except Exception:  # noqa: BLE001 — a server still starting may fail its check in any way: keep waiting
             pass
         time.sleep(0.05)
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")

@@ -258,7 +258,7 @@ def export_cmd(
         raise InvalidInput(f"unknown export target '{target}'", hint="known: kserve")
     ws = workspace()
     manifest = kserve_manifest(ws, endpoint, image=image, namespace=namespace)
-    if ws.settings.database_url.startswith("sqlite") or "://" not in ws.settings.artifact_root:
+    if not (ws.db.is_shared and ws.artifacts.is_shared):
         console(stderr=True).print("[yellow]note:[/] this workspace uses a local database/artifact store; "
                                    "pods need shared ones (PostgreSQL database_url, s3:// artifact_root).")
     if as_json and output is None:

@@ -36,8 +36,8 @@ class ApprovalPolicy(_Section):
     @classmethod
     def _parses(cls, value: str | None) -> str | None:
         if value is not None:
+            from mloop.config.policy_language import parse
             from mloop.errors import ConfigError
-            from mloop.registry.policy import parse
 
             try:
                 parse(value)  # a typo fails when the settings load, not at the next registration

@@ -57,7 +57,7 @@ def evaluate_running(ws: Workspace, endpoint: str | None = None) -> list[dict[st
     for exp in list_experiments(ws, endpoint=endpoint, status="running"):
         try:
             reports.append(evaluate(ws, exp.id))
-        except Exception as exc:  # a look is retried at the next tick; the caller keeps serving
+        except Exception as exc:  # noqa: BLE001 — a look is retried at the next tick; the caller keeps serving
             log.error("experiment %d: evaluation failed: %s", exp.id, exc)
     return reports
 
@@ -143,7 +143,7 @@ def _act(ws: Workspace, exp: Experiment, evidence: dict[str, Any]) -> dict[str, 
     if exp.auto_promote and evidence["decision"].startswith("winner:"):
         try:
             action = promote_winner(ws, exp, evidence["decision"].split(":", 1)[1], evidence)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — a failed promotion (any error) is recorded in the action and alerted, not raised
             action = {"promoted": False, "reason": f"promotion failed: {exc}"}
     _alert(ws, exp, evidence, action)
     return action
@@ -161,7 +161,7 @@ def _alert(ws: Workspace, exp: Experiment, evidence: dict[str, Any], action: dic
                     detail={"experiment": exp.id, "endpoint": exp.endpoint, "decision": evidence["decision"],
                             "reason": evidence["reason"], "p_value": evidence["p_value"],
                             "effect": evidence["effect"], "interval": evidence["interval"], **action})
-    except Exception as exc:  # the decision is stored; an alert store outage must not hide it
+    except Exception as exc:  # noqa: BLE001 — the decision is stored; an alert store outage must not hide it
         log.error("experiment %d: could not raise the alert: %s", exp.id, exc)
 
 

@@ -126,6 +126,9 @@ def begin_immediate(conn: sqlite3.Connection) -> None:
     execute_retrying(conn, "BEGIN IMMEDIATE")
 
 
+_BUSY = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED (primary result codes)
+
+
 def execute_retrying(conn: sqlite3.Connection, sql: str, *params: object) -> sqlite3.Cursor:
     """One statement, retried with short jittered sleeps while the database is busy."""
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
@@ -134,7 +137,8 @@ def execute_retrying(conn: sqlite3.Connection, sql: str, *params: object) -> sql
         try:
             return conn.execute(sql, params)
         except sqlite3.OperationalError as exc:
-            if ("locked" not in str(exc) and "busy" not in str(exc)) or time.monotonic() > deadline:
+            # By SQLite's result code (SQLITE_BUSY, SQLITE_LOCKED), never by the message text.
+            if exc.sqlite_errorcode & 0xFF not in _BUSY or time.monotonic() > deadline:
                 raise
         time.sleep(wait * (0.5 + random.random()))
         wait = min(wait * 2, 0.002)

@@ -16,6 +16,8 @@ class FeatureGroupExists(Conflict):
 
 
 class InvalidSpec(InvalidInput):
+    """A feature group's definition is malformed (unknown type, missing id or time column...)."""
+
     code = "invalid_feature_spec"
 
 

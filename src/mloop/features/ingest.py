@@ -282,9 +282,9 @@ def repair_online(ws: Workspace, grp: FeatureGroup) -> int:
     for ing in ingestions(ws, grp):
         if ing.online_applied or ing.digest is None or not grp.spec.online:
             continue
-        path = ws.artifacts.fs_path(ing.digest)
-        if not apply_parquet_runs(ws, grp.spec, path, fs=ws.artifacts.fs):
-            apply_parquet(ws, grp.spec, path, fs=ws.artifacts.fs)
+        with ws.artifacts.open(ing.digest) as parquet:  # the store reads it, wherever it lives
+            if not apply_parquet_runs(ws, grp.spec, parquet):  # False before reading a byte
+                apply_parquet(ws, grp.spec, parquet)
         mark_online_applied(ws, ing.id)
         fixed += 1
     return fixed

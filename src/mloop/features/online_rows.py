@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mloop.features.schema import FeatureGroupSpec
 
@@ -56,18 +56,18 @@ def rows_from_table(spec: FeatureGroupSpec, table: pa.Table) -> list[Row]:
         con.close()
 
 
-def parquet_tables(path: str, fs: Any = None) -> Iterator[pa.Table]:
-    """An offline Parquet file (local, or through `fs`) as tables of up to 100k rows."""
+def parquet_tables(source: str | BinaryIO) -> Iterator[pa.Table]:
+    """An offline Parquet file (a local path, or an open artifact) as tables of up to 100k rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     # pre_buffer=False: with it, pyarrow keeps every row group it read (RSS grows with the file)
-    pf = pq.ParquetFile(fs.open(path, "rb") if fs is not None else path, pre_buffer=False)
+    pf = pq.ParquetFile(source, pre_buffer=False)
     for batch in pf.iter_batches(batch_size=100_000, use_threads=False):
         yield pa.Table.from_batches([batch])
 
 
-def apply_parquet(ws: Workspace, spec: FeatureGroupSpec, path: str, fs: Any = None) -> int:
+def apply_parquet(ws: Workspace, spec: FeatureGroupSpec, source: str | BinaryIO) -> int:
     """Upsert every row of an offline Parquet file into the online store; returns rows.
 
     Building the rows of the next batch (DuckDB) overlaps with writing the current one (the
@@ -81,7 +81,7 @@ def apply_parquet(ws: Workspace, spec: FeatureGroupSpec, path: str, fs: Any = No
     done = 0
     with ThreadPoolExecutor(1, thread_name_prefix="mloop-online-rows") as pool:
         pending = None
-        for table in parquet_tables(path, fs):
+        for table in parquet_tables(source):
             future = pool.submit(rows_from_table, spec, table)
             if pending is not None:
                 store.put(spec.name, pending.result())
@@ -120,8 +120,6 @@ def get_online(
     Raises:
         FeatureGroupNotFound: unknown group. InvalidInput: unknown feature name.
     """
-    import orjson
-
     from mloop.features.groups import cached_group
     from mloop.features.online import online_store
 
@@ -135,10 +133,9 @@ def get_online(
     found = online_store(ws).get(group, keys)
     out: dict[Hashable, dict[str, Any]] = {}
     for ident, key in zip(id_list, keys, strict=True):
-        text = found.get(key)
-        if text is None:
+        values = found.get(key)
+        if values is None:
             continue
-        values = text if isinstance(text, dict) else orjson.loads(text)
         out[ident] = values if features is None else {f: values.get(f) for f in features}
     return out
 

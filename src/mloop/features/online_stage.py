@@ -13,7 +13,7 @@ committed Parquet file row by row (`online_rows.apply_parquet`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
     from mloop.features.online.runs import RunWriter
@@ -23,35 +23,36 @@ if TYPE_CHECKING:
 
 def start_stage(ws: Workspace, spec: FeatureGroupSpec) -> RunWriter | None:
     """A run writer when the group is online and its store takes runs (SQLite), else None."""
-    from mloop.features.online import online_store
+    from mloop.features.online import TakesRuns, online_store
 
-    store: Any = online_store(ws)
-    if not spec.online or not hasattr(store, "run_writer"):
+    store = online_store(ws)
+    if not spec.online or not isinstance(store, TakesRuns):
         return None
-    writer: RunWriter = store.run_writer(spec)
-    return writer
+    return store.run_writer(spec)
 
 
 def publish(ws: Workspace, spec: FeatureGroupSpec, writer: RunWriter) -> None:
     """Register a finished writer's runs (after the ingestion's commit)."""
-    from mloop.features.online import online_store
+    from mloop.features.online import TakesRuns, online_store
 
     files = writer.finish()
     if files:
-        store: Any = online_store(ws)
+        store = online_store(ws)
+        assert isinstance(store, TakesRuns)  # the writer came from this store (`start_stage`)
         store.add_runs(spec.name, files)
         writer.files = []  # registered: no longer the writer's to discard
 
 
-def apply_parquet_runs(ws: Workspace, spec: FeatureGroupSpec, path: str, fs: Any = None) -> bool:
-    """Re-apply an offline Parquet file as runs; False when the store takes no runs."""
+def apply_parquet_runs(ws: Workspace, spec: FeatureGroupSpec, source: str | BinaryIO) -> bool:
+    """Re-apply an offline Parquet file as runs; False (having read nothing) when the store
+    takes no runs."""
     from mloop.features.online_rows import parquet_tables
 
     writer = start_stage(ws, spec)
     if writer is None:
         return False
     try:
-        for table in parquet_tables(path, fs):
+        for table in parquet_tables(source):
             writer.add(table)
         publish(ws, spec, writer)
     finally:

@@ -45,6 +45,7 @@ from mloop.store.locks import file_lock, pid_alive
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from mloop.features.online import SpoolsRecords
     from mloop.features.schema import FeatureGroup
     from mloop.store import Workspace
 
@@ -100,12 +101,12 @@ def _spool_dir(ws: Workspace, group: str) -> Path:
     return ws.state_dir / "spool" / group
 
 
-def _logged_store(ws: Workspace) -> Any:
+def _logged_store(ws: Workspace) -> SpoolsRecords | None:
     """The online store when it can spool records itself (SQLite), else None."""
-    from mloop.features.online import online_store
+    from mloop.features.online import SpoolsRecords, online_store
 
     store = online_store(ws)
-    return store if hasattr(store, "put_logged") else None
+    return store if isinstance(store, SpoolsRecords) else None
 
 
 def _spool(ws: Workspace, group: str, online: bool) -> _Spool:
@@ -324,8 +325,8 @@ def close_records(ws: Workspace | None = None) -> None:
             continue
         try:
             flush_records(target, group)
-        except Exception:  # exit-time best effort: the records stay durable in the spool
-            pass
+        except Exception as exc:  # noqa: BLE001 — exit-time best effort: the records stay durable in the spool
+            log.warning("flushing spooled records of %s at exit failed (they stay in the spool): %s", group, exc)
 
 
 def _start_flusher(ws: Workspace) -> None:
@@ -358,5 +359,27 @@ def _flush_loop() -> None:
             try:
                 if _due(ws, spool):
                     flush_records(ws, group)
-            except Exception:  # keep flushing other groups; records stay durable in the spool
+            except Exception as exc:  # noqa: BLE001 — keep flushing other groups; records stay in the spool; logged and counted
+                _flush_failed(group, exc)
                 continue
+            _flush_failures.pop(group, None)
+
+
+_flush_failures: dict[str, dict[str, Any]] = {}  # group -> the background flusher's failures in a row
+
+
+def _flush_failed(group: str, exc: BaseException) -> None:
+    """Log a background flush failure and count it, so `flush_failures` (the inference app's
+    /healthz) shows records piling up in the spool instead of the failure passing unseen."""
+    previous = _flush_failures.get(group) or {"failures": 0, "since": datetime.now(UTC).isoformat()}
+    failure = {**previous, "failures": previous["failures"] + 1, "last_error": f"{type(exc).__name__}: {exc}"[:300]}
+    if failure["failures"] in (1, 10) or failure["failures"] % 100 == 0:  # not once every half second
+        log.warning("flushing spooled records of %s failed (%d in a row; they stay in the spool): %s",
+                    group, failure["failures"], failure["last_error"], exc_info=failure["failures"] == 1)
+    _flush_failures[group] = failure  # published once logged
+
+
+def flush_failures() -> dict[str, dict[str, Any]]:
+    """Groups whose background flush has failed since its last success in this process:
+    `{group: {failures, since, last_error}}` (empty when every flush succeeds)."""
+    return {group: dict(failure) for group, failure in _flush_failures.items()}

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from mloop.lineage import storage
 from mloop.lineage.records import (
     NOT_STARTED,
-    RunNotFound,
     _definition_by_id,
     _feature_groups,
     _latest_definition,
@@ -33,6 +32,7 @@ from mloop.lineage.records import (
     job_arn,
     pipeline_arn,
 )
+from mloop.pipelines.errors import RunNotFound
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection

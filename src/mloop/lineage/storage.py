@@ -149,7 +149,7 @@ def _probe_s3(bucket: str, endpoint_url: str | None, timeout_ms: int) -> dict[st
             out[name] = missing
             if missing_reason:
                 reasons[name] = missing_reason
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — a probe reports what it could not read (any client failure) instead of failing the lineage
             if _error_code(exc) in missing_codes:
                 out[name] = missing
                 if missing_reason:

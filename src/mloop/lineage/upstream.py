@@ -2,8 +2,9 @@
 
 `model()` walks from a registry version to the step run that produced (or registered) it, then
 backwards through the artifact uses of that run to the data and feature groups it came from, and
-forwards to the endpoints serving it. Everything is read from the metadata tables directly
-(a handful of indexed queries), never through MLflow, so it stays fast.
+forwards to the endpoints serving it. Everything is read through the query functions of the
+packages that own the records (pipelines, registry, serving), composed in one transaction: a
+handful of indexed queries, never through MLflow, so it stays fast.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import ArtifactNotFound, NotFound, did_you_mean
+from mloop.errors import ArtifactNotFound, NotFound
 from mloop.lineage.graph import TERMINAL
 from mloop.lineage.links import model_uri, trail
 from mloop.lineage.records import _feature_groups as groups_of
@@ -44,45 +45,20 @@ def _run_ref(step: dict[str, Any] | None, run: dict[str, Any] | None) -> dict[st
 
 def _find_producer(conn: Connection, version: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """(step run, pipeline run) behind a model version, by recorded ids or by model URI."""
-    from sqlalchemy import select
+    from mloop.pipelines import queries
 
-    from mloop.pipelines.tables import pipeline_runs, step_runs
-
-    meta = version.get("meta") or {}
-    run_id = meta.get("pipeline_run_id") or meta.get("mloop.run_id")
-    step_name = meta.get("step") or meta.get("step_name")
-    query = select(step_runs)
-    candidates = []
-    if run_id and step_name:
-        candidates.append(query.where(step_runs.c.run_id == run_id, step_runs.c.step_name == step_name))
-    uris = [u for u in (version["model_uri"], version.get("source")) if u]
-    candidates.append(query.where(step_runs.c.model_uri.in_(uris)))
-    if version.get("run_id"):
-        candidates.append(query.where(step_runs.c.mlflow_run_id == version["run_id"]))
-    step = None
-    for candidate in candidates:
-        row = conn.execute(candidate.order_by(step_runs.c.id.desc()).limit(1)).first()
-        if row is not None:
-            step = dict(row._mapping)
-            break
-    rid = step["run_id"] if step else run_id
-    if not rid:
-        return None, None
-    run = conn.execute(select(pipeline_runs).where(pipeline_runs.c.id == rid)).first()
-    return step, (dict(run._mapping) if run else None)
+    return queries.producer_of_model(conn, version)
 
 
 def _run_data(conn: Connection, run: dict[str, Any] | None) -> tuple[Graph | None, _RunData | None]:
     """The definition a run executed and its records (steps, uses, artifacts), loaded once."""
     if run is None:
         return None, None
-    from sqlalchemy import select
-
+    from mloop.pipelines import queries
     from mloop.pipelines.graph import Graph
-    from mloop.pipelines.tables import pipelines
 
-    row = conn.execute(select(pipelines.c.graph).where(pipelines.c.id == run["pipeline_id"])).first()
-    graph = Graph.from_dict(row.graph) if row is not None else None
+    recorded = queries.definition_graph(conn, run["pipeline_id"])
+    graph = Graph.from_dict(recorded) if recorded is not None else None
     return graph, _RunData(conn, run, graph, origins=False)
 
 
@@ -159,31 +135,10 @@ def clear_upstream() -> None:
 
 
 def _deployments(conn: Connection, name: str, version: int) -> list[dict[str, Any]]:
-    try:
-        from sqlalchemy import select
+    from mloop.serving.queries import variants_serving
 
-        from mloop.serving.tables import endpoint_variants as ev
-    except ImportError:
-        return []
-    query = select(ev).where(ev.c.model_name == name, ev.c.model_version == version).order_by(ev.c.endpoint)
     return [{"endpoint": r.endpoint, "variant": r.variant, "weight": r.weight,
-             "deployedAt": iso(r.deployed_at)} for r in conn.execute(query)]
-
-
-def _version_row(conn: Connection, name: str, version: int) -> dict[str, Any]:
-    from sqlalchemy import select
-
-    from mloop.registry.tables import registry_versions as rv
-
-    row = conn.execute(select(rv).where(rv.c.name == name, rv.c.version == version)).first()
-    if row is not None:
-        return dict(row._mapping)
-    versions = [r.version for r in conn.execute(select(rv.c.version).where(rv.c.name == name))]
-    if versions:
-        raise NotFound(f"model '{name}' has no version {version}",
-                       hint=f"versions: {', '.join(map(str, sorted(versions)))}")
-    names = [r.name for r in conn.execute(select(rv.c.name).distinct())]
-    raise NotFound(f"model '{name}' not found", hint=did_you_mean(name, names))
+             "deployedAt": iso(r.deployed_at)} for r in variants_serving(conn, name, version)]
 
 
 def model(ws: Workspace, name: str, version: int) -> dict[str, Any]:
@@ -196,16 +151,13 @@ def model(ws: Workspace, name: str, version: int) -> dict[str, Any]:
         and what started the release that trained it (release, drift report, alert), nearest first.
 
     Raises:
-        NotFound: no such model or version (the hint lists what exists).
+        ModelNotFound, ModelVersionNotFound: no such model or version (the hint lists what exists).
     """
-    from sqlalchemy import select
+    from mloop.registry import queries as registry
 
-    from mloop.registry.tables import registry_audit as ra
-
-    with ws.db.begin() as conn:
-        row = _version_row(conn, name, int(version))
-        audit = conn.execute(select(ra).where(ra.c.name == name, ra.c.version == int(version))
-                             .order_by(ra.c.id)).all()
+    with ws.db.begin() as conn:  # one snapshot over the registry's, pipelines' and serving's records
+        row = registry.version_record(conn, name, int(version))
+        audit = registry.approval_trail(conn, name, int(version))
         step, run = _find_producer(conn, row)
         data, groups = _upstream(ws, conn, step, run)
         deployments = _deployments(conn, name, int(version))
@@ -229,22 +181,14 @@ def endpoint(ws: Workspace, name: str) -> dict[str, Any]:
     """The chain behind each variant of an endpoint: model version -> approvals -> run -> data.
 
     Raises:
-        NotFound: no endpoint named `name` (the hint lists the endpoints).
+        EndpointNotFound: no endpoint named `name` (the hint lists the endpoints).
     """
-    from sqlalchemy import select
-
-    from mloop.serving.tables import endpoint_history as eh
-    from mloop.serving.tables import endpoint_variants as ev
-    from mloop.serving.tables import endpoints as ep
+    from mloop.serving import queries
 
     with ws.db.begin() as conn:
-        row = conn.execute(select(ep).where(ep.c.name == name)).first()
-        if row is None:
-            names = [r.name for r in conn.execute(select(ep.c.name))]
-            raise NotFound(f"endpoint '{name}' not found", hint=did_you_mean(name, names))
-        variants = conn.execute(select(ev).where(ev.c.endpoint == name).order_by(ev.c.variant)).all()
-        changes = conn.execute(select(eh.c.generation, eh.c.at, eh.c.action, eh.c.principal)
-                               .where(eh.c.endpoint == name).order_by(eh.c.generation.desc()).limit(20)).all()
+        row = queries.endpoint_record(conn, name)
+        variants = queries.variants_of(conn, name)
+        changes = queries.recent_changes(conn, name, limit=20)
     out = []
     for v in variants:
         try:
@@ -270,34 +214,24 @@ def artifact(ws: Workspace, digest: str) -> dict[str, Any]:
     Raises:
         ArtifactNotFound: no run recorded an artifact with this digest (or it is malformed).
     """
-    from sqlalchemy import select
-
     from mloop.lineage.graph import _Artifacts
-    from mloop.pipelines.tables import artifact_uses, artifacts, pipeline_runs, step_runs
+    from mloop.pipelines import queries
 
     digest = digest.strip().lower().removeprefix("sha256:")
     with ws.db.begin() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(
-            select(artifacts).where(artifacts.c.digest == digest).order_by(artifacts.c.id))]
+        rows = queries.artifacts_with_digest(conn, digest)
         if not rows:
             raise ArtifactNotFound(f"no recorded artifact with digest '{digest[:64]}'",
                                    hint="Digests are listed by `mloop lineage show PIPELINE`.")
         first = rows[0]
-        producer = conn.execute(select(step_runs).where(step_runs.c.id == first["producer_step_run_id"])).first()
-        run = conn.execute(select(pipeline_runs).where(pipeline_runs.c.id == producer.run_id)).first() \
-            if producer else None
-        ids = [r["id"] for r in rows]
-        uses = conn.execute(
-            select(artifact_uses.c.input_name, step_runs.c.step_name, step_runs.c.run_id, step_runs.c.status,
-                   pipeline_runs.c.pipeline_name)
-            .join(step_runs, step_runs.c.id == artifact_uses.c.step_run_id)
-            .join(pipeline_runs, pipeline_runs.c.id == step_runs.c.run_id)
-            .where(artifact_uses.c.artifact_id.in_(ids)).order_by(artifact_uses.c.id)).all()
+        producer = queries.step_run(conn, first["producer_step_run_id"])
+        run = queries.run_record(conn, producer["run_id"]) if producer else None
+        uses = queries.consumers_of(conn, [r["id"] for r in rows])
     arts = _Artifacts(ws)
     arts.add(first, digest, first["output_name"])
     entry = arts.items[digest]
     entry["format"] = first["format"]
-    producer_ref = _run_ref(dict(producer._mapping) if producer else None, dict(run._mapping) if run else None)
+    producer_ref = _run_ref(producer, run)
     if producer_ref is not None:
         producer_ref["output"] = first["output_name"]
     return {

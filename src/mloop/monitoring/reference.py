@@ -56,7 +56,7 @@ def _read(ws: Workspace, digest: str) -> pd.DataFrame | None:
     try:
         with ws.artifacts.open(digest) as fh:
             return pd.read_parquet(fh)
-    except Exception:  # not a Parquet artifact (a model dir, JSON metrics...): not a candidate
+    except Exception:  # noqa: BLE001 — not a Parquet artifact (a model dir, JSON metrics...): not a candidate
         return None
 
 

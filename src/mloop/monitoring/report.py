@@ -154,7 +154,7 @@ def _baseline(ws: Workspace, top: dict[str, Any], reference: pd.DataFrame, info:
         return None  # a reference given by hand need not be what this model was trained on
     try:
         return reference_predictions(ws, str(top["model_name"]), int(top["model_version"]), reference)
-    except Exception as exc:  # a report without the baseline beats no report
+    except Exception as exc:  # noqa: BLE001 — a report without the baseline beats no report
         info["reference_predictions"] = f"unavailable: {type(exc).__name__}: {exc}"[:300]
         return None
 
@@ -211,7 +211,7 @@ def served_by(current: pd.DataFrame) -> list[dict[str, Any]]:
 def _isna(value: Any) -> bool:
     try:
         return bool(value != value)  # NaN
-    except Exception:
+    except Exception:  # noqa: BLE001 — any value whose != raises (arrays, odd objects) is not NaN
         return value is None
 
 

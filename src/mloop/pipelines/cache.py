@@ -159,6 +159,6 @@ def intact(ws: Workspace, outputs: dict[str, ArtifactInfo]) -> bool:
     for info in outputs.values():
         try:
             ws.artifacts.verify(info.digest)
-        except Exception:  # missing, unreadable or corrupt: all mean "not reusable"
+        except Exception:  # noqa: BLE001 — missing, unreadable or corrupt: all mean "not reusable"
             return False
     return True

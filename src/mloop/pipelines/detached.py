@@ -30,6 +30,8 @@ CREDENTIAL_PREFIXES = ("AWS_", "MLFLOW_TRACKING_", "GOOGLE_APPLICATION_CREDENTIA
 
 
 class RunNotStarted(MloopError):
+    """A detached run's worker process did not start (or died before recording the run)."""
+
     code = "run_not_started"
     http_status = 500
 

@@ -127,7 +127,7 @@ def step(
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
     try:
         return get_type_hints(fn, include_extras=True)
-    except Exception:  # unresolvable forward references: fall back to raw annotations
+    except Exception:  # noqa: BLE001 — unresolvable forward references: fall back to raw annotations
         return dict(getattr(fn, "__annotations__", {}))
 
 

@@ -12,6 +12,8 @@ class PipelineDefinitionError(InvalidInput):
 
 
 class PipelineNotFound(NotFound):
+    """No pipeline of that name or `module:function` reference is known."""
+
     code = "pipeline_not_found"
 
 
@@ -28,5 +30,7 @@ class StepFailed(MloopError):
 
 
 class RunStopped(MloopError):
+    """The run was stopped (`mloop runs stop`) before it finished."""
+
     code = "run_stopped"
     http_status = 409

@@ -83,7 +83,7 @@ class Scheduler:
         for hook in self.hooks:
             try:
                 getattr(hook, method)(self.run, *args)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 — a failing user hook is logged and must not fail the run
                 log.warning("hook %s.%s failed: %s", type(hook).__name__, method, exc)
 
     def execute(self) -> str:
@@ -96,7 +96,7 @@ class Scheduler:
         """
         try:
             return self._loop()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — any failure of the scheduler ends the run as Failed with its message
             self.stop.set()
             self.fatal = one_line(exc)
             log.error("run %s failed: %s", self.run.run_id, self.fatal)
@@ -108,7 +108,7 @@ class Scheduler:
     def _record_quietly(self, name: str, ctx: StepContext, started: float, outcome: Outcome) -> None:
         try:
             self.record_end(name, ctx, started, outcome)
-        except Exception as exc:  # the store is what failed: the run's error says so
+        except Exception as exc:  # noqa: BLE001 — the store is what failed: the run's error says so
             log.debug("cannot record step %s: %s", name, exc)
 
     def _loop(self) -> str:
@@ -204,7 +204,7 @@ class Scheduler:
     def _work(self, job: StepJob) -> None:
         try:
             outcome = execute(self.run.ws, job, self.stop)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 — a step's failure (user code: anything) becomes its FAILED outcome
             outcome = Outcome(g.FAILED, message=f"{type(exc).__name__}: {exc}")
         self.done.put((job.node.name, outcome))
 
@@ -217,7 +217,7 @@ class Scheduler:
         try:
             code = cache.code_digest(resolve_function(node.func), node.options.get("version"))
             groups = cache.feature_group_versions(self.run.ws, node, values)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — no cache key (unhashable code or inputs) only means no caching
             log.debug("no cache key for %s: %s", node.name, exc)
             return None
         digests = {arg: (info.digest, path) for arg, (info, path) in inputs.items()}

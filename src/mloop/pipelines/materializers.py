@@ -270,9 +270,9 @@ def read_output_file(ws: Workspace, info: dict[str, Any], member: str) -> bytes 
 
 
 def _local_copy(ws: Workspace, digest: str, fmt: str) -> Path:
-    backend = ws.artifacts.backend
-    if type(backend).__name__ == "LocalBackend" and fmt != "dir":
-        return Path(ws.artifacts.fs_path(digest))
+    local = ws.artifacts.local_path(digest) if fmt != "dir" else None
+    if local is not None:
+        return local  # read in place
     cache = ws.state_dir / "cache" / "artifacts"
     cache.mkdir(parents=True, exist_ok=True)
     target = cache / f"{digest}.{fmt}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import sys
@@ -16,13 +17,21 @@ if TYPE_CHECKING:
     from mloop.store import Workspace
 
 
+ENTRY_POINTS = "mloop.pipelines"
+
+
 def builtin_pipelines() -> dict[str, str]:
-    """The reference pipelines shipped with mloop (name -> "module:function")."""
-    try:
-        from mloop.recipes.pipelines import BUILTIN
-    except ImportError:
-        return {}
-    return dict(BUILTIN)
+    """The pipelines installed packages declare (name -> "module:function"): mloop's reference
+    pipelines (recipes, a layer above this catalog) and any plugin's, from the `mloop.pipelines`
+    entry points in their metadata. Nothing is imported until a pipeline runs."""
+    return dict(_declared())
+
+
+@functools.cache
+def _declared() -> tuple[tuple[str, str], ...]:
+    from importlib.metadata import entry_points
+
+    return tuple(sorted((ep.name, ep.value) for ep in entry_points(group=ENTRY_POINTS)))
 
 
 def list_pipelines(ws: Workspace) -> dict[str, str]:

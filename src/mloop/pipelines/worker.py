@@ -133,7 +133,7 @@ def _attempt_thread(ws: Workspace, job: StepJob, timeout: float | None) -> Outco
         with capture() as buf, activate(job.ctx):
             try:
                 box["outputs"], box["result"] = run_attempt(ws, job)
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 — user code may raise anything: it becomes the attempt's error
                 box["message"], box["error"] = one_line(exc), traceback.format_exc()
         box["logs"] = buf.getvalue()
 
@@ -170,13 +170,13 @@ def _child(ws: Workspace, job: StepJob, conn: Any, log_path: str) -> None:
             outputs, result = run_attempt(ws, job)
         keep = result if job.node.kind == g.CONDITION else None  # only conditions need the value
         message: dict[str, Any] = {"ok": True, "outputs": outputs, "result": keep}
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 — user code may raise anything: it becomes the step's error message
         message = {"ok": False, "message": one_line(exc), "error": traceback.format_exc()}
     message.update(metrics=job.ctx.metrics, params=job.ctx.logged_params,
                    model_uri=job.ctx.model_uri)
     try:
         conn.send(message)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — an unpicklable result must still answer the parent
         conn.send({"ok": False, "message": f"cannot return the result: {exc}", "error": None})
     sys.stdout.flush()
     sys.stderr.flush()

@@ -53,7 +53,7 @@ def encode_columns(plan: list[tuple[Any, ...]], lookups: list[dict[Any, Any]], n
                 out[offset::width] = [parse_bool(v, fill, name, i) for i, v in enumerate(values)]
             else:
                 hits.extend(_one_hot_positions(values, fill, lookup, starts))
-    except Exception:  # the row path raises the same error for the first bad row, in row order
+    except Exception:  # noqa: BLE001 — the row path raises the same error for the first bad row, in row order
         return None
     if hits:
         out[np.fromiter(hits, dtype=np.intp, count=len(hits))] = 1.0

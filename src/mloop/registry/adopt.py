@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import MloopError
+from mloop.errors import NotFound
 from mloop.registry.model import PENDING, STATUS_TAG, ModelVersion
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def adopt(ws: Workspace, name: str, version: int) -> bool:
 
     try:
         found = model_registry.get_version(ws, name, version)
-    except MloopError:
+    except NotFound:  # MLflow has no such version; an unreachable MLflow propagates
         return False
     _insert(ws, found)
     return True

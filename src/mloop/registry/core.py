@@ -394,16 +394,14 @@ def _raise_missing(conn: Connection, name: str, version: int | None) -> NoReturn
 def _audit(conn: Connection, name: str, version: int, from_status: str | None, to: str,
            principal: str | None, at: datetime, comment: str | None) -> None:
     from mloop.registry.tables import registry_audit
-    from mloop.store.tables import events
+    from mloop.store.events import append_event
 
     conn.execute(registry_audit.insert().values(
         name=name, version=version, from_status=from_status, to_status=to, principal=principal,
         at=at, comment=comment,
     ))
-    conn.execute(events.insert().values(
-        at=at, kind="registry.status_changed", subject=f"{name}/{version}", principal=principal,
-        detail={"from": from_status, "to": to, "comment": comment},
-    ))
+    append_event(conn, "registry.status_changed", f"{name}/{version}",
+                 {"from": from_status, "to": to, "comment": comment}, principal, at=at)
 
 
 def _event(ws: Workspace, v: ModelVersion, from_status: str | None, principal: str | None,

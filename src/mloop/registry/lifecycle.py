@@ -52,14 +52,13 @@ def delete_versions(ws: Workspace, name: str, version: int | None = None) -> lis
     Raises:
         ModelNotFound / ModelVersionNotFound: nothing to delete (the hint lists what exists).
     """
-    from datetime import UTC, datetime
 
     from sqlalchemy import delete, select
 
     from mloop.registry.core import _raise_missing
     from mloop.registry.tables import registry_audit as a
     from mloop.registry.tables import registry_versions as t
-    from mloop.store.tables import events
+    from mloop.store.events import append_event
     from mloop.tracking import model_registry
 
     with ws.db.begin() as conn:
@@ -72,8 +71,7 @@ def delete_versions(ws: Workspace, name: str, version: int | None = None) -> lis
         conn.execute(delete(t).where(t.c.name == name, t.c.version.in_(doomed)))
         conn.execute(delete(a).where(a.c.name == name, a.c.version.in_(doomed)))
         remaining = conn.execute(select(t.c.version).where(t.c.name == name).limit(1)).first()
-        conn.execute(events.insert().values(
-            at=datetime.now(UTC), kind="registry.deleted", subject=f"{name}/{version or '*'}",
-            principal=ws.settings.principal, detail={"versions": doomed}))
+        append_event(conn, "registry.deleted", f"{name}/{version or '*'}", {"versions": doomed},
+                     ws.settings.principal)
         model_registry.delete_versions(ws, name, doomed, drop_model=remaining is None)
     return doomed

@@ -106,10 +106,14 @@ def utc(value: Any) -> Any:
 
 
 class ModelNotFound(NotFound):
+    """No registered model of that name (the registry's; a model server's is `ModelNotServed`)."""
+
     code = "model_not_found"
 
 
 class ModelVersionNotFound(NotFound):
+    """The registered model has no version of that number."""
+
     code = "model_version_not_found"
 
 
@@ -120,10 +124,14 @@ class NoApprovedVersion(NotFound):
 
 
 class ApprovalConflict(Conflict):
+    """The version already has the status asked for (approving an Approved version)."""
+
     code = "approval_conflict"
 
 
 class CommentRequired(InvalidInput):
+    """The registry policy (registry.require_comment) needs a comment on approvals and rejections."""
+
     code = "comment_required"
 
 
@@ -133,4 +141,6 @@ class PrincipalRequired(PermissionDenied):
 
 
 class FourEyesViolation(PermissionDenied):
+    """The principal who registered a version may not approve it (four-eyes rule)."""
+
     code = "four_eyes"

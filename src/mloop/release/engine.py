@@ -195,7 +195,7 @@ def _run_stage(
     except MloopError as exc:
         release = records.end_release(ws.db, release.id, driver, name, status="Failed",
                                       error=_describe(exc))
-    except Exception as exc:  # a bug or a third-party failure must still end the stage visibly
+    except Exception as exc:  # noqa: BLE001 — a bug or a third-party failure must still end the stage visibly
         release = records.end_release(ws.db, release.id, driver, name, status="Failed",
                                       error=f"unexpected {type(exc).__name__}: {exc}")
     else:

@@ -16,6 +16,8 @@ from mloop.errors import ConfigError, InvalidInput
 
 
 class DirtyTree(InvalidInput):
+    """The project has uncommitted changes: a release builds only committed code."""
+
     code = "release_dirty_tree"
 
 

@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import MloopError
+from mloop.errors import MloopError, NotFound
 from mloop.release.errors import StageFailed, StageRejected
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def _link(ctx: StageContext, version: int) -> None:
 def _existing_run(ctx: StageContext, run_id: str, get_run: Any) -> Any:
     try:
         return get_run(ctx.ws, run_id)
-    except MloopError:
+    except NotFound:  # only "no such run": a database outage must not start a second run
         return None  # the crash came before the run was recorded: run it now
 
 

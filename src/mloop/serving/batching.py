@@ -57,7 +57,7 @@ class Batcher:
         rows = [row for _, part, _ in items for row in part]
         try:
             predictions = model.predict(rows)
-        except Exception:
+        except Exception:  # noqa: BLE001 — a model may raise anything: each request is then retried alone
             for _, part, future in items:
                 _settle(future, model, part)
             return
@@ -75,5 +75,5 @@ def _settle(future: asyncio.Future[list[Any]], model: ServedModel, rows: list[An
         return
     try:
         future.set_result(model.predict(rows))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — a model may raise anything: it goes to the waiting request
         future.set_exception(exc)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mloop.errors import Conflict, InvalidInput, MloopError, NotFound
 
 
@@ -12,10 +10,11 @@ class EndpointNotFound(NotFound):
     hint = "Create one with `mloop deploy ENDPOINT --model NAME --latest-approved`."
 
 
-class ModelNotFound(NotFound):
-    """The request names a model this endpoint does not serve."""
+class ModelNotServed(NotFound):
+    """The request names a model (or version) this endpoint does not serve; the registry's
+    `ModelNotFound` (`model_not_found`) means no such model is registered at all."""
 
-    code = "model_not_found"
+    code = "model_not_served"
 
 
 class NotApproved(Conflict):
@@ -25,6 +24,8 @@ class NotApproved(Conflict):
 
 
 class InvalidWeights(InvalidInput):
+    """Variant weights are outside 0-100, do not sum to 100, or there is no variant."""
+
     code = "invalid_weights"
 
 
@@ -40,23 +41,6 @@ class NoModelDeployed(MloopError):
     http_status = 503
 
 
-MAX_ERROR_TEXT = 2000  # characters of a message or hint: quoted caller values make no answer huge
-
-
-def error_body(exc: MloopError) -> dict[str, Any]:
-    """`exc.to_dict()` with its message and hint cut to MAX_ERROR_TEXT characters.
-
-    Errors quote what the caller sent (a value, a field name, a content type); a 100 KB value
-    came back whole in a 400. Cut here, every route and protocol is bounded at once.
-    """
-    body = exc.to_dict()
-    for key in ("message", "hint"):
-        text = body.get(key)
-        if isinstance(text, str) and len(text) > MAX_ERROR_TEXT:
-            body[key] = f"{text[:MAX_ERROR_TEXT]}... ({len(text) - MAX_ERROR_TEXT} more characters)"
-    return body
-
-
 class UnsupportedMediaType(MloopError):
     code = "unsupported_media_type"
     http_status = 415
@@ -64,6 +48,8 @@ class UnsupportedMediaType(MloopError):
 
 
 class PayloadTooLarge(MloopError):
+    """The request body is larger than serving.max_body_bytes."""
+
     code = "payload_too_large"
     http_status = 413
 
@@ -83,4 +69,6 @@ class ModelError(MloopError):
 
 
 class PortInUse(MloopError):
+    """Another process listens on the port the server was asked to bind."""
+
     code = "port_in_use"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from mloop.errors import MloopError
+from mloop.errors import NotFound
 
 if TYPE_CHECKING:
     from mloop.serving.endpoints import Endpoint
@@ -32,8 +32,8 @@ def follow_once(ws: Workspace, ep: Endpoint) -> Endpoint | None:
         return None
     try:
         mv = registry.latest_approved(ws, ep.follow_model)
-    except MloopError:
-        return None  # nothing approved yet
+    except NotFound:
+        return None  # nothing approved yet (an unreachable database propagates)
     seen = {int(v["model_version"]) for row in history(ws, ep.name, limit=1000)
             for v in row["variants"] if v["model_name"] == ep.follow_model}
     if int(mv.version) in seen or (seen and int(mv.version) < max(seen)):

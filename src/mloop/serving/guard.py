@@ -63,5 +63,5 @@ def _alert(ws: Workspace, endpoint: str, canary: LiveVariant, reason: str, detai
                     title=f"endpoint {endpoint}: canary '{canary.name}' "
                           f"({canary.model.name} v{canary.model.version}) rolled back to weight 0",
                     detail={"endpoint": endpoint, **detail})
-    except Exception as exc:  # the rollback already happened and is in the history
+    except Exception as exc:  # noqa: BLE001 — the rollback already happened and is in the history
         log.error("endpoint %s: could not raise the guardrail alert: %s", endpoint, exc)

@@ -11,8 +11,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import MloopError
+from mloop.http_errors import status_and_body
 from mloop.serving import input_policy
-from mloop.serving.errors import ModelError, ModelNotFound, NoModelDeployed, error_body
+from mloop.serving.errors import ModelError, ModelNotServed, NoModelDeployed
 from mloop.serving.input_check import Finding, inspect
 from mloop.serving.protocols import (
     parse_invocation,
@@ -69,8 +70,8 @@ class Request:
 
 
 def error_response(exc: MloopError, headers: list[tuple[bytes, bytes]] | None = None) -> Response:
-    status = exc.http_status if 400 <= exc.http_status < 600 else 500
-    return status, dumps(error_body(exc)), JSON, headers or []
+    status, body = status_and_body(exc)  # the mapper every mloop server shares (messages bounded)
+    return status, dumps(body), JSON, headers or []
 
 
 def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> Response:
@@ -92,7 +93,7 @@ def predict(live: LiveEndpoint, metrics: ServerMetrics | None, req: Request) -> 
         response = _render(variant, req, predictions, extra, findings)
         if dep is not None and dep.shadows:
             req.shadow_copy = copy_for_shadows(dep, variant, req, predictions, started, extra)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — a model may raise anything: it becomes an error response (ModelError) and counts for the guardrail
         response = _failure(variant, exc)
     _record(variant, metrics, response[0], started, findings, count)
     return response
@@ -118,7 +119,7 @@ async def predict_batched(live: LiveEndpoint, metrics: ServerMetrics | None, req
         response = _render(variant, req, predictions, extra, findings)
         if dep is not None and dep.shadows:
             req.shadow_copy = copy_for_shadows(dep, variant, req, predictions, started, extra)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — a model may raise anything: it becomes an error response (ModelError) and counts for the guardrail
         response = _failure(variant, exc)
     _record(variant, metrics, response[0], started, findings, count)
     return response
@@ -198,13 +199,13 @@ def _choose(live: LiveEndpoint, dep: Deployment | None, req: Request) -> LiveVar
             hint=f"Deploy one: `mloop deploy {live.name} --model NAME --latest-approved`.",
         )
     if req.model is not None and req.model not in dep.model_names:
-        raise ModelNotFound(f"model '{req.model}' is not served here",
-                            hint="known: " + ", ".join(sorted(dep.model_names)))
+        raise ModelNotServed(f"model '{req.model}' is not served here",
+                             hint="known: " + ", ".join(sorted(dep.model_names)))
     if req.version is not None:
         found = dep.by_version(req.version)
         if found is None:
-            raise ModelNotFound(f"model '{req.model}' version '{req.version}' is not served here",
-                                hint="served versions: " + ", ".join(v.version for v in dep.variants.values()))
+            raise ModelNotServed(f"model '{req.model}' version '{req.version}' is not served here",
+                                 hint="served versions: " + ", ".join(v.version for v in dep.variants.values()))
         return found
     if req.target is not None:
         live.target_gate.check(req.authorization)  # pinning a variant is a deployer's choice
@@ -243,9 +244,9 @@ def model_metadata(live: LiveEndpoint, name: str, protocol: str) -> tuple[int, A
     dep = live.current
     if dep is None or name not in dep.model_names:
         err = (NoModelDeployed(f"endpoint '{live.name}' has no model deployed yet") if dep is None
-               else ModelNotFound(f"model '{name}' is not served here",
-                                  hint="known: " + ", ".join(sorted(dep.model_names))))
-        return err.http_status, error_body(err)
+               else ModelNotServed(f"model '{name}' is not served here",
+                                   hint="known: " + ", ".join(sorted(dep.model_names))))
+        return status_and_body(err)
     variants = list(dep.variants.values())
     if protocol == V1:
         return 200, {"name": name, "ready": bool(dep.router),

@@ -124,7 +124,7 @@ class LiveEndpoint:
         while not self._stop.is_set():
             try:
                 self.tick()
-            except Exception as exc:  # the watcher must survive a database hiccup
+            except Exception as exc:  # noqa: BLE001 — the watcher must survive a database hiccup
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("endpoint %s: watcher error: %s", self.name, self.last_error)
             self._wake.wait(self.poll_interval)
@@ -161,7 +161,7 @@ class LiveEndpoint:
         try:
             live = [self._live(v.name, v.weight, v) for v in ep.variants if not v.shadow]
             shadows = tuple(Shadow(self._live(v.name, 0, v), v.sample) for v in ep.variants if v.shadow)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — a model that fails to load (any error) keeps the previous generation serving
             self.last_error = f"cannot load generation {ep.generation}: {exc}"
             first = ep.generation not in self._failed
             self._failed[ep.generation] = time.monotonic() + 5.0  # retry later, keep serving
@@ -197,7 +197,7 @@ class LiveEndpoint:
                               f"verification" + (f"; still serving generation {serving}" if serving else ""),
                         detail={"endpoint": self.name, "generation": generation, "serving_generation": serving,
                                 "error": exc.message, "hint": exc.hint})
-        except Exception as err:  # the refusal stands either way; the log has it
+        except Exception as err:  # noqa: BLE001 — the refusal stands either way; the log has it
             log.error("endpoint %s: could not raise the integrity alert: %s", self.name, err)
 
     def _live(self, name: str, weight: int, variant: Any) -> LiveVariant:

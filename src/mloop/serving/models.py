@@ -175,5 +175,5 @@ def _signature_columns(loaded: Any) -> list[str]:
     try:
         schema = loaded.metadata.get_input_schema()
         return list(schema.input_names()) if schema is not None and schema.has_input_names() else []
-    except Exception:
+    except Exception:  # noqa: BLE001 — a model without a readable signature has no input names
         return []

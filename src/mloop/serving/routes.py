@@ -3,7 +3,7 @@ routes (the raw front answers those first; these are the documented, equivalent 
 
 from typing import TYPE_CHECKING, Any
 
-from mloop import __version__
+from mloop import __version__, http_errors
 from mloop.errors import MloopError
 from mloop.serving import handler
 
@@ -52,9 +52,7 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
               lifespan: Any, offload: "Offload") -> "FastAPI":
     """The FastAPI app of a model server."""
     from fastapi import FastAPI, Request
-    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response
-    from starlette.exceptions import HTTPException
 
     from mloop.serving.app import ping
     from mloop.serving.errors import PayloadTooLarge
@@ -179,28 +177,9 @@ def build_api(live: "LiveEndpoint", metrics: "ServerMetrics", max_body: int, rou
         body, ctype = metrics.render()
         return Response(body, 200, media_type=ctype)
 
-    _error_handlers(api, MloopError, RequestValidationError, HTTPException, JSONResponse)
+    http_errors.install(api)  # the mapper every mloop server shares: one status and body per failure
     _error_schema(api, live)
     return api
-
-
-def _error_handlers(api: Any, mloop_error: Any, validation: Any, http_exc: Any, json_response: Any) -> None:
-    @api.exception_handler(mloop_error)
-    async def on_mloop(_r: Any, exc: MloopError) -> Any:
-        from mloop.serving.errors import error_body
-
-        return json_response(error_body(exc), exc.http_status)
-
-    @api.exception_handler(validation)
-    async def on_validation(_r: Any, exc: Any) -> Any:
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return json_response({"code": "invalid_input", "message": f"{where}: {first.get('msg', 'invalid')}"}, 400)
-
-    @api.exception_handler(http_exc)
-    async def on_http(_r: Any, exc: Any) -> Any:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return json_response({"code": code, "message": str(exc.detail)}, exc.status_code)
 
 
 def _error_schema(api: Any, live: "LiveEndpoint") -> None:

@@ -211,7 +211,7 @@ class ShadowTap:
 
         try:
             append(self.ws, self.endpoint, rows, drops)
-        except Exception as exc:  # the log is best effort; callers were answered long ago
+        except Exception as exc:  # noqa: BLE001 — the log is best effort; callers were answered long ago
             self.log_failures += 1
             log.warning("endpoint %s: could not write %d prediction log rows: %s", self.endpoint, len(rows), exc)
 
@@ -255,7 +255,7 @@ def _predict(variant: LiveVariant, copies: list[Copy]) -> list[tuple[list[Any] |
             req = handler.Request(copy.protocol, copy.body, copy.content_type)
             records, _extra = handler._parse(variant, req)
             parsed.append((records, None, time.perf_counter() - started))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — a shadow's bad parse of any kind is that shadow's recorded error, never the caller's
             parsed.append((None, _error(exc), time.perf_counter() - started))
     flat = [r for records, _, _ in parsed if records is not None for r in records]
     started = time.perf_counter()
@@ -263,7 +263,7 @@ def _predict(variant: LiveVariant, copies: list[Copy]) -> list[tuple[list[Any] |
         together = _call(variant, flat)
         if len(together) != len(flat):
             raise ValueError("wrong number of predictions")
-    except Exception:
+    except Exception:  # noqa: BLE001 — any failure of the shared call: each request is retried alone
         return [_alone(variant, records, err, s) for records, err, s in parsed]
     took = time.perf_counter() - started
     out: list[tuple[list[Any] | None, str | None, float]] = []
@@ -287,7 +287,7 @@ def _alone(variant: LiveVariant, records: list[Any] | None, err: str | None,
         if len(predictions) != len(records):
             raise ValueError(f"the model returned {len(predictions)} predictions for {len(records)} records")
         return predictions, None, seconds + time.perf_counter() - started
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — a shadow model may raise anything: it is recorded as that request's shadow error
         return None, _error(exc), seconds + time.perf_counter() - started
 
 

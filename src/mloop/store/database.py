@@ -12,12 +12,13 @@ from __future__ import annotations
 import errno
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import ConfigError, StoreAccessDenied, StoreUnavailable
+from mloop.error_map import ExceptionTable, first_line, map_exceptions
+from mloop.errors import ConfigError, MloopError, StoreAccessDenied, StoreUnavailable
 from mloop.store.locks import file_lock
 
 if TYPE_CHECKING:
@@ -41,6 +42,11 @@ class Database:
         return self.url.split(":", 1)[0].split("+", 1)[0]
 
     @property
+    def is_shared(self) -> bool:
+        """Whether other machines can use this database (a server, not a SQLite file)."""
+        return self.dialect != "sqlite"
+
+    @property
     def engine(self) -> Engine:
         with self._lock:
             if self._engine is None:
@@ -50,17 +56,8 @@ class Database:
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A transaction: committed when the block ends, rolled back when it raises."""
-        from sqlalchemy.exc import DBAPIError, OperationalError
-
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except DBAPIError as exc:
-            if _is_denied(exc):
-                raise _denied(self.url, exc) from exc
-            if isinstance(exc, OperationalError) and _is_connect_error(exc):
-                raise _unavailable(self.url, exc) from exc
-            raise
+        with map_exceptions(SQL_ERRORS, url=self.url), self.engine.begin() as conn:
+            yield conn
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision of every branch, safely under concurrency.
@@ -86,16 +83,17 @@ class Database:
                         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_LOCK_KEY})
                         conn.commit()
         except DBAPIError as exc:
-            if _is_denied(exc):
-                raise _denied(self.url, exc) from exc
-            if isinstance(exc, OperationalError):
-                raise _unavailable(self.url, exc) from exc
+            mapped = SQL_ERRORS.translate(exc, url=self.url)
+            if mapped is None and isinstance(exc, OperationalError):  # migrating: any operational failure
+                mapped = _unavailable(exc, {"url": self.url})
+            if mapped is not None:
+                raise mapped from exc
             raise
         except PermissionError as exc:  # the migration lock file next to a SQLite database
-            raise _denied(self.url, exc) from exc
+            raise _denied(exc, {"url": self.url}) from exc
         except OSError as exc:
             if exc.errno == errno.EROFS:
-                raise _denied(self.url, exc) from exc
+                raise _denied(exc, {"url": self.url}) from exc
             raise
 
     def dispose(self) -> None:
@@ -230,44 +228,72 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 def _redact(url: str) -> str:
+    """`url` without its password; a placeholder when it does not parse (never the raw text,
+    which may hold a password where the parser could not find it)."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
-
-
-def _is_connect_error(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return any(s in text for s in ("connection", "connect", "could not translate", "timeout"))
+    except (ArgumentError, ValueError, TypeError):
+        return "<unparseable database_url, redacted>"
 
 
 _SQLITE_DENIED = {3, 8}  # SQLITE_PERM, SQLITE_READONLY (primary result codes)
+_SQLITE_UNAVAILABLE = {14}  # SQLITE_CANTOPEN
 _PG_DENIED = {"42501"}  # insufficient_privilege
+# Besides SQLSTATE class 08 (connection exception): the server refusing a connection (credentials,
+# unknown database, too many clients), ending it (shutdown) or cancelling on a statement timeout.
+_PG_UNAVAILABLE = {"28000", "28P01", "3D000", "53300", "57P01", "57P02", "57P03", "57014"}
 
 
-def _is_denied(exc: Exception) -> bool:
-    """A permission refusal, told by the driver's error code (never by message text)."""
+def _driver_codes(exc: BaseException) -> tuple[int | None, str | None]:
+    """(SQLite primary result code, PostgreSQL SQLSTATE) of a SQLAlchemy DBAPIError's driver error."""
     orig = getattr(exc, "orig", None)
     code = getattr(orig, "sqlite_errorcode", None)
-    if isinstance(code, int):
-        return code & 0xFF in _SQLITE_DENIED
-    return getattr(orig, "sqlstate", None) in _PG_DENIED
+    return (code & 0xFF if isinstance(code, int) else None), getattr(orig, "sqlstate", None)
 
 
-def _denied(url: str, exc: Exception) -> StoreAccessDenied:
-    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+def _denied_rule(exc: BaseException, c: Mapping[str, Any]) -> MloopError | None:
+    """A permission refusal, told by the driver's error code (never by message text)."""
+    sqlite_code, sqlstate = _driver_codes(exc)
+    return _denied(exc, c) if sqlite_code in _SQLITE_DENIED or sqlstate in _PG_DENIED else None
+
+
+def connection_failed(exc: BaseException) -> bool:
+    """Whether a SQLAlchemy OperationalError means the database cannot be reached: a dropped
+    connection (`connection_invalidated`), a PostgreSQL connection SQLSTATE or none at all (psycopg
+    raises client-side connection failures without one), or SQLite unable to open its file."""
+    sqlite_code, sqlstate = _driver_codes(exc)
+    if getattr(exc, "connection_invalidated", False) or sqlite_code in _SQLITE_UNAVAILABLE:
+        return True
+    return sqlite_code is None and (sqlstate is None or sqlstate.startswith("08") or sqlstate in _PG_UNAVAILABLE)
+
+
+def _connect_rule(exc: BaseException, c: Mapping[str, Any]) -> MloopError | None:
+    return _unavailable(exc, c) if connection_failed(exc) else None
+
+
+def _denied(exc: BaseException, c: Mapping[str, Any]) -> StoreAccessDenied:
+    reason = first_line(getattr(exc, "orig", None) or exc)
     return StoreAccessDenied(
-        f"the metadata database {_redact(url)} refused a write: {reason}",
+        f"the metadata database {_redact(c['url'])} refused a write: {reason}",
         hint="mloop needs write access: for SQLite, make the database file and its folder writable "
         "by this user; for PostgreSQL, GRANT INSERT, UPDATE, DELETE on mloop's tables to its role.",
     )
 
 
-def _unavailable(url: str, exc: Exception) -> StoreUnavailable:
-    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+def _unavailable(exc: BaseException, c: Mapping[str, Any]) -> StoreUnavailable:
+    reason = first_line(getattr(exc, "orig", None) or exc)
     return StoreUnavailable(
-        f"cannot reach the metadata database {_redact(url)}: {reason}",
+        f"cannot reach the metadata database {_redact(c['url'])}: {reason}",
         hint="Check that the server is running and database_url is right (`mloop config show`).",
     )
+
+
+# Only failures of the store itself are translated: a constraint violation (IntegrityError) or
+# bad SQL (ProgrammingError) propagate, for the owning package to say what the conflict means.
+SQL_ERRORS = ExceptionTable("sql", [
+    ("sqlalchemy.exc:DBAPIError", _denied_rule),
+    ("sqlalchemy.exc:OperationalError", _connect_rule),
+])

@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mloop.store.database import Database
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 def record_event(
     db: Database, kind: str, subject: str, detail: dict[str, Any] | None = None,
     principal: str | None = None,
 ) -> int:
-    """Append one event and return its id."""
+    """Append one event in its own transaction and return its id."""
+    with db.begin() as conn:
+        return append_event(conn, kind, subject, detail, principal)
+
+
+def append_event(conn: Connection, kind: str, subject: str, detail: dict[str, Any] | None = None,
+                 principal: str | None = None, at: datetime | None = None) -> int:
+    """Append one event inside the caller's transaction (it commits or rolls back with the change
+    it records, e.g. a registry status change); returns its id. The events table is the store's:
+    other packages write it through here."""
     from mloop.store.tables import events
 
-    with db.begin() as conn:
-        result = conn.execute(
-            events.insert().values(
-                at=datetime.now(UTC), kind=kind, subject=subject,
-                principal=principal, detail=detail or {},
-            )
-        )
-        key = result.inserted_primary_key
-        assert key is not None
-        return int(key[0])
+    result = conn.execute(events.insert().values(
+        at=at or datetime.now(UTC), kind=kind, subject=subject, principal=principal, detail=detail or {}))
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def list_events(

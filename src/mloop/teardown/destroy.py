@@ -42,15 +42,13 @@ class DestroyPlan:
 
 def plan(ws: Workspace) -> DestroyPlan:
     """What `destroy` would remove (for the confirmation prompt)."""
-    from sqlalchemy import func, select
-
     from mloop import registry, serving
     from mloop.features import list_groups
-    from mloop.pipelines.tables import pipeline_runs
+    from mloop.pipelines.queries import count_runs
     from mloop.teardown.content import referenced
 
     with ws.db.begin() as conn:
-        runs = int(conn.execute(select(func.count()).select_from(pipeline_runs)).scalar() or 0)
+        runs = count_runs(conn)
     return DestroyPlan(
         endpoints=[e.name for e in serving.list_endpoints(ws)],
         models={m.name: m.versions for m in registry.list_models(ws)},
@@ -88,7 +86,7 @@ def destroy(ws: Workspace) -> DestroyPlan:
 
 def _sweep_records(ws: Workspace) -> None:
     """Rows no package deleted above (releases, alerts, events, pipeline definitions)."""
-    from mloop.store.tables import metadata
+    from mloop.store import metadata
 
     for package in _TABLE_MODULES:
         importlib.import_module(f"mloop.{package}.tables")

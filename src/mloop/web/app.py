@@ -112,7 +112,7 @@ def _system_router() -> APIRouter:
             with ws.db.begin() as conn:
                 conn.execute(text("SELECT 1"))
             database = "ok"
-        except Exception as exc:  # health must answer, whatever broke
+        except Exception as exc:  # noqa: BLE001 — health must answer, whatever broke
             database = f"unavailable: {type(exc).__name__}"
         ok = database == "ok"
         body = {"status": "ok" if ok else "degraded", "version": __version__, "database": database}

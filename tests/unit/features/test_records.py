@@ -170,3 +170,32 @@ def test_features_show_counts_spooled_records_of_a_killed_writer(ev: Any, tmp_pa
     assert json.loads(shown.stdout)["spooled_records"] == acked + 1
     flush_records(ev, "ev")
     assert spooled_count(ev, "ev") == 0
+
+
+def test_a_failing_background_flush_is_logged_and_shown_until_it_succeeds(ev: Any, caplog: Any) -> None:
+    import time
+
+    from mloop.features.records import flush_failures
+
+    ev.settings.features.flush_rows = 1  # every record is due at once: the background flusher runs
+    staging = ev.artifacts.staging_file("probe-", ".tmp")
+    staging.unlink()
+    folder = staging.parent
+    folder.rmdir()
+    folder.write_text("not a folder")  # the flush cannot stage its Parquet file (even as root)
+
+    def wait_for(condition: Any) -> None:
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline, flush_failures()
+            time.sleep(0.05)
+
+    put_records(ev, "ev", [{"uid": 1, "x": 1.0}])  # acknowledged: durable in the spool
+    wait_for(lambda: "ev" in flush_failures())
+    failure = flush_failures()["ev"]
+    assert failure["failures"] >= 1 and failure["last_error"]
+    assert any("flushing spooled records of ev failed" in r.getMessage() for r in caplog.records)
+    folder.unlink()  # the store is fixed: the next background flush succeeds and clears the failure
+    put_records(ev, "ev", [{"uid": 2, "x": 2.0}])
+    wait_for(lambda: "ev" not in flush_failures() and data_version(ev, "ev") >= 1)
+    assert sorted(extract(ev, "ev")["uid"]) == [1, 2]

@@ -64,3 +64,10 @@ def test_step_order(graphs: dict) -> None:
     assert "extract" in graphs["ad-click-ctr"].nodes
     # extract's feature group (a parameter) joins the cache key through its data version
     assert graphs["ad-click-ctr"].nodes["extract"].options["feature_group_args"] == ["group"]
+
+
+def test_the_installed_entry_points_declare_exactly_the_builtin_pipelines() -> None:
+    # The pipeline catalog (a layer below recipes) finds them through the package metadata.
+    from mloop.pipelines.registry import builtin_pipelines
+
+    assert builtin_pipelines() == BUILTIN, "pyproject's [project.entry-points.\"mloop.pipelines\"] drifted"

@@ -34,7 +34,7 @@ def _outcome(fn, rows):
         return fn(rows)
     except InvalidInput as exc:
         return ("InvalidInput", str(exc), exc.hint)
-    except Exception as exc:  # e.g. OverflowError for a 400-digit int: the row path's answer, kept
+    except Exception as exc:  # noqa: BLE001 — e.g. OverflowError for a 400-digit int: the row path's answer, kept
         return (type(exc).__name__, str(exc))
 
 

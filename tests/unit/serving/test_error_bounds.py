@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from mloop.http_errors import MAX_ERROR_TEXT
 from mloop.serving import create_app
-from mloop.serving.errors import MAX_ERROR_TEXT
 from mloop.serving.live import static_endpoint
 from mloop.serving.models import load_served
 from tests.support.serving import train

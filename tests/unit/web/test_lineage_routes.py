@@ -78,7 +78,7 @@ def test_model_endpoint_artifact_routes(env: tuple[TestClient, Any, Any]) -> Non
     found = client.get(f"/lineage/artifacts/{digest}")
     assert found.status_code == 200 and found.json()["artifact"]["digest"] == digest
     assert client.get("/lineage/artifacts/zz").status_code == 404
-    missing = client.get("/lineage/models/no-model/1")
-    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    missing = client.get("/lineage/models/no-model/1")  # "not found" with the registry's own code
+    assert missing.status_code == 404 and missing.json()["code"] == "model_not_found"
     assert client.get("/lineage/models/no-model/abc").status_code == 400
     assert client.get("/lineage/endpoints/none").status_code == 404

@@ -32,8 +32,7 @@ def connect(ws: Workspace) -> duckdb.DuckDBPyConnection:
 
     con = duckdb.connect(config={"threads": 2, "memory_limit": "2GB"})
     con.execute("SET TimeZone = 'UTC'")
-    if ws.settings.artifact_root.startswith("s3://"):
-        con.register_filesystem(ws.artifacts.fs)
+    ws.artifacts.attach_duckdb(con)
     return con
 
 
@@ -46,15 +45,13 @@ def _files(ws: Workspace, group: FeatureGroup) -> list[tuple[int, str]]:
     query = select(t.c.id, t.c.digest).where(t.c.group_id == group.id, t.c.digest.is_not(None))
     with ws.db.begin() as conn:
         rows = conn.execute(query.order_by(t.c.id)).all()
-    s3 = ws.settings.artifact_root.startswith("s3://")
     seen: set[str] = set()
     out = []
     for seq, digest in rows:
         if digest in seen:  # a forced re-ingest of identical bytes adds no new rows
             continue
         seen.add(digest)
-        path = ws.artifacts.fs_path(digest)
-        out.append((seq, f"s3://{path}" if s3 else path))
+        out.append((seq, ws.artifacts.read_path(digest)))
     return out
 
 

@@ -7,10 +7,11 @@ number of processes keep the newest event. Reads are a single MGET.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from mloop.errors import ConfigError, StoreUnavailable
+from mloop.error_map import ExceptionTable, map_exceptions
+from mloop.errors import ConfigError, MloopError, StoreAccessDenied, StoreUnavailable
 from mloop.features.online import Row
 
 _PUT = """
@@ -42,13 +43,8 @@ class RedisOnlineStore:
         return f"mloop:fg:{group}:{ident}"
 
     def _call(self, fn: Any) -> Any:
-        import redis
-
-        try:
+        with map_exceptions(REDIS_ERRORS, url=self.url):
             return fn()
-        except redis.ConnectionError as exc:
-            raise StoreUnavailable(f"cannot reach the Redis online store {self.url}: {exc}",
-                                   hint="Start Redis or fix online_store_url (`mloop config show`).") from exc
 
     def put(self, group: str, rows: Iterable[Row]) -> None:
         keys: list[str] = []
@@ -65,10 +61,12 @@ class RedisOnlineStore:
     def _flush(self, keys: list[str], values: list[str]) -> None:
         self._call(lambda: self._script(keys=keys, args=values))
 
-    def get(self, group: str, ids: Sequence[str]) -> dict[str, str | dict[str, Any]]:
+    def get(self, group: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        import orjson
+
         keys = [self._key(group, i) for i in ids]
         raw = self._call(lambda: self.client.mget(keys))
-        return {i: v[21:].decode() for i, v in zip(ids, raw, strict=True) if v is not None}
+        return {i: orjson.loads(v[21:]) for i, v in zip(ids, raw, strict=True) if v is not None}
 
     def delete_group(self, group: str) -> None:
         def run() -> None:
@@ -85,3 +83,22 @@ class RedisOnlineStore:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _refused(exc: BaseException, c: Mapping[str, Any]) -> MloopError:
+    return StoreAccessDenied(f"the Redis online store {c['url']} refused mloop's credentials: {exc}",
+                             hint="Put the right user and password in online_store_url "
+                             "(redis://user:password@host:6379/0) or grant the ACL user GET, SET, EVALSHA, SCAN, DEL.")
+
+
+def _unreachable(exc: BaseException, c: Mapping[str, Any]) -> MloopError:
+    return StoreUnavailable(f"cannot reach the Redis online store {c['url']}: {exc}",
+                            hint="Start Redis or fix online_store_url (`mloop config show`).")
+
+
+# AuthenticationError is a ConnectionError in redis-py: the refusal rule comes first.
+REDIS_ERRORS = ExceptionTable("redis", [
+    (("redis.exceptions:AuthenticationError", "redis.exceptions:AuthenticationWrongNumberOfArgsError",
+      "redis.exceptions:NoPermissionError"), _refused),
+    (("redis.exceptions:ConnectionError", "redis.exceptions:TimeoutError"), _unreachable),
+])

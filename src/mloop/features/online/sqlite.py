@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from mloop.errors import ConfigError, StoreUnavailable
 from mloop.features._sqlite import ThreadLocalDB, execute_retrying, write_all, write_many
 from mloop.features.online import Row
@@ -155,12 +157,11 @@ class SqliteOnlineStore:
                 continue
             remove_run(path)
 
-    def get(self, group: str, ids: Sequence[str]) -> dict[str, str | dict[str, Any]]:
+    def get(self, group: str, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         conn = self._conn()
         runs, tree = self._runs(conn, group), self._get_tree(conn, group, ids)
         if not runs:
-            texts: dict[str, str | dict[str, Any]] = {i: d for i, (_, d) in tree.items()}
-            return texts
+            return {i: orjson.loads(d) for i, (_, d) in tree.items()}
         return _newest(tree, runs, list(ids))
 
     def _get_tree(self, conn: sqlite3.Connection, group: str, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
@@ -191,7 +192,7 @@ class SqliteOnlineStore:
         self._db.close()
 
 
-def _newest(tree: dict[str, tuple[int, str]], runs: list[Run], ids: list[str]) -> dict[str, str | dict[str, Any]]:
+def _newest(tree: dict[str, tuple[int, str]], runs: list[Run], ids: list[str]) -> dict[str, dict[str, Any]]:
     """Per id the newest row over the B-tree and the runs (ties: the later run, then the B-tree)."""
     best: dict[str, tuple[int, Run | None, int]] = {i: (ts, None, 0) for i, (ts, _) in tree.items()}
     for run in runs:
@@ -199,7 +200,8 @@ def _newest(tree: dict[str, tuple[int, str]], runs: list[Run], ids: list[str]) -
             current = best.get(ids[k])
             if current is None or stamp >= current[0]:
                 best[ids[k]] = (stamp, run, row)
-    out: dict[str, str | dict[str, Any]] = {i: tree[i][1] for i, (_, source, _) in best.items() if source is None}
+    out: dict[str, dict[str, Any]] = {i: orjson.loads(tree[i][1]) for i, (_, source, _) in best.items()
+                                      if source is None}
     by_run: dict[int, tuple[Run, list[str], list[int]]] = {}
     for ident, (_, source, row) in best.items():
         if source is not None:

@@ -157,7 +157,7 @@ class _Dag:
         except KfpTaskFailed as exc:
             status, result = FAILED, None
             self.errors[name] = str(exc)
-        except Exception as exc:  # a bad spec or a kfp helper error: the task fails readably
+        except Exception as exc:  # noqa: BLE001 — a bad spec or a kfp helper error: the task fails readably
             status, result = FAILED, None
             self.errors[name] = f"task '{path}': {type(exc).__name__}: {exc}"
         self.rt.record(path, status, self.errors.get(name, ""))
@@ -207,7 +207,7 @@ class _Dag:
             mlflow = self.rt.tasks_mlflow.opened.get(path) if self.rt.tasks_mlflow else None
             outputs = {**result.params, **result.artifacts} if result is not None else None
             rec.end(path, ref, status, message, outputs, dict(inputs.artifacts) if inputs else {}, mlflow)
-        except Exception as exc:  # the run goes on; its record of this task is incomplete
+        except Exception as exc:  # noqa: BLE001 — recording is best effort: the run goes on, its record of this task is incomplete
             log.warning("could not record task %s: %s", path, exc)
 
     def _inputs(self, task: dict[str, Any]) -> Values:

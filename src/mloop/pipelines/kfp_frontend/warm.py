@@ -44,7 +44,7 @@ def _child(request: dict[str, Any]) -> None:
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:
+    except BaseException:  # noqa: BLE001 — the warm worker reports any failure of the task as its exit code
         import traceback
 
         traceback.print_exc()

@@ -97,9 +97,11 @@ def read_source(ws: Workspace | None, data_source: str) -> pd.DataFrame:
         except ValueError as exc:
             raise InvalidInput(f"data_source '{data_source}': expected synthetic[:rows[:seed]]") from exc
         return housing(rows, seed)
+    from mloop.store.artifacts import storage_options
+
     options: dict[str, Any] = {}
-    if data_source.startswith("s3://") and ws is not None and ws.settings.s3_endpoint_url:
-        options["storage_options"] = {"client_kwargs": {"endpoint_url": ws.settings.s3_endpoint_url}}
+    if found := storage_options(data_source, ws.settings.s3_endpoint_url if ws is not None else None):
+        options["storage_options"] = found
     reader = pd.read_parquet if data_source.endswith((".parquet", ".pq")) else pd.read_csv
     try:
         return reader(data_source, **options)

@@ -12,39 +12,79 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from mloop.errors import ArtifactNotFound, IntegrityError
+from mloop.errors import ArtifactNotFound, ConfigError, IntegrityError
 from mloop.store.artifacts.base import StorageBackend, local_os_errors, object_key
 
 CHUNK = 8 * 1024 * 1024
 
-__all__ = ["ArtifactStore", "StorageBackend", "open_backend"]
+__all__ = ["ArtifactStore", "StorageBackend", "open_backend", "storage_options"]
+
+
+def _s3(root: str, s3_endpoint_url: str | None) -> StorageBackend:
+    from mloop.store.artifacts.s3 import S3Backend
+
+    return S3Backend(root, s3_endpoint_url)
+
+
+def _local(root: str, _s3_endpoint_url: str | None) -> StorageBackend:
+    from mloop.store.artifacts.local import LocalBackend
+
+    return LocalBackend(root.removeprefix("file://"))
+
+
+# The one place a URL scheme picks a backend (imported lazily: s3fs only for s3://).
+SCHEMES: dict[str, Callable[[str, str | None], StorageBackend]] = {"s3": _s3, "file": _local}
 
 
 def open_backend(root: str, s3_endpoint_url: str | None = None) -> StorageBackend:
-    """The backend for `root`, chosen by URL scheme (local path or s3://)."""
-    if root.startswith("s3://"):
-        from mloop.store.artifacts.s3 import S3Backend
+    """The backend for `root`, chosen by URL scheme from `SCHEMES` (a plain path is a folder).
 
-        return S3Backend(root, s3_endpoint_url)
-    from mloop.store.artifacts.local import LocalBackend
+    Raises:
+        ConfigError: a scheme no backend serves.
+    """
+    scheme, sep, _ = root.partition("://")
+    factory = SCHEMES.get(scheme if sep else "file")
+    if factory is None:
+        raise ConfigError(f"artifact_root '{root}' has an unknown scheme '{scheme}'",
+                          hint="Use a folder path, file:///path or s3://bucket/prefix.")
+    return factory(root, s3_endpoint_url)
 
-    return LocalBackend(root[len("file://") :] if root.startswith("file://") else root)
+
+def storage_options(url: str, s3_endpoint_url: str | None) -> dict[str, Any]:
+    """The `storage_options` pandas (fsspec) needs to read `url` the way the artifact store
+    reads S3: mloop's `s3_endpoint_url` for an s3:// URL (MinIO, moto); nothing otherwise."""
+    if url.startswith("s3://") and s3_endpoint_url:
+        return {"client_kwargs": {"endpoint_url": s3_endpoint_url}}
+    return {}
 
 
 class ArtifactStore:
     """Content-addressed bytes: `put` returns a sha256 digest, everything else takes one."""
 
     def __init__(self, backend: StorageBackend) -> None:
-        self.backend = backend
+        self._backend = backend  # private: callers ask the store, never look at its backend
 
     @property
-    def fs(self):  # type: ignore[no-untyped-def]
-        """The fsspec filesystem, for readers (DuckDB, pyarrow) that take one."""
-        return self.backend.fs
+    def is_shared(self) -> bool:
+        """Whether other machines (pods, KFP tasks) see these artifacts (S3: yes; a folder: no)."""
+        return self._backend.shared
+
+    def local_path(self, digest: str) -> Path | None:
+        """The artifact's file on this machine (read it in place), or None: `download` it."""
+        return self._backend.local_path(object_key(_check(digest)))
+
+    def read_path(self, digest: str) -> str:
+        """The path or URL DuckDB and pyarrow read the artifact by, after `attach_duckdb`."""
+        return self._backend.read_path(object_key(_check(digest)))
+
+    def attach_duckdb(self, con: Any) -> None:
+        """Let the DuckDB connection `con` read this store's `read_path`s (S3: with mloop's
+        credentials and endpoint; local files: nothing to do)."""
+        self._backend.attach_duckdb(con)
 
     def put(self, data: bytes | str | Path | BinaryIO, *, durable: bool = True) -> str:
         """Store `data` (bytes, a file path, or a binary stream) and return its sha256 digest.
@@ -83,7 +123,7 @@ class ArtifactStore:
             if duplicate:
                 tmp.unlink(missing_ok=True)
             else:
-                self.backend.put_file(tmp, key, durable=durable)
+                self._backend.put_file(tmp, key, durable=durable)
             return hexdigest
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -91,7 +131,7 @@ class ArtifactStore:
 
     def _intact(self, digest: str) -> bool:
         """The object exists and still hashes to its digest (a damaged one is to be replaced)."""
-        if not self.backend.exists(object_key(digest)):
+        if not self._backend.exists(object_key(digest)):
             return False
         try:
             self.verify(digest)
@@ -105,7 +145,7 @@ class ArtifactStore:
         Raises:
             StoreAccessDenied: the staging folder is not writable (named, with the fix).
         """
-        staging = self.backend.staging_dir()
+        staging = self._backend.staging_dir()
         with local_os_errors("create a temp file in", staging, staging):
             fd, name = tempfile.mkstemp(dir=staging, prefix=prefix, suffix=suffix)
         os.close(fd)
@@ -113,23 +153,23 @@ class ArtifactStore:
 
     def open(self, digest: str) -> BinaryIO:
         """A binary stream of the artifact (read it in chunks for large artifacts)."""
-        return self.backend.open(object_key(_check(digest)))
+        return self._backend.open(object_key(_check(digest)))
 
     def get_bytes(self, digest: str) -> bytes:
         with self.open(digest) as fh:
             return fh.read()
 
     def exists(self, digest: str) -> bool:
-        return self.backend.exists(object_key(_check(digest)))
+        return self._backend.exists(object_key(_check(digest)))
 
     def size(self, digest: str) -> int:
-        return self.backend.size(object_key(_check(digest)))
+        return self._backend.size(object_key(_check(digest)))
 
     def uri(self, digest: str) -> str:
-        return self.backend.uri(object_key(_check(digest)))
+        return self._backend.uri(object_key(_check(digest)))
 
     def fs_path(self, digest: str) -> str:
-        return self.backend.fs_path(object_key(_check(digest)))
+        return self._backend.fs_path(object_key(_check(digest)))
 
     def verify(self, digest: str) -> None:
         """Re-hash the stored bytes.
@@ -158,7 +198,7 @@ class ArtifactStore:
         return target
 
     def delete(self, digest: str) -> None:
-        self.backend.delete(object_key(_check(digest)))
+        self._backend.delete(object_key(_check(digest)))
 
 
 def _check(digest: str) -> str:

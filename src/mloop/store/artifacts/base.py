@@ -12,9 +12,14 @@ from mloop.errors import StoreAccessDenied, StoreUnavailable
 
 
 class StorageBackend(Protocol):
-    """Where bytes live. Keys are relative, `/`-separated paths; `put_file` must be atomic."""
+    """Where bytes live. Keys are relative, `/`-separated paths; `put_file` must be atomic.
 
-    fs: Any  # the fsspec filesystem (DuckDB and pyarrow read through it)
+    A backend also answers what callers above the store would otherwise improvise from the URL
+    scheme: whether other machines see its objects (`shared`), a local path when there is one,
+    the path DuckDB reads, and how to let a DuckDB connection read it (`attach_duckdb`).
+    """
+
+    shared: bool  # other machines (pods, KFP tasks) see the same objects
 
     def staging_dir(self) -> Path:
         """A local directory for temp files that `put_file` can move from cheaply."""
@@ -32,7 +37,19 @@ class StorageBackend(Protocol):
     def size(self, key: str) -> int: ...
 
     def fs_path(self, key: str) -> str:
-        """The path of `key` inside `fs`."""
+        """The path of `key` inside the backend's fsspec filesystem."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The object's file on this machine, or None when it lives elsewhere (download it)."""
+        ...
+
+    def read_path(self, key: str) -> str:
+        """The path or URL DuckDB and pyarrow read the object by (after `attach_duckdb`)."""
+        ...
+
+    def attach_duckdb(self, con: Any) -> None:
+        """Let the DuckDB connection `con` read `read_path`s (a no-op for local files)."""
         ...
 
     def uri(self, key: str) -> str: ...

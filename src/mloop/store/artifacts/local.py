@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from mloop.errors import ArtifactNotFound
 from mloop.store.artifacts.base import local_os_errors
 
 
 class LocalBackend:
-    def __init__(self, root: str) -> None:
-        from fsspec.implementations.local import LocalFileSystem
+    shared = False  # one machine's folder (unless the user mounted it elsewhere too)
 
+    def __init__(self, root: str) -> None:
         self.root = Path(root)
         with local_os_errors("create the artifact folder", self.root, self.root):
             self.root.mkdir(parents=True, exist_ok=True)
-        self.fs = LocalFileSystem()
 
     def staging_dir(self) -> Path:
         path = self.root / ".tmp"
@@ -54,6 +53,15 @@ class LocalBackend:
 
     def fs_path(self, key: str) -> str:
         return str(self._path(key))
+
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key)
+
+    def read_path(self, key: str) -> str:
+        return str(self._path(key))
+
+    def attach_duckdb(self, con: Any) -> None:
+        pass  # DuckDB reads local files itself
 
     def uri(self, key: str) -> str:
         return self._path(key).resolve().as_uri()

@@ -4,16 +4,19 @@ upload completes, and mloop stages the bytes locally first, so a killed writer l
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-from mloop.errors import ArtifactNotFound, ConfigError, StoreAccessDenied, StoreUnavailable
+from mloop.error_map import ExceptionTable, map_exceptions
+from mloop.errors import ArtifactNotFound, ConfigError, MloopError, StoreAccessDenied, StoreUnavailable
 
 T = TypeVar("T")
 
 
 class S3Backend:
+    shared = True
+
     def __init__(self, url: str, endpoint_url: str | None = None) -> None:
         try:
             import s3fs
@@ -37,10 +40,8 @@ class S3Backend:
         return "/".join(p for p in (self.bucket, self.prefix, key) if p)
 
     def _call(self, fn: Callable[[], T], key: str, operation: str = "read") -> T:
-        try:
+        with map_exceptions(S3_ERRORS, url=self.url, bucket=self.bucket, key=key, operation=operation):
             return fn()
-        except Exception as exc:
-            raise _translate(exc, self.url, self.bucket, key, operation) from exc
 
     def staging_dir(self) -> Path:
         return Path(tempfile.gettempdir())
@@ -65,6 +66,15 @@ class S3Backend:
     def fs_path(self, key: str) -> str:
         return self._path(key)
 
+    def local_path(self, key: str) -> Path | None:
+        return None
+
+    def read_path(self, key: str) -> str:
+        return self.uri(key)
+
+    def attach_duckdb(self, con: Any) -> None:
+        con.register_filesystem(self.fs)  # DuckDB reads s3:// paths through s3fs (mloop's credentials)
+
     def uri(self, key: str) -> str:
         return "s3://" + self._path(key)
 
@@ -80,49 +90,60 @@ _BAD_CREDENTIALS = {"ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId
                     "SignatureDoesNotMatch", "InvalidToken", "TokenRefreshRequired"}
 
 
-def _error_code(exc: BaseException) -> str | None:
-    """S3's error code from a botocore ClientError anywhere in the cause chain (s3fs wraps it)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        response = getattr(seen, "response", None)
-        if isinstance(response, dict):
-            return str(response.get("Error", {}).get("Code") or "") or None
-        seen = seen.__cause__ or seen.__context__
+def _no_credentials(_exc: BaseException, c: Mapping[str, Any]) -> MloopError:
+    return StoreAccessDenied(
+        f"cannot {c['operation']} {c['url']}: no AWS credentials",
+        hint="Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), "
+        "and s3_endpoint_url for a non-AWS S3.")
+
+
+def _client_error(exc: BaseException, c: Mapping[str, Any]) -> MloopError | None:
+    """By S3's error code, which botocore carries as data (`response["Error"]["Code"]`)."""
+    response = getattr(exc, "response", None)
+    code = str(response.get("Error", {}).get("Code") or "") if isinstance(response, dict) else ""
+    if code in _BAD_CREDENTIALS:
+        return StoreAccessDenied(
+            f"cannot {c['operation']} {c['url']}: the AWS credentials are expired or invalid ({code})",
+            hint="Refresh them (`aws sso login`, new session token) or set valid AWS_* keys.")
+    if code in _DENIED:
+        return _denied(exc, c)
+    if code == "NoSuchBucket":
+        return StoreUnavailable(f"cannot {c['operation']} {c['url']}: bucket '{c['bucket']}' does not exist",
+                                hint=f"Create it (`aws s3 mb s3://{c['bucket']}`) or fix artifact_root.")
     return None
 
 
-def _translate(exc: Exception, url: str, bucket: str, key: str, operation: str) -> Exception:
-    """Map a boto/s3fs exception to an MloopError by its type and S3 error code."""
-    from botocore import exceptions as bx
+def _denied(_exc: BaseException, c: Mapping[str, Any]) -> MloopError:
+    action = _ACTIONS.get(c["operation"], _ACTIONS["read"])
+    return StoreAccessDenied(
+        f"cannot {c['operation']} {c['key']} in bucket '{c['bucket']}': access denied",
+        hint=f"Grant {action} on arn:aws:s3:::{c['bucket']}/* to these credentials "
+        "(the bucket policy or the role's IAM policy denies it).")
 
-    code = _error_code(exc)
-    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
-        return StoreAccessDenied(
-            f"cannot {operation} {url}: no AWS credentials",
-            hint="Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), "
-            "and s3_endpoint_url for a non-AWS S3.")
-    if code in _BAD_CREDENTIALS:
-        return StoreAccessDenied(
-            f"cannot {operation} {url}: the AWS credentials are expired or invalid ({code})",
-            hint="Refresh them (`aws sso login`, new session token) or set valid AWS_* keys.")
-    if code in _DENIED or (code is None and isinstance(exc, PermissionError)):
-        action = _ACTIONS.get(operation, _ACTIONS["read"])
-        return StoreAccessDenied(
-            f"cannot {operation} {key} in bucket '{bucket}': access denied",
-            hint=f"Grant {action} on arn:aws:s3:::{bucket}/* to these credentials "
-            "(the bucket policy or the role's IAM policy denies it).")
-    if code == "NoSuchBucket":
-        return StoreUnavailable(f"cannot {operation} {url}: bucket '{bucket}' does not exist",
-                                hint=f"Create it (`aws s3 mb s3://{bucket}`) or fix artifact_root.")
-    if isinstance(exc, FileNotFoundError):
-        return ArtifactNotFound(f"artifact {key} not found in {url}")
-    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError | ConnectionError
-                  | TimeoutError) or type(exc).__module__.startswith("aiohttp"):
-        return StoreUnavailable(
-            f"cannot reach the S3 endpoint for {url}: {exc}",
-            hint="Check s3_endpoint_url (`mloop config show`) and the network.")
-    return StoreUnavailable(f"S3 error on {url} ({operation} {key}): {exc}",
+
+def _missing(_exc: BaseException, c: Mapping[str, Any]) -> MloopError:
+    return ArtifactNotFound(f"artifact {c['key']} not found in {c['url']}")
+
+
+def _unreachable(exc: BaseException, c: Mapping[str, Any]) -> MloopError:
+    return StoreUnavailable(f"cannot reach the S3 endpoint for {c['url']}: {exc}",
+                            hint="Check s3_endpoint_url (`mloop config show`) and the network.")
+
+
+def _other(exc: BaseException, c: Mapping[str, Any]) -> MloopError:
+    return StoreUnavailable(f"S3 error on {c['url']} ({c['operation']} {c['key']}): {exc}",
                             hint="Run with --debug for details.")
+
+
+S3_ERRORS = ExceptionTable("s3", [
+    (("botocore.exceptions:NoCredentialsError", "botocore.exceptions:PartialCredentialsError"), _no_credentials),
+    ("botocore.exceptions:ClientError", _client_error),
+    (FileNotFoundError, _missing),
+    (PermissionError, _denied),
+    (("botocore.exceptions:EndpointConnectionError", "botocore.exceptions:ConnectTimeoutError",
+      "aiohttp:ClientError", ConnectionError, TimeoutError), _unreachable),
+    (Exception, _other),  # any other failure of the store is an unavailable store, never a traceback
+], follow_causes=True)
 
 
 def make_bucket(url: str, endpoint_url: str | None = None) -> None:

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from mloop.errors import MloopError, Unauthenticated
+from mloop.http_errors import status_and_body
 
 PAGE_MODULES = [
     "mloop.web.dashboard.login",
@@ -49,6 +50,6 @@ def register(app: FastAPI) -> None:
 
         if isinstance(exc, Unauthenticated) and request.method == "GET":
             return RedirectResponse(f"/ui/login?next={request.url.path}", status_code=303)
-        return page(request, "error.html", status_code=exc.http_status, error=exc)
+        return page(request, "error.html", status_code=status_and_body(exc)[0], error=exc)
 
     app.add_exception_handler(MloopError, html_errors)

@@ -16,15 +16,11 @@ router = APIRouter(include_in_schema=False)
 
 def pipeline_rows(ws: Any) -> list[dict[str, Any]]:
     """Every known pipeline with its newest run (or none)."""
-    from sqlalchemy import func, select
-
-    from mloop.pipelines import list_pipelines
-    from mloop.pipelines.tables import pipeline_runs, pipelines
+    from mloop.pipelines import list_pipelines, queries
 
     with ws.db.begin() as conn:
-        recorded = {r[0] for r in conn.execute(select(pipelines.c.name).distinct())}
-        counts = dict(conn.execute(select(pipeline_runs.c.pipeline_name, func.count())
-                                   .group_by(pipeline_runs.c.pipeline_name)).all())
+        recorded = queries.recorded_names(conn)
+        counts = queries.run_counts(conn)
     from mloop.pipelines import list_runs
 
     rows = []

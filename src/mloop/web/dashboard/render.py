@@ -65,7 +65,7 @@ def page(request: Request, template: str, *, active: str = "", status_code: int 
     """Render `template` for the caller (who may be anonymous)."""
     try:
         who = session.principal(request, "viewer")
-    except Exception:
+    except Exception:  # noqa: BLE001 — an unreadable session renders the page as anonymous
         who = None
     html = _env().get_template(template).render(
         request=request, who=who, csrf=session.csrf_token(request), nav=NAV, active=active, **context

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 
 from mloop.errors import MloopError
 from mloop.web.inference.schemas import (
@@ -121,7 +120,7 @@ def _watch_experiments(ws: Workspace, endpoint: str | None, cfg: AppSettings) ->
             await asyncio.sleep(cfg.experiment_check_s)  # a period, not a wait for a condition
             try:
                 await asyncio.to_thread(evaluate_running, ws, endpoint)
-            except Exception as exc:  # the metadata database is down: look again next period
+            except Exception as exc:  # noqa: BLE001 — the metadata database is down: look again next period
                 logging.getLogger("mloop.experiments").error("could not look at experiments: %s", exc)
 
     return asyncio.get_running_loop().create_task(loop(), name="experiments")
@@ -138,8 +137,12 @@ def _add_routes(app: FastAPI) -> None:
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> dict[str, Any]:
+        from mloop.features.records import flush_failures
+
         service = _service(request)
-        return {"status": "ok", "endpoint": service.client.url, "logging": service.logging}
+        failing = flush_failures()  # logged interactions piling up in the spool, unflushed
+        return {"status": "degraded" if failing else "ok", "endpoint": service.client.url,
+                "logging": service.logging, "record_flush": failing}
 
     @app.post("/api/predict", tags=["predict"], response_model=Prediction | PredictResponse,
               openapi_extra=_predict_body_schema(app.state.settings.max_records),
@@ -249,16 +252,10 @@ def _describe(errors: list[Any]) -> str:
 def _install_errors(app: FastAPI) -> None:
     from mloop.web.errors import install
 
-    install(app)  # the house shape: request ids, 404/405 bodies, 500 without a traceback
-    @app.exception_handler(MloopError)
-    async def _mloop_error(_request: Request, exc: MloopError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.http_status)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        body = {"code": "invalid_input", "message": _describe(list(exc.errors())),
-                "hint": 'Feedback is {"request_id": "<from /api/predict>", "clicked": true|false}.'}
-        return JSONResponse(body, status_code=422)
+    # The house shape (request ids, 404/405 bodies, 500 without a traceback); a body failing its
+    # schema is a record failing validation: InvalidRecord's code and status.
+    install(app, validation_error=InvalidRecord, describe=_describe,
+            validation_hint='Feedback is {"request_id": "<from /api/predict>", "clicked": true|false}.')
 
 
 def _predict_body_schema(max_records: int) -> dict[str, Any]:

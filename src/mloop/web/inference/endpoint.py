@@ -38,7 +38,7 @@ class RecordRefused(MloopError):
     """The endpoint refused the record itself (HTTP 400: a NaN, or its input policy is `reject`):
     the caller's to fix, so the app answers 400 with the endpoint's code, message and hint."""
 
-    code = "invalid_input"
+    code = "record_refused"  # the endpoint's own code replaces it when the endpoint sent one
     http_status = 400
 
     def __init__(self, message: str, hint: str | None = None, code: str | None = None,

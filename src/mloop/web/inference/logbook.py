@@ -81,7 +81,7 @@ class GroupCommitWriter:
         rows = [row for records, _ in batch for row in records]
         try:
             await asyncio.to_thread(self._write, rows)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — any write failure is translated and answered to every waiting request
             error = _translate(exc, self.name)
             for _, future in batch:
                 if not future.done():

@@ -250,7 +250,7 @@ class ServingSettings(_Section):
         "beyond it copies are dropped and counted, never waited for.",
     )
     shadow_cpu_share: float = Field(
-        0.05, gt=0, le=1, description="Share of a core the shadow worker of a server process may use; "
+        0.02, gt=0, le=1, description="Share of a core the shadow worker of a server process may use; "
         "past it, it pauses and the queue drops copies, so a shadow costs callers little under load.",
     )
     image: str = Field("mloop-serving:latest", description="Serving container image (KServe export).")

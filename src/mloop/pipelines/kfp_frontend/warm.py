@@ -16,6 +16,7 @@ saying so (killed, crashed); the client takes the first and ignores the second.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import select
@@ -64,17 +65,25 @@ def _child(request: dict[str, Any]) -> None:
 PRELOADABLE = ("numpy", "pandas", "scipy", "sklearn", "joblib", "pyarrow")
 
 
+_PARSE_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=256)
 def preloads(source: str) -> tuple[str, ...]:
     """The PRELOADABLE libraries a component's source imports (parsed, never executed).
 
     A server forks faster the less it has imported (a fork and an exit copy and tear down the
     page tables: ~4 ms with kfp alone, ~9 ms with pandas), so a component that needs none of
     them runs from a lean server, one that needs pandas from a server that has it imported.
+    Parsed under a lock: Python 3.11's AST constructor keeps its recursion depth per interpreter,
+    so two steps parsing at once in threads failed with "AST constructor recursion depth mismatch"
+    (CPython gh-106905; seen in the corpus test, four samples at a time).
     """
     import ast
 
     try:
-        tree = ast.parse(source)
+        with _PARSE_LOCK:
+            tree = ast.parse(source)
     except SyntaxError:
         return ()
     found: set[str] = set()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.errors import did_you_mean
 from mloop.experiments.errors import ExperimentConflict, ExperimentNotFound, InvalidExperiment
+from mloop.store.timestamps import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -246,6 +247,5 @@ def stop(ws: Workspace, experiment_id: int) -> Experiment:
 def _from_row(row: Row[Any]) -> Experiment:
     data = dict(row._mapping)
     for key in ("started_at", "ended_at"):
-        if data[key] is not None and data[key].tzinfo is None:  # SQLite hands back naive UTC
-            data[key] = data[key].replace(tzinfo=UTC)
+        data[key] = as_utc(data[key])
     return Experiment(**data)

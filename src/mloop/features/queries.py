@@ -6,11 +6,12 @@ compose it with other packages' queries in one transaction.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, select
 
 from mloop.features.tables import feature_groups, feature_ingestions
+from mloop.store.timestamps import as_utc
 
 
 def ingestion_history(conn: Connection, groups: list[str]) -> dict[str, list[tuple[datetime, int]]]:
@@ -22,8 +23,5 @@ def ingestion_history(conn: Connection, groups: list[str]) -> dict[str, list[tup
              .where(feature_groups.c.name.in_(groups)).order_by(feature_ingestions.c.version))
     out: dict[str, list[tuple[datetime, int]]] = {}
     for row in conn.execute(query):
-        at = row.created_at
-        if at is not None and at.tzinfo is None:  # SQLite hands back naive datetimes stored in UTC
-            at = at.replace(tzinfo=UTC)
-        out.setdefault(row.name, []).append((at, int(row.version)))
+        out.setdefault(row.name, []).append((as_utc(row.created_at), int(row.version)))
     return out

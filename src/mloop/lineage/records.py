@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import NotFound, did_you_mean
+from mloop.store.timestamps import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -32,21 +33,15 @@ def job_arn(name: str, run_id: str, step: str) -> str:
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:  # SQLite returns naive datetimes for aware columns
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+    return as_utc(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def elapsed(start: datetime | None, end: datetime | None) -> float | None:
     """Seconds from start to end (to now while still running)."""
-    start = _aware(start)
+    start = as_utc(start)
     if start is None:
         return None
-    finish = _aware(end) or datetime.now(UTC)
+    finish = as_utc(end) or datetime.now(UTC)
     return round(max((finish - start).total_seconds(), 0.0), 3)
 
 
@@ -141,7 +136,7 @@ def ingestion_history(conn: Connection, groups: list[str]) -> dict[str, list[tup
 
 def version_at(history: list[tuple[datetime, int]], when: datetime | None) -> int | None:
     """The newest version committed at or before `when` (the latest when `when` is None)."""
-    moment = _aware(when)
+    moment = as_utc(when)
     versions = [v for at, v in history if moment is None or at <= moment]
     return max(versions) if versions else None
 

@@ -17,15 +17,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from mloop.errors import InvalidInput, MloopError
+from mloop.store.timestamps import as_utc
 from mloop.web.dashboard import session
 from mloop.web.dashboard.render import STATUS, page
 
 router = APIRouter(include_in_schema=False)
 SINCE = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _compare(ws: Any, ids: list[str]) -> dict[str, Any]:
@@ -52,7 +49,7 @@ def runs_page(request: Request, pipeline: str = "", status: str = "", since: str
     rows = list_runs(ws, pipeline=pipeline or None, status=status or None, limit=200)
     if since in SINCE:
         cutoff = datetime.now(UTC) - SINCE[since]
-        rows = [r for r in rows if (_aware(r["created_at"]) or cutoff) >= cutoff]
+        rows = [r for r in rows if (as_utc(r["created_at"]) or cutoff) >= cutoff]
     compare_ids = request.query_params.getlist("compare")
     comparison = _compare(ws, compare_ids) if compare_ids else None
     pipelines = sorted({r["pipeline_name"] for r in list_runs(ws, limit=500)})

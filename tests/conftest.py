@@ -1,10 +1,13 @@
 """Fixtures shared by every test layer.
 
-Backends come from the environment with the local servers as defaults:
-MLOOP_TEST_PG_URL (postgresql+psycopg://postgres@127.0.0.1:5432/test),
-MLOOP_TEST_REDIS_URL (redis://127.0.0.1:6379/15). Each test session gets its own PostgreSQL
-database (created and dropped here) and its own Redis database number (claimed here), so two
-checkouts can run their suites at once. S3 is a moto server started on a free loopback port.
+Backends come from the environment with the local servers as defaults (tests/support/backends.py:
+MLOOP_TEST_PG_URL, MLOOP_TEST_REDIS_URL). Each test session gets its own PostgreSQL database
+(created and dropped here) and its own Redis database number (claimed here), so two checkouts can
+run their suites at once. S3 is a moto server started on a free loopback port.
+
+A test that needs PostgreSQL or Redis carries the `postgres` or `redis` marker (added here from its
+fixtures, or by the server param of a fixture parametrized over backends), so
+`pytest -m "not postgres and not redis"` runs with neither server.
 """
 
 from __future__ import annotations
@@ -19,10 +22,19 @@ from pathlib import Path
 import pytest
 
 from mloop.config import SEED_ENV_ALIASES
+from tests.support.backends import REDIS_URL, fresh_pg_database, marks_for, require_marker
 from tests.support.servers import free_port, port_open, wait_until
 
-PG_URL = os.environ.get("MLOOP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("MLOOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Fixtures several test folders use: the MLflow-backed workspace and the release repository.
+pytest_plugins = ["tests.support.mlflow_fixtures", "tests.support.release_repo"]
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test whose fixtures reach PostgreSQL, Redis or the S3 server."""
+    for item in items:
+        for marker in marks_for(getattr(item, "fixturenames", ())):
+            item.add_marker(marker)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,22 +81,17 @@ def workspace(workspace_dir: Path) -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+def _pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session (dropped afterwards)."""
-    from sqlalchemy import create_engine, text
+    with fresh_pg_database() as url:
+        yield url
 
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"mloop_t_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 — any failure to create the database fails the test with the setup hint
-        pytest.fail(f"PostgreSQL at {PG_URL} is not usable ({exc}); start it (scripts/test-setup.sh does)")
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> str:
+    """This session's PostgreSQL database, for a test marked `postgres`."""
+    require_marker(request, "postgres")
+    return str(request.getfixturevalue("_pg_database"))
 
 
 @pytest.fixture(scope="session")
@@ -113,13 +120,15 @@ def _redis_db() -> Iterator[str]:
 
 
 @pytest.fixture
-def redis_url(_redis_db: str) -> Iterator[str]:
-    """This session's Redis test database, emptied before and after each test."""
+def redis_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """This session's Redis test database, emptied before and after each test marked `redis`."""
     import redis
 
-    client = redis.Redis.from_url(_redis_db)
+    require_marker(request, "redis")
+    url = str(request.getfixturevalue("_redis_db"))
+    client = redis.Redis.from_url(url)
     client.flushdb()
-    yield _redis_db
+    yield url
     client.flushdb()
     client.close()
 
@@ -153,7 +162,7 @@ def s3_root(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Contract tests run once per metadata backend."""
     if request.param == "sqlite":
@@ -161,12 +170,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
 def artifact_root(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Contract tests run once per artifact backend."""
     if request.param == "local":
         return str(tmp_path / "artifacts")
     return str(request.getfixturevalue("s3_root"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def online_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Contract tests run once per online store backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'online.db'}"
+    return str(request.getfixturevalue("redis_url"))
 
 
 @pytest.hookimpl(trylast=True)

@@ -18,7 +18,7 @@ from mloop.features import (
     ingest,
     put_records,
 )
-from tests.unit.features.conftest import HEADER, events_spec, write
+from tests.support.feature_files import HEADER, events_spec, write
 
 
 def _ws(tmp_path: Path, **overrides: Any) -> Any:

@@ -18,16 +18,9 @@ from mloop.features.online import open_online_store
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def online_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'online.db'}"
-    return str(request.getfixturevalue("redis_url"))
-
-
 @pytest.fixture
-def store(online_url: str) -> Iterator[Any]:
-    s = open_online_store(online_url)
+def store(online_store_url: str) -> Iterator[Any]:
+    s = open_online_store(online_store_url)
     yield s
     s.close()
 
@@ -70,22 +63,22 @@ WRITER = textwrap.dedent("""
 """)
 
 
-def test_concurrent_processes_keep_the_newest(online_url: str) -> None:
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, online_url, str(seed)], cwd=ROOT,
+def test_concurrent_processes_keep_the_newest(online_store_url: str) -> None:
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, online_store_url, str(seed)], cwd=ROOT,
                               env={**os.environ, "PYTHONPATH": str(ROOT / "src")}) for seed in range(4)]
     for p in procs:
         assert p.wait(timeout=60) == 0
-    store = open_online_store(online_url)
+    store = open_online_store(online_store_url)
     assert store.get("g", [str(k) for k in range(5)]) == {str(k): {"ts": 199} for k in range(5)}
     store.close()
 
 
-def test_get_online_through_the_workspace(workspace: Any, online_url: str, tmp_path: Path) -> None:
+def test_get_online_through_the_workspace(workspace: Any, online_store_url: str, tmp_path: Path) -> None:
     from mloop.features import create_group, get_online, ingest, put_records
     from mloop.store import open_workspace
-    from tests.unit.features.conftest import HEADER, events_spec, write
+    from tests.support.feature_files import HEADER, events_spec, write
 
-    ws = open_workspace(workspace.root, online_store_url=online_url)
+    ws = open_workspace(workspace.root, online_store_url=online_store_url)
     create_group(ws, events_spec("ev"))
     ingest(ws, write(tmp_path / "a.csv", HEADER + "1,2024-01-02,1.0,1,red,true\n"), "ev")
     put_records(ws, "ev", [{"uid": 1, "x": 0.0, "ts": "2024-01-01T00:00:00Z"}])  # older: ignored

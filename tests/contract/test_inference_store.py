@@ -7,19 +7,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from mloop.config import AppSettings
 from mloop.web.inference import create_inference_app
-from tests.unit.web_inference.test_app import RECORD, DownSwitch
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def online_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'online.db'}"
-    return str(request.getfixturevalue("redis_url"))
+from tests.support.inference_app import RECORD, DownSwitch
 
 
 def test_logging_and_feedback_on_each_backend(workspace_dir: Path, database_url: str, online_store_url: str) -> None:

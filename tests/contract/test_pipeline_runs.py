@@ -8,7 +8,7 @@ from typing import Any
 from mloop.config import init_workspace
 from mloop.pipelines import get_run, list_runs, retry_run, run_pipeline
 from mloop.store import open_workspace
-from tests.unit.pipelines import example as ex
+from tests.support import example_pipeline as ex
 
 
 def test_run_cache_and_retry(tmp_path: Path, database_url: str, artifact_root: str, request: Any) -> None:

@@ -15,12 +15,11 @@ import pytest
 from mloop.errors import Conflict
 from mloop.release import StageContext, create_release, records, run_release, start_release
 from mloop.release.lock import lock_holder, try_lock
-from tests.support.release_repo import git_env, repo  # noqa: F401  (fixtures)
-from tests.unit.release.test_engine import fake_stages
+from tests.support.release_repo import fake_stages
 
 
 @pytest.fixture
-def ws(repo: Path, database_url: str) -> Any:  # noqa: F811
+def ws(repo: Path, database_url: str) -> Any:
     from mloop.store import open_workspace
 
     workspace = open_workspace(repo, database_url=database_url,

@@ -14,10 +14,9 @@ import pytest
 from mloop.monitoring import DriftReport
 from mloop.monitoring.retrain import list_decisions, report_uri, retrain_on_drift
 from mloop.release import ReleaseInFlight, create_release, get_release, list_releases, records
-from tests.support.release_repo import git_env, repo  # noqa: F401  (fixtures)
 
 
-def open_ws(repo: Path, database_url: str, model: str, **overrides: Any) -> Any:  # noqa: F811
+def open_ws(repo: Path, database_url: str, model: str, **overrides: Any) -> Any:
     from mloop.config import AppSettings
     from mloop.store import open_workspace
     from mloop.web.inference.store import InteractionStore
@@ -45,7 +44,7 @@ def drifted(ws: Any, model: str, alert_id: int) -> DriftReport:
                        paths={"digest": digest, "artifact": ws.artifacts.uri(digest)})
 
 
-def test_one_retraining_per_model_then_a_cooldown(repo: Path, database_url: str, model: str) -> None:  # noqa: F811
+def test_one_retraining_per_model_then_a_cooldown(repo: Path, database_url: str, model: str) -> None:
     from sqlalchemy import text
 
     ws = open_ws(repo, database_url, model, monitoring__retrain_cooldown="1ms")
@@ -80,7 +79,7 @@ def test_one_retraining_per_model_then_a_cooldown(repo: Path, database_url: str,
         ws.close()
 
 
-def test_concurrent_triggered_starts_make_one_release(repo: Path, database_url: str, model: str) -> None:  # noqa: F811
+def test_concurrent_triggered_starts_make_one_release(repo: Path, database_url: str, model: str) -> None:
     ws = open_ws(repo, database_url, model)
     outcomes: list[str] = []
     barrier = threading.Barrier(4)
@@ -105,7 +104,7 @@ def test_concurrent_triggered_starts_make_one_release(repo: Path, database_url: 
         ws.close()
 
 
-def test_a_model_the_release_does_not_train_is_skipped_with_the_reason(repo: Path, database_url: str,  # noqa: F811
+def test_a_model_the_release_does_not_train_is_skipped_with_the_reason(repo: Path, database_url: str,
                                                                         model: str) -> None:
     ws = open_ws(repo, database_url, model)
     try:

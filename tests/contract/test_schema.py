@@ -11,7 +11,6 @@ schema and checks that every row survives the upgrade, the way MLflow tests its 
 from __future__ import annotations
 
 import importlib
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +27,7 @@ from alembic.script import ScriptDirectory
 import mloop
 from mloop.store.database import MIGRATIONS_DIR, VERSION_TABLE
 from mloop.store.tables import metadata
-from tests.conftest import PG_URL
+from tests.support.backends import fresh_pg_database
 
 
 def _declared_metadata() -> sa.MetaData:
@@ -50,14 +49,8 @@ def fresh_url(database_url: str) -> Iterator[str]:
     if database_url.startswith("sqlite"):
         yield database_url
         return
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"mloop_schema_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database("mloop_schema") as url:
+        yield url
 
 
 def _upgrade(conn: sa.Connection, *targets: str) -> None:

@@ -5,7 +5,6 @@ Screenshots of each page are written to test-artifacts/screenshots/ (kept by CI 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import clean_env
 from tests.support.servers import free_port, port_open, wait_until
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -47,7 +47,7 @@ def mloop_server(args: list[str], cwd: Path, extra_env: dict[str, str] | None = 
     """`mloop ARGS --port PORT` on a free port in `cwd`, without the caller's MLOOP_* settings;
     yields its base URL once it listens and stops it afterwards."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")} | (extra_env or {})
+    env = clean_env() | (extra_env or {})
     proc = subprocess.Popen([sys.executable, "-m", "mloop", *args, "--port", str(port)],
                             cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

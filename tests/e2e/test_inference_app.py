@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import screenshot
-from tests.integration.inference_app.conftest import live, logged  # noqa: F401 - fixture
+from tests.support.app_processes import live, logged  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,4 +1,4 @@
-"""Pytest fixtures for code that talks to MLflow: import them into a conftest.py.
+"""Pytest fixtures for code that talks to MLflow (tests/conftest.py registers them for every test).
 
 `ml_workspace` is the `workspace` fixture with a pre-migrated MLflow SQLite store copied in,
 which saves about a second per test.

@@ -1,15 +1,21 @@
-"""Fixtures for release tests: a workspace inside a real git repository, `[release]` configured.
+"""Fixtures for release tests: a workspace inside a real git repository, `[release]` configured;
+stage functions that only count their calls (`fake_stages`).
 
-Import the fixtures into a conftest or test module: `from tests.support.release_repo import repo`.
+tests/conftest.py registers these fixtures for every test (`pytest_plugins`).
 """
 
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from mloop.release import StageContext
 
 RELEASE_TOML = """
 [release]
@@ -52,3 +58,29 @@ def release_ws(repo: Path) -> Iterator[object]:
     ws = open_workspace(repo)
     yield ws
     ws.close()
+
+
+def fake_stages(calls: Counter[str], **override: Any) -> dict[str, Any]:
+    """The five release stages as functions that only count their calls; `override` replaces some."""
+    def source(ctx: StageContext) -> dict[str, Any]:
+        calls["Source"] += 1
+        return {"commit": ctx.options["source"]["commit"], "branch": "main", "pipeline_hash": "abc"}
+
+    def train(ctx: StageContext) -> dict[str, Any]:
+        calls["TrainRegister"] += 1
+        return {"run_id": "run-1", "model_version": 7}
+
+    def approval(ctx: StageContext) -> dict[str, Any]:
+        calls["Approval"] += 1
+        return {"status": "Approved", "approved_by": "ann"}
+
+    def deploy(ctx: StageContext) -> dict[str, Any]:
+        calls["Deploy"] += 1
+        return {"version": ctx.outputs("TrainRegister")["model_version"]}
+
+    def verify(ctx: StageContext) -> dict[str, Any]:
+        calls["Verify"] += 1
+        return {"answered_by": 7}
+
+    impl = {"Source": source, "TrainRegister": train, "Approval": approval, "Deploy": deploy, "Verify": verify}
+    return {**impl, **override}

@@ -8,12 +8,13 @@ process exits. Timing itself belongs to `bench/cli.py`, not to tests.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli import clean_env
 
 HEAVY = ["mlflow", "pandas", "numpy", "pyarrow", "duckdb", "sklearn", "xgboost", "skops", "scipy",
          "alembic", "fastapi"]
@@ -53,7 +54,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def imported(root: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    env = clean_env()
     env.update(MLOOP_WORKSPACE=str(root), MLOOP_PRINCIPAL="reader")
     done = subprocess.run([sys.executable, "-c", PROBE, *args], cwd=root, env=env, capture_output=True,
                           text=True, timeout=120)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mloop.demo import CHAPTERS
+from tests.support.cli import clean_env
 
 # The demo runs every chapter in one process: give it the subprocess's own bound, not the
 # suite's 300 s default, so a busy machine slows it without failing it.
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    env = clean_env()
     env["PATH"] = f"{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}"
     return env
 

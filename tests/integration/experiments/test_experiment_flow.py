@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 
-from tests.integration.inference_app.procs import RECORD, spawn, stop
-from tests.integration.serving.conftest import cli_env
+from tests.support.app_processes import spawn, stop
+from tests.support.cli import cli_env
+from tests.support.inference_app import RECORD
 from tests.support.servers import free_port, wait_until
 from tests.support.serving import publish
 

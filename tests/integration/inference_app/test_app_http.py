@@ -8,8 +8,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.integration.inference_app.conftest import logged
-from tests.integration.inference_app.procs import RECORD, start_app, stop
+from tests.support.app_processes import logged, start_app, stop
+from tests.support.inference_app import RECORD
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from mloop import serving
-from tests.integration.inference_app.conftest import logged
-from tests.integration.inference_app.procs import MLOOP, RECORD, env, stop
+from tests.support.app_processes import MLOOP, env, logged, stop
+from tests.support.inference_app import RECORD
 from tests.support.servers import free_port, port_open, wait_until
 from tests.support.serving import publish
 
@@ -40,7 +40,7 @@ def test_app_from_seed_environment_calls_the_runtime_route(tmp_path: Path) -> No
     from mloop.config import init_workspace
     from mloop.recipes.model import TabularModel
     from mloop.store import open_workspace
-    from tests.integration.inference_app.procs import train_model_dir
+    from tests.support.app_processes import train_model_dir
 
     root = tmp_path / "ws"
     init_workspace(root)

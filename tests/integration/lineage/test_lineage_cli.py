@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,11 +11,12 @@ import jsonschema
 
 from mloop.lineage.schema import component
 from mloop.store import open_workspace
-from tests.unit.lineage.pipelines import make_small, run_small_pipeline
+from tests.support.cli import clean_env
+from tests.support.lineage_pipelines import make_small, run_small_pipeline
 
 
 def mloop(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    env = clean_env()
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[3])  # tests.* importable by step refs
     return subprocess.run([sys.executable, "-m", "mloop", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.cli import clean_env
 from tests.support.servers import free_port, port_open, wait_until
 
 TOKEN = "s3cr3t-deployer-token-93f1"
@@ -21,7 +21,7 @@ def test_server_answers_and_never_logs_a_token(workspace_dir: Path) -> None:
         f'[auth]\nanonymous_read = true\n[auth.tokens.{TOKEN}]\nprincipal = "dee"\nrole = "deployer"\n'
     )
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    env = clean_env()
     log = workspace_dir / "server.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "mloop", "server", "--port", str(port)],

@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +25,8 @@ import pytest
 from mloop.config import AppSettings
 from mloop.demo.traffic import users
 from mloop.web.inference.store import InteractionStore
-from tests.conftest import PG_URL
+from tests.support.backends import fresh_pg_database
+from tests.support.cli import clean_env
 from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.slow
@@ -34,23 +34,15 @@ MODEL = "ad-click-ctr"
 TRAIN = {"n_estimators": 10, "max_depth": 3, "auc_threshold": 0.0, "model_name": MODEL}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def metadata_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     """The workspace's own SQLite (None), or a PostgreSQL database of this test's own (release ids
     and model names are global); commands then authenticate with tokens."""
     if request.param == "sqlite":
         yield None
         return
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    name = f"mloop_drift_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_pg_database("mloop_drift") as url:
+        yield url
 
 
 def git(root: Path, *args: str) -> None:
@@ -123,7 +115,7 @@ def log_traffic(ws: Any) -> None:
 
 
 def monitor(root: Path, **env: str) -> tuple[int, dict[str, Any], str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    clean = clean_env()
     result = subprocess.run(
         [sys.executable, "-m", "mloop", "monitor", "drift", "ctr", "--window", "1h", "--json"], cwd=root,
         env={**clean, "MLOOP_PRINCIPAL": "cron", "PATH": f"{Path(sys.executable).parent}:{clean['PATH']}", **env},

@@ -9,11 +9,12 @@ holds, evaluated on the producing task's output parameter.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
 from typing import Any
+
+from tests.support.cli import clean_env
 
 _INPUT = re.compile(r"\{\{\$\.inputs\.parameters\['([^']+)'\]\}\}")
 _OUTPUT = re.compile(r"\{\{\$\.outputs\.parameters\['([^']+)'\]\.output_file\}\}")
@@ -103,7 +104,7 @@ def _text(value: Any) -> str:
 
 
 def task_env(workspace_root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    env = clean_env()
     env["MLOOP_WORKSPACE"] = str(workspace_root)
     env["PATH"] = f"{Path(__file__).resolve().parents[3] / '.venv' / 'bin'}:{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[3])

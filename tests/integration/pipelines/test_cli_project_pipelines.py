@@ -5,13 +5,13 @@ the run like Ctrl-C (Stopped, then retry finishes it)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import clean_env
 from tests.support.servers import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -50,7 +50,7 @@ def fail_first(n: int = 1, marker: str = ""):
 
 
 def _env(ws: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    env = clean_env()
     env.update(MLOOP_WORKSPACE=str(ws), MLOOP_PRINCIPAL="tester",
                PATH=f"{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}")
     return env

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.cli import clean_env
+
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow
 
 
 def mloop(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    env = clean_env()
     env.update(MLOOP_WORKSPACE=str(ws), PYTHONPATH=str(ROOT), MLOOP_PRINCIPAL="tester",
                PATH=f"{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}")
     return subprocess.run(["mloop", *args], env=env, capture_output=True, text=True, timeout=120,
@@ -24,7 +25,7 @@ def mloop(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_run_inspect_retry_clone(workspace_dir: Path, tmp_path: Path) -> None:
     with open(workspace_dir / "mloop.toml", "a", encoding="utf-8") as fh:
-        fh.write('\n[pipelines]\nfix = "tests.unit.pipelines.example:fail_then_fix"\n')
+        fh.write('\n[pipelines]\nfix = "tests.support.example_pipeline:fail_then_fix"\n')
     marker = tmp_path / "fixed"
     typo = mloop(workspace_dir, "run", "fix", "--param", "mraker=x")
     assert typo.returncode == 1
@@ -50,5 +51,5 @@ def test_cli_run_inspect_retry_clone(workspace_dir: Path, tmp_path: Path) -> Non
     shown = mloop(workspace_dir, "runs", "show", retried["id"])
     assert shown.returncode == 0 and "retry of run" in shown.stdout
     listed = json.loads(mloop(workspace_dir, "pipelines", "list", "--json").stdout)
-    assert {"name": "fix", "source": "tests.unit.pipelines.example:fail_then_fix",
+    assert {"name": "fix", "source": "tests.support.example_pipeline:fail_then_fix",
             "origin": "mloop.toml"} in listed

@@ -12,7 +12,7 @@ import yaml
 from mloop.pipelines import get_run
 from mloop.pipelines.kfp import compile_kfp
 from tests.integration.pipelines.kfp_runner import Runner, task_env
-from tests.unit.pipelines import example as ex
+from tests.support import example_pipeline as ex
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +54,7 @@ def test_kfp_style_output_wiring_compiles(tmp_path: Path) -> None:
 def test_tasks_run_as_processes_in_dependency_order(workspace: Any, tmp_path: Path) -> None:
     root = workspace.root
     with open(root / "mloop.toml", "a", encoding="utf-8") as fh:
-        fh.write('\n[pipelines]\nexample = "tests.unit.pipelines.example:example"\n')
+        fh.write('\n[pipelines]\nexample = "tests.support.example_pipeline:example"\n')
     out = tmp_path / "example.yaml"
     compile_kfp(workspace, ex.example, out, name="example")
     job_id = str(uuid.uuid4())

@@ -4,7 +4,6 @@ model it registered, deploy it, `mloop serve` the endpoint and ask it for predic
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.cli import clean_env
 from tests.support.servers import free_port, port_open, stop_process, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 
 def _env(root: Path, principal: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    env = clean_env()
     env.update(PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}", MLOOP_WORKSPACE=str(root),
                MLOOP_PRINCIPAL=principal, MLFLOW_ENABLE_ASYNC_LOGGING="false")
     return env

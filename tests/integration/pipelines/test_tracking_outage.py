@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 
 from mloop.pipelines import list_runs, run_pipeline
-from tests.support.mlflow_fixtures import mlflow_template  # noqa: F401
+from tests.support import example_pipeline as ex
 from tests.support.mlflow_server import mlflow_server
 from tests.support.servers import free_port
-from tests.unit.pipelines import example as ex
 
 
 @pytest.fixture
@@ -46,7 +45,7 @@ def test_nothing_listening_stops_the_run_before_its_first_step(outage_ws: tuple[
 
 @pytest.mark.slow
 def test_tracking_lost_mid_run_is_kept_and_replayed(outage_ws: tuple[Any, int], tmp_path: Path,
-                                                      mlflow_template: Path,  # noqa: F811
+                                                      mlflow_template: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from mloop import tracking
     from mloop.pipelines import get_run

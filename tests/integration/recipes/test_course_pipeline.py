@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from mloop.pipelines import load_artifact, run_pipeline
-from tests.support.mlflow_fixtures import mlflow_template  # noqa: F401
 from tests.support.mlflow_server import install_mlflow_db
 
 pytestmark = pytest.mark.slow
@@ -21,7 +20,7 @@ COURSE = {"experiment_name": "e2e-pipeline-user01", "model_name": "california-mo
 
 
 @pytest.fixture
-def course_ws(workspace_dir: Path, mlflow_template: Path) -> Iterator[Any]:  # noqa: F811
+def course_ws(workspace_dir: Path, mlflow_template: Path) -> Iterator[Any]:
     from mloop.store import open_workspace
 
     install_mlflow_db(mlflow_template, workspace_dir)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mloop.recipes.datasets.seed_file import write_seed_shaped_csv
-from tests.unit.cli.test_cli import run
+from tests.support.cli import run_mloop
 
 pytestmark = pytest.mark.slow
 
@@ -18,16 +18,16 @@ FAST = ["--no-tracking"]  # the defaults otherwise (100 trees of depth 6); MLflo
 
 
 def test_seed_commands_on_a_seed_shaped_file(tmp_path: Path) -> None:
-    assert run(["init"], tmp_path).returncode == 0
+    assert run_mloop(["init"], tmp_path).returncode == 0
     csv = write_seed_shaped_csv(tmp_path / "ad_click_dataset.csv")
-    ingested = run(["ingest", csv.name, "--group", "ad-clicks", "--id", "id"], tmp_path)
+    ingested = run_mloop(["ingest", csv.name, "--group", "ad-clicks", "--id", "id"], tmp_path)
     assert ingested.returncode == 0, ingested.stderr
     assert "created feature group ad-clicks" in ingested.stdout
     assert "ingested 10,000 of 10,000 rows" in ingested.stdout
     assert "6,500 of 10,000 rows share their id" in ingested.stdout
     assert "ingest time, then row order" in ingested.stdout
 
-    randomly = run(["run", "ad-click-ctr", *FAST], tmp_path)
+    randomly = run_mloop(["run", "ad-click-ctr", *FAST], tmp_path)
     assert randomly.returncode == 0, randomly.stderr
     lines = randomly.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80 or all("│" not in line for line in lines if len(line) > 80)
@@ -36,11 +36,11 @@ def test_seed_commands_on_a_seed_shaped_file(tmp_path: Path) -> None:
     trained = next(line for line in lines if line.startswith("trained on"))
     assert trained.startswith("trained on 8,000 rows, 6 features: age, gender")
     assert "id (record id)" in trained and "full_name (identifies a person" in trained
-    run_id = json.loads(run(["runs", "list", "--json"], tmp_path).stdout)[0]["id"]
-    logs = run(["runs", "logs", run_id, "--step", "preprocess"], tmp_path)
+    run_id = json.loads(run_mloop(["runs", "list", "--json"], tmp_path).stdout)[0]["id"]
+    logs = run_mloop(["runs", "logs", run_id, "--step", "preprocess"], tmp_path)
     assert "ids have records in both train and test" in logs.stdout
 
-    grouped = run(["run", "ad-click-ctr", *FAST, "--param", "split=group", "--json"], tmp_path)
+    grouped = run_mloop(["run", "ad-click-ctr", *FAST, "--param", "split=group", "--json"], tmp_path)
     assert grouped.returncode == 0, grouped.stderr
     record = json.loads(grouped.stdout)
     assert record["outcome"][0].startswith("auc 0.")
@@ -48,5 +48,5 @@ def test_seed_commands_on_a_seed_shaped_file(tmp_path: Path) -> None:
     extracted = next(s for s in record["steps"] if s["name"] == "extract")
     assert extracted["status"] == "Cached"  # same records, only the split changed
 
-    shown = run(["models", "show", "ad-click-ctr", "1"], tmp_path)
+    shown = run_mloop(["models", "show", "ad-click-ctr", "1"], tmp_path)
     assert "left out" in shown.stdout and "full_name" in shown.stdout

@@ -20,7 +20,8 @@ from mloop.cli.main import app as cli
 from mloop.errors import PermissionDenied, Unauthenticated
 from mloop.registry import FourEyesViolation
 from mloop.store import open_workspace
-from tests.support.release_repo import git, git_env  # noqa: F401
+from tests.support.dashboard import csrf_token
+from tests.support.release_repo import git
 from tests.support.servers import wait_until
 
 PIPELINE = '''
@@ -63,7 +64,7 @@ poll_interval = 0.05
 
 
 @pytest.fixture
-def project(ml_workspace: Any, git_env: None) -> Iterator[tuple[Any, dict[str, str]]]:  # noqa: F811
+def project(ml_workspace: Any, git_env: None) -> Iterator[tuple[Any, dict[str, str]]]:
     root: Path = ml_workspace.root
     (root / "four_eyes_pipeline.py").write_text(PIPELINE)
     (root / "mloop.toml").write_text((root / "mloop.toml").read_text() + CONFIG)
@@ -127,12 +128,6 @@ def test_cli_clone_and_a_typed_name_in_another_case(project: tuple[Any, dict[str
     assert isinstance(result.exception, FourEyesViolation)
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert match, html[:300]
-    return match.group(1)
-
-
 def test_dashboard_clone_registers_as_the_deployer_who_cannot_approve_it(
         project: tuple[Any, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
     from mloop.pipelines import get_run, run_pipeline
@@ -141,8 +136,8 @@ def test_dashboard_clone_registers_as_the_deployer_who_cannot_approve_it(
     ws, tokens = project
     original = run_pipeline(ws, "tiny", {"model_name": "fe-seed"}, tracking=False, principal="bob")
     with TestClient(create_app(ws), raise_server_exceptions=False) as client:
-        client.post("/ui/login", data={"token": tokens["ana"], "csrf": _csrf(client.get("/ui/login").text)})
-        csrf = _csrf(client.get(f"/ui/runs/{original.id}").text)
+        client.post("/ui/login", data={"token": tokens["ana"], "csrf": csrf_token(client.get("/ui/login").text)})
+        csrf = csrf_token(client.get(f"/ui/runs/{original.id}").text)
         cloned = client.post(f"/ui/runs/{original.id}/action", follow_redirects=False,
                              data={"csrf": csrf, "action": "clone", "param:model_name": "fe-dash"})
         assert cloned.status_code == 303, cloned.text[-500:]
@@ -150,7 +145,7 @@ def test_dashboard_clone_registers_as_the_deployer_who_cannot_approve_it(
         wait_until(lambda: get_run(ws, new_id).status == "Succeeded", timeout=30, what="the clone")
         assert get_run(ws, new_id).principal == "ana"
         assert registry.get_version(ws, "fe-dash", 1).registered_by == "ana"  # not the server's OS user
-        form = _csrf(client.get("/ui/models/fe-dash").text)
+        form = csrf_token(client.get("/ui/models/fe-dash").text)
         refused = client.post("/ui/models/fe-dash/1/decision",
                               data={"csrf": form, "decision": "approve", "comment": "mine"})
         assert refused.status_code == 403 and "four-eyes" in refused.text

@@ -6,7 +6,6 @@ project and server and run in order: happy path, rejection, failed verify (rolle
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import httpx
 import pytest
 
 from mloop.release.project_template import SOURCE, VERIFY_RECORD
+from tests.support.cli import clean_env
 from tests.support.servers import free_port, port_open, wait_until
 
 pytestmark = pytest.mark.slow
@@ -106,7 +106,7 @@ poll_interval = 0.1
 verify_url = "http://127.0.0.1:{port}"
 verify_payload = [{{ {record} }}]
 """)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    env = clean_env()
     env.update(PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}", MLOOP_PRINCIPAL="dev",
                GIT_AUTHOR_NAME="Dev", GIT_AUTHOR_EMAIL="dev@example.com", GIT_COMMITTER_NAME="Dev",
                GIT_COMMITTER_EMAIL="dev@example.com", MLFLOW_ENABLE_ASYNC_LOGGING="false")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,16 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.cli import cli_env
 from tests.support.servers import free_port, port_open, stop_process, wait_until
 from tests.support.serving import broken_model_file, publish, train
-
-VENV_BIN = str(Path(sys.executable).parent)
-
-
-def cli_env(root: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
-    env.update(PATH=f"{VENV_BIN}:{env.get('PATH', '')}", MLOOP_WORKSPACE=str(root), MLOOP_PRINCIPAL="tester")
-    return env
 
 
 def mloop(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

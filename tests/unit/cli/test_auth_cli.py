@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +12,13 @@ import pytest
 
 from mloop.auth import cli_mode
 from mloop.store import open_workspace
+from tests.support.cli import clean_env
 
 MLOOP = [sys.executable, "-m", "mloop"]
 
 
 def mloop(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")} | {"MLOOP_PRINCIPAL": "root"} | env
+    full = clean_env() | {"MLOOP_PRINCIPAL": "root"} | env
     return subprocess.run([*MLOOP, *args], cwd=root, env=full, capture_output=True, text=True, timeout=120)
 
 

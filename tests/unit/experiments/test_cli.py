@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from mloop import experiments, serving
 from mloop.store import open_workspace
+from tests.support.cli import clean_env
 from tests.support.experiments import ENDPOINT, app_groups, make_endpoint, traffic
 
 
 def _mloop(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")} | {"MLOOP_PRINCIPAL": "tester"}
+    env = clean_env() | {"MLOOP_PRINCIPAL": "tester"}
     return subprocess.run([sys.executable, "-m", "mloop", "experiments", *args], cwd=root, env=env,
                           capture_output=True, text=True, timeout=120)
 

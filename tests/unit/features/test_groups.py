@@ -21,7 +21,7 @@ from mloop.features import (
     list_groups,
     load_spec_file,
 )
-from tests.unit.features.conftest import GOOD_ROWS, events_spec, write
+from tests.support.feature_files import GOOD_ROWS, events_spec, write
 
 
 def test_spec_rules() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mloop.features import IngestRejected, data_version, extract, get_online, ingest
-from tests.unit.features.conftest import HEADER, write
+from tests.support.feature_files import HEADER, write
 
 GOOD = HEADER + "1,2024-01-01T00:00:00Z,1.5,3,red,true\n2,2024-01-02 10:00:00,2.5,4,blue,no\n"
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from mloop.features import create_group, get_online, ingest, put_records
-from tests.unit.features.conftest import HEADER, events_spec, write
+from tests.support.feature_files import HEADER, events_spec, write
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def ws(request: pytest.FixtureRequest, workspace: Any) -> Any:
     from mloop.store import open_workspace
 

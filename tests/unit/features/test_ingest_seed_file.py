@@ -10,7 +10,7 @@ import pytest
 
 from mloop.features import FeatureGroupNotFound, IngestRejected, create_group, extract, get_group, ingest
 from mloop.recipes.datasets.seed_file import write_seed_shaped_csv
-from tests.unit.features.conftest import HEADER, events_spec, write
+from tests.support.feature_files import HEADER, events_spec, write
 
 
 @pytest.fixture(scope="module")

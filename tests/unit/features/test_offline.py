@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from mloop.errors import InvalidInput
 from mloop.features import build_training_set, create_group, extract, ingest
-from tests.unit.features.conftest import HEADER, events_spec, write
+from tests.support.feature_files import HEADER, events_spec, write
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
 

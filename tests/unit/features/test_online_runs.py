@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mloop.features import create_group, delete_group, get_online, ingest, put_records
-from tests.unit.features.conftest import HEADER, events_spec, write
+from tests.support.feature_files import HEADER, events_spec, write
 
 
 def _runs(ws: Any, group: str) -> list[Path]:

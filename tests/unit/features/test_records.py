@@ -15,6 +15,7 @@ import pytest
 
 from mloop.errors import InvalidInput
 from mloop.features import data_version, extract, flush_records, get_online, put_records
+from tests.support.cli import clean_env
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -92,7 +93,7 @@ def _writer(ws: Any, start: int, count: int, batch: int = 1, flush_rows: int = 5
 def group(request: pytest.FixtureRequest, ev: Any) -> str:
     """'ev' spools in the SQLite online store; an offline-only group in per-process files."""
     from mloop.features import create_group
-    from tests.unit.features.conftest import events_spec
+    from tests.support.feature_files import events_spec
 
     if request.param == "offline":
         spec = events_spec("offline")
@@ -137,8 +138,8 @@ def test_kill_9_after_ack_loses_nothing(ev: Any, group: str, flush_rows: int) ->
 def test_online_store_down_does_not_fail_acknowledged_records(workspace: Any) -> None:
     from mloop.features import create_group
     from mloop.store import open_workspace
+    from tests.support.feature_files import events_spec
     from tests.support.servers import free_port
-    from tests.unit.features.conftest import events_spec
 
     ws = open_workspace(workspace.root, online_store_url=f"redis://127.0.0.1:{free_port()}/0")
     create_group(ws, events_spec("down"))
@@ -161,7 +162,7 @@ def test_features_show_counts_spooled_records_of_a_killed_writer(ev: Any, tmp_pa
     for line in proc.stdout.read().split():
         acked = max(acked, int(line))
     assert spooled_count(ev, "ev") == acked + 1 and data_version(ev, "ev") == 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")}
+    env = clean_env()
     shown = subprocess.run([sys.executable, "-m", "mloop", "features", "show", "ev", "--json"],
                            cwd=ev.root, env=env, capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0, shown.stderr

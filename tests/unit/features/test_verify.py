@@ -13,7 +13,7 @@ import pytest
 from mloop.errors import IntegrityError
 from mloop.features import build_training_set, extract, ingest
 from mloop.features.verify import DAMAGED, OK, REPAIRED, UNREPAIRABLE, verify
-from tests.unit.features.conftest import HEADER, write
+from tests.support.feature_files import HEADER, write
 
 ROWS_1 = HEADER + "1,2024-01-01,1.0,1,red,true\n2,2024-01-02,2.0,2,blue,false\n"
 ROWS_2 = HEADER + "3,,3.0,3,green,true\n"  # no event time: filled with the ingestion's time

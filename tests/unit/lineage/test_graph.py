@@ -13,8 +13,8 @@ from mloop import lineage
 from mloop.lineage.schema import component
 from mloop.pipelines.errors import PipelineNotFound, RunNotFound
 from mloop.store import Workspace, open_workspace
+from tests.support.lineage_pipelines import GATE, make_small, run_small_pipeline
 from tests.support.servers import wait_until
-from tests.unit.lineage.pipelines import GATE, make_small, run_small_pipeline
 
 SCHEMA = component("lineage")
 
@@ -91,7 +91,7 @@ def test_definition_only_has_no_runs_and_no_artifacts(ws: Workspace) -> None:
 
 
 def test_a_pipeline_that_never_ran(workspace_dir: Path) -> None:
-    ws = open_workspace(workspace_dir, pipelines={"small-ctr": "tests.unit.lineage.pipelines:small"})
+    ws = open_workspace(workspace_dir, pipelines={"small-ctr": "tests.support.lineage_pipelines:small"})
     data = lineage.pipeline(ws, "small-ctr", include_latest_exec=True)
     jsonschema.validate(data, SCHEMA)
     assert data["summary"] == {"overallStatus": "NotStarted", "nodeStatus": {}, "elapsedSec": None}

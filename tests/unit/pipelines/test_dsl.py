@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from mloop.pipelines import Else, If, PipelineDefinitionError, pipeline, step
-from tests.unit.pipelines import example as ex
+from tests.support import example_pipeline as ex
 
 
 def build(fn):

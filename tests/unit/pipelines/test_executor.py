@@ -11,7 +11,7 @@ from sqlalchemy import select
 from mloop.pipelines import clone_run, get_run, list_runs, retry_run, run_pipeline, step_logs
 from mloop.pipelines.runs import load_artifact
 from mloop.pipelines.tables import artifact_uses, artifacts
-from tests.unit.pipelines import example as ex
+from tests.support import example_pipeline as ex
 
 
 def run(ws: Any, pipeline: Any, params: dict | None = None, **kw: Any):

@@ -29,7 +29,7 @@ def test_kfp_tasks_act_for_the_principal_of_their_token(workspace: Any, monkeypa
     from mloop.errors import PermissionDenied
 
     with open(workspace.root / "mloop.toml", "a", encoding="utf-8") as fh:
-        fh.write('\n[pipelines]\nexample = "tests.unit.pipelines.example:example"\n')
+        fh.write('\n[pipelines]\nexample = "tests.support.example_pipeline:example"\n')
     ana, _ = create_token(workspace, "Ana", "deployer")
     bob, _ = create_token(workspace, "bob", "deployer")
     viewer, _ = create_token(workspace, "vic", "viewer")

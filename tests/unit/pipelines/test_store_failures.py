@@ -13,8 +13,8 @@ import pytest
 
 from mloop.errors import StoreAccessDenied
 from mloop.pipelines import get_run, retry_run, run_pipeline
+from tests.support import example_pipeline as ex
 from tests.support.readonly import ReadOnly
-from tests.unit.pipelines import example as ex
 
 
 @pytest.fixture

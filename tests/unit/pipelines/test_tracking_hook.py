@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from mloop.pipelines import run_pipeline
-from tests.unit.pipelines import example as ex
+from tests.support import example_pipeline as ex
 
 
 def test_parent_run_and_nested_training_run(workspace: Any) -> None:

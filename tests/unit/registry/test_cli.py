@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +10,7 @@ import pytest
 
 from mloop import registry
 from mloop.alerts import raise_alert
-
-MLOOP = [sys.executable, "-m", "mloop"]
-
-
-def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")} | env
-    return subprocess.run(MLOOP + args, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120)
+from tests.support.cli import run_mloop
 
 
 def invoke(args: list[str], root: Path, monkeypatch: pytest.MonkeyPatch, principal: str = "tester") -> Any:
@@ -59,7 +50,7 @@ def test_models_commands(ml_workspace: Any, monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_errors_are_one_line_and_a_hint(ml_workspace: Any) -> None:
     registry.register(ml_workspace, "ctr", "s3://b/m")
-    missing = run(["models", "approve", "ctr", "1"], ml_workspace.root, MLOOP_PRINCIPAL="alice")
+    missing = run_mloop(["models", "approve", "ctr", "1"], ml_workspace.root, MLOOP_PRINCIPAL="alice")
     assert missing.returncode == 1 and missing.stdout == ""
     assert missing.stderr.splitlines() == [
         "error: a comment is required to approve ctr version 1 (registry.require_comment)",
@@ -69,7 +60,7 @@ def test_errors_are_one_line_and_a_hint(ml_workspace: Any) -> None:
 
 def test_four_eyes_from_the_cli(ml_workspace: Any) -> None:
     registry.register(ml_workspace, "ctr", "s3://b/m", principal="alice")
-    result = run(["models", "approve", "ctr", "1", "-m", "mine"], ml_workspace.root,
+    result = run_mloop(["models", "approve", "ctr", "1", "-m", "mine"], ml_workspace.root,
                  MLOOP_PRINCIPAL="alice", MLOOP_REGISTRY__REQUIRE_DISTINCT_APPROVER="true")
     assert result.returncode == 1
     assert result.stderr.startswith("error: alice registered ctr version 1 and cannot also approve it")

@@ -7,11 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.cli import clean_env
 from tests.support.release_repo import git
 
 
 def mloop(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("MLOOP_")} | env
+    full = clean_env() | env
     return subprocess.run([sys.executable, "-m", "mloop", *args], cwd=root, env=full,
                           capture_output=True, text=True, timeout=60)
 

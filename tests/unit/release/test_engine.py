@@ -14,32 +14,7 @@ from mloop.errors import ConfigError, Conflict, InvalidInput
 from mloop.release import StageContext, get_release, resume_release, start_release
 from mloop.release.errors import ReleaseRefused, StageFailed, StageRejected
 from mloop.release.records import STAGES
-from tests.support.release_repo import git
-
-
-def fake_stages(calls: Counter[str], **override: Any) -> dict[str, Any]:
-    def source(ctx: StageContext) -> dict[str, Any]:
-        calls["Source"] += 1
-        return {"commit": ctx.options["source"]["commit"], "branch": "main", "pipeline_hash": "abc"}
-
-    def train(ctx: StageContext) -> dict[str, Any]:
-        calls["TrainRegister"] += 1
-        return {"run_id": "run-1", "model_version": 7}
-
-    def approval(ctx: StageContext) -> dict[str, Any]:
-        calls["Approval"] += 1
-        return {"status": "Approved", "approved_by": "ann"}
-
-    def deploy(ctx: StageContext) -> dict[str, Any]:
-        calls["Deploy"] += 1
-        return {"version": ctx.outputs("TrainRegister")["model_version"]}
-
-    def verify(ctx: StageContext) -> dict[str, Any]:
-        calls["Verify"] += 1
-        return {"answered_by": 7}
-
-    impl = {"Source": source, "TrainRegister": train, "Approval": approval, "Deploy": deploy, "Verify": verify}
-    return {**impl, **override}
+from tests.support.release_repo import fake_stages, git
 
 
 def test_happy_path_records_every_stage(release_ws: Any, repo: Path) -> None:

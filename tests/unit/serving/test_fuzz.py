@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from mloop.serving import create_app
 from mloop.serving.live import static_endpoint
 from mloop.serving.models import load_served
+from tests.support.schemathesis_checks import ALL_CHECKS
 from tests.support.serving import train
-from tests.unit.web.test_fuzz import ALL_CHECKS
 
 
 @pytest.fixture(scope="module")

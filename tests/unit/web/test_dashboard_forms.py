@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +10,9 @@ from fastapi.testclient import TestClient
 from mloop import registry, serving
 from mloop.store import open_workspace
 from mloop.web import create_app
+from tests.support.dashboard import csrf_token
 
 DEPLOYER_TOKEN = "tok-deployer-5e1f"
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert match, html[:500]
-    return match.group(1)
 
 
 def test_a_non_numeric_weight_names_the_variant(workspace_dir: Path, tmp_path: Path) -> None:
@@ -30,10 +24,10 @@ def test_a_non_numeric_weight_names_the_variant(workspace_dir: Path, tmp_path: P
     try:
         with TestClient(create_app(ws), raise_server_exceptions=False) as client:
             login: Any = client.post("/ui/login", data={"token": DEPLOYER_TOKEN,
-                                                        "csrf": _csrf(client.get("/ui/login").text)},
+                                                        "csrf": csrf_token(client.get("/ui/login").text)},
                                      follow_redirects=False)
             assert login.status_code == 303
-            csrf = _csrf(client.get("/ui/endpoints/forms-ep").text)
+            csrf = csrf_token(client.get("/ui/endpoints/forms-ep").text)
             bad = client.post("/ui/endpoints/forms-ep/action",
                               data={"csrf": csrf, "action": "weights", "weight:production": "abc"})
             assert bad.status_code == 400
@@ -47,14 +41,14 @@ def test_a_non_numeric_weight_names_the_variant(workspace_dir: Path, tmp_path: P
 
 def test_a_clone_with_a_bad_parameter_is_refused_on_the_form(workspace_dir: Path) -> None:
     from mloop.pipelines import list_runs, run_pipeline
-    from tests.unit.pipelines import example
+    from tests.support import example_pipeline as example
 
     ws = open_workspace(workspace_dir, auth__tokens={DEPLOYER_TOKEN: {"principal": "dee", "role": "deployer"}})
     try:
         original = run_pipeline(ws, example.parallel, {"seconds": 0.01}, tracking=False)
         with TestClient(create_app(ws), raise_server_exceptions=False) as client:
-            client.post("/ui/login", data={"token": DEPLOYER_TOKEN, "csrf": _csrf(client.get("/ui/login").text)})
-            csrf = _csrf(client.get(f"/ui/runs/{original.id}").text)
+            client.post("/ui/login", data={"token": DEPLOYER_TOKEN, "csrf": csrf_token(client.get("/ui/login").text)})
+            csrf = csrf_token(client.get(f"/ui/runs/{original.id}").text)
             cases = (({"param:seconds": "abc"}, "parameter &#39;seconds&#39; (float) cannot be &#39;abc&#39;"),
                      ({"param:secnds": "1"}, "has no parameter &#39;secnds&#39;"))
             for params, said in cases:
@@ -73,8 +67,8 @@ def test_an_unknown_decision_is_a_400(workspace_dir: Path, tmp_path: Path) -> No
     mv = registry.register(ws, "decide-model", str(tmp_path / "model"), principal="tester")
     try:
         with TestClient(create_app(ws), raise_server_exceptions=False) as client:
-            client.post("/ui/login", data={"token": DEPLOYER_TOKEN, "csrf": _csrf(client.get("/ui/login").text)})
-            csrf = _csrf(client.get("/ui/models/decide-model").text)
+            client.post("/ui/login", data={"token": DEPLOYER_TOKEN, "csrf": csrf_token(client.get("/ui/login").text)})
+            csrf = csrf_token(client.get("/ui/models/decide-model").text)
             bad = client.post(f"/ui/models/decide-model/{mv.version}/decision",
                               data={"csrf": csrf, "decision": "maybe", "comment": "x"})
             assert bad.status_code == 400 and "unknown decision &#39;maybe&#39;; approve or reject" in bad.text

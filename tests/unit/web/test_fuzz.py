@@ -10,18 +10,11 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from schemathesis import checks as st_checks
 
 from mloop.config import init_workspace
 from mloop.store import open_workspace
 from mloop.web import create_app
-
-# Every check that judges single responses (the others need stateful links between operations).
-ALL_CHECKS = [getattr(st_checks, name) for name in (
-    "not_a_server_error", "status_code_conformance", "content_type_conformance",
-    "response_headers_conformance", "response_schema_conformance", "negative_data_rejection",
-    "positive_data_acceptance", "missing_required_header", "unsupported_method",
-    "allow_header_conformance", "ignored_auth")]
+from tests.support.schemathesis_checks import ALL_CHECKS
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +28,7 @@ def fuzz_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def _populate(ws: Any, root: Path) -> None:
     """Give the fuzzer something to find: a recorded run of `small-ctr`."""
-    from tests.unit.lineage.pipelines import run_small_pipeline
+    from tests.support.lineage_pipelines import run_small_pipeline
 
     run_small_pipeline(ws)
 

@@ -15,7 +15,7 @@ from mloop import lineage
 from mloop.lineage.schema import component
 from mloop.store import open_workspace
 from mloop.web import create_app
-from tests.unit.lineage.pipelines import make_small, run_small_pipeline
+from tests.support.lineage_pipelines import make_small, run_small_pipeline
 
 
 @pytest.fixture

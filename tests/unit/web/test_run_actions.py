@@ -6,7 +6,6 @@ the server's environment; anonymous callers see a step's error code, not its tex
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from fastapi.testclient import TestClient
 from mloop.pipelines import list_runs, pipeline, run_pipeline, step
 from mloop.store import open_workspace
 from mloop.web import create_app
+from tests.support.dashboard import csrf_token
 
 DEPLOYER = "tok-deployer-runs-1"
 VIEWER = "tok-viewer-runs-2"
@@ -42,12 +42,6 @@ def read_data(data_source: str = "data.csv"):  # type: ignore[no-untyped-def]
     inspect(read_table(data_source))
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert match, html[:500]
-    return match.group(1)
-
-
 @pytest.fixture
 def dashboard(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("DATABASE_PASSWORD", SECRET)  # the server's secret, as deployments hold them
@@ -60,13 +54,13 @@ def dashboard(workspace_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     original = run_pipeline(ws, read_data, {"data_source": str(workspace_dir / "data.csv")}, tracking=False)
     assert original.status == "Succeeded", original.error
     with TestClient(create_app(ws), raise_server_exceptions=False) as client:
-        client.post("/ui/login", data={"token": DEPLOYER, "csrf": _csrf(client.get("/ui/login").text)})
+        client.post("/ui/login", data={"token": DEPLOYER, "csrf": csrf_token(client.get("/ui/login").text)})
         yield client, ws, original
     ws.close()
 
 
 def _clone(client: TestClient, run_id: str, source: str) -> Any:
-    csrf = _csrf(client.get(f"/ui/runs/{run_id}").text)
+    csrf = csrf_token(client.get(f"/ui/runs/{run_id}").text)
     return client.post(f"/ui/runs/{run_id}/action", follow_redirects=False,
                        data={"csrf": csrf, "action": "clone", "param:data_source": source})
 

@@ -3,7 +3,6 @@ revokes it (a replayed cookie fails), the CSRF token rotates at login, cookies a
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +12,11 @@ from mloop.auth import create_token, revoke_token
 from mloop.store import open_workspace
 from mloop.web import create_app
 from mloop.web.dashboard.session import COOKIE
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert match, html[:300]
-    return match.group(1)
+from tests.support.dashboard import csrf_token
 
 
 def _login(client: TestClient, token: str) -> Any:
-    return client.post("/ui/login", data={"token": token, "csrf": _csrf(client.get("/ui/login").text)},
+    return client.post("/ui/login", data={"token": token, "csrf": csrf_token(client.get("/ui/login").text)},
                        follow_redirects=False)
 
 
@@ -30,11 +24,11 @@ def test_logout_revokes_the_session_and_a_replayed_cookie_fails(workspace_dir: P
     ws = open_workspace(workspace_dir, auth__anonymous_read=False)
     token, _ = create_token(ws, "ana", "deployer")
     with TestClient(create_app(ws)) as client:
-        anonymous_csrf = _csrf(client.get("/ui/login").text)
+        anonymous_csrf = csrf_token(client.get("/ui/login").text)
         assert _login(client, token).status_code == 303
         cookie = client.cookies[COOKIE]
         assert token not in cookie and len(cookie) >= 40
-        first_csrf = _csrf(client.get("/ui/endpoints").text)
+        first_csrf = csrf_token(client.get("/ui/endpoints").text)
         assert first_csrf != anonymous_csrf
         client.post("/ui/logout", data={"csrf": first_csrf}, follow_redirects=False)
         assert client.get("/ui/models", follow_redirects=False).status_code in (303, 401)
@@ -46,7 +40,7 @@ def test_logout_revokes_the_session_and_a_replayed_cookie_fails(workspace_dir: P
         assert forged.status_code in (401, 403) and "CSRF" in forged.text
         client.cookies.clear()
         assert _login(client, token).status_code == 303
-        assert _csrf(client.get("/ui/endpoints").text) not in (first_csrf, anonymous_csrf)  # rotated
+        assert csrf_token(client.get("/ui/endpoints").text) not in (first_csrf, anonymous_csrf)  # rotated
     ws.close()
 
 

@@ -1,7 +1,7 @@
 """The inference app's HTTP contract: validation, 503 when the endpoint is down, feedback rules.
 
-The endpoint here is a tiny in-process ASGI model server (the real one is exercised in
-tests/integration/test_inference_app.py); the interaction store is the real feature store.
+The endpoint here is a tiny in-process ASGI model server (tests/support/inference_app.py; the real one is
+exercised in tests/integration/inference_app/); the interaction store is the real feature store.
 """
 
 from __future__ import annotations
@@ -9,47 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from mloop.config import AppSettings
 from mloop.web.inference import create_inference_app
-
-RECORD = {"age": 31, "gender": "Female", "device_type": "Mobile", "ad_position": "Top",
-          "browsing_history": "Shopping", "time_of_day": "Morning"}
-
-
-def model_server(state: dict[str, Any]) -> FastAPI:
-    app = FastAPI()
-
-    @app.post("/invocations")
-    async def invocations(request: Request) -> Any:
-        if state.get("down"):
-            return httpx.Response(503)  # never reached: the transport raises first
-        body = await request.json()
-        state["calls"] = state.get("calls", 0) + 1
-        from fastapi.responses import JSONResponse
-
-        preds = [0.1 + 0.01 * (r["age"] or 30) / 10 for r in body["instances"]]
-        return JSONResponse({"predictions": preds}, headers={
-            "X-Mloop-Model": "ctr", "X-Mloop-Model-Version": "3", "X-Mloop-Variant": "production"})
-
-    return app
-
-
-class DownSwitch(httpx.AsyncBaseTransport):
-    """ASGI transport to the stub server that can be switched to 'connection refused'."""
-
-    def __init__(self, state: dict[str, Any]) -> None:
-        self.state = state
-        self.inner = httpx.ASGITransport(app=model_server(state))
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.state.get("down"):
-            raise httpx.ConnectError("connection refused", request=request)
-        return await self.inner.handle_async_request(request)
+from tests.support.inference_app import RECORD, DownSwitch
 
 
 @pytest.fixture

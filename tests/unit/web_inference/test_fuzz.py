@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 
 from mloop.config import AppSettings
 from mloop.web.inference import create_inference_app
+from tests.support.inference_app import DownSwitch
+from tests.support.schemathesis_checks import ALL_CHECKS
 from tests.support.servers import free_port, port_open, wait_until
-from tests.unit.web.test_fuzz import ALL_CHECKS
-from tests.unit.web_inference.test_app import DownSwitch
 
 
 @pytest.fixture

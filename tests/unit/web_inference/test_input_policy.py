@@ -21,10 +21,9 @@ from mloop.serving.app import create_app
 from mloop.serving.live import static_endpoint
 from mloop.serving.models import ServedModel, load_served
 from mloop.web.inference import create_inference_app
+from tests.support.inference_app import RECORD
 
 FEATURES = ["age", "gender", "device_type", "ad_position", "browsing_history", "time_of_day"]
-RECORD = {"age": 31, "gender": "Female", "device_type": "Mobile", "ad_position": "Top",
-          "browsing_history": "Shopping", "time_of_day": "Morning"}
 
 
 @pytest.fixture(scope="module")

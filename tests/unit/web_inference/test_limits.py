@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from mloop.config import AppSettings
 from mloop.web.inference import create_inference_app
-from tests.unit.web_inference.test_app import RECORD, DownSwitch
+from tests.support.inference_app import RECORD, DownSwitch
 
 LIMIT = 20_000
 

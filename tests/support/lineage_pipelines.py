@@ -1,4 +1,4 @@
-"""Small pipelines built with the engine's DSL, for lineage tests (importable by func ref)."""
+"""Small pipelines built with the engine's DSL, for lineage and control-plane tests (importable by func ref)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Small importable steps and pipelines for the pipelines tests (other processes import them)."""
+"""Small importable steps and pipelines for the pipelines, KFP and dashboard tests (other processes import them)."""
 
 from __future__ import annotations
 

@@ -1,18 +1,20 @@
-"""Real processes for the inference app tests: `mloop app`, a fixed-answer endpoint stub."""
+"""Real processes for the inference app tests: `mloop app`, `mloop serve --model-dir`, a
+fixed-answer endpoint stub; `live` starts the app over a real model server for a test module."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from tests.support.servers import free_port, port_open, stop_process, wait_until
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 MLOOP = str(ROOT / ".venv" / "bin" / "mloop")
-RECORD = {"age": 31, "gender": "Female", "device_type": "Mobile", "ad_position": "Top",
-          "browsing_history": "Shopping", "time_of_day": "Morning"}
 
 # A minimal ASGI model endpoint speaking the SageMaker JSON contract (for tests where the model
 # does not matter, e.g. kill -9 durability); the real `mloop serve` is used where it does.
@@ -88,3 +90,35 @@ def start_model_server(model_dir: Path, cwd: Path) -> tuple[subprocess.Popen[byt
     proc = spawn([MLOOP, "serve", "--model-dir", str(model_dir), "--port", str(port)], cwd, port,
                  "mloop serve", cwd / "serve.log", timeout=90)
     return proc, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """`mloop serve --model-dir` + `mloop app` on free ports, over a fresh workspace."""
+    from mloop.config import init_workspace
+
+    base = tmp_path_factory.mktemp("live")
+    ws = base / "ws"
+    init_workspace(ws)
+    model = train_model_dir(base / "model")
+    server, endpoint = start_model_server(model, base)
+    app = None
+    try:
+        app, url = start_app(ws, endpoint)
+        yield {"ws": ws, "url": url, "endpoint": endpoint, "server": server, "base": base}
+    finally:
+        if app is not None:
+            stop(app)
+        stop(server)
+
+
+def logged(ws: Path, group: str) -> object:
+    """What the app logged to `group` of the workspace at `ws`."""
+    from mloop.features import extract
+    from mloop.store import open_workspace
+
+    workspace = open_workspace(ws)
+    try:
+        return extract(workspace, group)
+    finally:
+        workspace.close()

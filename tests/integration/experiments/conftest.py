@@ -1,1 +1,0 @@
-from tests.support.mlflow_fixtures import ml_workspace, mlflow_template  # noqa: F401

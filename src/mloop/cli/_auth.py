@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mloop.auth import require
+
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
@@ -17,6 +19,4 @@ def authorize(ws: Workspace, role: str, action: str = "this command") -> str:
         Unauthenticated: the workspace wants a token and MLOOP_TOKEN is unset, unknown or revoked.
         PermissionDenied: the token's role is below `role`.
     """
-    from mloop.auth import require
-
     return require(ws, role, action=action).name

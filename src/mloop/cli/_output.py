@@ -94,6 +94,18 @@ def _default_scalar(value: Any) -> Any:
 
 def workspace() -> Workspace:
     """The workspace of the current directory (or MLOOP_WORKSPACE)."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.store import open_workspace
 
     return open_workspace()
+
+
+def print_error(message: str, hint: str | None) -> None:
+    """The one error printer: a red headline and a dim hint on stderr, no traceback."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    if hint:
+        err.print(f"[dim]hint:[/] {escape(hint)}")

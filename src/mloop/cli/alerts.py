@@ -19,6 +19,7 @@ def list_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Alerts, newest first, with whether the webhook received them."""
+    # deferred: imports ~30 more modules at start (mloop --help time)
     from mloop.alerts import list_alerts
 
     items = list_alerts(workspace(), source=source, severity=severity, limit=limit)
@@ -40,6 +41,7 @@ def deliveries(
     as_json: bool = JsonOption,
 ) -> None:
     """Webhook delivery attempts (alerts and registry events)."""
+    # deferred: imports ~30 more modules at start (mloop --help time)
     from mloop.alerts import list_deliveries
 
     items = list_deliveries(workspace(), kind=kind, limit=limit)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from mloop.auth import cli_mode, create_token, ensure_tokens_migrated, list_tokens, normalize, require, revoke_token
+from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
 
 auth_app = typer.Typer(help="Tokens for the dashboard, the HTTP APIs and MLOOP_TOKEN.", no_args_is_help=True)
@@ -12,14 +14,9 @@ tokens_app = typer.Typer(help="Issue, list and revoke bearer tokens.", no_args_i
 
 def _admin(action: str) -> tuple[object, str]:
     """The workspace and the admin running `action`; the very first admin token needs no token."""
-    from mloop.auth import ensure_tokens_migrated, list_tokens
-    from mloop.cli._auth import authorize
-
     ws = workspace()
     ensure_tokens_migrated(ws)
     if action == "create" and not any(t.role == "admin" for t in list_tokens(ws)):
-        from mloop.auth import normalize
-
         return ws, normalize(ws.settings.principal) or "bootstrap"  # no admin yet: whoever reaches the database
     return ws, authorize(ws, "admin", action=f"`mloop auth tokens {action}`")
 
@@ -32,8 +29,6 @@ def create(
     as_json: bool = JsonOption,
 ) -> None:
     """Issue a token and print it once: only its SHA-256 digest is stored."""
-    from mloop.auth import create_token
-
     ws, by = _admin("create")
     token, record = create_token(ws, principal, role, created_by=by, note=note)  # type: ignore[arg-type]
     if as_json:
@@ -52,8 +47,6 @@ def list_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Every token: id, first characters, principal, role (never the token)."""
-    from mloop.auth import list_tokens
-
     ws, _ = _admin("list")
     rows = [t.to_dict() for t in list_tokens(ws, include_revoked=all_)]  # type: ignore[arg-type]
     emit(rows, as_json, lambda r: table(r, ["id", "hint", "principal", "role", "created_at", "created_by",
@@ -67,8 +60,6 @@ def revoke(
     as_json: bool = JsonOption,
 ) -> None:
     """Revoke a token: it and every dashboard session opened with it stop working at once."""
-    from mloop.auth import revoke_token
-
     ws, _ = _admin("revoke")
     record = revoke_token(ws, token_id)  # type: ignore[arg-type]
     emit(record.to_dict(), as_json, lambda r: console().print(
@@ -78,8 +69,6 @@ def revoke(
 @auth_app.command("whoami")
 def whoami(as_json: bool = JsonOption) -> None:
     """Who commands run as here (MLOOP_TOKEN's principal, or the configured one) and how it is proven."""
-    from mloop.auth import cli_mode, require
-
     ws = workspace()
     mode = cli_mode(ws)
     who = require(ws, "viewer", action="`mloop auth whoami`")

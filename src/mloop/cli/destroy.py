@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, workspace
+from mloop.errors import InvalidInput
+from mloop.teardown import destroy as run_destroy
+from mloop.teardown import plan
 
 
 def destroy(
@@ -15,17 +19,11 @@ def destroy(
 
     mloop.toml stays: the same folder runs the whole flow again (seed 001's nuke & redeploy).
     """
-    from mloop.cli._auth import authorize
-    from mloop.teardown import destroy as run_destroy
-    from mloop.teardown import plan
-
     ws = workspace()
     authorize(ws, "admin", action="`mloop destroy`")
     before = plan(ws)
     if not yes:
         if as_json:
-            from mloop.errors import InvalidInput
-
             raise InvalidInput("mloop destroy --json needs --yes (there is no prompt to answer)")
         versions = sum(before.models.values())
         console().print(

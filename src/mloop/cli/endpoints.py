@@ -9,6 +9,7 @@ import typer
 
 from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
+from mloop.errors import InvalidInput
 
 EndpointName = typer.Argument(..., help="Endpoint name (see `mloop endpoints list`).")
 endpoints_app = typer.Typer(help="Endpoints: variants, weights, history, promote, rollback, export.",
@@ -57,7 +58,7 @@ def deploy(
     as_json: bool = JsonOption,
 ) -> None:
     """Deploy an Approved model version to an endpoint variant (servers pick it up live)."""
-    from mloop.errors import InvalidInput
+    # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
     from mloop.serving import deploy as do_deploy
 
     if shadow:
@@ -74,6 +75,7 @@ def deploy(
     if max_error_rate is not None and not 0 <= max_error_rate <= 1:
         raise InvalidInput(f"--max-error-rate is a fraction 0-1, got {max_error_rate}")
     if input_policy is not None:
+        # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
         from mloop.serving.input_policy import check_policy
 
         check_policy(input_policy, "--input-policy")
@@ -89,7 +91,7 @@ def deploy(
 
 def _deploy_shadow(endpoint: str, model: str, version: int | None, latest_approved: bool, variant: str,
                    weight: int | None, sample: float | None, endpoint_options: bool, as_json: bool) -> None:
-    from mloop.errors import InvalidInput
+    # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
     from mloop.serving import deploy_shadow
 
     if weight is not None:
@@ -111,6 +113,7 @@ def _deploy_shadow(endpoint: str, model: str, version: int | None, latest_approv
 @endpoints_app.command("list")
 def list_cmd(as_json: bool = JsonOption) -> None:
     """Every endpoint and its variants."""
+    # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
     from mloop.serving import list_endpoints
 
     rows = [{"name": e.name, "generation": e.generation, "follow": e.follow_model,
@@ -125,6 +128,7 @@ def list_cmd(as_json: bool = JsonOption) -> None:
 @endpoints_app.command("show")
 def show(endpoint: str = EndpointName, as_json: bool = JsonOption) -> None:
     """One endpoint: variants, weights, what it follows."""
+    # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
     from mloop.serving import get_endpoint
 
     emit(get_endpoint(workspace(), endpoint).to_dict(), as_json, _render_endpoint)
@@ -134,6 +138,7 @@ def show(endpoint: str = EndpointName, as_json: bool = JsonOption) -> None:
 def history_cmd(endpoint: str = EndpointName, limit: int = typer.Option(50, "--limit", help="How many (newest first)."),
                 as_json: bool = JsonOption) -> None:
     """Every configuration change, newest first (deploys, weights, promotes, rollbacks, guardrails)."""
+    # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
     from mloop.serving import history
 
     rows = history(workspace(), endpoint, limit=limit)
@@ -149,6 +154,7 @@ def set_weights_cmd(endpoint: str = EndpointName,
                     weights: list[str] = typer.Argument(..., help="VARIANT=WEIGHT ... (sum 100)"),
                     as_json: bool = JsonOption) -> None:
     """Shift traffic between variants, e.g. `production=90 canary=10`."""
+    # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
     from mloop.serving import set_weights
     from mloop.serving.endpoints import parse_weights
 
@@ -167,7 +173,7 @@ def promote_cmd(endpoint: str = EndpointName,
                                                   "instead of all the traffic; required for a shadow."),
                 as_json: bool = JsonOption) -> None:
     """Make the canary the production variant (100% of the traffic), or a shadow a canary (--weight W)."""
-    from mloop.errors import InvalidInput
+    # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
     from mloop.serving import promote
 
     if variant_arg and variant and variant_arg != variant:
@@ -184,6 +190,7 @@ def compare_cmd(endpoint: str = EndpointName,
                 threshold: float = typer.Option(0.5, "--threshold", help="Classifiers: the decision threshold."),
                 as_json: bool = JsonOption) -> None:
     """Shadows against production on the same requests: volume, errors, latency, drops, agreement."""
+    # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
     from mloop.serving import compare
 
     emit(compare(workspace(), endpoint, since=since, threshold=threshold), as_json, _render_compare)
@@ -218,6 +225,7 @@ def _num(value: float | None) -> str:
 @endpoints_app.command("rollback")
 def rollback_cmd(endpoint: str = EndpointName, as_json: bool = JsonOption) -> None:
     """Go back to the previous configuration (repeat to walk further back)."""
+    # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
     from mloop.serving import rollback
 
     ws = workspace()
@@ -228,6 +236,7 @@ def rollback_cmd(endpoint: str = EndpointName, as_json: bool = JsonOption) -> No
 @endpoints_app.command("delete")
 def delete_cmd(endpoint: str = EndpointName, as_json: bool = JsonOption) -> None:
     """Delete an endpoint with its history; a server still running for it answers 503."""
+    # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
     from mloop.serving.retire import delete_endpoint
 
     ws = workspace()
@@ -251,7 +260,7 @@ def export_cmd(
     """Write a KServe InferenceService manifest for the endpoint."""
     import yaml
 
-    from mloop.errors import InvalidInput
+    # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
     from mloop.serving.export import kserve_manifest
 
     if target != "kserve":

@@ -32,6 +32,7 @@ def start_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Start an A/B test; it is evaluated at every look (show, dashboard, the app, watch)."""
+    # deferred: imports numpy, pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.experiments import start
 
     ws = workspace()
@@ -52,6 +53,7 @@ def start_cmd(
 @experiments_app.command("show")
 def show_cmd(experiment_id: int = ExperimentId, as_json: bool = JsonOption) -> None:
     """Look at an experiment now (counts, effect, confidence sequence, always-valid p-value)."""
+    # deferred: imports numpy, pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.experiments import evaluate
 
     emit(evaluate(workspace(), experiment_id), as_json, render_report)
@@ -91,6 +93,7 @@ def list_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Experiments, newest first (the stored state; `show` takes a new look)."""
+    # deferred: imports numpy, pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.experiments import list_experiments
 
     items = list_experiments(workspace(), endpoint=endpoint, status=status)
@@ -110,6 +113,7 @@ def list_cmd(
 @experiments_app.command("stop")
 def stop_cmd(experiment_id: int = ExperimentId, as_json: bool = JsonOption) -> None:
     """Stop a running experiment without a decision (nothing is promoted)."""
+    # deferred: imports numpy, pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.experiments import stop
 
     ws = workspace()
@@ -127,6 +131,7 @@ def watch_cmd(
     """Look at every running experiment periodically (decides and promotes; Ctrl-C stops)."""
     import time
 
+    # deferred: imports numpy, pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.experiments import evaluate_running
 
     ws = workspace()

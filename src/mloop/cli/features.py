@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
+from mloop.errors import InvalidInput
+from mloop.teardown import GroupInUse, group_references, purge_group
 
 if TYPE_CHECKING:
     from mloop.features import IngestReport
@@ -37,6 +40,7 @@ def _schema_rows(spec: Any) -> list[dict[str, Any]]:
 @features_app.command("list")
 def list_cmd(as_json: bool = JsonOption) -> None:
     """List feature groups with their data version."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.features import list_groups
 
     groups = list_groups(workspace())
@@ -56,6 +60,7 @@ def list_cmd(as_json: bool = JsonOption) -> None:
 @features_app.command("show")
 def show(name: str = typer.Argument(..., help="Feature group name."), as_json: bool = JsonOption) -> None:
     """Show a group's schema and its ingestions."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.features import get_group
     from mloop.features.groups import ingestions
     from mloop.features.records import spooled_count
@@ -95,8 +100,7 @@ def create(
     as_json: bool = JsonOption,
 ) -> None:
     """Create a group from a spec file, or infer it from a CSV (prints the schema)."""
-    from mloop.cli._auth import authorize
-    from mloop.errors import InvalidInput
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.features import create_group, infer_spec, load_spec_file
 
     ws = workspace()
@@ -137,9 +141,8 @@ def delete(
 
     Refused while an endpoint, an app setting or a pipeline refers to the group, unless --force.
     """
-    from mloop.cli._auth import authorize
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.features import delete_group, get_group
-    from mloop.teardown import GroupInUse, group_references, purge_group
 
     ws = workspace()
     authorize(ws, "admin", action="`mloop features delete`")
@@ -165,13 +168,12 @@ def verify(
     as_json: bool = JsonOption,
 ) -> None:
     """Re-hash every offline Parquet file; with --repair, rebuild damaged ones from their sources."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.features.verify import OK, REPAIRED
     from mloop.features.verify import verify as run_verify
 
     ws = workspace()
     if repair:
-        from mloop.cli._auth import authorize
-
         authorize(ws, "deployer", action="`mloop features verify --repair`")
     checks = run_verify(ws, name, repair=repair)
     data = [c.to_dict() for c in checks]
@@ -207,7 +209,7 @@ def ingest(
     A group that does not exist is created from the file (its schema inferred and printed);
     pass --id COLUMN for that. A file that does not fit an existing group is refused.
     """
-    from mloop.cli._auth import authorize
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.features import ingest as run_ingest
 
     ws = workspace()
@@ -227,6 +229,7 @@ def ingest(
 def _with_progress(ws: Any, file: Path, group: str, options: dict[str, Any]) -> IngestReport:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.features import ingest as run_ingest
 
     size = file.stat().st_size if file.is_file() else 0
@@ -250,6 +253,7 @@ def _print_report(report: IngestReport, ws: Any) -> None:
                   f"{', '.join(map(str, report.repaired))} of '{report.group}' from {report.source}")
         return
     if report.created_group:
+        # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
         from mloop.features import get_group
 
         spec = get_group(ws, report.group).spec

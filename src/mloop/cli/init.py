@@ -17,6 +17,7 @@ def init(
     as_json: bool = JsonOption,
 ) -> None:
     """Create a workspace (mloop.toml and .mloop/); never overwrites existing files."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.config import init_workspace
 
     created = init_workspace(directory)
@@ -36,6 +37,7 @@ def init(
 @config_app.command("show")
 def show(as_json: bool = JsonOption) -> None:
     """Print every effective setting, its value and where it came from."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.config import load_settings
 
     loaded = load_settings()

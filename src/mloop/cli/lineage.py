@@ -35,6 +35,7 @@ def dump(
     out: Path | None = typer.Option(None, "--out", help="Write the JSON here (default: stdout)."),
 ) -> None:
     """Write a pipeline's lineage in seed 004's JSON format (the seed's local dump tool)."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop import lineage
 
     data = lineage.pipeline(workspace(), pipeline, include_latest_exec=include_latest_exec, run_id=run_id)
@@ -108,6 +109,7 @@ def show(
     as_json: bool = JsonOption,
 ) -> None:
     """Show a pipeline's latest run as a tree, coloured by step status."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop import lineage
 
     emit(lineage.pipeline(workspace(), name, run_id=run_id), as_json, _render_pipeline)
@@ -151,6 +153,7 @@ def model(
     as_json: bool = JsonOption,
 ) -> None:
     """Where a model version came from (run, data, feature groups, approvals) and where it runs."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop import lineage
 
     emit(lineage.model(workspace(), name, version), as_json, _render_model)
@@ -159,6 +162,7 @@ def model(
 @lineage_app.command("endpoint")
 def endpoint(name: str = typer.Argument(..., help="Endpoint name."), as_json: bool = JsonOption) -> None:
     """The chain behind each variant of an endpoint."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop import lineage
 
     def render(data: dict[str, Any]) -> None:
@@ -174,6 +178,7 @@ def endpoint(name: str = typer.Argument(..., help="Endpoint name."), as_json: bo
 @lineage_app.command("artifact")
 def artifact(digest: str = typer.Argument(..., help="sha256 digest."), as_json: bool = JsonOption) -> None:
     """Who produced an artifact and who used it."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop import lineage
 
     def render(data: dict[str, Any]) -> None:

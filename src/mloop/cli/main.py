@@ -13,6 +13,8 @@ import sys
 import typer
 
 from mloop import __version__
+from mloop.cli._output import print_error
+from mloop.errors import MloopError
 
 # Command modules, in help order; each exposes `register(app)`.
 COMMAND_MODULES = [
@@ -70,38 +72,27 @@ for _name in COMMAND_MODULES:
 def main() -> None:
     """Entry point: run the app; print errors as a headline and a hint, exit 1."""
     debug = "--debug" in sys.argv[1:] or bool(os.environ.get("MLOOP_DEBUG"))
-    from mloop.errors import MloopError
 
     try:
         app(prog_name="mloop")
     except MloopError as exc:
         if debug:
             raise
-        _print_error(exc.message, exc.hint)
+        print_error(exc.message, exc.hint)
         sys.exit(1)
     except KeyboardInterrupt:
-        _print_error("interrupted", None)
+        print_error("interrupted", None)
         sys.exit(130)
     except OSError as exc:
         if debug or not exc.filename:
             raise
         # A path the user gave (-o, --out, --dir...) that cannot be written or read: say which and why.
         target = f"{exc.filename} -> {exc.filename2}" if exc.filename2 else str(exc.filename)
-        _print_error(f"cannot use {target}: {exc.strerror or exc}",
+        print_error(f"cannot use {target}: {exc.strerror or exc}",
                      "Check the path: its directory must exist and be writable (or the file readable).")
         sys.exit(1)
     except Exception as exc:
         if debug:
             raise
-        _print_error(f"unexpected error: {type(exc).__name__}: {exc}", "Re-run with --debug for the traceback.")
+        print_error(f"unexpected error: {type(exc).__name__}: {exc}", "Re-run with --debug for the traceback.")
         sys.exit(1)
-
-
-def _print_error(message: str, hint: str | None) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
-    err.print(f"[bold red]error:[/] {escape(message)}")
-    if hint:
-        err.print(f"[dim]hint:[/] {escape(hint)}")

@@ -6,7 +6,9 @@ from typing import Any
 
 import typer
 
+from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, table, workspace
+from mloop.recipes.identifiers import describe_left_out
 
 models_app = typer.Typer(help="Registered models, versions and approvals.", no_args_is_help=True)
 
@@ -28,6 +30,7 @@ def _fmt(value: Any) -> str:
 @models_app.command("list")
 def list_cmd(as_json: bool = JsonOption) -> None:
     """Every registered model: versions, newest, newest Approved, pending approvals."""
+    # deferred: imports ~30 more modules at start (mloop --help time)
     from mloop import registry
 
     models = registry.list_models(workspace())
@@ -49,6 +52,7 @@ def show(
     as_json: bool = JsonOption,
 ) -> None:
     """A model's versions, or one version in detail."""
+    # deferred: imports ~30 more modules at start (mloop --help time)
     from mloop import registry
     from mloop.registry.tagsync import pending_tags
 
@@ -78,8 +82,6 @@ def show(
         if features is not None:
             out.print(f"[bold]{'features':<14}[/] " + (", ".join(map(str, features)) or "-"))
         if left_out is not None:
-            from mloop.recipes.identifiers import describe_left_out
-
             out.print(f"[bold]{'left out':<14}[/] " + describe_left_out(left_out))
         out.print(f"[bold]{'metadata':<14}[/] {meta or '-'}")
 
@@ -87,8 +89,8 @@ def show(
 
 
 def _decide(verb: str, name: str, version: int, comment: str | None, as_json: bool) -> None:
+    # deferred: imports ~30 more modules at start (mloop --help time)
     from mloop import registry
-    from mloop.cli._auth import authorize
     from mloop.registry.tagsync import spawn_drain
 
     ws = workspace()
@@ -120,7 +122,7 @@ def reject(
     as_json: bool = JsonOption,
 ) -> None:
     """Reject a version (or revoke its approval); refused while an endpoint serves it, unless --undeploy."""
-    from mloop.cli._auth import authorize
+    # deferred: imports ~30 more modules, asyncio, ssl, the model server at start (mloop --help time)
     from mloop.registry.tagsync import spawn_drain
     from mloop.serving.retire import reject_version
 
@@ -146,7 +148,7 @@ def delete(
     as_json: bool = JsonOption,
 ) -> None:
     """Delete a model version, or the whole model; refused while an endpoint serves it."""
-    from mloop.cli._auth import authorize
+    # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
     from mloop.serving.retire import delete_model
 
     ws = workspace()
@@ -163,6 +165,7 @@ def history(
     as_json: bool = JsonOption,
 ) -> None:
     """The approval audit trail: who moved which version from what to what, when and why."""
+    # deferred: imports ~30 more modules at start (mloop --help time)
     from mloop import registry
 
     items = registry.history(workspace(), name, version)
@@ -181,8 +184,8 @@ def sync(
     A version MLflow holds no registering principal for counts as registered by whoever adopts
     it (MLOOP_TOKEN's principal in token mode), so its approval needs someone else.
     """
+    # deferred: imports ~30 more modules at start (mloop --help time)
     from mloop import registry
-    from mloop.cli._auth import authorize
 
     ws = workspace()
     who = authorize(ws, "deployer", action="`mloop models sync`")
@@ -200,6 +203,7 @@ def sync_tags(
         help="Stop after this many seconds (what is left stays pending); default: until done."),
 ) -> None:
     """Bring MLflow's approval-status tags up to date with mloop's decisions (the outbox)."""
+    # deferred: imports ~30 more modules at start (mloop --help time)
     from mloop.registry.tagsync import drain_tags, pending_tags
 
     ws = workspace()
@@ -218,7 +222,7 @@ def register_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Register a KFP `Model` artifact of a run as a new PendingManualApproval version."""
-    from mloop.cli._auth import authorize
+    # deferred: imports ~30 more modules at start (mloop --help time)
     from mloop.pipelines.kfp_frontend.registry import register_from_run
 
     ws = workspace()

@@ -28,6 +28,7 @@ def drift(
 
     Exits 2 when a threshold was passed (for CI and cron), 0 otherwise.
     """
+    # deferred: imports ~30 more modules at start (mloop --help time)
     from mloop.monitoring import drift_report
     from mloop.monitoring.reference import read_reference_file
 
@@ -96,6 +97,7 @@ def retrains(
     as_json: bool = JsonOption,
 ) -> None:
     """What retrain_on_drift decided for each drift alert: a release started, or why not."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.monitoring.retrain import list_decisions
 
     found = [d.to_dict() for d in list_decisions(workspace(), model=model, limit=limit)]

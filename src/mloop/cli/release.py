@@ -8,6 +8,7 @@ import typer
 
 from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, print_json, table, workspace
+from mloop.errors import NotFound
 
 
 def _esc(text: str) -> str:
@@ -98,6 +99,7 @@ def start(
     as_json: bool = JsonOption,
 ) -> None:
     """Start a release of the checked-out commit (runs until it finishes unless --detach)."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.release import start_release
 
     ws = workspace()
@@ -123,7 +125,7 @@ def status(
     as_json: bool = JsonOption,
 ) -> None:
     """Show a release's stages; --watch follows it to the end."""
-    from mloop.errors import NotFound
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.release import get_release, list_releases, watch_release
 
     ws = workspace()
@@ -151,6 +153,7 @@ def list_(
     as_json: bool = JsonOption,
 ) -> None:
     """List releases, newest first."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.release import list_releases
 
     found = list_releases(workspace().db, endpoint=endpoint, limit=limit)
@@ -165,6 +168,7 @@ def list_(
 
 
 def _decide(verb: str, release_id: int, comment: str | None, as_json: bool) -> None:
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.release import approve_release, reject_release
 
     ws = workspace()
@@ -214,6 +218,7 @@ def resume(
     as_json: bool = JsonOption,
 ) -> None:
     """Continue a release from its first unfinished stage (finished stages are never redone)."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.release import resume_release
 
     ws = workspace()
@@ -235,6 +240,7 @@ def install_hook(
     as_json: bool = JsonOption,
 ) -> None:
     """Install a git post-commit hook that starts a release in the background on every commit."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.release import install_hook as install
 
     ws = workspace()

@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from mloop.cli._auth import authorize
-from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
+from mloop.cli._output import JsonOption, console, emit, print_error, print_json, table, workspace
+from mloop.cli.run_outcome import outcome_lines
+from mloop.errors import InvalidInput
+from mloop.pipelines import run_pipeline
+from mloop.pipelines.kfp import compile_kfp
+from mloop.pipelines.registry import builtin_pipelines, list_pipelines, load_pipeline, parse_param_args
+from mloop.pipelines.runs import parent_step
 
 if TYPE_CHECKING:
     from mloop.pipelines.runs import RunRecord
@@ -101,9 +107,6 @@ def _execute(action: Any, as_json: bool) -> RunRecord:
 def report(record: RunRecord, as_json: bool) -> None:
     """Print the outcome (status, the gate's decision, rows and features trained on) and exit
     non-zero unless the run succeeded."""
-    from mloop.cli.run_outcome import outcome_lines
-    from mloop.pipelines.runs import parent_step
-
     outcome = outcome_lines(workspace(), record)
     if as_json:
         print_json({**record.to_dict(), "outcome": outcome})
@@ -126,22 +129,19 @@ def report(record: RunRecord, as_json: bool) -> None:
                       f"`mloop runs sync-tracking {record.id}` replays it (so does the next run)")
     if record.status == "Succeeded":
         return
-    from mloop.cli.main import _print_error
 
     if record.status == "Stopped":
-        _print_error(f"run {record.id} stopped", f"Finish it with `mloop runs retry {record.id}`.")
+        print_error(f"run {record.id} stopped", f"Finish it with `mloop runs retry {record.id}`.")
         raise typer.Exit(130)
     failed = _first_failure(record)
     hint = (f"See `mloop runs logs {record.id} --step {shlex.quote(failed)}`; fix it, then "
             f"`mloop runs retry {record.id}`." if failed else None)
-    _print_error(record.error or f"run {record.id} failed", hint)
+    print_error(record.error or f"run {record.id} failed", hint)
     raise typer.Exit(1)
 
 
 def _first_failure(record: RunRecord) -> str | None:
     """The first failed step, or the innermost failed task inside it (a KFP loop's iteration)."""
-    from mloop.pipelines.runs import parent_step
-
     failed = [s.name for s in record.steps if s.status == "Failed"]
     if not failed:
         return None
@@ -170,9 +170,8 @@ def run(
     PIPELINE may also be a Kubeflow pipeline: a compiled KFP v2 YAML/JSON file, or
     `path/to/module.py:func` / `pkg.module:func` naming a `@dsl.pipeline`.
     """
-    from mloop.pipelines import run_pipeline
+    # deferred: imports ~30 more modules at start (mloop --help time)
     from mloop.pipelines.kfp_frontend import KfpPipeline
-    from mloop.pipelines.registry import load_pipeline, parse_param_args
 
     params = parse_param_args(param)
     ws = workspace()
@@ -197,10 +196,6 @@ def compile_pipeline(
     as_json: bool = JsonOption,
 ) -> None:
     """Compile a pipeline to a Kubeflow Pipelines v2 spec (every task runs `mloop step exec`)."""
-    from mloop.errors import InvalidInput
-    from mloop.pipelines.kfp import compile_kfp
-    from mloop.pipelines.registry import load_pipeline
-
     if target != "kfp":
         raise InvalidInput(f"unknown target '{target}'", hint="known: kfp")
     ws = workspace()
@@ -212,8 +207,6 @@ def compile_pipeline(
 @pipelines_app.command("list")
 def list_cmd(as_json: bool = JsonOption) -> None:
     """Every pipeline name the workspace can run and where it is defined."""
-    from mloop.pipelines.registry import builtin_pipelines, list_pipelines
-
     ws = workspace()
     builtins = builtin_pipelines()
     rows = [{"name": k, "source": v, "origin": "built-in" if builtins.get(k) == v else "mloop.toml"}
@@ -225,8 +218,6 @@ def list_cmd(as_json: bool = JsonOption) -> None:
 def show_cmd(name: str = typer.Argument(..., help="Pipeline name (see `mloop pipelines list`)."),
              as_json: bool = JsonOption) -> None:
     """A pipeline's parameters and steps."""
-    from mloop.pipelines.registry import load_pipeline
-
     graph = load_pipeline(workspace(), name).graph
     data = graph.to_dict()
     data["hash"] = graph.digest()

@@ -14,6 +14,10 @@ import math
 import tarfile
 from typing import TYPE_CHECKING, Any
 
+from mloop.errors import MloopError
+from mloop.pipelines.materializers import load_output, read_output_file
+from mloop.recipes.identifiers import describe_left_out
+
 if TYPE_CHECKING:
     from mloop.pipelines.runs import RunRecord, StepRunRecord
     from mloop.store import Workspace
@@ -22,8 +26,6 @@ DONE = ("Succeeded", "Cached")
 
 
 def _output(ws: Workspace, step: StepRunRecord) -> Any:
-    from mloop.errors import MloopError
-    from mloop.pipelines.materializers import load_output
 
     if not step.outputs:
         return None
@@ -55,8 +57,6 @@ def gate_line(ws: Workspace, record: RunRecord) -> str | None:
 
 def training_line(ws: Workspace, record: RunRecord) -> str | None:
     """`trained on N rows, K features: ...; left out: col (reason), ...` from the train step."""
-    from mloop.recipes.identifiers import describe_left_out
-
     step = next((s for s in record.steps if s.kind == "Training" and s.status in DONE), None)
     if step is None:
         return None
@@ -77,8 +77,7 @@ def _model_spec(ws: Workspace, step: StepRunRecord) -> dict[str, Any]:
     the model: that would import the estimator's library for one line of text."""
     import json
 
-    from mloop.errors import MloopError
-    from mloop.pipelines.materializers import read_output_file
+    # deferred: imports ~30 more modules at start (mloop --help time)
     from mloop.recipes.model import SPEC_FILE
 
     info = step.outputs.get("model")

@@ -9,6 +9,14 @@ import typer
 from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
 from mloop.cli.run import STYLE, ParamOption, execute_with_view, report
+from mloop.cli.run_outcome import outcome_lines
+from mloop.errors import InvalidInput, NotFound, did_you_mean
+from mloop.pipelines import clone_run, retry_run
+from mloop.pipelines import graph as g
+from mloop.pipelines.registry import parse_param_args
+from mloop.pipelines.runs import get_run, list_runs, step_logs
+from mloop.pipelines.tracksync import sync_run
+from mloop.teardown import delete_run
 
 RunId = typer.Argument(..., help="Run id (see `mloop runs list`).")
 runs_app = typer.Typer(help="Pipeline runs: list, inspect, read logs, retry, clone.",
@@ -21,9 +29,6 @@ def _counts(steps: dict[str, int]) -> str:
 
 def _run_status(status: str | None) -> str | None:
     """`--status succeeded` means Succeeded; a word that is no run status is an error, not an empty list."""
-    from mloop.errors import InvalidInput, did_you_mean
-    from mloop.pipelines import graph as g
-
     if status is None:
         return None
     known = [g.PENDING, g.EXECUTING, g.SUCCEEDED, g.FAILED, g.STOPPED]
@@ -41,8 +46,6 @@ def list_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """The newest pipeline runs."""
-    from mloop.pipelines.runs import list_runs
-
     rows = list_runs(workspace(), pipeline=pipeline, status=_run_status(status), limit=limit)
 
     def render(items: list[dict[str, Any]]) -> None:
@@ -61,8 +64,6 @@ def show_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """A run's parameters, steps (status, attempts, time, metrics) and artifacts."""
-    from mloop.pipelines.runs import get_run
-
     ws = workspace()
     record = get_run(ws, run_id)
     if step is not None:
@@ -95,7 +96,6 @@ def show_cmd(
     table(rows, ["step", "kind", "status", "attempts", "time_s", "outputs", "note"])
     if metrics:  # one metric per row: readable at 80 columns, where a metrics column is not
         table(metrics, ["step", "metric", "value"], title="metrics")
-    from mloop.cli.run_outcome import outcome_lines
 
     for line in outcome_lines(ws, record):
         out.print(line, markup=False)
@@ -103,8 +103,6 @@ def show_cmd(
 
 def _show_step(record: Any, name: str, as_json: bool) -> None:
     """One step run in full: status, message, cache, MLflow run, every output with its digest."""
-    from mloop.errors import NotFound, did_you_mean
-
     names = [s.name for s in record.steps]
     if name not in names:
         raise NotFound(f"run '{record.id}' has no step '{name}'", hint=did_you_mean(name, names))
@@ -135,8 +133,6 @@ def _show_step(record: Any, name: str, as_json: bool) -> None:
 @runs_app.command("sync-tracking")
 def sync_tracking_cmd(run_id: str = RunId, as_json: bool = JsonOption) -> None:
     """Replay a run's tracking into MLflow after the tracking server was unreachable."""
-    from mloop.pipelines.tracksync import sync_run
-
     record = sync_run(workspace(), run_id)
     if as_json:
         print_json({"run_id": record.id, "mlflow_run_id": record.mlflow_run_id,
@@ -154,8 +150,6 @@ def logs_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Captured stdout, stderr and log records of a run's steps (and tracebacks of failures)."""
-    from mloop.pipelines.runs import get_run, step_logs
-
     step = step or only
     ws = workspace()
     logs = step_logs(ws, run_id, step)
@@ -183,8 +177,6 @@ def retry_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Re-execute a failed or stopped run, reusing its succeeded steps (digests verified)."""
-    from mloop.pipelines import retry_run
-
     ws = workspace()
     who = authorize(ws, "deployer", action="`mloop runs retry`")
     record = execute_with_view(lambda **kw: retry_run(ws, run_id, workers=workers, principal=who,
@@ -201,9 +193,6 @@ def clone_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Run a run's pipeline again with changed parameters (linked to the original)."""
-    from mloop.pipelines import clone_run
-    from mloop.pipelines.registry import parse_param_args
-
     ws = workspace()
     params = parse_param_args(param)
     who = authorize(ws, "deployer", action="`mloop runs clone`")
@@ -216,8 +205,6 @@ def clone_cmd(
 @runs_app.command("delete")
 def delete_cmd(run_id: str = RunId, as_json: bool = JsonOption) -> None:
     """Delete a run's records and the artifacts only it referred to (refused while others reuse them)."""
-    from mloop.teardown import delete_run
-
     ws = workspace()
     authorize(ws, "deployer", action="`mloop runs delete`")
     removed = delete_run(ws, run_id)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from mloop.errors import InvalidInput, WorkspaceNotFound
+
 SAGEMAKER_MODEL_DIR = Path("/opt/ml/model")
 
 
@@ -27,13 +29,14 @@ def serve(
     """Serve an endpoint over HTTP: SageMaker /ping + /invocations, KServe V1 and V2, /metrics."""
     import os
 
-    from mloop.errors import InvalidInput
+    # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
     from mloop.serving.serve import check_port
     from mloop.serving.serve import serve as run
 
     if endpoint == "serve":  # SageMaker runs `<image> serve`
         endpoint = None
     if endpoint is not None:
+        # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
         from mloop.serving.endpoints import check_endpoint_name
 
         check_endpoint_name(endpoint)  # it names files under .mloop/serving: never a path
@@ -51,8 +54,8 @@ def serve(
 
 def _resolve(endpoint: str | None) -> tuple[Path | None, str | None, Path | None]:
     """(workspace root, endpoint, model dir): an endpoint of the workspace, else SageMaker's model."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.config import find_workspace, load_settings
-    from mloop.errors import InvalidInput, WorkspaceNotFound
 
     try:
         root: Path | None = find_workspace()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from mloop.auth import ensure_tokens_migrated, list_tokens
 from mloop.cli._output import console, workspace
 
 
@@ -17,6 +18,7 @@ def server(
 
     import uvicorn
 
+    # deferred: imports asyncio, ssl, the model server, uvicorn, FastAPI at start (mloop --help time)
     from mloop.serving.serve import check_port
     from mloop.serving.timeouts import uvicorn_options
     from mloop.web import create_app
@@ -28,7 +30,6 @@ def server(
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     check_port(bind_host, bind_port)
-    from mloop.auth import ensure_tokens_migrated, list_tokens
 
     ensure_tokens_migrated(ws)  # plaintext [auth.tokens] move into the database before serving
     app = create_app(ws, bind_host=bind_host)

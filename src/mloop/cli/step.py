@@ -6,8 +6,11 @@ from pathlib import Path
 
 import typer
 
-from mloop.cli._output import JsonOption, console, emit, workspace
+from mloop.auth import require
+from mloop.cli._output import JsonOption, console, emit, print_error, workspace
 from mloop.cli.run import ParamOption
+from mloop.pipelines.registry import parse_param_args
+from mloop.pipelines.stepexec import exec_step
 
 step_app = typer.Typer(help="Run single steps (used by compiled Kubeflow pipelines).",
                        no_args_is_help=True)
@@ -30,11 +33,6 @@ def exec_cmd(
     Runs as MLOOP_TOKEN's principal (a deployer: a step may register and deploy) when the
     workspace authenticates commands; the run is recorded under that principal.
     """
-    from mloop.auth import require
-    from mloop.cli.main import _print_error
-    from mloop.pipelines.registry import parse_param_args
-    from mloop.pipelines.stepexec import exec_step
-
     ws = workspace()
     who = require(ws, "deployer", action="`mloop step exec`")
     record = exec_step(ws, pipeline, run_id, step, parse_param_args(param), graph_hash=graph_hash,
@@ -43,7 +41,7 @@ def exec_cmd(
     emit(record.to_dict(), as_json, lambda d: console().print(
         f"step [bold]{d['name']}[/] of run {run_id}: {d['status']}"))
     if record.status not in ("Succeeded", "Cached", "Skipped"):
-        _print_error(f"step '{step}' {record.status}: {record.message}",
+        print_error(f"step '{step}' {record.status}: {record.message}",
                      f"See `mloop runs logs {run_id} --step {step}`.")
         raise typer.Exit(1)
 

@@ -19,6 +19,7 @@ def app_command(
     """Serve the ad-click page and JSON API; every prediction is logged to the interactions group."""
     import uvicorn
 
+    # deferred: imports asyncio, ssl, the model server, uvicorn, FastAPI at start (mloop --help time)
     from mloop.serving.serve import check_port
     from mloop.serving.timeouts import uvicorn_options
     from mloop.web.inference import create_inference_app

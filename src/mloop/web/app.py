@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from mloop import __version__
 from mloop.web import errors, security
 from mloop.web.auth import Principal, require_role
+from mloop.web.openapi import document_errors
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -83,7 +84,6 @@ def create_app(ws: Workspace, *, extra_routers: Iterable[APIRouter | ModuleType 
     app.include_router(_system_router())
     for item in [*ROUTER_MODULES, *extra_routers]:
         mount(app, item)
-    from mloop.web.openapi import document_errors
 
     document_errors(app)
     return app

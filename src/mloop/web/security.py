@@ -22,6 +22,9 @@ from typing import Any, cast
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mloop.config import load_settings
+from mloop.serving.app import app_from_env
+
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 WILDCARDS = ("0.0.0.0", "::", "")
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -165,12 +168,8 @@ def serving_app() -> ASGIApp:
     """
     import os
 
-    from mloop.serving.app import app_from_env
-
     configured: list[str] = []
     if os.environ.get("MLOOP_WORKSPACE") and not os.environ.get("_MLOOP_SERVE_MODEL_DIR"):
-        from mloop.config import load_settings
-
         configured = load_settings(Path(os.environ["MLOOP_WORKSPACE"])).settings.serving.allowed_hosts
     app = cast(ASGIApp, app_from_env())
     return guard_hosts(app, allowed_hosts(configured, os.environ.get("_MLOOP_SERVE_HOST")))

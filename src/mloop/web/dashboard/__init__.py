@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from mloop.errors import MloopError, Unauthenticated
 from mloop.http_errors import status_and_body
+from mloop.web.dashboard.render import page
 
 PAGE_MODULES = [
     "mloop.web.dashboard.login",
@@ -46,7 +47,6 @@ def register(app: FastAPI) -> None:
             assert previous is not None
             answer = previous(request, exc)
             return await answer if inspect.isawaitable(answer) else answer
-        from mloop.web.dashboard.render import page
 
         if isinstance(exc, Unauthenticated) and request.method == "GET":
             return RedirectResponse(f"/ui/login?next={request.url.path}", status_code=303)

@@ -13,8 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from mloop import serving
 from mloop.errors import MloopError
 from mloop.web.dashboard import session
+from mloop.web.dashboard.experiments import experiment_panel
 from mloop.web.dashboard.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -76,7 +78,6 @@ def live_stats(endpoint: str, url: str | None) -> dict[str, dict[str, Any]]:
 
 @router.get("/ui/endpoints", response_class=HTMLResponse)
 def endpoints_page(request: Request) -> HTMLResponse:
-    from mloop import serving
 
     session.principal(request, "viewer")
     ws = request.app.state.ws
@@ -93,14 +94,11 @@ def endpoint_page(request: Request, name: str) -> HTMLResponse:
 def _endpoint(request: Request, name: str, flash: str | None = None, kind: str | None = None,
               status_code: int = 200) -> HTMLResponse:
     """The endpoint page; `flash` comes from this server (an action's outcome), never the URL."""
-    from mloop import serving
-
     who = session.principal(request, "viewer")
     ws = request.app.state.ws
     endpoint = serving.get_endpoint(ws, name)
     url = serving.served_url(ws, name)
     events = serving.history(ws, name, limit=50)
-    from mloop.web.dashboard.experiments import experiment_panel
 
     return page(request, "endpoint.html", active="endpoints", endpoint=endpoint, url=url,
                 stats=live_stats(name, url), events=events, can_deploy=who.can("deployer"),
@@ -119,7 +117,6 @@ def _weight(variant: str, raw: str) -> int:
 
 @router.post("/ui/endpoints/{name}/action", response_model=None)
 async def endpoint_action(request: Request, name: str) -> HTMLResponse | RedirectResponse:
-    from mloop import serving
 
     form = await request.form()
     session.check_csrf(request, str(form.get("csrf", "")))

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from mloop.errors import MloopError
+
 WIDTH, HEIGHT, PAD = 560, 180, 36
 
 
 def experiment_panel(ws: Any, endpoint: str) -> dict[str, Any] | None:
     """The running experiment of `endpoint` after a look (else its latest one, as it ended)."""
-    from mloop.errors import MloopError
+    # deferred: imports numpy (the servers start without it)
     from mloop.experiments import evaluate, list_experiments
 
     found = list_experiments(ws, endpoint=endpoint, status="running", limit=1) or \

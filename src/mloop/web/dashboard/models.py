@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from mloop import registry, serving
 from mloop.errors import MloopError
+from mloop.serving.retire import reject_version
 from mloop.web.dashboard import session
 from mloop.web.dashboard.render import page
 
@@ -24,7 +26,6 @@ DONE = ("approved", "rejected")
 
 
 def _queue(ws: Workspace) -> list[ModelVersion]:
-    from mloop import registry
 
     pending: list[ModelVersion] = []
     for model in registry.list_models(ws):
@@ -40,8 +41,6 @@ def models_page(request: Request) -> HTMLResponse:
 
 def _models(request: Request, flash: str | None = None, kind: str | None = None) -> HTMLResponse:
     """The models page; a refused decision shows `flash` (never taken from the URL)."""
-    from mloop import registry
-
     who = session.principal(request, "viewer")
     ws = request.app.state.ws
     return page(request, "models.html", active="models", models=registry.list_models(ws),
@@ -51,7 +50,6 @@ def _models(request: Request, flash: str | None = None, kind: str | None = None)
 
 @router.get("/ui/models/{name}", response_class=HTMLResponse)
 def model_page(request: Request, name: str) -> HTMLResponse:
-    from mloop import registry
 
     who = session.principal(request, "viewer")
     ws = request.app.state.ws
@@ -65,8 +63,6 @@ def model_page(request: Request, name: str) -> HTMLResponse:
 
 def _deployments(ws: Workspace, name: str) -> dict[int, list[str]]:
     """version -> ['endpoint/variant', ...] where it serves now."""
-    from mloop import serving
-
     out: dict[int, list[str]] = {}
     for endpoint in serving.list_endpoints(ws):
         for variant in endpoint.variants:
@@ -78,7 +74,6 @@ def _deployments(ws: Workspace, name: str) -> dict[int, list[str]]:
 @router.post("/ui/models/{name}/{version}/decision", response_model=None)
 def decide(request: Request, name: str, version: int, decision: str = Form(...),
            comment: str = Form(""), csrf: str = Form("")) -> HTMLResponse | RedirectResponse:
-    from mloop import registry
 
     session.check_csrf(request, csrf)
     who = session.principal(request, "approver")
@@ -87,7 +82,6 @@ def decide(request: Request, name: str, version: int, decision: str = Form(...),
         response = _models(request, flash=f"unknown decision '{decision}'; approve or reject", kind="error")
         response.status_code = 400  # bad input is 4xx, like every other refused form
         return response
-    from mloop.serving.retire import reject_version  # refuses while an endpoint serves the version
 
     action = registry.approve if decision == "approve" else reject_version
     try:

@@ -12,7 +12,10 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
+from mloop import features
+from mloop.alerts import list_alerts
 from mloop.errors import MloopError, NotFound
+from mloop.release import approve_release, list_releases, reject_release
 from mloop.web.dashboard import session
 from mloop.web.dashboard.render import page
 
@@ -28,8 +31,6 @@ def releases_page(request: Request) -> HTMLResponse:
 def _releases(request: Request, flash: str | None = None, kind: str | None = None,
               status_code: int = 200) -> HTMLResponse:
     """The releases page; a refused decision shows `flash` (never taken from the URL)."""
-    from mloop.release import list_releases
-
     who = session.principal(request, "viewer")
     releases = list_releases(request.app.state.ws.db, limit=50)
     active = any(not r.finished for r in releases)
@@ -41,7 +42,6 @@ def _releases(request: Request, flash: str | None = None, kind: str | None = Non
 @router.post("/ui/releases/{release_id}/decision", response_model=None)
 def release_decision(request: Request, release_id: int, decision: str = Form(...), comment: str = Form(""),
                      csrf: str = Form("")) -> HTMLResponse | RedirectResponse:
-    from mloop.release import approve_release, reject_release
 
     session.check_csrf(request, csrf)
     who = session.principal(request, "approver")
@@ -56,8 +56,6 @@ def release_decision(request: Request, release_id: int, decision: str = Form(...
 
 def _hourly(ws: Any, group: str) -> tuple[list[tuple[str, int]], int]:
     """Records per hour (newest 48 hours that have any) and the total, from a feature group."""
-    from mloop import features
-
     try:
         frame = features.extract(ws, group, history=True)
     except MloopError:
@@ -86,7 +84,6 @@ def _reports(ws: Any) -> list[dict[str, Any]]:
 
 @router.get("/ui/monitoring", response_class=HTMLResponse)
 def monitoring_page(request: Request) -> HTMLResponse:
-    from mloop.alerts import list_alerts
 
     session.principal(request, "viewer")
     ws = request.app.state.ws

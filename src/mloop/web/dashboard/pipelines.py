@@ -7,6 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from mloop import lineage
+from mloop.pipelines import list_pipelines, list_runs, queries
+from mloop.web import redact
 from mloop.web.dashboard import session
 from mloop.web.dashboard.layout import NODE_H, NODE_W, layered
 from mloop.web.dashboard.render import page
@@ -16,12 +19,9 @@ router = APIRouter(include_in_schema=False)
 
 def pipeline_rows(ws: Any) -> list[dict[str, Any]]:
     """Every known pipeline with its newest run (or none)."""
-    from mloop.pipelines import list_pipelines, queries
-
     with ws.db.begin() as conn:
         recorded = queries.recorded_names(conn)
         counts = queries.run_counts(conn)
-    from mloop.pipelines import list_runs
 
     rows = []
     for name in sorted(recorded | set(list_pipelines(ws))):  # declared ones show before they run
@@ -55,9 +55,6 @@ def graph_view(data: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/ui/pipelines/{name}", response_class=HTMLResponse)
 def pipeline_page(request: Request, name: str, run: str | None = None) -> HTMLResponse:
-    from mloop import lineage
-    from mloop.pipelines import list_runs
-    from mloop.web import redact
 
     who = session.principal(request, "viewer")
     ws = request.app.state.ws

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from mloop.web import redact
 from mloop.web.dashboard import session
 
 NAV = [
@@ -48,8 +49,6 @@ def _env() -> Any:
 
 def _failure(text: Any, who: Any) -> Any:
     """A step or run error as this caller may read it (generic without a token)."""
-    from mloop.web import redact
-
     return text if who is not None and who.authenticated else redact.failure(text)
 
 

@@ -17,6 +17,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from mloop.errors import InvalidInput, MloopError
+from mloop.pipelines import detached, get_run, list_runs
+from mloop.pipelines.locations import check_locations
+from mloop.pipelines.registry import resolve_params
+from mloop.pipelines.runs import new_run_id, run_graph
 from mloop.store.timestamps import as_utc
 from mloop.web.dashboard import session
 from mloop.web.dashboard.render import STATUS, page
@@ -27,8 +31,6 @@ SINCE = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(day
 
 def _compare(ws: Any, ids: list[str]) -> dict[str, Any]:
     """Parameters and metrics of the chosen runs, keyed for a side-by-side table and a chart."""
-    from mloop.pipelines import get_run
-
     chosen = [get_run(ws, run_id) for run_id in ids[:8]]
     params = sorted({k for r in chosen for k in r.params})
     metrics: dict[str, dict[str, float]] = {}
@@ -42,7 +44,6 @@ def _compare(ws: Any, ids: list[str]) -> dict[str, Any]:
 
 @router.get("/ui/runs", response_class=HTMLResponse)
 def runs_page(request: Request, pipeline: str = "", status: str = "", since: str = "") -> HTMLResponse:
-    from mloop.pipelines import list_runs
 
     who = session.principal(request, "viewer")
     ws = request.app.state.ws
@@ -62,10 +63,6 @@ def runs_page(request: Request, pipeline: str = "", status: str = "", since: str
 
 @router.post("/ui/runs/{run_id}/action", response_model=None)
 async def run_action(request: Request, run_id: str) -> HTMLResponse | RedirectResponse:
-    from mloop.pipelines import detached, get_run
-    from mloop.pipelines.locations import check_locations
-    from mloop.pipelines.registry import resolve_params
-    from mloop.pipelines.runs import new_run_id, run_graph
 
     form = await request.form()
     session.check_csrf(request, str(form.get("csrf", "")))
@@ -104,8 +101,6 @@ def run_page(request: Request, run_id: str) -> HTMLResponse:
 
 def _run(request: Request, run_id: str, flash: str | None = None, kind: str | None = None) -> HTMLResponse:
     """The run page; a refused action shows `flash` (never taken from the URL)."""
-    from mloop.pipelines import get_run
-
     who = session.principal(request, "viewer")
     run = get_run(request.app.state.ws, run_id)
     return page(request, "run.html", active="runs", run=run, can_run=who.can("deployer"),

@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
-from mloop.errors import MloopError
+from mloop.errors import InvalidInput, MloopError
+from mloop.features.records import flush_failures
+from mloop.serving.errors import PayloadTooLarge
+from mloop.web import security
+from mloop.web.errors import install
+from mloop.web.inference.endpoint import EndpointClient
+from mloop.web.inference.resolve import resolve_endpoint
 from mloop.web.inference.schemas import (
     CATEGORIES,
     AdClickRecord,
@@ -26,6 +32,8 @@ from mloop.web.inference.schemas import (
     Prediction,
     PredictResponse,
 )
+from mloop.web.inference.service import InferenceService
+from mloop.web.inference.store import InteractionStore
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -64,11 +72,6 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
     Raises:
         ConfigError: no endpoint configured; NotFound: an unknown endpoint name.
     """
-    from mloop.web.inference.endpoint import EndpointClient
-    from mloop.web.inference.resolve import resolve_endpoint
-    from mloop.web.inference.service import InferenceService
-    from mloop.web.inference.store import InteractionStore
-
     cfg = settings or ws.settings.app
     given = endpoint or cfg.endpoint
     url, model_name = resolve_endpoint(ws, given, cfg.model_name)
@@ -101,7 +104,6 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
     _add_routes(app)
     from fastapi.staticfiles import StaticFiles
 
-    from mloop.web import security
 
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(security.JsonOnly)
@@ -114,6 +116,7 @@ def _watch_experiments(ws: Workspace, endpoint: str | None, cfg: AppSettings) ->
     outcomes arrive, as the model server is where guardrails watch errors and latency."""
 
     async def loop() -> None:
+        # deferred: imports numpy (the servers start without it)
         from mloop.experiments import evaluate_running
 
         while True:
@@ -137,7 +140,6 @@ def _add_routes(app: FastAPI) -> None:
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> dict[str, Any]:
-        from mloop.features.records import flush_failures
 
         service = _service(request)
         failing = flush_failures()  # logged interactions piling up in the spool, unflushed
@@ -161,8 +163,6 @@ def _add_routes(app: FastAPI) -> None:
 
 async def _read_body(request: Request, limit: int) -> bytes:
     """The body, refused (413) past `limit` bytes before it is all in memory, let alone parsed."""
-    from mloop.serving.errors import PayloadTooLarge
-
     hint = "Send fewer records per call (setting serving.max_body_bytes)."
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
@@ -177,7 +177,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def _json_body(request: Request) -> Any:
-    from mloop.errors import InvalidInput
 
     raw = await _read_body(request, request.app.state.max_body)
     if not raw.strip():
@@ -193,7 +192,6 @@ async def _json_body(request: Request) -> Any:
 def _parse_records(body: Any, max_records: int) -> tuple[list[AdClickRecord], bool]:
     from pydantic import ValidationError
 
-    from mloop.errors import InvalidInput
 
     records = body.get("records") if isinstance(body, dict) else body
     if isinstance(records, list) and len(records) > max_records:  # counted before any is validated
@@ -250,7 +248,6 @@ def _describe(errors: list[Any]) -> str:
 
 
 def _install_errors(app: FastAPI) -> None:
-    from mloop.web.errors import install
 
     # The house shape (request ids, 404/405 bodies, 500 without a traceback); a body failing its
     # schema is a record failing validation: InvalidRecord's code and status.

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mloop.errors import ConfigError, NotFound
+from mloop.errors import ConfigError, NotFound, did_you_mean
+from mloop.serving import list_endpoints, served_url
+from mloop.serving.endpoints import find_endpoint
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -27,9 +29,6 @@ def resolve_endpoint(ws: Workspace, endpoint: str | None, model_name: str | None
 
 
 def _announced_url(ws: Workspace, name: str) -> str:
-    from mloop.errors import did_you_mean
-    from mloop.serving import list_endpoints, served_url
-    from mloop.serving.endpoints import find_endpoint
 
     url = served_url(ws, name)
     if url:

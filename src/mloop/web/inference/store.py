@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from mloop.errors import Conflict, NotFound
+from mloop.features import create_group, get_group, get_online, put_records
+from mloop.features.schema import Feature, FeatureGroupSpec
 from mloop.store.locks import file_lock
 from mloop.web.inference.schemas import CATEGORIES
 
@@ -43,8 +46,6 @@ class InteractionStore:
 
     def ensure_groups(self) -> None:
         """Create the interactions and feedback groups unless they exist."""
-        from mloop.features import get_group
-
         ensure_group(self.ws, self.interactions_group, INTERACTION_COLUMNS,
                      "Predictions served by the inference app (one row per request id).")
         ensure_group(self.ws, self.feedback_group, FEEDBACK_COLUMNS,
@@ -54,12 +55,10 @@ class InteractionStore:
         self.logs_input_issues = "input_issues" in columns
 
     def write_interactions(self, rows: list[dict[str, Any]]) -> None:
-        from mloop.features import put_records
 
         put_records(self.ws, self.interactions_group, rows)
 
     def write_feedback(self, rows: list[dict[str, Any]]) -> None:
-        from mloop.features import put_records
 
         put_records(self.ws, self.feedback_group, rows)
 
@@ -77,7 +76,6 @@ class InteractionStore:
 
 
 def _online(ws: Workspace, group: str, request_id: str) -> dict[str, Any] | None:
-    from mloop.features import get_online
 
     found = get_online(ws, group, [request_id])
     return found.get(request_id) or None
@@ -85,10 +83,6 @@ def _online(ws: Workspace, group: str, request_id: str) -> dict[str, Any] | None
 
 def ensure_group(ws: Workspace, name: str, columns: dict[str, str], description: str) -> None:
     """Create feature group `name` keyed by `request_id` with `event_time`, unless it exists."""
-    from mloop.errors import Conflict, NotFound
-    from mloop.features import create_group, get_group
-    from mloop.features.schema import Feature, FeatureGroupSpec
-
     try:
         get_group(ws, name)
         return

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from fastapi import APIRouter, Depends, Query, Response
 
+from mloop import lineage
 from mloop.errors import MloopError, NotFound
+from mloop.lineage.schema import component
 from mloop.web import redact
 from mloop.web.app import get_workspace
 from mloop.web.auth import Principal, require_role
@@ -43,7 +45,6 @@ def _seed_error(status: int, message: str, exc: MloopError | None = None) -> Res
 
 
 def _schema(name: str) -> dict[str, Any]:
-    from mloop.lineage.schema import component
 
     return component(name)
 
@@ -77,7 +78,6 @@ def get_lineage(
     ws: Workspace = Depends(get_workspace),
     who: Principal = Depends(viewer),
 ) -> Response:
-    from mloop import lineage
 
     if not pipeline or not pipeline.strip():
         return _seed_error(400, PIPELINE_REQUIRED)
@@ -99,7 +99,6 @@ def get_lineage(
 def get_model_lineage(
     name: str, version: int, ws: Workspace = Depends(get_workspace), who: Principal = Depends(viewer)
 ) -> Response:
-    from mloop import lineage
 
     return _json(redact.for_caller(lineage.model(ws, name, version), who.authenticated))
 
@@ -112,7 +111,6 @@ def get_model_lineage(
 def get_endpoint_lineage(
     name: str, ws: Workspace = Depends(get_workspace), who: Principal = Depends(viewer)
 ) -> Response:
-    from mloop import lineage
 
     return _json(redact.for_caller(lineage.endpoint(ws, name), who.authenticated))
 
@@ -125,6 +123,5 @@ def get_endpoint_lineage(
 def get_artifact_lineage(
     digest: str, ws: Workspace = Depends(get_workspace), who: Principal = Depends(viewer)
 ) -> Response:
-    from mloop import lineage
 
     return _json(redact.for_caller(lineage.artifact(ws, digest), who.authenticated))

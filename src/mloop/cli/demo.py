@@ -19,7 +19,7 @@ def demo(
     as_json: bool = JsonOption,
 ) -> None:
     """Run the showcase: every capability of mloop, end to end, with what it did and where."""
-    # deferred: imports every demo chapter (MLflow, pandas, FastAPI) at start (mloop --help time)
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.demo import run_demo
 
     summary = run_demo(directory, only=only or None, quiet=as_json)

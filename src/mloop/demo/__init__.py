@@ -14,6 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop.auth import create_token
+from mloop.config import init_workspace
+from mloop.errors import InvalidInput, did_you_mean
+from mloop.store import open_workspace
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -60,7 +65,6 @@ class DemoContext:
 def _select(only: list[str] | None) -> list[tuple[str, str]]:
     if not only:
         return CHAPTERS
-    from mloop.errors import InvalidInput, did_you_mean
 
     names = [name for name, _ in CHAPTERS]
     for name in only:
@@ -89,13 +93,9 @@ def run_demo(
     """
     from rich.console import Console
 
-    from mloop.config import init_workspace
-    from mloop.store import open_workspace
 
     chapters = _select(only)
     if directory is not None and Path(directory).is_dir() and any(Path(directory).iterdir()):
-        from mloop.errors import InvalidInput
-
         raise InvalidInput(f"{directory} is not empty; the demo makes its own workspace in a fresh directory",
                            hint="Pick a new --dir (it is created), or leave --dir out for a temporary one.")
     root = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="mloop-demo-"))
@@ -135,7 +135,6 @@ def _demo_tokens(ws: Any) -> dict[str, str]:
     ignored by git), so neither `mloop.toml` nor the demo's output holds one."""
     import os
 
-    from mloop.auth import create_token
 
     tokens = {role: create_token(ws, f"demo-{role}", role, created_by="demo", note="mloop demo")[0]
               for role in ("viewer", "approver", "deployer", "admin")}

@@ -6,6 +6,10 @@ from typing import Any
 
 from mloop.demo import DemoContext
 from mloop.demo.processes import start_mloop, wait_for
+from mloop.demo.traffic import send_users, users
+from mloop.errors import NotFound
+from mloop.features import extract
+from mloop.serving import list_endpoints, served_url
 
 TITLE = "Inference app: predictions logged with version and variant, feedback joined later"
 NEEDS: tuple[str, ...] = ("features", "pipelines", "serving")
@@ -14,9 +18,6 @@ USERS = 300
 
 def endpoint_of(ctx: DemoContext) -> tuple[str, str]:
     """(endpoint name, URL) of the model server the serving chapter started."""
-    from mloop.errors import NotFound
-    from mloop.serving import list_endpoints, served_url
-
     name = ctx.state.get("endpoint") or ctx.state.get("serving_endpoint")
     names = [name] if name else [e.name for e in list_endpoints(ctx.workspace)]
     for candidate in names:
@@ -28,8 +29,6 @@ def endpoint_of(ctx: DemoContext) -> tuple[str, str]:
 
 
 def run(ctx: DemoContext) -> None:
-    from mloop.demo.traffic import send_users, users
-    from mloop.features import extract
 
     ws = ctx.workspace
     name, endpoint_url = endpoint_of(ctx)
@@ -66,7 +65,6 @@ def _show_logs(ctx: DemoContext, interactions: Any, feedback: Any) -> None:
 def _show_errors(ctx: DemoContext, url: str) -> None:
     import httpx
 
-    from mloop.demo.traffic import users
 
     record = users(1, seed=3)[0]
     res = httpx.post(f"{url}/api/predict", json={**record, "age": -4}, timeout=10)

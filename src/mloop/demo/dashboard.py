@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from mloop import registry
 from mloop.demo import DemoContext
 
 TITLE = "Dashboard: pipelines, runs, models, endpoints, releases and monitoring in the browser"
@@ -38,8 +39,6 @@ def _csrf(html: str) -> str:
 
 def _approve_pending(ctx: DemoContext, http: object) -> None:
     """Approve one waiting version through the dashboard's form (same rules as the CLI)."""
-    from mloop import registry
-
     ws = ctx.workspace
     waiting = [v for m in registry.list_models(ws) if m.pending
                for v in registry.versions(ws, m.name) if v.status == registry.PENDING]

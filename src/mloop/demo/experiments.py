@@ -18,8 +18,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from mloop import registry, serving
 from mloop.demo import DemoContext
 from mloop.demo.processes import wait_for
+from mloop.demo.serving import _answer
+from mloop.demo.traffic import send_users, users
+from mloop.web.inference.store import InteractionStore
 
 if TYPE_CHECKING:
     from mloop.web.inference.store import InteractionStore
@@ -35,8 +39,8 @@ SHADOW_USERS = 150  # real requests through the app while the challenger is a sh
 
 
 def run(ctx: DemoContext) -> None:
-    from mloop import experiments, serving
-    from mloop.web.inference.store import InteractionStore
+    # deferred: imports numpy (loaded when this chapter runs)
+    from mloop import experiments
 
     ws = ctx.workspace
     endpoint = ctx.state["app_endpoint"]
@@ -64,9 +68,6 @@ def run(ctx: DemoContext) -> None:
 
 def _shadow_first(ctx: DemoContext, endpoint: str, model: str, version: int) -> None:
     """The challenger sees copies of real requests through the app, answers none, and is compared."""
-    from mloop import serving
-    from mloop.demo.traffic import send_users, users
-
     serving.deploy_shadow(ctx.workspace, endpoint, model, variant="canary", version=version)
     ctx.did(f"deployed {model} v{version} as a shadow: it gets a copy of every request, after the answer",
             f"mloop deploy {endpoint} --model {model} --version {version} --variant canary --shadow")
@@ -93,8 +94,6 @@ def _shadow_first(ctx: DemoContext, endpoint: str, model: str, version: int) -> 
 def _challenger(ctx: DemoContext, model: str, serving_version: int) -> int:
     """The version the monitoring chapter retrained on the loop (approved here), else the other
     approved version the serving chapter made."""
-    from mloop import registry
-
     ws = ctx.workspace
     retrained = ctx.state.get("retrained_version")
     if retrained and ctx.state.get("retrained_status") == "PendingManualApproval":
@@ -111,6 +110,7 @@ def _run_until_decided(ctx: DemoContext, store: InteractionStore, exp_id: int, e
                        rates: dict[str, float], seed: int) -> dict[str, Any]:
     import numpy as np
 
+    # deferred: imports numpy (loaded when this chapter runs)
     from mloop import experiments
 
     rng = np.random.default_rng(seed)
@@ -131,7 +131,6 @@ def _scored_users(ctx: DemoContext, arms: list[dict[str, Any]], seed: int) -> di
     server (pinned to the variant with a deployer's token): the log reads like the app's."""
     import httpx
 
-    from mloop.demo.traffic import users
 
     records = users(BATCH, seed=seed)
     headers = {"Authorization": f"Bearer {ctx.state['tokens']['deployer']}"}
@@ -190,7 +189,8 @@ def _show(ctx: DemoContext, report: dict[str, Any]) -> None:
 
 def _aa(ctx: DemoContext, store: InteractionStore, endpoint: str, model: str) -> None:
     """Both variants serve the same version: the test must not find a winner."""
-    from mloop import experiments, serving
+    # deferred: imports numpy (loaded when this chapter runs)
+    from mloop import experiments
 
     ws = ctx.workspace
     version = serving.get_endpoint(ws, endpoint).variant("production").model_version
@@ -207,7 +207,6 @@ def _served_version(ctx: DemoContext) -> str:
     """The model version the model server answers with now (it follows the endpoint's changes)."""
     import httpx
 
-    from mloop.demo.serving import _answer
 
     with httpx.Client(base_url=str(ctx.state["endpoint_url"]), timeout=10) as http:
         versions = {_answer(http)[1] for _ in range(10)}

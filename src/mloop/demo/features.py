@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from mloop.demo import DemoContext
+from mloop.features import build_training_set, create_group, data_version, extract, get_online, ingest, put_records
+from mloop.recipes.datasets.ad_clicks import ad_clicks, ad_clicks_spec, write_broken_csv
+from mloop.recipes.datasets.seed_file import write_seed_shaped_csv
 
 TITLE = "Features: validated ingest, quarantine, snapshot, online reads, point-in-time join"
 NEEDS: tuple[str, ...] = ("workspace",)
@@ -11,16 +14,6 @@ SEED_GROUP = "ad-clicks-seed-shaped"
 
 
 def run(ctx: DemoContext) -> None:
-    from mloop.features import (
-        build_training_set,
-        create_group,
-        data_version,
-        extract,
-        get_online,
-        ingest,
-        put_records,
-    )
-    from mloop.recipes.datasets.ad_clicks import ad_clicks, ad_clicks_spec, write_broken_csv
 
     ws = ctx.workspace
     csv_path = ws.root / "data" / "ad_click_dataset.csv"
@@ -60,9 +53,6 @@ def run(ctx: DemoContext) -> None:
 
 def _seed_shaped(ctx: DemoContext) -> None:
     """The seed's own kind of file: the group is created from it, and the report says what is odd."""
-    from mloop.features import ingest
-    from mloop.recipes.datasets.seed_file import write_seed_shaped_csv
-
     path = write_seed_shaped_csv(ctx.workspace.root / "data" / "ad_click_dataset_seed_shaped.csv")
     report = ingest(ctx.workspace, path, SEED_GROUP, id_column="id")
     ctx.did(f"ingested a seed-shaped file (repeated ids, no event time, ages as 22.0) into the new group "

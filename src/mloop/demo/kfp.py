@@ -12,7 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mloop import registry, serving
 from mloop.demo import DemoContext
+from mloop.demo.processes import start_mloop, wait_for
+from mloop.pipelines import run_pipeline
+from mloop.recipes.datasets.housing import SYNTHETIC_LABEL, housing
 
 TITLE = ("Kubeflow: the course's KFP pipeline (housing, SYNTHETIC rows) runs locally into the registry "
          "and an endpoint")
@@ -25,9 +29,6 @@ PARAMS = {"data_path": "housing-synthetic.csv", "n_estimators": 15, "max_depth":
 
 
 def run(ctx: DemoContext) -> None:
-    from mloop import registry
-    from mloop.pipelines import run_pipeline
-    from mloop.recipes.datasets.housing import SYNTHETIC_LABEL, housing
 
     if not EXAMPLE.is_file():  # an installed wheel has no examples/
         ctx.say(f"[yellow]skipped:[/] {EXAMPLE} is not here (run the demo from a source checkout)")
@@ -55,8 +56,6 @@ def _serve(ctx: DemoContext, version: int, raw: Any) -> None:
     """Approve, deploy, `mloop serve`, predict: the KFP-authored model like any other."""
     import httpx
 
-    from mloop import registry, serving
-    from mloop.demo.processes import start_mloop, wait_for
 
     ws = ctx.workspace
     registry.approve(ws, MODEL, version, principal=ws.settings.principal,

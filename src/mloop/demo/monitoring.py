@@ -6,7 +6,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from mloop import lineage, registry
 from mloop.demo import DemoContext
+from mloop.demo.pipelines import AD_CLICK_PARAMS
+from mloop.demo.traffic import send_users, users
+from mloop.features import flush_records
+from mloop.monitoring import drift_report
+from mloop.pipelines import run_pipeline
 
 TITLE = "Monitoring: drift vs the training data, an alert, retraining on logged interactions"
 NEEDS: tuple[str, ...] = ("features", "pipelines", "serving", "app")
@@ -14,8 +20,6 @@ SHIFTED_USERS = 200
 
 
 def run(ctx: DemoContext) -> None:
-    from mloop.demo.traffic import send_users, users
-    from mloop.monitoring import drift_report
 
     ws = ctx.workspace
     endpoint, url = ctx.state["app_endpoint"], ctx.state["app_url"]
@@ -51,10 +55,6 @@ def _show(ctx: DemoContext, report: Any, what: str) -> None:
 
 
 def _retrain(ctx: DemoContext) -> None:
-    from mloop import registry
-    from mloop.demo.pipelines import AD_CLICK_PARAMS
-    from mloop.features import flush_records
-    from mloop.pipelines import run_pipeline
 
     ws = ctx.workspace
     app = ws.settings.app
@@ -83,7 +83,6 @@ def _retrain(ctx: DemoContext) -> None:
 
 
 def _show_lineage(ctx: DemoContext, run_id: str) -> None:
-    from mloop import lineage
 
     graph = lineage.pipeline(ctx.workspace, "ad-click-ctr", run_id=run_id)
     node = next(n for n in graph["graph"]["nodes"] if n["id"] == "join_interactions")

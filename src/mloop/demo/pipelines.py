@@ -5,7 +5,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from mloop.alerts import list_alerts
 from mloop.demo import DemoContext
+from mloop.errors import MloopError
+from mloop.features import create_group, data_version, flush_records, ingest, list_groups
+from mloop.pipelines import load_artifact, run_pipeline
+from mloop.recipes.datasets.ad_clicks import ad_clicks, ad_clicks_spec
 
 if TYPE_CHECKING:
     from mloop.pipelines import RunRecord
@@ -43,7 +48,6 @@ def run(ctx: DemoContext) -> None:
     alert = failing.step("alert")
     ctx.did(f"with auc_threshold=0.99 the gate failed: register Skipped, alert {alert.status}",
             "mloop alerts list")
-    from mloop.alerts import list_alerts
 
     latest = list_alerts(ws, limit=1)[0]
     ctx.say(f"[yellow]alert #{latest.id} ({latest.severity})[/]: {latest.title}")
@@ -66,9 +70,6 @@ def run(ctx: DemoContext) -> None:
 
 def _more_clicks(ctx: DemoContext) -> None:
     """Top the feature group up to ~20k impressions (a new data version: extract re-runs)."""
-    from mloop.features import create_group, data_version, flush_records, ingest, list_groups
-    from mloop.recipes.datasets.ad_clicks import ad_clicks, ad_clicks_spec
-
     ws = ctx.workspace
     if GROUP not in {g.name for g in list_groups(ws)}:
         create_group(ws, ad_clicks_spec(GROUP))
@@ -82,7 +83,6 @@ def _more_clicks(ctx: DemoContext) -> None:
 
 
 def _run(ctx: DemoContext, name: str, params: dict[str, Any]) -> RunRecord:
-    from mloop.pipelines import run_pipeline
 
     started = time.perf_counter()
     record = run_pipeline(ctx.workspace, name, params)
@@ -94,14 +94,11 @@ def _run(ctx: DemoContext, name: str, params: dict[str, Any]) -> RunRecord:
         took_step = f"{step.duration_s:.2f} s" if step.duration_s else ""
         ctx.say(f"  [{colour}]{step.status:<9}[/] {step.name:<20} {took_step}")
     if record.status != "Succeeded":
-        from mloop.errors import MloopError
-
         raise MloopError(f"pipeline {name} ended {record.status}: {record.error}",
                          hint=f"mloop runs logs {record.id}")
     return record
 
 
 def _registered(ctx: DemoContext, record: RunRecord) -> dict[str, Any]:
-    from mloop.pipelines import load_artifact
 
     return dict(load_artifact(ctx.workspace, record.id, "register", "output"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from mloop import registry, tracking
 from mloop.demo import DemoContext
+from mloop.errors import MloopError
 
 TITLE = "Registry: MLflow model versions with a manual-approval workflow"
 NEEDS: tuple[str, ...] = ()
@@ -10,8 +12,6 @@ MODEL = "demo-classifier"
 
 
 def run(ctx: DemoContext) -> None:
-    from mloop import registry, tracking
-    from mloop.errors import MloopError
 
     ws = ctx.workspace
     run_id, uri, auc = _train_and_log(ctx)
@@ -52,7 +52,7 @@ def _train_and_log(ctx: DemoContext) -> tuple[str, str, float]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
-    from mloop import tracking
+    # deferred: imports MLflow, pandas (loaded when this chapter runs)
     from mloop.tracking.wrappers import log_estimator
 
     x = _rows(400)

@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.demo import DemoContext
 from mloop.demo.processes import free_port, start_mloop
+from mloop.errors import MloopError
+from mloop.release import approve_release, get_release, install_hook, list_releases
+from mloop.release.project_template import PIPELINE_MODULE, SOURCE, VERIFY_RECORD
+from mloop.store import open_workspace
 
 if TYPE_CHECKING:
     from mloop.release import Release
@@ -23,7 +27,6 @@ TIMEOUT_S = 240.0
 
 
 def run(ctx: DemoContext) -> None:
-    from mloop.release import approve_release, install_hook
 
     root = ctx.workspace.root
     port = free_port()
@@ -56,14 +59,11 @@ def _git(root: Path, *args: str, edit: Any = None) -> str:
         edit()
     result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
-        from mloop.errors import MloopError
-
         raise MloopError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
     return result.stdout.strip()
 
 
 def _release_toml(port: int, trees: int) -> str:
-    from mloop.release.project_template import PIPELINE_MODULE, VERIFY_RECORD
 
     record = ", ".join(f"{k} = {json.dumps(v)}" for k, v in VERIFY_RECORD.items())
     return (f'\n[release]\npipeline = "{PIPELINE_MODULE}:ctr"\nmodel = "{MODEL}"\nendpoint = "{ENDPOINT}"\n'
@@ -80,7 +80,6 @@ def _set_trees(root: Path, trees: int) -> None:
 
 
 def _make_project(ctx: DemoContext, root: Path, port: int) -> None:
-    from mloop.release.project_template import PIPELINE_MODULE, SOURCE
 
     (root / f"{PIPELINE_MODULE}.py").write_text(SOURCE, encoding="utf-8")
     toml = root / "mloop.toml"
@@ -111,14 +110,11 @@ def _env() -> dict[str, str]:
 
 
 def _open(root: Path) -> Workspace:
-    from mloop.store import open_workspace
 
     return open_workspace(root)  # re-read: the settings now have [release]
 
 
 def _newest(ws: Workspace) -> int:
-    from mloop.errors import MloopError
-    from mloop.release import list_releases
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -133,9 +129,6 @@ def _newest(ws: Workspace) -> int:
 def _follow(ctx: DemoContext, ws: Workspace, release_id: int, seen: dict[str, str], *,
             until_approval: bool) -> Release:
     """Print each stage as it changes; stop at the approval wait or at the end."""
-    from mloop.errors import MloopError
-    from mloop.release import get_release
-
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
         release = get_release(ws.db, release_id)
@@ -175,7 +168,6 @@ def _note(stage: Any) -> str:
 def _show_result(ctx: DemoContext, release: Release, url: str) -> None:
     import httpx
 
-    from mloop.release.project_template import VERIFY_RECORD
 
     resp = httpx.post(f"{url}/invocations", json={"instances": [VERIFY_RECORD]}, timeout=10)
     score = resp.json()["predictions"][0]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mloop import registry, serving
 from mloop.demo import DemoContext
+from mloop.demo.pipelines import AD_CLICK_PARAMS, _registered, _run
 from mloop.demo.processes import start_mloop, wait_for
+from mloop.errors import MloopError
+from mloop.recipes.datasets import ad_clicks
 
 if TYPE_CHECKING:
     import httpx
@@ -17,8 +21,6 @@ CANARY = 20
 
 
 def run(ctx: DemoContext) -> None:
-    from mloop import registry, serving
-    from mloop.errors import MloopError
 
     ws = ctx.workspace
     model, version = ctx.state["pipeline_model"], int(ctx.state["pipeline_model_version"])
@@ -62,7 +64,6 @@ def _start_server(ctx: DemoContext) -> str:
 
 
 def _invoke(ctx: DemoContext, http: httpx.Client) -> None:
-    from mloop.recipes.datasets import ad_clicks
 
     inputs = http.get(f"/v2/models/{ENDPOINT}").json()["inputs"]
     names = [i["name"] for i in inputs]
@@ -87,8 +88,6 @@ def _invoke(ctx: DemoContext, http: httpx.Client) -> None:
 
 
 def _second_version(ctx: DemoContext) -> int:
-    from mloop import registry
-    from mloop.demo.pipelines import AD_CLICK_PARAMS, _registered, _run
 
     record = _run(ctx, "ad-click-ctr", {**AD_CLICK_PARAMS, "max_depth": 5})
     mv = _registered(ctx, record)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from mloop.recipes.datasets import ad_clicks
 from mloop.web.inference.schemas import CATEGORIES
 
 FIELDS = ["age", *CATEGORIES]
@@ -15,7 +16,6 @@ def users(n: int, seed: int, *, shifted: bool = False) -> list[dict[str, Any]]:
     older users, almost all on tablets, ads at the bottom)."""
     import numpy as np
 
-    from mloop.recipes.datasets import ad_clicks
 
     pool = ad_clicks(max(n, 200), seed=seed)
     rng = np.random.default_rng(seed)

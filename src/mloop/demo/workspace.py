@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 from mloop.demo import DemoContext
+from mloop.store import list_events, record_event
 
 TITLE = "Workspace: configuration, artifact store, metadata database"
 NEEDS: tuple[str, ...] = ()
 
 
 def run(ctx: DemoContext) -> None:
-    from mloop.store import list_events, record_event
 
     ws = ctx.workspace
     ctx.did("created the workspace", str(ws.root / "mloop.toml"))

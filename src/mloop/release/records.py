@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import Conflict, NotFound
-from mloop.pipelines.runs import driver_gone
-from mloop.pipelines.runs import this_driver as this_driver  # one notion of a driver (host:pid)
+from mloop.pipelines.orphans import driver_gone
+from mloop.pipelines.orphans import this_driver as this_driver  # one notion of a driver (host:pid)
 from mloop.release.errors import DriverLost
 from mloop.store.timestamps import as_utc
 

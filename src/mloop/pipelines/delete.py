@@ -36,7 +36,7 @@ def delete_run(ws: Workspace, run_id: str) -> list[str]:
     Raises:
         RunNotFound: no such run. RunInUse: it executes, or later runs reuse its outputs.
     """
-    u, a, r, s = artifact_uses, artifacts, pipeline_runs, step_runs
+    u, a, r, s = artifact_uses, artifacts, pipeline_runs, step_runs  # short: the queries fit a line
     run = get_run(ws, run_id)
     if run.status in ACTIVE and not driver_gone(run.driver):
         raise RunInUse(f"run {run_id} is {run.status}", hint="Wait for it to finish, or stop its process first.")

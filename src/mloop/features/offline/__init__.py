@@ -8,12 +8,13 @@ records of an id share an event time: the later-written one wins, here and in th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import InvalidInput
 from mloop.features.online_rows import q
 from mloop.features.schema import ROW_COLUMN, FeatureGroup
+from mloop.store.timestamps import as_utc
 
 if TYPE_CHECKING:
     import duckdb
@@ -107,7 +108,7 @@ def _as_of(value: Any) -> datetime | None:
         stamp = stamp.to_pydatetime()
     if not isinstance(stamp, datetime):
         raise InvalidInput(f"as_of must be a datetime or ISO 8601 text, not {type(value).__name__}")
-    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp
+    return as_utc(stamp)
 
 
 def extract(

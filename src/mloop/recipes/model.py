@@ -11,8 +11,6 @@ loading never unpickles anything.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +18,7 @@ from mloop.errors import IntegrityError, InvalidInput, NotFound
 from mloop.recipes.estimators import estimator_class
 from mloop.recipes.input_profile import InputProfile
 from mloop.recipes.preprocess import Preprocessor
+from mloop.store.files import atomic_write
 
 if TYPE_CHECKING:
     import numpy as np
@@ -200,7 +199,7 @@ class TabularModel:
             "feature_names": self.feature_names, "preprocessing": self.preprocessor.to_dict(),
             "inputs": self.inputs.to_dict(),
         }
-        _write_atomic(directory / SPEC_FILE, json.dumps(spec, indent=2, sort_keys=True, default=str))
+        atomic_write(directory / SPEC_FILE, json.dumps(spec, indent=2, sort_keys=True, default=str))
         return directory
 
     @classmethod
@@ -253,13 +252,6 @@ def _find_spec_dir(path: Path) -> Path:
 def _plain(value: Any) -> Any:
     """numpy scalars -> Python scalars, so classes serialise to JSON and compare equal."""
     return value.item() if hasattr(value, "item") else value
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def pyfunc_code_path() -> str:

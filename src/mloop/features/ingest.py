@@ -209,7 +209,7 @@ def _ingest_into(ws: Workspace, path: Path, grp: FeatureGroup, force: bool,
 
 def _sweep_stale(tmp: Path) -> None:
     """Remove staging files left by killed ingests and flushes (their pid is gone)."""
-    from mloop.store.locks import pid_alive
+    from mloop.store.leases import pid_alive
 
     for path in tmp.glob("*-*-*.parquet"):
         pid = path.name.split("-")[1]

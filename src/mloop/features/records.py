@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.features._sqlite import ThreadLocalDB, execute_retrying
-from mloop.store.locks import file_lock, pid_alive
+from mloop.store.leases import holder_gone
+from mloop.store.locks import file_lock
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -233,7 +234,7 @@ def spooled_count(ws: Workspace, group: str) -> int:
 def _remove_if_orphaned(spool: _Spool) -> None:
     """Delete an empty spool file whose writer process (on this host) is gone."""
     host, _, pid = spool.path.stem.rpartition("-")
-    if spool.group is not None or host != _HOST or not pid.isdigit() or pid_alive(int(pid)):
+    if spool.group is not None or not holder_gone(f"{host}:{pid}"):
         return
     if spool.pending()[0]:
         return

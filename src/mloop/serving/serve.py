@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from mloop.errors import InvalidInput
 from mloop.serving.errors import PortInUse
 from mloop.store.files import atomic_write
+from mloop.store.leases import pid_alive
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -129,8 +130,10 @@ def served_url(ws: Workspace, endpoint: str) -> str | None:
     path = _servers_dir(ws.root) / f"{endpoint}.json"
     try:
         note = json.loads(path.read_text())
-        os.kill(int(note["pid"]), 0)
+        pid = int(note["pid"])
     except (OSError, ValueError, KeyError):
+        return None
+    if not pid_alive(pid):
         return None
     from urllib.parse import urlsplit
 

@@ -35,6 +35,7 @@ from mloop.registry.model import (
     RegisteredModel,
     Transition,
 )
+from mloop.store.encoding import json_default
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -430,8 +431,6 @@ def _jsonable(data: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
     if isinstance(value, datetime):
         return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON-serializable")
+    return json_default(value)  # numpy scalars

@@ -46,7 +46,3 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return as_utc(value).astimezone(UTC)
-
-    @property
-    def python_type(self) -> type[datetime]:
-        return datetime

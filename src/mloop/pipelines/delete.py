@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 
 from mloop.errors import Conflict
-from mloop.pipelines.orphans import driver_gone
 from mloop.pipelines.runs import get_run
 from mloop.pipelines.tables import artifact_uses, artifacts, pipeline_runs, pipelines, step_runs
+from mloop.store.leases import holder_gone
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -38,7 +38,7 @@ def delete_run(ws: Workspace, run_id: str) -> list[str]:
     """
     u, a, r, s = artifact_uses, artifacts, pipeline_runs, step_runs  # short: the queries fit a line
     run = get_run(ws, run_id)
-    if run.status in ACTIVE and not driver_gone(run.driver):
+    if run.status in ACTIVE and not holder_gone(run.driver):
         raise RunInUse(f"run {run_id} is {run.status}", hint="Wait for it to finish, or stop its process first.")
     with ws.db.begin() as conn:
         steps = conn.execute(select(s.c.id, s.c.outputs, s.c.log_digest).where(s.c.run_id == run_id)).all()

@@ -24,6 +24,7 @@ from mloop.pipelines.materializers import ArtifactInfo
 from mloop.pipelines.preflight import preflight
 from mloop.pipelines.scheduler import EventCallback, RunState, Scheduler
 from mloop.pipelines.tracksync import drain_pending
+from mloop.store.leases import holder_gone
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -133,7 +134,7 @@ def retry_run(ws: Workspace, run_id: str, *, new_run_id: str | None = None, **op
     executes again (with today's code of each step).
     """
     original = runs.get_run(ws, run_id)
-    if original.status in (g.EXECUTING, g.PENDING) and orphans.driver_gone(original.driver):
+    if original.status in (g.EXECUTING, g.PENDING) and holder_gone(original.driver):
         # Its process died (SIGKILL, OOM, power loss): the run can never finish by itself.
         orphans.mark_orphan_stopped(ws, run_id, orphans.orphan_reason(original.driver))
         original = runs.get_run(ws, run_id)

@@ -1,10 +1,8 @@
-"""Runs whose driver process died: which process drives a run (host:pid), whether it is gone,
-and recording such a run as Stopped so `mloop runs retry` can finish it."""
+"""Runs whose driver process died (its host:pid lease, `store.leases`, is gone): recording such
+a run as Stopped, so every reader sees it as it is and `mloop runs retry` can finish it."""
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +10,7 @@ from sqlalchemy import select
 
 from mloop.pipelines import graph as g
 from mloop.pipelines.tables import pipeline_runs, step_runs
-from mloop.store.locks import pid_alive
+from mloop.store.leases import holder_gone
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -22,24 +20,6 @@ if TYPE_CHECKING:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def this_driver() -> str:
-    """host:pid of this process, recorded on the local runs it executes."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def driver_gone(driver: str | None) -> bool:
-    """Whether the process that executed a run is certainly dead (same host, pid not alive).
-
-    A run driven from another host, or by a pid that is alive again, is never called gone.
-    """
-    if not driver or ":" not in driver:
-        return False
-    host, _, pid = driver.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    return not pid_alive(int(pid))
 
 
 def mark_orphan_stopped(ws: Workspace, run_id: str, reason: str) -> None:
@@ -67,7 +47,7 @@ def settle_orphan(conn: Connection, run: dict[str, Any]) -> dict[str, Any]:
     Every reader (CLI, lineage, dashboard) goes through this, so a run killed by SIGKILL reads
     Stopped at once, not only after someone runs `retry`. The record is corrected in place.
     """
-    if run.get("status") in (g.PENDING, g.EXECUTING) and driver_gone(run.get("driver")):
+    if run.get("status") in (g.PENDING, g.EXECUTING) and holder_gone(run.get("driver")):
         reason = orphan_reason(run.get("driver"))
         _stop_orphan(conn, run["id"], reason)
         return {**run, "status": g.STOPPED, "error": reason, "finished_at": run.get("finished_at") or _now()}

@@ -15,9 +15,10 @@ from mloop.errors import NotFound, did_you_mean
 from mloop.pipelines import graph as g
 from mloop.pipelines.errors import RunNotFound
 from mloop.pipelines.materializers import ArtifactInfo, load_output
-from mloop.pipelines.orphans import settle_orphan, settle_orphans, this_driver
+from mloop.pipelines.orphans import settle_orphan, settle_orphans
 from mloop.pipelines.tables import artifact_uses, artifacts, pipeline_runs, pipelines, step_runs
 from mloop.pipelines.tracking_pending import pending_reason
+from mloop.store.leases import this_holder
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -136,7 +137,7 @@ def create_run(
             params=params, target=target, origin_run_id=origin[0] if origin else None,
             origin_kind=origin[1] if origin else None, no_cache=no_cache,
             principal=normalize(principal) or acting_principal(ws), git_commit=git_commit, created_at=now(),
-            started_at=now(), driver=this_driver() if target == "local" else None))
+            started_at=now(), driver=this_holder() if target == "local" else None))
         conn.execute(step_runs.insert(), [
             {"run_id": run_id, "step_name": node.name, "kind": node.kind, "func": node.func,
              "status": g.PENDING, "attempts": 0, "params": {}, "metrics": {}, "outputs": {}}

@@ -13,11 +13,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select, update
-
 from mloop.serving.endpoints.records import Endpoint, Variant, not_found, read_endpoint
 from mloop.serving.errors import InvalidWeights
-from mloop.serving.tables import endpoint_history, endpoint_variants, endpoints
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -39,6 +36,10 @@ def apply_change(
     use it so that two workers reacting to the same event change the endpoint once. With `conn`,
     the change joins the caller's transaction (a reject that rolls endpoints back is one operation).
     """
+    from sqlalchemy import delete, insert, select, update  # where a query runs (see `records`)
+
+    from mloop.serving.tables import endpoint_history, endpoint_variants, endpoints
+
     now = datetime.now(UTC)
     with nullcontext(conn) if conn is not None else ws.db.begin() as conn:  # type: ignore[attr-defined]
         current = read_endpoint(conn, name, lock=True)

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
-
 from mloop import registry
 from mloop.auth import acting_principal
 from mloop.errors import InvalidInput
 from mloop.serving.endpoints.changes import apply_change
 from mloop.serving.endpoints.records import Endpoint, Variant, check_name, get_endpoint, history
 from mloop.serving.errors import InvalidWeights, NotApproved, NothingToRollBack
-from mloop.serving.tables import endpoints
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -185,6 +182,10 @@ def rollback(ws: Workspace, endpoint: str, *, principal: str | None = None) -> E
 
 def set_follow(ws: Workspace, endpoint: str, model: str | None, canary_weight: int | None) -> None:
     """Make the endpoint follow (or stop following) newly Approved versions of `model`."""
+    from sqlalchemy import update  # where a query runs (see `records`)
+
+    from mloop.serving.tables import endpoints
+
     get_endpoint(ws, endpoint)
     with ws.db.begin() as conn:
         conn.execute(update(endpoints).where(endpoints.c.name == endpoint).values(

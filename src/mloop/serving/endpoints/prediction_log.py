@@ -10,16 +10,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select
-
-from mloop.serving.tables import prediction_log, shadow_drops
-
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
 
 def append(ws: Workspace, endpoint: str, rows: list[dict[str, Any]], drops: dict[str, int]) -> None:
     """Write log rows and drop counts of `endpoint` in one transaction."""
+    from sqlalchemy import insert  # where a query runs (see `records`)
+
+    from mloop.serving.tables import prediction_log, shadow_drops
+
     with ws.db.begin() as conn:
         if rows:
             _insert_many(conn, prediction_log, endpoint, rows)
@@ -40,6 +40,8 @@ def _insert_many(conn: Any, table: Any, endpoint: str, rows: list[dict[str, Any]
     this ~15 us. Each column's bind processor (the dialect's own conversion, e.g. SQLite's datetime
     text) still applies, so the rows read back exactly as through `insert(table)`.
     """
+    from sqlalchemy import insert
+
     key = (conn.dialect.name, table.name)
     if key not in _COMPILED:
         columns = [c.name for c in table.columns if not c.primary_key]
@@ -59,6 +61,10 @@ def _insert_many(conn: Any, table: Any, endpoint: str, rows: list[dict[str, Any]
 def read_log(ws: Workspace, endpoint: str, since: datetime | None = None) -> list[dict[str, Any]]:
     """The log rows of `endpoint` (since `since`), oldest first: `request_id`, `row`, `variant`,
     `shadow`, `model_name`, `model_version`, `task`, `prediction`, `error`, `latency_ms`, `at`."""
+    from sqlalchemy import select
+
+    from mloop.serving.tables import prediction_log
+
     query = select(prediction_log).where(prediction_log.c.endpoint == endpoint)
     if since is not None:
         query = query.where(prediction_log.c.at >= since)
@@ -68,6 +74,10 @@ def read_log(ws: Workspace, endpoint: str, since: datetime | None = None) -> lis
 
 def dropped(ws: Workspace, endpoint: str, since: datetime | None = None) -> dict[str, int]:
     """Request copies dropped per shadow variant (the queue was full), since `since`."""
+    from sqlalchemy import func, select
+
+    from mloop.serving.tables import shadow_drops
+
     d = shadow_drops
     query = select(d.c.variant, func.sum(d.c.dropped)).where(d.c.endpoint == endpoint).group_by(d.c.variant)
     if since is not None:

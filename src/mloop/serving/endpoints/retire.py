@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
-
 from mloop import registry
 from mloop.errors import Conflict
 from mloop.registry.core import transition_in
@@ -20,7 +18,6 @@ from mloop.registry.events import publish
 from mloop.serving.endpoints.changes import apply_change
 from mloop.serving.endpoints.records import Endpoint, Variant, get_endpoint
 from mloop.serving.errors import NothingToRollBack
-from mloop.serving.tables import endpoint_history, endpoint_variants, endpoints, prediction_log, shadow_drops
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -48,7 +45,10 @@ class Rejected:
 
 def serving_endpoints(conn: Connection, model: str, version: int | None = None) -> dict[str, list[str]]:
     """Endpoint -> variant names that serve `model` (one `version`, or any)."""
-    ev = endpoint_variants
+    from sqlalchemy import select  # where a query runs (see `records`)
+
+    from mloop.serving.tables import endpoint_variants as ev
+
     query = select(ev.c.endpoint, ev.c.variant).where(ev.c.model_name == model)
     if version is not None:
         query = query.where(ev.c.model_version == version)
@@ -90,7 +90,10 @@ def reject_version(
 def _roll_back_from(ws: Workspace, conn: Connection, endpoint: str, name: str, version: int,
                     principal: str | None) -> Endpoint:
     """Restore the newest earlier configuration of `endpoint` that does not serve name/version."""
-    h = endpoint_history
+    from sqlalchemy import select
+
+    from mloop.serving.tables import endpoint_history as h
+
     rows = conn.execute(select(h.c.generation, h.c.variants).where(h.c.endpoint == endpoint)
                         .order_by(h.c.generation.desc())).all()
     current = rows[0].generation if rows else 0
@@ -132,6 +135,10 @@ def delete_endpoint(ws: Workspace, name: str) -> Endpoint:
     Raises:
         EndpointNotFound: no such endpoint.
     """
+    from sqlalchemy import delete
+
+    from mloop.serving.tables import endpoint_history, endpoint_variants, endpoints, prediction_log, shadow_drops
+
     found = get_endpoint(ws, name)
     with ws.db.begin() as conn:
         conn.execute(delete(prediction_log).where(prediction_log.c.endpoint == name))

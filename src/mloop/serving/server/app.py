@@ -20,7 +20,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.config import ServingSettings, load_settings
 from mloop.serving.endpoints.targeting import TargetGate
 from mloop.serving.errors import ClientDisconnected, PayloadTooLarge
 from mloop.serving.runtime.live import LiveEndpoint, static_endpoint
@@ -34,7 +33,6 @@ from mloop.serving.server.input_policy import check_policy
 from mloop.serving.server.metrics import ServerMetrics
 from mloop.serving.server.offload import Offload
 from mloop.serving.server.routes import build_api
-from mloop.store import open_workspace
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -199,6 +197,9 @@ def create_app(ws: Workspace | None, endpoint: str, *, loader: Loader | None = N
         prestart: start the worker process for very large requests with the server (`mloop
             serve`), so the first 5 MB batch does not wait for an interpreter to start.
     """
+    # pydantic (settings): `import mloop.serving` stays light; `create_app` needs them only here
+    from mloop.config import ServingSettings
+
     settings = ws.settings.serving if ws is not None else ServingSettings.model_validate({})
     metrics = ServerMetrics(endpoint)
     if live is None:
@@ -232,6 +233,7 @@ def app_from_env() -> ServingApp:
     """Factory for `uvicorn --factory` workers: settings come from the environment."""
     # uvicorn's protocol class: imported where a uvicorn worker runs, not by `import mloop.serving`
     from mloop.serving.server.timeouts import ReadTimeoutProtocol
+    from mloop.store import open_workspace  # SQLAlchemy: never imported by a model-directory server
 
     if os.environ.get("_MLOOP_READ_TIMEOUT_S"):  # this worker's connections (the class is imported by name)
         ReadTimeoutProtocol.read_timeout = float(os.environ["_MLOOP_READ_TIMEOUT_S"])
@@ -255,5 +257,7 @@ def _static_policy() -> str:
     one, else `MLOOP_SERVING__INPUT_POLICY` (a SageMaker container has no workspace)."""
     root = os.environ.get("MLOOP_WORKSPACE")
     if root:
+        from mloop.config import load_settings  # pydantic: only with a workspace
+
         return load_settings(Path(root)).settings.serving.input_policy
     return check_policy(os.environ.get("MLOOP_SERVING__INPUT_POLICY", "warn"), "MLOOP_SERVING__INPUT_POLICY")

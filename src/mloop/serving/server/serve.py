@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from mloop.config import STATE_DIR, load_settings
-from mloop.config.sections import ServerSettings
 from mloop.errors import InvalidInput
 from mloop.serving.endpoints.records import check_endpoint_name
 from mloop.serving.errors import PortInUse
@@ -99,6 +97,10 @@ def serve(
 
 def read_timeout(root: Path | None) -> float:
     """`server.read_timeout_s` of the workspace at `root` (no workspace: environment, else default)."""
+    # pydantic (settings): `import mloop.serving` (and so `served_url`) stays light
+    from mloop.config import load_settings
+    from mloop.config.sections import ServerSettings
+
     if root is not None:
         return load_settings(root).settings.server.read_timeout_s
     value = os.environ.get("MLOOP_SERVER__READ_TIMEOUT_S")
@@ -106,6 +108,8 @@ def read_timeout(root: Path | None) -> float:
 
 
 def _servers_dir(root: Path) -> Path:
+    from mloop.config import STATE_DIR
+
     path = root / STATE_DIR / "serving" / "servers"
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -11,6 +11,8 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from mloop.auth import ensure_tokens_migrated, lookup
+from mloop.auth.tokens import digest
 from mloop.errors import PermissionDenied, Unauthenticated
 
 if TYPE_CHECKING:
@@ -43,8 +45,6 @@ class TargetGate:
         if token is None or self.ws is None:
             raise Unauthenticated(f"choosing a variant with {HEADER} needs a bearer token with role '{ROLE}'",
                                   hint="Send `Authorization: Bearer <token>` of a deployer, or drop the header.")
-        from mloop.auth.tokens import digest
-
         key, now = digest(token), time.monotonic()
         with self._lock:
             cached = self._cache.get(key)
@@ -60,8 +60,6 @@ class TargetGate:
             raise PermissionDenied(cached[1], hint="Use a token whose role is deployer or admin.")
 
     def _refusal(self, token: str) -> str | None:
-        from mloop.auth import ensure_tokens_migrated, lookup
-
         assert self.ws is not None
         ensure_tokens_migrated(self.ws)
         found = lookup(self.ws, token)

@@ -1,7 +1,7 @@
 """The prediction log: what the live variant and each shadow predicted for the same requests.
 
-Written by the model servers of an endpoint that has shadows (`shadow_tap`), one row per record
-of each copied request and variant, paired by `request_id`; read by `mloop endpoints compare`
+Written by the model servers of an endpoint that has shadows (`runtime.shadow_tap`), one row per
+record of each copied request and variant, paired by `request_id`; read by `mloop endpoints compare`
 and by anyone who wants a shadow's answers (experiments, drift): `read_log`.
 """
 

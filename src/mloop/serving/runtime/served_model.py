@@ -62,7 +62,7 @@ def load_served(path: Path, name: str, version: int, model_uri: str, ws: Workspa
 
     served = ServedModel(name, version, model_uri, predict, list(model.feature_names),
                          model.describe(), "mloop-tabular", model.inputs)
-    served.path = path  # a worker process loads it again for very large requests (`bulk`)
+    served.path = path  # a worker process loads it again for very large requests (`server.bulk`)
     return served
 
 

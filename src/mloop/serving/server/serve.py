@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -65,6 +66,8 @@ def serve(
     """
     import uvicorn
 
+    from mloop.serving.server import balance  # imports uvicorn, which the CLI loads only to serve
+
     check_endpoint_name(endpoint)
     if workers < 1:
         raise InvalidInput(f"--workers must be at least 1, got {workers}")
@@ -84,17 +87,26 @@ def serve(
     os.environ["_MLOOP_READ_TIMEOUT_S"] = str(read_timeout(root))
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mloop-metrics-")
+    protocol = "mloop.serving.server.timeouts:ReadTimeoutProtocol"
+    shared = None
+    if workers > 1:  # spread keep-alive connections evenly over the workers (see balance.py)
+        shared = Path(tempfile.mkdtemp(prefix="mloop-serve-"))
+        os.environ[balance.ENV] = str(balance.create(shared, workers))
+        protocol = "mloop.serving.server.balance:BalancedProtocol"
     note = _announce(root, endpoint, host, port) if root is not None and model_dir is None else None
     try:
         uvicorn.run(
             factory, factory=True, host=host, port=port, workers=workers,
-            loop="uvloop", http="mloop.serving.server.timeouts:ReadTimeoutProtocol", lifespan="on", access_log=False,
+            loop="uvloop", http=protocol, lifespan="on", access_log=False,
             log_level=log_level, server_header=False, date_header=False, timeout_graceful_shutdown=10,
             timeout_keep_alive=5,
         )
     finally:
         if note is not None:
             note.unlink(missing_ok=True)
+        if shared is not None:
+            os.environ.pop(balance.ENV, None)
+            shutil.rmtree(shared, ignore_errors=True)
 
 
 def read_timeout(root: Path | None) -> float:

@@ -76,7 +76,7 @@ def deploy(
         raise InvalidInput(f"--max-error-rate is a fraction 0-1, got {max_error_rate}")
     if input_policy is not None:
         # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
-        from mloop.serving.input_policy import check_policy
+        from mloop.serving.server.input_policy import check_policy
 
         check_policy(input_policy, "--input-policy")
     limits = {k: v for k, v in (("max_error_rate", max_error_rate), ("max_p99_ms", max_p99_ms),
@@ -237,7 +237,7 @@ def rollback_cmd(endpoint: str = EndpointName, as_json: bool = JsonOption) -> No
 def delete_cmd(endpoint: str = EndpointName, as_json: bool = JsonOption) -> None:
     """Delete an endpoint with its history; a server still running for it answers 503."""
     # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
-    from mloop.serving.retire import delete_endpoint
+    from mloop.serving.endpoints.retire import delete_endpoint
 
     ws = workspace()
     authorize(ws, "deployer", action="`mloop endpoints delete`")
@@ -261,7 +261,7 @@ def export_cmd(
     import yaml
 
     # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
-    from mloop.serving.export import kserve_manifest
+    from mloop.serving.endpoints.export import kserve_manifest
 
     if target != "kserve":
         raise InvalidInput(f"unknown export target '{target}'", hint="known: kserve")

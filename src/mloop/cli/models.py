@@ -124,7 +124,7 @@ def reject(
     """Reject a version (or revoke its approval); refused while an endpoint serves it, unless --undeploy."""
     # deferred: imports ~30 more modules, asyncio, ssl, the model server at start (mloop --help time)
     from mloop.registry.tagsync import spawn_drain
-    from mloop.serving.retire import reject_version
+    from mloop.serving.endpoints.retire import reject_version
 
     ws = workspace()
     who = authorize(ws, "deployer" if undeploy else "approver", action="`mloop models reject`")
@@ -149,7 +149,7 @@ def delete(
 ) -> None:
     """Delete a model version, or the whole model; refused while an endpoint serves it."""
     # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
-    from mloop.serving.retire import delete_model
+    from mloop.serving.endpoints.retire import delete_model
 
     ws = workspace()
     authorize(ws, "admin", action="`mloop models delete`")

@@ -15,8 +15,8 @@ from mloop.cli._output import JsonOption, console, emit, print_error, print_json
 from mloop.cli.run_outcome import outcome_lines
 from mloop.errors import InvalidInput
 from mloop.pipelines import run_pipeline
+from mloop.pipelines.catalog import builtin_pipelines, list_pipelines, load_pipeline, parse_param_args
 from mloop.pipelines.kfp import compile_kfp
-from mloop.pipelines.registry import builtin_pipelines, list_pipelines, load_pipeline, parse_param_args
 from mloop.pipelines.runs import parent_step
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from mloop.cli.run_outcome import outcome_lines
 from mloop.errors import InvalidInput, NotFound, did_you_mean
 from mloop.pipelines import clone_run, retry_run
 from mloop.pipelines import graph as g
-from mloop.pipelines.registry import parse_param_args
+from mloop.pipelines.catalog import parse_param_args
 from mloop.pipelines.runs import get_run, list_runs, step_logs
 from mloop.pipelines.tracksync import sync_run
 from mloop.teardown import delete_run

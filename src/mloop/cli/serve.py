@@ -30,8 +30,8 @@ def serve(
     import os
 
     # deferred: imports asyncio, ssl, the model server at start (mloop --help time)
-    from mloop.serving.serve import check_port
-    from mloop.serving.serve import serve as run
+    from mloop.serving.server.serve import check_port
+    from mloop.serving.server.serve import serve as run
 
     if endpoint == "serve":  # SageMaker runs `<image> serve`
         endpoint = None

@@ -19,8 +19,8 @@ def server(
     import uvicorn
 
     # deferred: imports asyncio, ssl, the model server, uvicorn, FastAPI at start (mloop --help time)
-    from mloop.serving.serve import check_port
-    from mloop.serving.timeouts import uvicorn_options
+    from mloop.serving.server.serve import check_port
+    from mloop.serving.server.timeouts import uvicorn_options
     from mloop.web import create_app
 
     ws = workspace()

@@ -9,7 +9,7 @@ import typer
 from mloop.auth import require
 from mloop.cli._output import JsonOption, console, emit, print_error, workspace
 from mloop.cli.run import ParamOption
-from mloop.pipelines.registry import parse_param_args
+from mloop.pipelines.catalog import parse_param_args
 from mloop.pipelines.stepexec import exec_step
 
 step_app = typer.Typer(help="Run single steps (used by compiled Kubeflow pipelines).",

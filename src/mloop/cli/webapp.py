@@ -20,8 +20,8 @@ def app_command(
     import uvicorn
 
     # deferred: imports asyncio, ssl, the model server, uvicorn, FastAPI at start (mloop --help time)
-    from mloop.serving.serve import check_port
-    from mloop.serving.timeouts import uvicorn_options
+    from mloop.serving.server.serve import check_port
+    from mloop.serving.server.timeouts import uvicorn_options
     from mloop.web.inference import create_inference_app
 
     check_port(host, port)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from mloop import registry, serving
 from mloop.errors import MloopError
-from mloop.serving.retire import reject_version
+from mloop.serving.endpoints.retire import reject_version
 from mloop.web.dashboard import session
 from mloop.web.dashboard.render import page
 

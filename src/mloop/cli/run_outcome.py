@@ -26,7 +26,6 @@ DONE = ("Succeeded", "Cached")
 
 
 def _output(ws: Workspace, step: StepRunRecord) -> Any:
-
     if not step.outputs:
         return None
     try:  # from the record in hand: no second read of the run per step

@@ -93,7 +93,6 @@ def run_demo(
     """
     from rich.console import Console
 
-
     chapters = _select(only)
     if directory is not None and Path(directory).is_dir() and any(Path(directory).iterdir()):
         raise InvalidInput(f"{directory} is not empty; the demo makes its own workspace in a fresh directory",
@@ -134,7 +133,6 @@ def _demo_tokens(ws: Any) -> dict[str, str]:
     the metadata database) and written only to `.mloop/demo-tokens.txt` (0600; `.mloop/` is
     ignored by git), so neither `mloop.toml` nor the demo's output holds one."""
     import os
-
 
     tokens = {role: create_token(ws, f"demo-{role}", role, created_by="demo", note="mloop demo")[0]
               for role in ("viewer", "approver", "deployer", "admin")}

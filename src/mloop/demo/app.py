@@ -29,7 +29,6 @@ def endpoint_of(ctx: DemoContext) -> tuple[str, str]:
 
 
 def run(ctx: DemoContext) -> None:
-
     ws = ctx.workspace
     name, endpoint_url = endpoint_of(ctx)
     url = _start_app(ctx, name)
@@ -64,7 +63,6 @@ def _show_logs(ctx: DemoContext, interactions: Any, feedback: Any) -> None:
 
 def _show_errors(ctx: DemoContext, url: str) -> None:
     import httpx
-
 
     record = users(1, seed=3)[0]
     res = httpx.post(f"{url}/api/predict", json={**record, "age": -4}, timeout=10)

@@ -131,7 +131,6 @@ def _scored_users(ctx: DemoContext, arms: list[dict[str, Any]], seed: int) -> di
     server (pinned to the variant with a deployer's token): the log reads like the app's."""
     import httpx
 
-
     records = users(BATCH, seed=seed)
     headers = {"Authorization": f"Bearer {ctx.state['tokens']['deployer']}"}
     scores: dict[str, list[float]] = {}
@@ -206,7 +205,6 @@ def _aa(ctx: DemoContext, store: InteractionStore, endpoint: str, model: str) ->
 def _served_version(ctx: DemoContext) -> str:
     """The model version the model server answers with now (it follows the endpoint's changes)."""
     import httpx
-
 
     with httpx.Client(base_url=str(ctx.state["endpoint_url"]), timeout=10) as http:
         versions = {_answer(http)[1] for _ in range(10)}

@@ -14,7 +14,6 @@ SEED_GROUP = "ad-clicks-seed-shaped"
 
 
 def run(ctx: DemoContext) -> None:
-
     ws = ctx.workspace
     csv_path = ws.root / "data" / "ad_click_dataset.csv"
     csv_path.parent.mkdir(exist_ok=True)

@@ -29,7 +29,6 @@ PARAMS = {"data_path": "housing-synthetic.csv", "n_estimators": 15, "max_depth":
 
 
 def run(ctx: DemoContext) -> None:
-
     if not EXAMPLE.is_file():  # an installed wheel has no examples/
         ctx.say(f"[yellow]skipped:[/] {EXAMPLE} is not here (run the demo from a source checkout)")
         return
@@ -55,7 +54,6 @@ def run(ctx: DemoContext) -> None:
 def _serve(ctx: DemoContext, version: int, raw: Any) -> None:
     """Approve, deploy, `mloop serve`, predict: the KFP-authored model like any other."""
     import httpx
-
 
     ws = ctx.workspace
     registry.approve(ws, MODEL, version, principal=ws.settings.principal,

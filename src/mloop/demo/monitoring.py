@@ -20,7 +20,6 @@ SHIFTED_USERS = 200
 
 
 def run(ctx: DemoContext) -> None:
-
     ws = ctx.workspace
     endpoint, url = ctx.state["app_endpoint"], ctx.state["app_url"]
     started = time.monotonic()
@@ -55,7 +54,6 @@ def _show(ctx: DemoContext, report: Any, what: str) -> None:
 
 
 def _retrain(ctx: DemoContext) -> None:
-
     ws = ctx.workspace
     app = ws.settings.app
     params = {**AD_CLICK_PARAMS, "training_source": "both", "label_window": app.label_window,
@@ -83,7 +81,6 @@ def _retrain(ctx: DemoContext) -> None:
 
 
 def _show_lineage(ctx: DemoContext, run_id: str) -> None:
-
     graph = lineage.pipeline(ctx.workspace, "ad-click-ctr", run_id=run_id)
     node = next(n for n in graph["graph"]["nodes"] if n["id"] == "join_interactions")
     groups = [f"{i['name']} (data version {i.get('dataVersion')})" for i in node["inputs"]

@@ -83,7 +83,6 @@ def _more_clicks(ctx: DemoContext) -> None:
 
 
 def _run(ctx: DemoContext, name: str, params: dict[str, Any]) -> RunRecord:
-
     started = time.perf_counter()
     record = run_pipeline(ctx.workspace, name, params)
     took = time.perf_counter() - started
@@ -100,5 +99,4 @@ def _run(ctx: DemoContext, name: str, params: dict[str, Any]) -> RunRecord:
 
 
 def _registered(ctx: DemoContext, record: RunRecord) -> dict[str, Any]:
-
     return dict(load_artifact(ctx.workspace, record.id, "register", "output"))

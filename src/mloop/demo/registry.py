@@ -12,7 +12,6 @@ MODEL = "demo-classifier"
 
 
 def run(ctx: DemoContext) -> None:
-
     ws = ctx.workspace
     run_id, uri, auc = _train_and_log(ctx)
     version = registry.register(ws, MODEL, uri, run_id=run_id, metrics={"auc": auc},

@@ -27,7 +27,6 @@ TIMEOUT_S = 240.0
 
 
 def run(ctx: DemoContext) -> None:
-
     root = ctx.workspace.root
     port = free_port()
     _make_project(ctx, root, port)
@@ -64,7 +63,6 @@ def _git(root: Path, *args: str, edit: Any = None) -> str:
 
 
 def _release_toml(port: int, trees: int) -> str:
-
     record = ", ".join(f"{k} = {json.dumps(v)}" for k, v in VERIFY_RECORD.items())
     return (f'\n[release]\npipeline = "{PIPELINE_MODULE}:ctr"\nmodel = "{MODEL}"\nendpoint = "{ENDPOINT}"\n'
             f'parameters = {{ rows = 600, n_estimators = {trees}, model_name = "{MODEL}" }}\n'
@@ -110,12 +108,10 @@ def _env() -> dict[str, str]:
 
 
 def _open(root: Path) -> Workspace:
-
     return open_workspace(root)  # re-read: the settings now have [release]
 
 
 def _newest(ws: Workspace) -> int:
-
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         found = list_releases(ws.db, limit=1)
@@ -167,7 +163,6 @@ def _note(stage: Any) -> str:
 
 def _show_result(ctx: DemoContext, release: Release, url: str) -> None:
     import httpx
-
 
     resp = httpx.post(f"{url}/invocations", json={"instances": [VERIFY_RECORD]}, timeout=10)
     score = resp.json()["predictions"][0]

@@ -21,7 +21,6 @@ CANARY = 20
 
 
 def run(ctx: DemoContext) -> None:
-
     ws = ctx.workspace
     model, version = ctx.state["pipeline_model"], int(ctx.state["pipeline_model_version"])
     try:
@@ -64,7 +63,6 @@ def _start_server(ctx: DemoContext) -> str:
 
 
 def _invoke(ctx: DemoContext, http: httpx.Client) -> None:
-
     inputs = http.get(f"/v2/models/{ENDPOINT}").json()["inputs"]
     names = [i["name"] for i in inputs]
     rows = ad_clicks(2, seed=99)[names].astype(object).where(lambda f: f.notna(), None).values.tolist()
@@ -88,7 +86,6 @@ def _invoke(ctx: DemoContext, http: httpx.Client) -> None:
 
 
 def _second_version(ctx: DemoContext) -> int:
-
     record = _run(ctx, "ad-click-ctr", {**AD_CLICK_PARAMS, "max_depth": 5})
     mv = _registered(ctx, record)
     version = int(mv["version"])

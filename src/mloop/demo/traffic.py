@@ -16,7 +16,6 @@ def users(n: int, seed: int, *, shifted: bool = False) -> list[dict[str, Any]]:
     older users, almost all on tablets, ads at the bottom)."""
     import numpy as np
 
-
     pool = ad_clicks(max(n, 200), seed=seed)
     rng = np.random.default_rng(seed)
     # Complete records (the app takes empty fields too): fill a missing value with a draw from the column's values.

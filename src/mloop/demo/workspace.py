@@ -12,7 +12,6 @@ NEEDS: tuple[str, ...] = ()
 
 
 def run(ctx: DemoContext) -> None:
-
     ws = ctx.workspace
     ctx.did("created the workspace", str(ws.root / "mloop.toml"))
     for row in ws.loaded.rows():

@@ -117,7 +117,6 @@ def _weight(variant: str, raw: str) -> int:
 
 @router.post("/ui/endpoints/{name}/action", response_model=None)
 async def endpoint_action(request: Request, name: str) -> HTMLResponse | RedirectResponse:
-
     form = await request.form()
     session.check_csrf(request, str(form.get("csrf", "")))
     who = session.principal(request, "deployer")

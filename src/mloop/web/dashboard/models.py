@@ -26,7 +26,6 @@ DONE = ("approved", "rejected")
 
 
 def _queue(ws: Workspace) -> list[ModelVersion]:
-
     pending: list[ModelVersion] = []
     for model in registry.list_models(ws):
         if model.pending:
@@ -50,7 +49,6 @@ def _models(request: Request, flash: str | None = None, kind: str | None = None)
 
 @router.get("/ui/models/{name}", response_class=HTMLResponse)
 def model_page(request: Request, name: str) -> HTMLResponse:
-
     who = session.principal(request, "viewer")
     ws = request.app.state.ws
     versions = sorted(registry.versions(ws, name), key=lambda v: -v.version)

@@ -55,7 +55,6 @@ def graph_view(data: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/ui/pipelines/{name}", response_class=HTMLResponse)
 def pipeline_page(request: Request, name: str, run: str | None = None) -> HTMLResponse:
-
     who = session.principal(request, "viewer")
     ws = request.app.state.ws
     data = redact.for_caller(lineage.pipeline(ws, name, include_latest_exec=True, run_id=run or None),

@@ -43,7 +43,6 @@ def _compare(ws: Any, ids: list[str]) -> dict[str, Any]:
 
 @router.get("/ui/runs", response_class=HTMLResponse)
 def runs_page(request: Request, pipeline: str = "", status: str = "", since: str = "") -> HTMLResponse:
-
     who = session.principal(request, "viewer")
     ws = request.app.state.ws
     rows = list_runs(ws, pipeline=pipeline or None, status=status or None, limit=200)
@@ -62,7 +61,6 @@ def runs_page(request: Request, pipeline: str = "", status: str = "", since: str
 
 @router.post("/ui/runs/{run_id}/action", response_model=None)
 async def run_action(request: Request, run_id: str) -> HTMLResponse | RedirectResponse:
-
     form = await request.form()
     session.check_csrf(request, str(form.get("csrf", "")))
     who = session.principal(request, "deployer")

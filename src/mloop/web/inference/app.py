@@ -104,7 +104,6 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
     _add_routes(app)
     from fastapi.staticfiles import StaticFiles
 
-
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_middleware(security.JsonOnly)
     security.protect(app, security.allowed_hosts(cfg.allowed_hosts, bind_host))
@@ -140,7 +139,6 @@ def _add_routes(app: FastAPI) -> None:
 
     @app.get("/healthz", tags=["health"])
     async def healthz(request: Request) -> dict[str, Any]:
-
         service = _service(request)
         failing = flush_failures()  # logged interactions piling up in the spool, unflushed
         return {"status": "degraded" if failing else "ok", "endpoint": service.client.url,
@@ -177,7 +175,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def _json_body(request: Request) -> Any:
-
     raw = await _read_body(request, request.app.state.max_body)
     if not raw.strip():
         raise InvalidInput("empty request body", hint='Send a JSON record, e.g. {"age": 30, ...}.')
@@ -191,7 +188,6 @@ async def _json_body(request: Request) -> Any:
 
 def _parse_records(body: Any, max_records: int) -> tuple[list[AdClickRecord], bool]:
     from pydantic import ValidationError
-
 
     records = body.get("records") if isinstance(body, dict) else body
     if isinstance(records, list) and len(records) > max_records:  # counted before any is validated

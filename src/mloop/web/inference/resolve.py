@@ -29,7 +29,6 @@ def resolve_endpoint(ws: Workspace, endpoint: str | None, model_name: str | None
 
 
 def _announced_url(ws: Workspace, name: str) -> str:
-
     url = served_url(ws, name)
     if url:
         return str(url)

@@ -76,7 +76,6 @@ class InteractionStore:
 
 
 def _online(ws: Workspace, group: str, request_id: str) -> dict[str, Any] | None:
-
     found = get_online(ws, group, [request_id])
     return found.get(request_id) or None
 

@@ -45,7 +45,6 @@ def _seed_error(status: int, message: str, exc: MloopError | None = None) -> Res
 
 
 def _schema(name: str) -> dict[str, Any]:
-
     return component(name)
 
 
@@ -78,7 +77,6 @@ def get_lineage(
     ws: Workspace = Depends(get_workspace),
     who: Principal = Depends(viewer),
 ) -> Response:
-
     if not pipeline or not pipeline.strip():
         return _seed_error(400, PIPELINE_REQUIRED)
     try:
@@ -99,7 +97,6 @@ def get_lineage(
 def get_model_lineage(
     name: str, version: int, ws: Workspace = Depends(get_workspace), who: Principal = Depends(viewer)
 ) -> Response:
-
     return _json(redact.for_caller(lineage.model(ws, name, version), who.authenticated))
 
 
@@ -111,7 +108,6 @@ def get_model_lineage(
 def get_endpoint_lineage(
     name: str, ws: Workspace = Depends(get_workspace), who: Principal = Depends(viewer)
 ) -> Response:
-
     return _json(redact.for_caller(lineage.endpoint(ws, name), who.authenticated))
 
 
@@ -123,5 +119,4 @@ def get_endpoint_lineage(
 def get_artifact_lineage(
     digest: str, ws: Workspace = Depends(get_workspace), who: Principal = Depends(viewer)
 ) -> Response:
-
     return _json(redact.for_caller(lineage.artifact(ws, digest), who.authenticated))

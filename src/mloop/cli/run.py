@@ -14,10 +14,7 @@ from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, print_error, print_json, table, workspace
 from mloop.cli.run_outcome import outcome_lines
 from mloop.errors import InvalidInput
-from mloop.pipelines import run_pipeline
-from mloop.pipelines.catalog import builtin_pipelines, list_pipelines, load_pipeline, parse_param_args
 from mloop.pipelines.kfp import compile_kfp
-from mloop.pipelines.runs import parent_step
 
 if TYPE_CHECKING:
     from mloop.pipelines.runs import RunRecord
@@ -107,6 +104,9 @@ def _execute(action: Any, as_json: bool) -> RunRecord:
 def report(record: RunRecord, as_json: bool) -> None:
     """Print the outcome (status, the gate's decision, rows and features trained on) and exit
     non-zero unless the run succeeded."""
+    # deferred: imports SQLAlchemy at start (mloop --help time)
+    from mloop.pipelines.runs import parent_step
+
     outcome = outcome_lines(workspace(), record)
     if as_json:
         print_json({**record.to_dict(), "outcome": outcome})
@@ -142,6 +142,9 @@ def report(record: RunRecord, as_json: bool) -> None:
 
 def _first_failure(record: RunRecord) -> str | None:
     """The first failed step, or the innermost failed task inside it (a KFP loop's iteration)."""
+    # deferred: imports SQLAlchemy at start (mloop --help time)
+    from mloop.pipelines.runs import parent_step
+
     failed = [s.name for s in record.steps if s.status == "Failed"]
     if not failed:
         return None
@@ -170,7 +173,9 @@ def run(
     PIPELINE may also be a Kubeflow pipeline: a compiled KFP v2 YAML/JSON file, or
     `path/to/module.py:func` / `pkg.module:func` naming a `@dsl.pipeline`.
     """
-    # deferred: imports ~30 more modules at start (mloop --help time)
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
+    from mloop.pipelines import run_pipeline
+    from mloop.pipelines.catalog import load_pipeline, parse_param_args
     from mloop.pipelines.kfp_frontend import KfpPipeline
 
     params = parse_param_args(param)
@@ -196,6 +201,9 @@ def compile_pipeline(
     as_json: bool = JsonOption,
 ) -> None:
     """Compile a pipeline to a Kubeflow Pipelines v2 spec (every task runs `mloop step exec`)."""
+    # deferred: imports importlib.metadata and ~70 modules at start (mloop --help time)
+    from mloop.pipelines.catalog import load_pipeline
+
     if target != "kfp":
         raise InvalidInput(f"unknown target '{target}'", hint="known: kfp")
     ws = workspace()
@@ -207,6 +215,9 @@ def compile_pipeline(
 @pipelines_app.command("list")
 def list_cmd(as_json: bool = JsonOption) -> None:
     """Every pipeline name the workspace can run and where it is defined."""
+    # deferred: imports importlib.metadata and ~70 modules at start (mloop --help time)
+    from mloop.pipelines.catalog import builtin_pipelines, list_pipelines
+
     ws = workspace()
     builtins = builtin_pipelines()
     rows = [{"name": k, "source": v, "origin": "built-in" if builtins.get(k) == v else "mloop.toml"}
@@ -218,6 +229,9 @@ def list_cmd(as_json: bool = JsonOption) -> None:
 def show_cmd(name: str = typer.Argument(..., help="Pipeline name (see `mloop pipelines list`)."),
              as_json: bool = JsonOption) -> None:
     """A pipeline's parameters and steps."""
+    # deferred: imports importlib.metadata and ~70 modules at start (mloop --help time)
+    from mloop.pipelines.catalog import load_pipeline
+
     graph = load_pipeline(workspace(), name).graph
     data = graph.to_dict()
     data["hash"] = graph.digest()

@@ -11,11 +11,7 @@ from mloop.cli._output import JsonOption, console, emit, print_json, table, work
 from mloop.cli.run import STYLE, ParamOption, execute_with_view, report
 from mloop.cli.run_outcome import outcome_lines
 from mloop.errors import InvalidInput, NotFound, did_you_mean
-from mloop.pipelines import clone_run, retry_run
 from mloop.pipelines import graph as g
-from mloop.pipelines.catalog import parse_param_args
-from mloop.pipelines.runs import get_run, list_runs, step_logs
-from mloop.pipelines.tracksync import sync_run
 from mloop.teardown import delete_run
 
 RunId = typer.Argument(..., help="Run id (see `mloop runs list`).")
@@ -46,6 +42,9 @@ def list_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """The newest pipeline runs."""
+    # deferred: imports SQLAlchemy at start (mloop --help time)
+    from mloop.pipelines.runs import list_runs
+
     rows = list_runs(workspace(), pipeline=pipeline, status=_run_status(status), limit=limit)
 
     def render(items: list[dict[str, Any]]) -> None:
@@ -64,6 +63,9 @@ def show_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """A run's parameters, steps (status, attempts, time, metrics) and artifacts."""
+    # deferred: imports SQLAlchemy at start (mloop --help time)
+    from mloop.pipelines.runs import get_run
+
     ws = workspace()
     record = get_run(ws, run_id)
     if step is not None:
@@ -133,6 +135,9 @@ def _show_step(record: Any, name: str, as_json: bool) -> None:
 @runs_app.command("sync-tracking")
 def sync_tracking_cmd(run_id: str = RunId, as_json: bool = JsonOption) -> None:
     """Replay a run's tracking into MLflow after the tracking server was unreachable."""
+    # deferred: imports SQLAlchemy at start (mloop --help time)
+    from mloop.pipelines.tracksync import sync_run
+
     record = sync_run(workspace(), run_id)
     if as_json:
         print_json({"run_id": record.id, "mlflow_run_id": record.mlflow_run_id,
@@ -150,6 +155,9 @@ def logs_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Captured stdout, stderr and log records of a run's steps (and tracebacks of failures)."""
+    # deferred: imports SQLAlchemy at start (mloop --help time)
+    from mloop.pipelines.runs import get_run, step_logs
+
     step = step or only
     ws = workspace()
     logs = step_logs(ws, run_id, step)
@@ -177,6 +185,9 @@ def retry_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Re-execute a failed or stopped run, reusing its succeeded steps (digests verified)."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
+    from mloop.pipelines import retry_run
+
     ws = workspace()
     who = authorize(ws, "deployer", action="`mloop runs retry`")
     record = execute_with_view(lambda **kw: retry_run(ws, run_id, workers=workers, principal=who,
@@ -193,6 +204,10 @@ def clone_cmd(
     as_json: bool = JsonOption,
 ) -> None:
     """Run a run's pipeline again with changed parameters (linked to the original)."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
+    from mloop.pipelines import clone_run
+    from mloop.pipelines.catalog import parse_param_args
+
     ws = workspace()
     params = parse_param_args(param)
     who = authorize(ws, "deployer", action="`mloop runs clone`")

@@ -9,8 +9,6 @@ import typer
 from mloop.auth import require
 from mloop.cli._output import JsonOption, console, emit, print_error, workspace
 from mloop.cli.run import ParamOption
-from mloop.pipelines.catalog import parse_param_args
-from mloop.pipelines.stepexec import exec_step
 
 step_app = typer.Typer(help="Run single steps (used by compiled Kubeflow pipelines).",
                        no_args_is_help=True)
@@ -33,6 +31,10 @@ def exec_cmd(
     Runs as MLOOP_TOKEN's principal (a deployer: a step may register and deploy) when the
     workspace authenticates commands; the run is recorded under that principal.
     """
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
+    from mloop.pipelines.catalog import parse_param_args
+    from mloop.pipelines.stepexec import exec_step
+
     ws = workspace()
     who = require(ws, "deployer", action="`mloop step exec`")
     record = exec_step(ws, pipeline, run_id, step, parse_param_args(param), graph_hash=graph_hash,

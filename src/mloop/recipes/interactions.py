@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from mloop.errors import InvalidInput
+from mloop.features import extract
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,8 +81,6 @@ def interactions_training_set(ws: Workspace, *, interactions_group: str, feedbac
     Raises:
         FeatureGroupNotFound: a group does not exist (the app was never started).
     """
-    from mloop.features import extract
-
     interactions = extract(ws, interactions_group, as_of=as_of)
     feedback = extract(ws, feedback_group, as_of=as_of)
     if interactions.empty or feedback.empty:

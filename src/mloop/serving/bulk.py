@@ -198,7 +198,7 @@ class BulkPool:
 
 def _start_models() -> None:
     """Import the model and protocol code in the worker before the first request."""
-    import mloop.recipes.model
+    import mloop.model_format
     import mloop.serving.protocols  # noqa: F401
 
 

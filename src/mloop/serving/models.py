@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mloop.errors import IntegrityError, InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from mloop.recipes.input_profile import InputProfile
+    from mloop.model_format import InputProfile
     from mloop.serving.endpoints import Variant
     from mloop.store import Workspace
 
@@ -130,7 +130,7 @@ def workspace_loader(ws: Workspace) -> Loader:
 
 def load_served(path: Path, name: str, version: int, model_uri: str, ws: Workspace | None = None) -> ServedModel:
     """A ServedModel from a local model directory (TabularModel, else MLflow pyfunc)."""
-    from mloop.recipes.model import load_model_dir
+    from mloop.model_format import load_model_dir
 
     try:
         model = load_model_dir(path)

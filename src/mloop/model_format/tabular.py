@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import IntegrityError, InvalidInput, NotFound
-from mloop.recipes.estimators import estimator_class
-from mloop.recipes.input_profile import InputProfile
-from mloop.recipes.preprocess import Preprocessor
+from mloop.model_format.estimators import estimator_class
+from mloop.model_format.input_profile import InputProfile
+from mloop.model_format.preprocess import Preprocessor
 
 if TYPE_CHECKING:
     import numpy as np
@@ -98,7 +98,7 @@ class TabularModel:
             estimator: "xgboost" or "random_forest".
             params: estimator parameters (n_estimators, max_depth, learning_rate, ...).
             categorical: columns to one-hot even if they look numeric.
-            derived: features computed from raw columns inside the model (`mloop.recipes.derived`).
+            derived: features computed from raw columns inside the model (`mloop.model_format.derived`).
 
         Raises:
             InvalidInput: unknown columns, task or estimator; too few classes.

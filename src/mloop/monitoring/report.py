@@ -21,7 +21,7 @@ from mloop.monitoring.html import render
 from mloop.monitoring.reference import reference_predictions, training_data
 from mloop.monitoring.retrain import retrain_on_drift
 from mloop.monitoring.segments import segment_keys, split_drift
-from mloop.recipes.interactions import parse_duration
+from mloop.recipes.durations import parse_duration
 from mloop.serving import get_endpoint
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from mloop.features import flush_records
 from mloop.lineage import record_link
 from mloop.monitoring.tables import drift_retrains
 from mloop.pipelines import load_pipeline
-from mloop.recipes.interactions import parse_duration
+from mloop.recipes.durations import parse_duration
 from mloop.release import ReleaseInFlight, create_release, spawn_driver
 from mloop.release.service import release_settings
 from mloop.store.timestamps import as_utc

@@ -32,7 +32,7 @@ def compare(ws: Workspace, endpoint: str, *, since: str | None = "1h", threshold
         EndpointNotFound: no such endpoint. InvalidInput: a bad `since` or `threshold`.
     """
     from mloop.errors import InvalidInput
-    from mloop.recipes.interactions import parse_duration
+    from mloop.recipes.durations import parse_duration
     from mloop.serving.endpoints import get_endpoint
     from mloop.serving.prediction_log import dropped, read_log
 

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.errors import did_you_mean
 from mloop.experiments.errors import ExperimentConflict, ExperimentNotFound, InvalidExperiment
-from mloop.store.timestamps import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -245,7 +244,4 @@ def stop(ws: Workspace, experiment_id: int) -> Experiment:
 
 
 def _from_row(row: Row[Any]) -> Experiment:
-    data = dict(row._mapping)
-    for key in ("started_at", "ended_at"):
-        data[key] = as_utc(data[key])
-    return Experiment(**data)
+    return Experiment(**row._mapping)

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mloop.features.schema import Feature, FeatureGroupSpec
+from mloop.errors import InvalidInput, did_you_mean
+from mloop.features.schema import ROW_COLUMN, Feature, FeatureGroupSpec
+from mloop.store.timestamps import as_utc
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,8 +40,6 @@ def arrow_type(kind: str) -> pa.DataType:
 def arrow_schema(spec: FeatureGroupSpec, with_row: bool = True) -> pa.Schema:
     """The schema of the group's offline Parquet files."""
     import pyarrow as pa
-
-    from mloop.features.schema import ROW_COLUMN
 
     fields = [pa.field(f.name, arrow_type(f.type)) for f in spec.features]
     if with_row:
@@ -127,7 +127,7 @@ def _parse_one(kind: str, text: str) -> Any:
             return False
         raise ValueError
     stamp = datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00"))
-    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+    return as_utc(stamp).astimezone(UTC)
 
 
 def _fast_cast(text: pa.Array, kind: str) -> pa.Array:
@@ -261,8 +261,6 @@ def check_record(spec: FeatureGroupSpec, record: dict[str, Any], now: datetime) 
     Raises:
         InvalidInput: unknown field, wrong type, missing required value, constraint broken.
     """
-    from mloop.errors import InvalidInput, did_you_mean
-
     names = _names(spec)
     for key in record:
         if key not in names:
@@ -310,8 +308,6 @@ def _names(spec: FeatureGroupSpec) -> frozenset[str]:
 
 
 def _coerce(feature: Feature, value: Any) -> Any:
-    from mloop.errors import InvalidInput
-
     kind = feature.type
     try:
         if kind == "string":
@@ -328,7 +324,7 @@ def _coerce(feature: Feature, value: Any) -> Any:
         elif kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
             result = float(value)
         elif kind == "timestamp" and isinstance(value, datetime):
-            result = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            result = as_utc(value).astimezone(UTC)
         elif isinstance(value, str):
             result = _parse_one(kind, value)
         elif hasattr(value, "item"):  # numpy scalars

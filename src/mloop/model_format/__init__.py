@@ -3,7 +3,8 @@
 What pipelines train, the registry versions, endpoints serve and monitoring scores: a
 `TabularModel` saved as a directory (`mloop_model.json` plus the estimator's own file, never a
 pickle), and the MLflow "model from code" that wraps it. Its own concept, below `serving` and
-`recipes` (both use it); it imports nothing of mloop but `errors`.
+`recipes` (both use it); it imports nothing of mloop but `errors` and the store's small
+shared primitives (`atomic_write`, `encoding`).
 
 One module per thing:
 

@@ -31,7 +31,6 @@ from mloop.pipelines import load_pipeline
 from mloop.recipes.durations import parse_duration
 from mloop.release import ReleaseInFlight, create_release, spawn_driver
 from mloop.release.service import release_settings
-from mloop.store.timestamps import as_utc
 
 if TYPE_CHECKING:
     from mloop.monitoring.drift import DriftReport
@@ -106,7 +105,7 @@ def _start(ws: Workspace, report: DriftReport, detach: bool) -> tuple[str | None
                              f"[release] retrains '{model}'")
     last = last_started(ws, model)
     cooldown = _cooldown(ws)
-    if last is not None and datetime.now(UTC) - as_utc(last.at) < cooldown:
+    if last is not None and datetime.now(UTC) - last.at < cooldown:
         return model, last.release_id, (
             f"cooldown: release {last.release_id} of '{model}' started at {last.at:%Y-%m-%d %H:%M:%S} UTC, "
             f"less than retrain_cooldown ({ws.settings.monitoring.retrain_cooldown}) ago")
@@ -193,4 +192,4 @@ def list_decisions(ws: Workspace, *, model: str | None = None, decision: str | N
         query = query.where(dr.c.decision == decision)
     with ws.db.begin() as conn:
         rows = conn.execute(query).all()
-    return [RetrainDecision(**{**dict(r._mapping), "at": as_utc(r.at)}) for r in rows]
+    return [RetrainDecision(**r._mapping) for r in rows]

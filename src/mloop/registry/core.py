@@ -35,6 +35,7 @@ from mloop.registry.model import (
     RegisteredModel,
     Transition,
 )
+from mloop.store.encoding import json_default
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -347,10 +348,6 @@ def list_models(ws: Workspace) -> list[RegisteredModel]:
         if status == APPROVED:
             m.latest_approved = max(m.latest_approved or 0, version)
         models[name] = m
-    from mloop.registry.model import utc
-
-    for m in models.values():
-        m.last_registered_at = utc(m.last_registered_at)
     return list(models.values())
 
 
@@ -362,7 +359,6 @@ def history(ws: Workspace, name: str, version: int | None = None) -> list[Transi
     """
     from sqlalchemy import select
 
-    from mloop.registry.model import utc
     from mloop.registry.tables import registry_audit as a
 
     query = select(a).where(a.c.name == name).order_by(a.c.id)
@@ -372,7 +368,7 @@ def history(ws: Workspace, name: str, version: int | None = None) -> list[Transi
         rows = [dict(r._mapping) for r in conn.execute(query)]
         if not rows:
             _raise_missing(conn, name, version)
-    return [Transition(**{**r, "at": utc(r["at"])}) for r in rows]
+    return [Transition(**r) for r in rows]
 
 
 def _raise_missing(conn: Connection, name: str, version: int | None) -> NoReturn:
@@ -435,8 +431,6 @@ def _jsonable(data: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
     if isinstance(value, datetime):
         return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON-serializable")
+    return json_default(value)  # numpy scalars

@@ -13,10 +13,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import Conflict, NotFound
-from mloop.pipelines.runs import driver_gone
-from mloop.pipelines.runs import this_driver as this_driver  # one notion of a driver (host:pid)
 from mloop.release.errors import DriverLost
-from mloop.store.timestamps import as_utc
+from mloop.store.leases import holder_alive, this_holder
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -27,6 +25,8 @@ STAGES: tuple[str, ...] = ("Source", "TrainRegister", "Approval", "Deploy", "Ver
 TERMINAL = frozenset({"Succeeded", "Failed", "Rejected"})
 # A driver that has not beaten for this long is presumed dead (other hosts; same host: pid check).
 STALE_AFTER_S = 30.0
+# A release's driver (host:pid) holds the release as a lease.
+this_driver = this_holder
 
 
 def now() -> datetime:
@@ -35,11 +35,7 @@ def now() -> datetime:
 
 def driver_alive(driver: str | None, heartbeat_at: datetime | None) -> bool:
     """Whether a release's driver still runs: a fresh heartbeat and, on this host, a live pid."""
-    if not driver or heartbeat_at is None:
-        return False
-    if (now() - (as_utc(heartbeat_at) or now())).total_seconds() > STALE_AFTER_S:
-        return False
-    return not driver_gone(driver)  # on this host, the pid must still run
+    return holder_alive(driver, heartbeat_at, STALE_AFTER_S)
 
 
 @dataclass
@@ -115,12 +111,10 @@ class Release:
 
 def _release(row: Any, stage_rows: list[Any]) -> Release:
     data = dict(row._mapping)
-    for key in ("created_at", "updated_at", "finished_at", "heartbeat_at"):
-        data[key] = as_utc(data[key])
     stages = [
         StageRecord(
             name=s.name, position=s.position, status=s.status, attempts=s.attempts or 0,
-            started_at=as_utc(s.started_at), finished_at=as_utc(s.finished_at),
+            started_at=s.started_at, finished_at=s.finished_at,
             outputs=dict(s.outputs or {}), detail=s.detail, error=s.error,
         )
         for s in sorted(stage_rows, key=lambda s: s.position)

@@ -22,6 +22,7 @@ from mloop.model_format import (
 from mloop.pipelines import current_context, step
 from mloop.recipes.datasets.housing import SYNTHETIC_LABEL
 from mloop.recipes.identifiers import choose_features, describe_left_out
+from mloop.store.encoding import plain
 
 if TYPE_CHECKING:
     import numpy as np
@@ -124,7 +125,7 @@ def score_model(model: TabularModel, test: pd.DataFrame, metric: str = "auto") -
         kind, metrics = "regression", _regression(y.to_numpy(dtype=np.float64), scores)
     else:
         lookup = {c: i for i, c in enumerate(model.classes)}
-        known = y.map(lambda v: lookup.get(v.item() if hasattr(v, "item") else v, -1)).to_numpy()
+        known = y.map(lambda v: lookup.get(plain(v), -1)).to_numpy()
         mask = known >= 0
         kind = "binary" if len(model.classes) == 2 else "multiclass"
         metrics = _classification(known[mask], scores[mask], len(model.classes))

@@ -15,7 +15,7 @@ from mloop.errors import InvalidInput, NotFound
 from mloop.features import extract
 from mloop.lineage import model as model_lineage
 from mloop.model_format import load_model_dir
-from mloop.serving.models import model_dir
+from mloop.serving.runtime.model_cache import model_dir
 
 if TYPE_CHECKING:
     import pandas as pd

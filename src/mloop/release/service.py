@@ -261,7 +261,7 @@ def reject_release(
         PermissionDenied, InvalidInput: the registry's policy.
     """
 
-    from mloop.serving.retire import reject_version  # refuses while an endpoint serves the version
+    from mloop.serving.endpoints.retire import reject_version  # refuses while an endpoint serves the version
 
     release = _decidable(ws, release_id, "reject")
     reject_version(ws, release.model, int(release.model_version or 0),

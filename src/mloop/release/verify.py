@@ -152,7 +152,7 @@ def default_payload(ws: Workspace, model: str, version: int) -> list[dict[str, A
     """
     import json
 
-    from mloop.serving.models import model_dir
+    from mloop.serving.runtime.model_cache import model_dir
 
     uri = f"models:/{model}/{version}"
     try:

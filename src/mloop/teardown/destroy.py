@@ -60,7 +60,7 @@ def destroy(ws: Workspace) -> DestroyPlan:
     from mloop import registry
     from mloop.features import delete_group
     from mloop.pipelines.delete import delete_all_runs
-    from mloop.serving.retire import delete_endpoint
+    from mloop.serving.endpoints.retire import delete_endpoint
     from mloop.teardown.content import referenced
 
     before = plan(ws)

@@ -14,7 +14,7 @@ from typing import Any
 from mloop import registry
 from mloop.pipelines import current_context, step
 from mloop.serving import deploy
-from mloop.serving.export import kserve_manifest
+from mloop.serving.endpoints.export import kserve_manifest
 
 
 @step(name="deploy", kind="Deploy", cache=False)

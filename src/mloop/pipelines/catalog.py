@@ -6,14 +6,17 @@ import functools
 import importlib
 import json
 import sys
+from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import InvalidInput, did_you_mean
 from mloop.pipelines import graph as g
+from mloop.pipelines.dsl import Pipeline
 from mloop.pipelines.errors import PipelineDefinitionError, PipelineNotFound
+from mloop.pipelines.kfp_frontend import loader as kfp_loader
+from mloop.pipelines.kfp_frontend.spec import is_kfp_object
 
 if TYPE_CHECKING:
-    from mloop.pipelines.dsl import Pipeline
     from mloop.store import Workspace
 
 
@@ -29,8 +32,6 @@ def builtin_pipelines() -> dict[str, str]:
 
 @functools.cache
 def _declared() -> tuple[tuple[str, str], ...]:
-    from importlib.metadata import entry_points
-
     return tuple(sorted((ep.name, ep.value) for ep in entry_points(group=ENTRY_POINTS)))
 
 
@@ -77,28 +78,24 @@ def load_pipeline(ws: Workspace, name_or_pipeline: Any, *, containers: str = "no
         PipelineNotFound: unknown name (the hint lists the known ones).
         PipelineDefinitionError: the reference cannot be imported or is not a pipeline.
     """
-    from mloop.pipelines.dsl import Pipeline
-
     if isinstance(name_or_pipeline, Pipeline):
         return name_or_pipeline
-    from mloop.pipelines import kfp_frontend
-
     name = str(name_or_pipeline)
     known = list_pipelines(ws)
-    ref = known.get(name) or (name if ":" in name or kfp_frontend.is_kfp_ref(name) else None)
+    ref = known.get(name) or (name if ":" in name or kfp_loader.is_kfp_ref(name) else None)
     if ref is None:
         raise PipelineNotFound(
             f"no pipeline named '{name}'",
             hint=did_you_mean(name, known) + ". Declare yours in mloop.toml [pipelines].",
         )
     make_importable(ws)
-    if kfp_frontend.is_kfp_ref(ref):  # a compiled KFP file or path/module.py:function
-        return kfp_frontend.load(ws, ref, containers=containers,  # type: ignore[return-value]
-                                 install_packages=install_packages)
+    if kfp_loader.is_kfp_ref(ref):  # a compiled KFP file or path/module.py:function
+        return kfp_loader.load(ws, ref, containers=containers,  # type: ignore[return-value]
+                               install_packages=install_packages)
     target = import_ref(ref, f"pipeline '{name}'")
-    if not isinstance(target, Pipeline) and kfp_frontend.is_kfp_object(target):
-        return kfp_frontend.load_object(target, ref, containers=containers,  # type: ignore[return-value]
-                                        install_packages=install_packages)
+    if not isinstance(target, Pipeline) and is_kfp_object(target):
+        return kfp_loader.load_object(target, ref, containers=containers,  # type: ignore[return-value]
+                                      install_packages=install_packages)
     if not isinstance(target, Pipeline):
         raise PipelineDefinitionError(
             f"pipeline '{name}': {ref} is a {type(target).__name__}, not a @pipeline function"

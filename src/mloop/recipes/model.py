@@ -1,6 +1,6 @@
 """The model format's old address, kept only because files on disk name it: use `mloop.model_format`.
 
-Before the model format became its own package (`mloop.model_format`) it lived here, and two
+Before the model format became its own package (`mloop.model_format`) it lived here, and three
 kinds of stored files still import it by this path:
 
 - MLflow models logged by those versions: MLflow copied the "model from code" file into the
@@ -12,6 +12,6 @@ kinds of stored files still import it by this path:
 Nothing in mloop imports this module (a test checks that); do not add to it.
 """
 
-from mloop.model_format.tabular import TabularModel, load_model_dir
+from mloop.model_format.tabular import TabularModel, load_model_dir, pyfunc_code_path
 
-__all__ = ["TabularModel", "load_model_dir"]
+__all__ = ["TabularModel", "load_model_dir", "pyfunc_code_path"]

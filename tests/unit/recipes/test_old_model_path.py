@@ -110,3 +110,16 @@ def test_nothing_in_mloop_imports_the_old_path() -> None:
             if any(n == "mloop.recipes.model" for n in names):
                 importers.append(str(path.relative_to(SRC)))
     assert importers == []
+
+
+def test_a_release_project_written_before_the_move_still_imports_its_helpers(tmp_path: Path) -> None:
+    """The project template of earlier versions imported these two names from the old path."""
+    project = tmp_path / "old_project.py"
+    project.write_text("from mloop.recipes.model import TabularModel, pyfunc_code_path\n"
+                       "PATH = pyfunc_code_path()\n")
+    namespace: dict[str, object] = {}
+    exec(compile(project.read_text(), str(project), "exec"), namespace)
+    from mloop.model_format import TabularModel, pyfunc_code_path
+
+    assert namespace["TabularModel"] is TabularModel
+    assert namespace["PATH"] == pyfunc_code_path()

@@ -77,7 +77,7 @@ def _model_spec(ws: Workspace, step: StepRunRecord) -> dict[str, Any]:
     import json
 
     # deferred: imports ~30 more modules at start (mloop --help time)
-    from mloop.recipes.model import SPEC_FILE
+    from mloop.model_format import SPEC_FILE
 
     info = step.outputs.get("model")
     if not info:

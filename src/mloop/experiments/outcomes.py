@@ -54,7 +54,7 @@ def count_outcomes(interactions: pd.DataFrame, feedback: pd.DataFrame, exp: Expe
     """The rule above on two frames (`request_id`, `event_time`, ...); separate for testing."""
     import pandas as pd
 
-    from mloop.recipes.interactions import parse_duration
+    from mloop.recipes.durations import parse_duration
 
     window = pd.Timedelta(parse_duration(exp.settings["label_window"]))
     until = exp.ended_at or now

@@ -77,7 +77,7 @@ def start(
     from mloop.auth import acting_principal
     from mloop.experiments.stats import DEFAULT_TAU
     from mloop.experiments.tables import experiments
-    from mloop.recipes.interactions import parse_duration
+    from mloop.recipes.durations import parse_duration
     from mloop.serving import get_endpoint
 
     found = get_endpoint(ws, endpoint)

@@ -18,9 +18,9 @@ from mloop.pipelines.catalog import (
     resolve_params,
 )
 from mloop.pipelines.errors import PipelineDefinitionError, PipelineNotFound
-from tests.unit.pipelines import example as ex
+from tests.support import example_pipeline as ex
 
-EXAMPLE = "tests.unit.pipelines.example:example"
+EXAMPLE = "tests.support.example_pipeline:example"
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_an_unknown_name_or_a_bad_reference_says_what_is_wrong(project: Any) -> 
         load_pipeline(project, "mien")
     assert "mine" in (info.value.hint or "")
     with pytest.raises(PipelineDefinitionError, match="not a @pipeline function"):
-        load_pipeline(project, "tests.unit.pipelines.example:helper")
+        load_pipeline(project, "tests.support.example_pipeline:helper")
     with pytest.raises(PipelineDefinitionError, match="cannot import 'no_such_module'"):
         import_ref("no_such_module:f", "step")
     with pytest.raises(PipelineDefinitionError, match="has no 'nothing'"):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.errors import MloopError
 from mloop.release import records
+from mloop.release.drivers import this_driver
 from mloop.release.errors import DriverIdle, DriverLost, StageFailed, StageRejected
 from mloop.release.lock import try_lock
 from mloop.release.records import STAGES, Release
@@ -135,7 +136,7 @@ def run_release(
         Conflict: it already finished, or another live process drives it.
     """
     impl = dict(stages) if stages and set(stages) >= set(STAGES) else {**default_stages(), **(stages or {})}
-    driver = records.this_driver()
+    driver = this_driver()
     while True:
         release = records.claim(ws.db, release_id, driver)
         try:

@@ -9,13 +9,16 @@ stage that did not.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select, update
+
 from mloop.errors import Conflict, NotFound
-from mloop.pipelines.runs import driver_gone
-from mloop.pipelines.runs import this_driver as this_driver  # one notion of a driver (host:pid)
+from mloop.release.drivers import TERMINAL, driver_alive, now
 from mloop.release.errors import DriverLost
+from mloop.release.lock import unlock_in
+from mloop.release.tables import release_stages, releases
 from mloop.store.timestamps import as_utc
 
 if TYPE_CHECKING:
@@ -24,22 +27,6 @@ if TYPE_CHECKING:
     from mloop.store import Database
 
 STAGES: tuple[str, ...] = ("Source", "TrainRegister", "Approval", "Deploy", "Verify")
-TERMINAL = frozenset({"Succeeded", "Failed", "Rejected"})
-# A driver that has not beaten for this long is presumed dead (other hosts; same host: pid check).
-STALE_AFTER_S = 30.0
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def driver_alive(driver: str | None, heartbeat_at: datetime | None) -> bool:
-    """Whether a release's driver still runs: a fresh heartbeat and, on this host, a live pid."""
-    if not driver or heartbeat_at is None:
-        return False
-    if (now() - (as_utc(heartbeat_at) or now())).total_seconds() > STALE_AFTER_S:
-        return False
-    return not driver_gone(driver)  # on this host, the pid must still run
 
 
 @dataclass
@@ -130,10 +117,6 @@ def _release(row: Any, stage_rows: list[Any]) -> Release:
 
 def load(conn: Connection, release_id: int, *, for_update: bool = False) -> Release:
     """The release `release_id` read inside `conn`'s transaction (row-locked when asked)."""
-    from sqlalchemy import select
-
-    from mloop.release.tables import release_stages, releases
-
     query = select(releases).where(releases.c.id == release_id)
     if for_update:
         query = query.with_for_update()
@@ -158,10 +141,6 @@ def list_releases(
     db: Database, *, endpoint: str | None = None, limit: int = 50
 ) -> list[Release]:
     """Releases, newest first, optionally for one endpoint."""
-    from sqlalchemy import select
-
-    from mloop.release.tables import release_stages, releases
-
     query = select(releases).order_by(releases.c.id.desc()).limit(limit)
     if endpoint:
         query = query.where(releases.c.endpoint == endpoint)
@@ -177,8 +156,6 @@ def list_releases(
 
 def insert_release(conn: Connection, values: dict[str, Any]) -> int:
     """Insert a release and its stages (all Pending) in `conn`'s transaction."""
-    from mloop.release.tables import release_stages, releases
-
     at = now()
     result = conn.execute(
         releases.insert().values(status="Pending", stage=STAGES[0], created_at=at, updated_at=at, **values)
@@ -201,10 +178,6 @@ def claim(db: Database, release_id: int, driver: str) -> Release:
     Raises:
         Conflict: the release already finished, or a live process drives it.
     """
-    from sqlalchemy import update
-
-    from mloop.release.tables import releases
-
     with db.begin() as conn:
         release = load(conn, release_id, for_update=True)
         if release.finished:
@@ -234,10 +207,6 @@ def _owned(conn: Connection, release_id: int, driver: str) -> Release:
 
 def heartbeat(db: Database, release_id: int, driver: str) -> bool:
     """Refresh the heartbeat; False when another process took the release over."""
-    from sqlalchemy import update
-
-    from mloop.release.tables import releases
-
     with db.begin() as conn:
         result = conn.execute(
             update(releases).where(releases.c.id == release_id, releases.c.driver == driver)
@@ -251,10 +220,6 @@ def update_stage(
     detail: str | None = None, outputs: dict[str, Any] | None = None,
 ) -> None:
     """Mark a stage Executing (`begin`), or record progress: a detail line and partial outputs."""
-    from sqlalchemy import update
-
-    from mloop.release.tables import release_stages, releases
-
     with db.begin() as conn:
         release = _owned(conn, release_id, driver)
         stage = release.stage_record(name)
@@ -278,11 +243,6 @@ def complete_stage(
     release_values: dict[str, Any] | None = None,
 ) -> Release:
     """Mark a stage Succeeded with its outputs, atomically; the last stage finishes the release."""
-    from sqlalchemy import update
-
-    from mloop.release.lock import unlock_in
-    from mloop.release.tables import release_stages, releases
-
     with db.begin() as conn:
         release = _owned(conn, release_id, driver)
         stage = release.stage_record(name)
@@ -306,11 +266,6 @@ def end_release(
     outputs: dict[str, Any] | None = None,
 ) -> Release:
     """End the release as Failed or Rejected at stage `name`, atomically with that stage."""
-    from sqlalchemy import update
-
-    from mloop.release.lock import unlock_in
-    from mloop.release.tables import release_stages, releases
-
     with db.begin() as conn:
         release = _owned(conn, release_id, driver) if driver else load(conn, release_id, for_update=True)
         stage = release.stage_record(name)
@@ -326,10 +281,6 @@ def end_release(
 
 def let_go(db: Database, release_id: int, driver: str) -> None:
     """Stop driving an unfinished release (interrupted): `resume` can pick it up at once."""
-    from sqlalchemy import update
-
-    from mloop.release.tables import releases
-
     with db.begin() as conn:
         conn.execute(update(releases).where(releases.c.id == release_id, releases.c.driver == driver)
                      .values(driver=None, updated_at=now()))

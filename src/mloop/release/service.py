@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from mloop.auth import acting_principal, normalize
 from mloop.errors import ConfigError, Conflict
 from mloop.release import records
+from mloop.release.drivers import STALE_AFTER_S, TERMINAL, this_driver
 from mloop.release.engine import OnChange, StageFn, run_release
 from mloop.release.errors import ReleaseInFlight, ReleaseRefused
 from mloop.release.lock import ensure_endpoint_row, lock_endpoint_row
@@ -102,7 +103,7 @@ def _refuse_if_in_flight(conn: Any, model: str) -> None:
 
     busy = conn.execute(
         select(releases.c.id, releases.c.stage, releases.c.status)
-        .where(releases.c.model == model, releases.c.status.not_in(records.TERMINAL))
+        .where(releases.c.model == model, releases.c.status.not_in(TERMINAL))
         .order_by(releases.c.id)
     ).first()
     if busy is not None:
@@ -122,7 +123,7 @@ def _refuse_if_waiting(conn: Any, endpoint: str) -> None:
     waiting = conn.execute(
         select(releases.c.id, releases.c.model, releases.c.model_version)
         .where(releases.c.endpoint == endpoint, releases.c.stage == "Approval",
-               releases.c.status.not_in(records.TERMINAL))
+               releases.c.status.not_in(TERMINAL))
         .order_by(releases.c.id)
     ).first()
     if waiting is not None:
@@ -179,7 +180,7 @@ def resume_release(
     if detach:
         release = get_release(ws.db, release_id)
         if release.finished or release.driven:
-            records.claim(ws.db, release_id, records.this_driver())  # raises the right Conflict
+            records.claim(ws.db, release_id, this_driver())  # raises the right Conflict
         spawn_driver(ws, release_id)
         return get_release(ws.db, release_id)
     return run_release(ws, release_id, stages=stages, on_change=on_change, idle_exit_s=idle_exit_s)
@@ -278,7 +279,7 @@ def reject_release(
 
 def watch_release(
     ws: Workspace, release_id: int, on_change: OnChange, *, poll: float = 1.0,
-    timeout: float | None = None, orphan_grace: float = records.STALE_AFTER_S,
+    timeout: float | None = None, orphan_grace: float = STALE_AFTER_S,
 ) -> Release:
     """Follow a release until it finishes, calling `on_change` whenever its record changes.
 

@@ -70,7 +70,7 @@ def reject_version(
         The registry's errors (unknown version, policy, already Rejected).
     """
     from mloop import registry
-    from mloop.registry.core import transition_in
+    from mloop.registry.approval import transition_in
     from mloop.registry.events import publish
 
     registry.get_version(ws, name, version)  # adopts a version only MLflow knew

@@ -7,6 +7,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from mloop.alerts.tables import alerts
+from mloop.alerts.webhook import deliver
 from mloop.auth import acting_principal
 from mloop.errors import InvalidInput, did_you_mean
 
@@ -55,8 +59,6 @@ def raise_alert(
     Raises:
         InvalidInput: unknown severity, empty title or non-JSON detail.
     """
-    from mloop.alerts.tables import alerts
-
     severity = _check(severity, title, detail)
     url = ws.settings.alerts.webhook_url
     values: dict[str, Any] = {"at": datetime.now(UTC), "source": source, "severity": severity, "title": title,
@@ -69,8 +71,6 @@ def raise_alert(
     log.log(_LOG_LEVEL[severity], "alert #%d [%s] %s: %s %s", alert_id, severity, source, title,
             detail or "")
     if url:
-        from mloop.alerts.webhook import deliver
-
         result = deliver(ws, url, slack_payload(alert, ws), kind="alert", subject=f"alert:{alert_id}")
         alert.delivery = "delivered" if result.ok else "failed"
         with ws.db.begin() as conn:
@@ -114,10 +114,6 @@ def list_alerts(
     ws: Workspace, *, source: str | None = None, severity: str | None = None, limit: int = 100,
 ) -> list[Alert]:
     """Alerts, newest first, optionally filtered by source and severity."""
-    from sqlalchemy import select
-
-    from mloop.alerts.tables import alerts
-
     query = select(alerts).order_by(alerts.c.id.desc()).limit(limit)
     if source:
         query = query.where(alerts.c.source == source)

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from mloop.alerts.tables import webhook_deliveries
+from mloop.alerts.tables import webhook_deliveries as t
+from mloop.errors import InvalidInput, did_you_mean
+
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
@@ -76,8 +82,6 @@ def deliver(
 
 def _record(ws: Workspace, kind: str, subject: str, url: str, attempt: int, ok: bool,
             status: int | None, error: str | None, seconds: float) -> None:
-    from mloop.alerts.tables import webhook_deliveries
-
     with ws.db.begin() as conn:
         conn.execute(webhook_deliveries.insert().values(
             at=datetime.now(UTC), kind=kind, subject=subject, url=_redact(url), attempt=attempt,
@@ -97,11 +101,6 @@ def list_deliveries(
     Raises:
         InvalidInput: `kind` is not one of DELIVERY_KINDS (a typo must not read as "nothing delivered").
     """
-    from sqlalchemy import select
-
-    from mloop.alerts.tables import webhook_deliveries as t
-    from mloop.errors import InvalidInput, did_you_mean
-
     query = select(t).order_by(t.c.id.desc()).limit(limit)
     if kind:
         if kind.lower() not in DELIVERY_KINDS:

@@ -15,6 +15,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from mloop import registry
 from mloop.auth import acting_principal, normalize
 from mloop.errors import ConfigError, Conflict
 from mloop.release import records
@@ -24,6 +27,8 @@ from mloop.release.errors import ReleaseInFlight, ReleaseRefused
 from mloop.release.lock import ensure_endpoint_row, lock_endpoint_row
 from mloop.release.records import Release, get_release
 from mloop.release.source import check_clean, inspect_source
+from mloop.release.tables import releases
+from mloop.serving.retire import reject_version
 
 if TYPE_CHECKING:
     from mloop.config import ReleaseSettings
@@ -97,10 +102,6 @@ def create_release(
 
 
 def _refuse_if_in_flight(conn: Any, model: str) -> None:
-    from sqlalchemy import select
-
-    from mloop.release.tables import releases
-
     busy = conn.execute(
         select(releases.c.id, releases.c.stage, releases.c.status)
         .where(releases.c.model == model, releases.c.status.not_in(TERMINAL))
@@ -116,10 +117,6 @@ def _refuse_if_in_flight(conn: Any, model: str) -> None:
 
 
 def _refuse_if_waiting(conn: Any, endpoint: str) -> None:
-    from sqlalchemy import select
-
-    from mloop.release.tables import releases
-
     waiting = conn.execute(
         select(releases.c.id, releases.c.model, releases.c.model_version)
         .where(releases.c.endpoint == endpoint, releases.c.stage == "Approval",
@@ -241,8 +238,6 @@ def approve_release(
         Conflict: the release finished, or has no model version yet.
         PermissionDenied, InvalidInput: the registry's policy (four-eyes, comment required...).
     """
-    from mloop import registry
-
     release = _decidable(ws, release_id, "approve")
     registry.approve(ws, release.model, int(release.model_version or 0),
                      principal=principal or acting_principal(ws), comment=comment)
@@ -261,8 +256,6 @@ def reject_release(
         Conflict: the release finished, or has no model version yet.
         PermissionDenied, InvalidInput: the registry's policy.
     """
-
-    from mloop.serving.retire import reject_version  # refuses while an endpoint serves the version
 
     release = _decidable(ws, release_id, "reject")
     reject_version(ws, release.model, int(release.model_version or 0),

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from mloop.alerts.tables import webhook_deliveries
-from mloop.alerts.tables import webhook_deliveries as t
 from mloop.errors import InvalidInput, did_you_mean
 
 if TYPE_CHECKING:
@@ -101,13 +100,13 @@ def list_deliveries(
     Raises:
         InvalidInput: `kind` is not one of DELIVERY_KINDS (a typo must not read as "nothing delivered").
     """
-    query = select(t).order_by(t.c.id.desc()).limit(limit)
+    query = select(webhook_deliveries).order_by(webhook_deliveries.c.id.desc()).limit(limit)
     if kind:
         if kind.lower() not in DELIVERY_KINDS:
             raise InvalidInput(f"unknown delivery kind '{kind}'", hint=did_you_mean(kind, DELIVERY_KINDS))
-        query = query.where(t.c.kind == kind.lower())
+        query = query.where(webhook_deliveries.c.kind == kind.lower())
     if subject:
-        query = query.where(t.c.subject == subject)
+        query = query.where(webhook_deliveries.c.subject == subject)
     with ws.db.begin() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
 

@@ -5,18 +5,12 @@ Everything a pipeline step or an app needs is exported here; heavy libraries (py
 pandas) load inside the functions that use them.
 """
 
+from mloop.features.deletion import delete_group
 from mloop.features.errors import FeatureGroupExists, FeatureGroupNotFound, IngestRejected, InvalidSpec
-from mloop.features.groups import (
-    create_group,
-    data_version,
-    delete_group,
-    get_group,
-    ingested_digests,
-    list_groups,
-)
+from mloop.features.groups import create_group, data_version, get_group, ingested_digests, list_groups
 from mloop.features.ingest import IngestReport, ingest
 from mloop.features.offline import build_training_set, extract
-from mloop.features.online_rows import get_online
+from mloop.features.online import get_online
 from mloop.features.records import close_records, flush_records, put_records
 from mloop.features.schema import Feature, FeatureGroup, FeatureGroupSpec, infer_spec, load_spec_file
 

@@ -15,6 +15,8 @@ from mloop.auth import acting_principal
 from mloop.errors import did_you_mean
 from mloop.features.errors import FeatureGroupExists, FeatureGroupNotFound
 from mloop.features.schema import FeatureGroup, FeatureGroupSpec
+from mloop.features.tables import feature_groups
+from mloop.features.tables import feature_ingestions as t
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -43,8 +45,6 @@ def create_group(ws: Workspace, spec: FeatureGroupSpec) -> FeatureGroup:
     """
     from sqlalchemy.exc import IntegrityError
 
-    from mloop.features.tables import feature_groups
-
     spec = FeatureGroupSpec.model_validate(spec.model_dump())  # re-validate a mutated spec
     try:
         with ws.db.begin() as conn:
@@ -64,8 +64,6 @@ def get_group(ws: Workspace, name: str) -> FeatureGroup:
         FeatureGroupNotFound: no such group (the hint names the known groups).
     """
     from sqlalchemy import select
-
-    from mloop.features.tables import feature_groups
 
     with ws.db.begin() as conn:
         row = conn.execute(select(feature_groups).where(feature_groups.c.name == name)).first()
@@ -93,57 +91,19 @@ def list_groups(ws: Workspace) -> list[FeatureGroup]:
     """Every group, by name."""
     from sqlalchemy import select
 
-    from mloop.features.tables import feature_groups
-
     with ws.db.begin() as conn:
         rows = conn.execute(select(feature_groups).order_by(feature_groups.c.name)).all()
     return [_row_to_group(r) for r in rows]
 
 
-def delete_group(ws: Workspace, name: str, *, purge: bool = False) -> list[str]:
-    """Delete a group, its ingestion records, its online rows and its record spool (with `purge`,
-    its quarantine files too).
-
-    Returns:
-        The digests of the group's offline Parquet files. They stay in the content-addressed
-        store (other records may share them): `mloop.teardown` removes those nothing refers to.
-    """
-    from sqlalchemy import delete, select
-
-    from mloop.features.online import online_store
-    from mloop.features.records import drop_spool
-    from mloop.features.tables import feature_groups
-    from mloop.features.tables import feature_ingestions as t
-
-    group = get_group(ws, name)
-    with ws.db.begin() as conn:
-        rows = conn.execute(select(t.c.digest, t.c.quarantine).where(t.c.group_id == group.id)).all()
-        conn.execute(delete(t).where(t.c.group_id == group.id))
-        conn.execute(delete(feature_groups).where(feature_groups.c.id == group.id))
+def forget_cached(ws: Workspace, name: str) -> None:
+    """Drop `name` from this process's group cache (the group was just deleted)."""
     _cache.pop((ws.settings.database_url, name), None)
-    online_store(ws).delete_group(name)
-    drop_spool(ws, name)
-    if purge:
-        _drop_quarantine(ws, [q for _, q in rows if q])
-    return sorted({d for d, _ in rows if d})
-
-
-def _drop_quarantine(ws: Workspace, paths: list[str]) -> None:
-    """Quarantine files hold rejected rows (personal data too): only mloop's own, under .mloop/."""
-    from pathlib import Path
-
-    own = (ws.state_dir / "quarantine").resolve()
-    for text in paths:
-        path = Path(text).resolve()
-        if path.is_relative_to(own):
-            path.unlink(missing_ok=True)
 
 
 def ingested_digests(ws: Workspace) -> set[str]:
     """Every artifact digest a feature group's ingestion refers to (what must not be deleted)."""
     from sqlalchemy import select
-
-    from mloop.features.tables import feature_ingestions as t
 
     with ws.db.begin() as conn:
         return {d for (d,) in conn.execute(select(t.c.digest).where(t.c.digest.is_not(None)).distinct())}
@@ -176,8 +136,6 @@ def ingestions(ws: Workspace, group: FeatureGroup) -> list[Ingestion]:
     """Committed ingestions of `group`, oldest first."""
     from sqlalchemy import select
 
-    from mloop.features.tables import feature_ingestions as t
-
     query = select(t).where(t.c.group_id == group.id).order_by(t.c.id)
     with ws.db.begin() as conn:
         rows = conn.execute(query).all()
@@ -205,9 +163,7 @@ def commit_ingestion(ws: Workspace, group: FeatureGroup, **values: Any) -> tuple
     from sqlalchemy import select, update
     from sqlalchemy.exc import IntegrityError
 
-    from mloop.features.tables import feature_groups as g
-    from mloop.features.tables import feature_ingestions as t
-
+    g = feature_groups
     try:
         with ws.db.begin() as conn:
             conn.execute(update(g).where(g.c.id == group.id).values(data_version=g.c.data_version + 1))
@@ -228,8 +184,6 @@ def has_unpublished(ws: Workspace, group: FeatureGroup) -> bool:
     """Whether a committed ingestion of `group` still waits for its online publish."""
     from sqlalchemy import select
 
-    from mloop.features.tables import feature_ingestions as t
-
     query = select(t.c.id).where(t.c.group_id == group.id, t.c.online_applied.is_(False)).limit(1)
     with ws.db.begin() as conn:
         return conn.execute(query).first() is not None
@@ -237,8 +191,6 @@ def has_unpublished(ws: Workspace, group: FeatureGroup) -> bool:
 
 def mark_online_applied(ws: Workspace, ingestion_id: int) -> None:
     from sqlalchemy import update
-
-    from mloop.features.tables import feature_ingestions as t
 
     with ws.db.begin() as conn:
         conn.execute(update(t).where(t.c.id == ingestion_id).values(online_applied=True))

@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mloop.features.errors import FeatureGroupNotFound, IngestRejected
-from mloop.features.schema import FeatureGroup
+from mloop.features.groups import create_group, get_group
+from mloop.features.ingest_source import sample_table
+from mloop.features.schema import FeatureGroup, _arrow_to_feature_type, infer_spec
+from mloop.features.validate import FALSE, TRUE
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -36,9 +39,6 @@ def group_for_file(ws: Workspace, path: Path, name: str, id_column: str | None,
         FeatureGroupNotFound: no such group and no `id_column` to create it with.
         IngestRejected: the file does not fit the existing group (each difference named).
     """
-    from mloop.features.groups import create_group, get_group
-    from mloop.features.schema import infer_spec
-
     try:
         group = get_group(ws, name)
     except FeatureGroupNotFound as exc:
@@ -61,8 +61,6 @@ def group_for_file(ws: Workspace, path: Path, name: str, id_column: str | None,
 def file_differences(path: Path, group: FeatureGroup, id_column: str | None = None,
                      event_time: str | None = None) -> list[str]:
     """One line per way the file's header and first rows disagree with the group's schema."""
-    from mloop.features.ingest_source import sample_table
-
     spec = group.spec
     out = []
     if id_column and id_column != spec.record_identifier:
@@ -89,8 +87,6 @@ def _kind_difference(column: pa.ChunkedArray, name: str, wanted: str) -> list[st
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from mloop.features.schema import _arrow_to_feature_type
-
     if pa.types.is_null(column.type) or column.null_count == len(column):
         return []
     found = _arrow_to_feature_type(column.type)
@@ -101,8 +97,6 @@ def _kind_difference(column: pa.ChunkedArray, name: str, wanted: str) -> list[st
         if share >= 0.5:
             return []
     if found == "string" and wanted == "bool":
-        from mloop.features.validate import FALSE, TRUE
-
         low = pc.utf8_lower(pc.utf8_trim_whitespace(column.drop_null()))
         if (pc.mean(pc.is_in(low, value_set=pa.array(TRUE + FALSE))).as_py() or 0.0) >= 0.5:
             return []

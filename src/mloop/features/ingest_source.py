@@ -211,7 +211,7 @@ def _unparsable(batch: RawBatch, width: int) -> list[tuple[int | None, str, str]
 def parquet_batches(path: Path, batch_rows: int = 65536) -> Iterator[RawBatch]:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path, pre_buffer=False)  # bounded memory, see online_rows.parquet_tables
+    pf = pq.ParquetFile(path, pre_buffer=False)  # bounded memory, see online.rows.parquet_tables
     per_row = path.stat().st_size / max(1, pf.metadata.num_rows)
     first = 1
     for rb in pf.iter_batches(batch_size=batch_rows, use_threads=False):

@@ -39,13 +39,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.features._sqlite import ThreadLocalDB, execute_retrying
+from mloop.errors import MloopError
+from mloop.features.groups import cached_group, commit_ingestion, get_group, mark_online_applied
+from mloop.features.online.rows import record_row
+from mloop.features.online.sqlite_conn import ThreadLocalDB, execute_retrying
+from mloop.features.online.write import apply_parquet, put_deferred, spooling_store
+from mloop.features.validate import arrow_schema, arrow_type, check_record
 from mloop.store.locks import file_lock, pid_alive
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from mloop.features.online import SpoolsRecords
     from mloop.features.schema import FeatureGroup
     from mloop.store import Workspace
 
@@ -101,14 +105,6 @@ def _spool_dir(ws: Workspace, group: str) -> Path:
     return ws.state_dir / "spool" / group
 
 
-def _logged_store(ws: Workspace) -> SpoolsRecords | None:
-    """The online store when it can spool records itself (SQLite), else None."""
-    from mloop.features.online import SpoolsRecords, online_store
-
-    store = online_store(ws)
-    return store if isinstance(store, SpoolsRecords) else None
-
-
 def _spool(ws: Workspace, group: str, online: bool) -> _Spool:
     """Where this process spools `group`: the online store's spool for an online group whose
     store can (one commit for both), else this process's file (a forked child gets its own)."""
@@ -116,7 +112,7 @@ def _spool(ws: Workspace, group: str, online: bool) -> _Spool:
     with _spools_lock:
         spool = _spools.get(key)
         if spool is None:
-            store = _logged_store(ws) if online else None
+            store = spooling_store(ws) if online else None
             if store is not None:
                 where: tuple[Path, str | None] = (store.path, group)
             else:
@@ -131,7 +127,7 @@ def _group_spools(ws: Workspace, group: str) -> list[_Spool]:
     legacy = ws.state_dir / "spool" / f"{group}.db"  # the one shared file per group of earlier versions
     paths = sorted(_spool_dir(ws, group).glob("*.db")) + ([legacy] if legacy.exists() else [])
     keys: list[tuple[Path, str | None]] = [(p, None) for p in paths]
-    store = _logged_store(ws)
+    store = spooling_store(ws)
     if store is not None:
         keys.insert(0, (store.path, group))
     with _spools_lock:
@@ -151,10 +147,6 @@ def put_records(ws: Workspace, group: str, records: list[dict[str, Any]]) -> Non
     Raises:
         FeatureGroupNotFound; InvalidInput for a record that does not fit the schema.
     """
-    from mloop.features.groups import cached_group
-    from mloop.features.online_rows import record_row
-    from mloop.features.validate import check_record
-
     if not records:
         return
     grp = cached_group(ws, group)
@@ -166,23 +158,11 @@ def put_records(ws: Workspace, group: str, records: list[dict[str, Any]]) -> Non
     else:
         spool.append([data for _, _, data in rows])  # the acknowledgement point
         if grp.spec.online:
-            _put_online(ws, group, rows)
+            put_deferred(ws, group, rows)  # a failure is logged; the flush re-applies them
     spool.unchecked += len(rows)
     limits = ws.settings.features
     if spool.unchecked >= limits.flush_rows // 10 or time.monotonic() - spool.checked_at > FLUSH_CHECK_SECONDS:
         _maybe_flush(ws, group, spool)
-
-
-def _put_online(ws: Workspace, group: str, rows: list[Any]) -> None:
-    """Update the online store; the records are already durable, so a failure here must not
-    turn into an error the caller would retry (a duplicate): the flush re-applies them."""
-    from mloop.errors import MloopError
-    from mloop.features.online import online_store
-
-    try:
-        online_store(ws).put(group, rows)
-    except (MloopError, OSError, sqlite3.Error) as exc:
-        log.warning("online store update for %s deferred to the next flush: %s", group, exc)
 
 
 def _due(ws: Workspace, spool: _Spool) -> bool:
@@ -206,8 +186,6 @@ def _flush_lock(ws: Workspace, group: str) -> Iterator[None]:
 
 def flush_records(ws: Workspace, group: str) -> int:
     """Move every spooled record of `group` to the offline store now; returns rows flushed."""
-    from mloop.features.groups import get_group
-
     grp = get_group(ws, group)
     flushed = 0
     with _flush_lock(ws, group):
@@ -250,8 +228,6 @@ def _table(grp: FeatureGroup, rows: list[tuple[int, str]]) -> pa.Table:
     import orjson
     import pyarrow as pa
 
-    from mloop.features.validate import arrow_schema, arrow_type
-
     records = [orjson.loads(data) for _, data in rows]
     arrays = []
     for f in grp.spec.features:
@@ -265,10 +241,6 @@ def _table(grp: FeatureGroup, rows: list[tuple[int, str]]) -> pa.Table:
 
 def _flush_batch(ws: Workspace, grp: FeatureGroup, spool: _Spool, batch: str) -> int:
     import pyarrow.parquet as pq
-
-    from mloop.errors import MloopError
-    from mloop.features.groups import commit_ingestion, mark_online_applied
-    from mloop.features.online_rows import apply_parquet
 
     rows = spool.query("SELECT seq, data FROM {t} WHERE batch = ? AND {s} ORDER BY seq", batch).fetchall()
     if not rows:

@@ -24,7 +24,9 @@ from pydantic import (
     model_validator,
 )
 
+from mloop.errors import did_you_mean
 from mloop.features.errors import InvalidSpec
+from mloop.features.ingest_source import sample_table
 
 FeatureType = Literal["int", "float", "string", "bool", "timestamp"]
 FEATURE_TYPES: tuple[str, ...] = ("int", "float", "string", "bool", "timestamp")
@@ -104,8 +106,6 @@ class FeatureGroupSpec(BaseModel):
         for feature in self.features:
             if feature.name == name:
                 return feature
-        from mloop.errors import did_you_mean
-
         raise InvalidSpec(
             f"group '{self.name}' has no feature '{name}'", hint=did_you_mean(name, self.names)
         )
@@ -215,8 +215,6 @@ def infer_spec(
     """
     import pyarrow as pa
 
-    from mloop.features.ingest_source import sample_table
-
     try:
         table = sample_table(path, sample_bytes)
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
@@ -225,8 +223,6 @@ def infer_spec(
         {"name": field.name, "type": _arrow_to_feature_type(field.type)} for field in table.schema
     ]
     columns = [f["name"] for f in features]
-    from mloop.errors import did_you_mean
-
     for role, col in (("--id", record_identifier), ("--event-time", event_time)):
         if col is not None and col not in columns:
             raise InvalidSpec(f"{path} has no column '{col}' ({role})", hint=did_you_mean(col, columns))

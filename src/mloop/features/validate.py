@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mloop.features.schema import Feature, FeatureGroupSpec
+from mloop.errors import InvalidInput, did_you_mean
+from mloop.features.schema import ROW_COLUMN, Feature, FeatureGroupSpec
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,8 +39,6 @@ def arrow_type(kind: str) -> pa.DataType:
 def arrow_schema(spec: FeatureGroupSpec, with_row: bool = True) -> pa.Schema:
     """The schema of the group's offline Parquet files."""
     import pyarrow as pa
-
-    from mloop.features.schema import ROW_COLUMN
 
     fields = [pa.field(f.name, arrow_type(f.type)) for f in spec.features]
     if with_row:
@@ -261,8 +260,6 @@ def check_record(spec: FeatureGroupSpec, record: dict[str, Any], now: datetime) 
     Raises:
         InvalidInput: unknown field, wrong type, missing required value, constraint broken.
     """
-    from mloop.errors import InvalidInput, did_you_mean
-
     names = _names(spec)
     for key in record:
         if key not in names:
@@ -310,8 +307,6 @@ def _names(spec: FeatureGroupSpec) -> frozenset[str]:
 
 
 def _coerce(feature: Feature, value: Any) -> Any:
-    from mloop.errors import InvalidInput
-
     kind = feature.type
     try:
         if kind == "string":

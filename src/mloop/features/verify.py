@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import ArtifactNotFound, IntegrityError
+from mloop.features.groups import get_group, ingestions, list_groups
+from mloop.features.ingest_report import IngestReport, Quarantine, file_hash
+from mloop.features.staging import stage_file, staging_paths
+from mloop.features.tables import feature_ingestions as t
 
 if TYPE_CHECKING:
     from mloop.features.groups import Ingestion
@@ -41,8 +45,6 @@ class FileCheck:
 
 def damaged(ws: Workspace, grp: FeatureGroup) -> list[Ingestion]:
     """The group's ingestions whose Parquet file is missing or no longer matches its digest."""
-    from mloop.features.groups import ingestions
-
     bad, seen = [], set()
     for ing in ingestions(ws, grp):
         if ing.digest is None or ing.digest in seen:
@@ -84,8 +86,6 @@ def verify(ws: Workspace, group: str | None = None, *, repair: bool = False) -> 
     Raises:
         FeatureGroupNotFound: `group` does not exist.
     """
-    from mloop.features.groups import get_group, ingestions, list_groups
-
     groups = [get_group(ws, group)] if group else list_groups(ws)
     checks = []
     for grp in groups:
@@ -101,8 +101,6 @@ def verify(ws: Workspace, group: str | None = None, *, repair: bool = False) -> 
 
 
 def _repair_one(ws: Workspace, grp: FeatureGroup, ing: Ingestion, check: FileCheck) -> None:
-    from mloop.features.ingest_report import file_hash
-
     source = Path(ing.source)
     if ing.kind != "file":
         check.status, check.detail = UNREPAIRABLE, "records written by put_records have no source file to rebuild from"
@@ -131,15 +129,12 @@ def rebuild(ws: Workspace, grp: FeatureGroup, ing: Ingestion, source: Path) -> s
     Raises:
         IntegrityError: the source now yields a different number of rows (the schema changed).
     """
-    from mloop.features.ingest import _stage, _staging_paths
-    from mloop.features.ingest_report import IngestReport, Quarantine
-
-    staging, qpath = _staging_paths(ws, grp.name)
+    staging, qpath = staging_paths(ws, grp.name)
     quarantine = Quarantine(qpath)
     report = IngestReport(group=grp.name, source=str(source), source_hash=ing.source_hash)
     try:
         when = ing.created_at if ing.created_at.tzinfo else ing.created_at.replace(tzinfo=UTC)
-        _, kept = _stage(ws, source, grp, quarantine, staging, None, None, report, now=when)
+        _, kept = stage_file(ws, source, grp, quarantine, staging, None, None, report, now=when)
         if kept != ing.rows:
             raise IntegrityError(
                 f"cannot rebuild ingestion {ing.id} of '{grp.name}': {source} now gives {kept} rows, "
@@ -155,8 +150,6 @@ def rebuild(ws: Workspace, grp: FeatureGroup, ing: Ingestion, source: Path) -> s
 def _point_at(ws: Workspace, grp: FeatureGroup, ing: Ingestion, digest: str) -> None:
     """Every ingestion that shared the damaged file now reads the rebuilt one."""
     from sqlalchemy import update
-
-    from mloop.features.tables import feature_ingestions as t
 
     with ws.db.begin() as conn:
         conn.execute(update(t).where(t.c.group_id == grp.id, t.c.digest == ing.digest).values(digest=digest))

@@ -33,7 +33,7 @@ def cli(ws: Any, monkeypatch: pytest.MonkeyPatch, *args: str, answer: str | None
 def seed_flow(ws: Any) -> tuple[Any, list[str]]:
     """Ingest, train twice, approve, deploy; returns the deployed version and the offline files."""
     from mloop.features import create_group, get_group, ingest
-    from mloop.features.offline import _files
+    from mloop.features.offline.source import group_files
     from mloop.recipes.datasets.ad_clicks import ad_clicks, ad_clicks_spec
 
     create_group(ws, ad_clicks_spec("ad-clicks"))
@@ -47,7 +47,7 @@ def seed_flow(ws: Any) -> tuple[Any, list[str]]:
     assert [v.version for v in registry.versions(ws, "ad-click-ctr")] == [1]
     mv = registry.approve(ws, "ad-click-ctr", 1, principal="approver", comment="auc ok")
     serving.deploy(ws, "ad-click", "ad-click-ctr", latest_approved=True)
-    return mv, [path for _, path in _files(ws, get_group(ws, "ad-clicks"))]
+    return mv, [path for _, path in group_files(ws, get_group(ws, "ad-clicks"))]
 
 
 def test_destroy_then_the_whole_flow_again_in_the_same_folder(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mloop.features import create_group, get_group, get_online, ingest
-from mloop.features.offline import _files
+from mloop.features.offline.source import group_files
 from mloop.recipes.datasets.ad_clicks import ad_clicks, ad_clicks_spec, write_broken_csv
 from tests.integration.teardown.test_destroy import cli
 
@@ -29,8 +29,8 @@ def test_purge_removes_files_rows_and_quarantine_but_not_shared_content(
     report = _group(ws, "clicks-a", csv)
     _group(ws, "clicks-b", csv)  # the same content: the offline Parquet may be shared by digest
     assert report.quarantine and Path(report.quarantine).exists()
-    files_a = [p for _, p in _files(ws, get_group(ws, "clicks-a"))]
-    files_b = {p for _, p in _files(ws, get_group(ws, "clicks-b"))}
+    files_a = [p for _, p in group_files(ws, get_group(ws, "clicks-a"))]
+    files_b = {p for _, p in group_files(ws, get_group(ws, "clicks-b"))}
     some_id = frame["id"].iloc[0]
     assert get_online(ws, "clicks-a", [some_id])
 

@@ -12,76 +12,20 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import InvalidInput
-from mloop.features.online_rows import q
+from mloop.features.groups import get_group
+from mloop.features.offline.pit import training_set
+from mloop.features.offline.source import SEQ, connect, damage_errors, group_files, source_sql
+from mloop.features.records import flush_local
 from mloop.features.schema import ROW_COLUMN, FeatureGroup
+from mloop.features.sql import q
+from mloop.features.verify import raise_if_damaged
 
 if TYPE_CHECKING:
-    import duckdb
     import pandas as pd
 
     from mloop.store import Workspace
 
-SEQ = "_mloop_seq"
-FILE = "_mloop_file"
 RECORDS = ("all", "latest")
-
-
-def connect(ws: Workspace) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection in UTC that can read the artifact store (fsspec for S3)."""
-    import duckdb
-
-    con = duckdb.connect(config={"threads": 2, "memory_limit": "2GB"})
-    con.execute("SET TimeZone = 'UTC'")
-    ws.artifacts.attach_duckdb(con)
-    return con
-
-
-def _files(ws: Workspace, group: FeatureGroup) -> list[tuple[int, str]]:
-    """(ingestion id, readable path) of every committed Parquet file of the group."""
-    from sqlalchemy import select
-
-    from mloop.features.tables import feature_ingestions as t
-
-    query = select(t.c.id, t.c.digest).where(t.c.group_id == group.id, t.c.digest.is_not(None))
-    with ws.db.begin() as conn:
-        rows = conn.execute(query.order_by(t.c.id)).all()
-    seen: set[str] = set()
-    out = []
-    for seq, digest in rows:
-        if digest in seen:  # a forced re-ingest of identical bytes adds no new rows
-            continue
-        seen.add(digest)
-        out.append((seq, ws.artifacts.read_path(digest)))
-    return out
-
-
-def source_sql(con: duckdb.DuckDBPyConnection, ws: Workspace, group: FeatureGroup, name: str) -> str:
-    """Register a view `name` over the group's rows with their ordering columns; returns it."""
-    import pyarrow as pa
-
-    from mloop.features.validate import arrow_schema
-
-    files = _files(ws, group)
-    if not files:
-        empty = arrow_schema(group.spec).empty_table().append_column(SEQ, pa.array([], pa.int64()))
-        con.register(name, empty)
-        return name
-    con.register(f"{name}_files", pa.table({FILE: [p for _, p in files], SEQ: [s for s, _ in files]}))
-    paths = ", ".join("'" + p.replace("'", "''") + "'" for _, p in files)
-    cols = ", ".join(f"p.{q(c)}" for c in [*group.spec.names, ROW_COLUMN])
-    con.execute(
-        f"CREATE TEMP VIEW {name} AS SELECT {cols}, m.{SEQ} FROM read_parquet([{paths}], "
-        f"filename='{FILE}') p JOIN {name}_files m ON p.{FILE} = m.{FILE}"
-    )
-    return name
-
-
-def damage_errors() -> tuple[type[Exception], ...]:
-    """DuckDB's errors on an unreadable Parquet file (it raises several kinds, some untyped):
-    readers that get one ask `raise_if_damaged` whether a damaged file is why."""
-    import duckdb
-
-    return (duckdb.Error,)
 
 
 def _columns(group: FeatureGroup, columns: Sequence[str] | None) -> list[str]:
@@ -135,9 +79,6 @@ def extract(
     """
     import duckdb
 
-    from mloop.features.groups import get_group
-    from mloop.features.records import flush_local
-
     if records is not None and records not in RECORDS:
         raise InvalidInput(f"records='{records}' is not one of: {', '.join(RECORDS)}",
                            hint='"all": every record; "latest": the newest record per id')
@@ -167,8 +108,6 @@ def extract(
             raise InvalidInput(f"cannot extract from '{group}': {str(exc).splitlines()[0]}",
                                hint=f"Columns: {', '.join(spec.names)}") from exc
     except damage_errors():
-        from mloop.features.verify import raise_if_damaged
-
         raise_if_damaged(ws, [grp])  # a damaged file: say which and how to repair; else the raw error
         raise
     finally:
@@ -180,14 +119,10 @@ def build_training_set(
     id_column: str | None = None, time_column: str | None = None,
 ) -> pd.DataFrame:
     """Point-in-time correct join of entity rows with feature values (see `pit.py`)."""
-    from mloop.features.offline.pit import training_set
-
     return training_set(ws, entities, features, id_column=id_column, time_column=time_column)
 
 
 def offline_paths(ws: Workspace, group: str) -> list[str]:
     """The readable paths of the group's Parquet files (for tools that want raw files)."""
-    from mloop.features.groups import get_group
-
-    return [p for _, p in _files(ws, get_group(ws, group))]
+    return [p for _, p in group_files(ws, get_group(ws, group))]
 

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mloop.errors import InvalidInput, did_you_mean
-from mloop.features.offline import SEQ, connect, damage_errors, source_sql
-from mloop.features.online_rows import q
+from mloop.features.groups import get_group
+from mloop.features.offline.source import SEQ, connect, damage_errors, source_sql
 from mloop.features.schema import ROW_COLUMN, FeatureGroup
+from mloop.features.sql import q
+from mloop.features.verify import raise_if_damaged
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,8 +35,6 @@ class _Wanted:
 
 def _parse(ws: Workspace, features: Sequence[str]) -> list[_Wanted]:
     """'group:feature', 'group:*' or 'group' -> groups with their features, in order."""
-    from mloop.features.groups import get_group
-
     if isinstance(features, str) or not features:
         raise InvalidInput("features must be a non-empty list like ['ad-clicks:age', 'ad-clicks:*']")
     wanted: dict[str, _Wanted] = {}
@@ -112,8 +112,6 @@ def training_set(
                f"ORDER BY e.{ORDINAL}")
         return con.execute(sql).df()
     except damage_errors():
-        from mloop.features.verify import raise_if_damaged
-
         raise_if_damaged(ws, [w.group for w in wanted])
         raise
     finally:

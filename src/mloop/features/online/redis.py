@@ -12,7 +12,7 @@ from typing import Any
 
 from mloop.error_map import ExceptionTable, map_exceptions
 from mloop.errors import ConfigError, MloopError, StoreAccessDenied, StoreUnavailable
-from mloop.features.online import Row
+from mloop.features.online.base import Row
 
 _PUT = """
 for i = 1, #KEYS do

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from mloop.errors import ConfigError, StoreUnavailable
-from mloop.features._sqlite import ThreadLocalDB, execute_retrying, write_all, write_many
-from mloop.features.online import Row
+from mloop.features.online.base import Row
 from mloop.features.online.runs import Run, RunWriter, merge, overlap_depth, remove_run
+from mloop.features.online.sqlite_conn import ThreadLocalDB, execute_retrying, write_all, write_many
 from mloop.store.locks import pid_alive
 
 if TYPE_CHECKING:

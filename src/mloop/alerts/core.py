@@ -123,11 +123,4 @@ def list_alerts(
         query = query.where(alerts.c.severity == severity.lower())
     with ws.db.begin() as conn:
         rows = [dict(row._mapping) for row in conn.execute(query)]
-    return [Alert(**{**row, "at": utc(row["at"])}) for row in rows]
-
-
-def utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes: they were stored in UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    return [Alert(**row) for row in rows]

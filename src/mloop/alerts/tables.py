@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, String, Table, Text
 
 from mloop.store.tables import metadata
+from mloop.store.timestamps import UtcDateTime
 
 alerts = Table(
     "alerts",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("at", UtcDateTime(), nullable=False, index=True),
     Column("source", String(200), nullable=False, index=True),
     Column("severity", String(20), nullable=False, index=True),
     Column("title", String(500), nullable=False),
@@ -23,7 +24,7 @@ webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("kind", String(50), nullable=False),  # alert | registry
     Column("subject", String(500), nullable=False),
     Column("url", String(2000), nullable=False),

@@ -8,9 +8,7 @@ the message asks to unset the variable.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import threading
 import tomllib
 import weakref
@@ -19,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from mloop.auth.tokens import store_token
 from mloop.errors import ConfigError
+from mloop.store.files import atomic_write
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -83,17 +82,4 @@ def _rewrite_without_tokens(path: Path) -> None:
     if tomllib.loads(text).get("auth", {}).get("tokens"):
         raise ConfigError(f"{path}: the tokens are now in the metadata database, but the file could not be "
                           "cleaned automatically", hint="Delete the tokens from the [auth] section by hand.")
-    _atomic_write(path, text)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    mode = path.stat().st_mode & 0o777
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mloop.toml.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text)  # keeps the file's permissions

@@ -53,7 +53,7 @@ def find_session(ws: Workspace, session_id: str) -> Session | None:
         row = conn.execute(query).first()
     if row is None or row.revoked_at is not None or row.token_revoked is not None:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    expires = row.expires_at
     if expires <= datetime.now(UTC):
         return None
     return Session(Principal(name=row.principal, role=row.role), row.csrf, expires)

@@ -6,9 +6,10 @@ a copy of the database lets nobody log in.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Table
+from sqlalchemy import Column, ForeignKey, Integer, String, Table
 
 from mloop.store.tables import metadata
+from mloop.store.timestamps import UtcDateTime
 
 auth_tokens = Table(
     "auth_tokens",
@@ -18,10 +19,10 @@ auth_tokens = Table(
     Column("hint", String(20), nullable=False),  # the first characters, to tell tokens apart
     Column("principal", String(200), nullable=False, index=True),
     Column("role", String(20), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(200)),
     Column("note", String(500)),
-    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_at", UtcDateTime()),
 )
 
 auth_sessions = Table(
@@ -30,7 +31,7 @@ auth_sessions = Table(
     Column("id_hash", String(64), primary_key=True),
     Column("token_id", Integer, ForeignKey("auth_tokens.id"), nullable=False, index=True),
     Column("csrf", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime()),
 )

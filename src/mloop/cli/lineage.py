@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from mloop.cli._output import JsonOption, console, emit, print_json, workspace
+from mloop.store.files import atomic_write
 
 lineage_app = typer.Typer(help="Lineage of pipelines, models, endpoints and artifacts.", no_args_is_help=True)
 
@@ -42,12 +42,7 @@ def dump(
         print_json(data)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    try:
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)  # a failed rename (--out is a directory) leaves no stray .part
+    atomic_write(out, json.dumps(data, indent=2) + "\n")  # nothing is left behind when --out is a directory
     s = data["summary"]
     console().print(f"wrote {out}: {len(data['graph']['nodes'])} nodes, {len(data['graph']['edges'])} edges, "
                     f"{len(data['graph']['artifacts'])} artifacts; {_status(s['overallStatus'])}")

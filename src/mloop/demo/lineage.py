@@ -4,12 +4,12 @@ then a model version traced back to its run, data, feature group version and app
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from typing import Any
 
 from mloop.demo import DemoContext
 from mloop.demo.processes import start_mloop
+from mloop.store.files import atomic_write
 
 TITLE = "Lineage: the control plane serves the graph of ad-click-ctr (seed 004 JSON) and a model's chain"
 NEEDS: tuple[str, ...] = ("pipelines", "serving")
@@ -26,9 +26,7 @@ def run(ctx: DemoContext) -> None:
         data = response.json()
         _summary(ctx, data, response.elapsed.total_seconds() * 1000)
         out = ctx.workspace.root.parent / f"{ctx.workspace.root.name}-{PIPELINE}-lineage.json"
-        tmp = out.with_name(out.name + ".part")
-        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, out)
+        atomic_write(out, json.dumps(data, indent=2) + "\n")
         ctx.did(f"wrote the lineage JSON ({out.stat().st_size:,} bytes)", str(out))
         missing = http.get("/lineage")
         ctx.say(f"GET /lineage without a pipeline → {missing.status_code} {missing.text}")

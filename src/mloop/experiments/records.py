@@ -21,7 +21,6 @@ from mloop.experiments.tables import experiments as t
 from mloop.features import get_group
 from mloop.recipes.interactions import parse_duration
 from mloop.serving import get_endpoint
-from mloop.store.timestamps import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -228,7 +227,4 @@ def stop(ws: Workspace, experiment_id: int) -> Experiment:
 
 
 def _from_row(row: Row[Any]) -> Experiment:
-    data = dict(row._mapping)
-    for key in ("started_at", "ended_at"):
-        data[key] = as_utc(data[key])
-    return Experiment(**data)
+    return Experiment(**row._mapping)

@@ -9,9 +9,10 @@ minimum of the p-value is taken over these looks.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Table
+from sqlalchemy import JSON, Boolean, Column, Float, ForeignKey, Integer, String, Table
 
 from mloop.store.tables import metadata
+from mloop.store.timestamps import UtcDateTime
 
 experiments = Table(
     "experiments",
@@ -27,8 +28,8 @@ experiments = Table(
     Column("p_value", Float, nullable=False),
     Column("evidence", JSON, nullable=False),
     Column("principal", String(200)),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("ended_at", DateTime(timezone=True)),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("ended_at", UtcDateTime()),
 )
 
 experiment_looks = Table(
@@ -37,7 +38,7 @@ experiment_looks = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("experiment_id", Integer, ForeignKey("experiments.id", ondelete="CASCADE"), nullable=False,
            index=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("counts", JSON, nullable=False),
     Column("effect", Float, nullable=False),
     Column("lower", Float, nullable=False),

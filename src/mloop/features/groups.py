@@ -28,12 +28,9 @@ _cache: dict[tuple[str, str], tuple[float, FeatureGroup]] = {}
 
 
 def _row_to_group(row: Any) -> FeatureGroup:
-    created = row.created_at
-    if created is not None and created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
     return FeatureGroup(
         spec=FeatureGroupSpec.model_validate(row.spec), id=row.id,
-        data_version=row.data_version, created_at=created, created_by=row.created_by,
+        data_version=row.data_version, created_at=row.created_at, created_by=row.created_by,
     )
 
 

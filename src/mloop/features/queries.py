@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from mloop.features.tables import feature_groups, feature_ingestions
-from mloop.store.timestamps import as_utc
 
 
 def ingestion_history(conn: Connection, groups: list[str]) -> dict[str, list[tuple[datetime, int]]]:
@@ -23,5 +22,5 @@ def ingestion_history(conn: Connection, groups: list[str]) -> dict[str, list[tup
              .where(feature_groups.c.name.in_(groups)).order_by(feature_ingestions.c.version))
     out: dict[str, list[tuple[datetime, int]]] = {}
     for row in conn.execute(query):
-        out.setdefault(row.name, []).append((as_utc(row.created_at), int(row.version)))
+        out.setdefault(row.name, []).append((row.created_at, int(row.version)))
     return out

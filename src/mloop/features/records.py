@@ -45,7 +45,8 @@ from mloop.features.online.rows import record_row
 from mloop.features.online.sqlite_conn import ThreadLocalDB, execute_retrying
 from mloop.features.online.write import apply_parquet, put_deferred, spooling_store
 from mloop.features.validate import arrow_schema, arrow_type, check_record
-from mloop.store.locks import file_lock, pid_alive
+from mloop.store.leases import holder_gone
+from mloop.store.locks import file_lock
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -211,7 +212,7 @@ def spooled_count(ws: Workspace, group: str) -> int:
 def _remove_if_orphaned(spool: _Spool) -> None:
     """Delete an empty spool file whose writer process (on this host) is gone."""
     host, _, pid = spool.path.stem.rpartition("-")
-    if spool.group is not None or host != _HOST or not pid.isdigit() or pid_alive(int(pid)):
+    if spool.group is not None or not holder_gone(f"{host}:{pid}"):
         return
     if spool.pending()[0]:
         return

@@ -20,7 +20,7 @@ from mloop.features.errors import IngestRejected
 from mloop.features.ingest_report import IdCounter, IngestReport, Quarantine
 from mloop.features.schema import ROW_COLUMN, FeatureGroup
 from mloop.features.validate import arrow_schema, validate
-from mloop.store.locks import pid_alive
+from mloop.store.leases import pid_alive
 
 if TYPE_CHECKING:
     import pyarrow as pa

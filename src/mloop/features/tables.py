@@ -6,7 +6,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -15,6 +14,7 @@ from sqlalchemy import (
 )
 
 from mloop.store.tables import metadata
+from mloop.store.timestamps import UtcDateTime
 
 feature_groups = Table(
     "feature_groups",
@@ -23,7 +23,7 @@ feature_groups = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("spec", JSON, nullable=False),
     Column("data_version", Integer, nullable=False, default=0, server_default="0"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("created_by", String(200)),
 )
 
@@ -45,7 +45,7 @@ feature_ingestions = Table(
     Column("rejected", Integer, nullable=False),
     Column("quarantine", String(1000)),
     Column("online_applied", Boolean, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("principal", String(200)),
     UniqueConstraint("group_id", "dedupe_key", name="uq_feature_ingestions_dedupe"),
 )

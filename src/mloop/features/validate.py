@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.errors import InvalidInput, did_you_mean
 from mloop.features.schema import ROW_COLUMN, Feature, FeatureGroupSpec
+from mloop.store.timestamps import as_utc
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,7 +127,7 @@ def _parse_one(kind: str, text: str) -> Any:
             return False
         raise ValueError
     stamp = datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00"))
-    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+    return as_utc(stamp).astimezone(UTC)
 
 
 def _fast_cast(text: pa.Array, kind: str) -> pa.Array:
@@ -323,7 +324,7 @@ def _coerce(feature: Feature, value: Any) -> Any:
         elif kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
             result = float(value)
         elif kind == "timestamp" and isinstance(value, datetime):
-            result = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            result = as_utc(value).astimezone(UTC)
         elif isinstance(value, str):
             result = _parse_one(kind, value)
         elif hasattr(value, "item"):  # numpy scalars

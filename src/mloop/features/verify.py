@@ -10,7 +10,6 @@ and points the ingestion at the rebuilt file: same rows, same ingestion order, n
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,8 +132,7 @@ def rebuild(ws: Workspace, grp: FeatureGroup, ing: Ingestion, source: Path) -> s
     quarantine = Quarantine(qpath)
     report = IngestReport(group=grp.name, source=str(source), source_hash=ing.source_hash)
     try:
-        when = ing.created_at if ing.created_at.tzinfo else ing.created_at.replace(tzinfo=UTC)
-        _, kept = stage_file(ws, source, grp, quarantine, staging, None, None, report, now=when)
+        _, kept = stage_file(ws, source, grp, quarantine, staging, None, None, report, now=ing.created_at)
         if kept != ing.rows:
             raise IntegrityError(
                 f"cannot rebuild ingestion {ing.id} of '{grp.name}': {source} now gives {kept} rows, "

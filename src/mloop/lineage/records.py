@@ -1,7 +1,7 @@
 """Reading the run records lineage is built from: definitions, runs, step runs, artifacts.
 
 Each answer loads what it needs in a few indexed queries (`_RunData`), then assembles in memory.
-Times are returned as ISO 8601 UTC strings; SQLite hands back naive datetimes stored in UTC.
+Times are returned as ISO 8601 UTC strings; the store hands every column time back aware.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from mloop.errors import NotFound, did_you_mean
 from mloop.features import queries as feature_queries
 from mloop.pipelines import list_pipelines, load_pipeline, queries
 from mloop.pipelines.errors import PipelineNotFound
-from mloop.store.timestamps import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -36,15 +35,14 @@ def job_arn(name: str, run_id: str, step: str) -> str:
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return as_utc(value).astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def elapsed(start: datetime | None, end: datetime | None) -> float | None:
     """Seconds from start to end (to now while still running)."""
-    start = as_utc(start)
     if start is None:
         return None
-    finish = as_utc(end) or datetime.now(UTC)
+    finish = end or datetime.now(UTC)
     return round(max((finish - start).total_seconds(), 0.0), 3)
 
 
@@ -121,8 +119,7 @@ def ingestion_history(conn: Connection, groups: list[str]) -> dict[str, list[tup
 
 def version_at(history: list[tuple[datetime, int]], when: datetime | None) -> int | None:
     """The newest version committed at or before `when` (the latest when `when` is None)."""
-    moment = as_utc(when)
-    versions = [v for at, v in history if moment is None or at <= moment]
+    versions = [v for at, v in history if when is None or at <= when]
     return max(versions) if versions else None
 
 

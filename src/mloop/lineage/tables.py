@@ -6,15 +6,16 @@ as a drift alert that started a release, is an explicit link between two node UR
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Integer, String, Table
+from sqlalchemy import JSON, Column, Integer, String, Table
 
 from mloop.store.tables import metadata
+from mloop.store.timestamps import UtcDateTime
 
 lineage_links = Table(
     "lineage_links",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("source", String(500), nullable=False, index=True),  # mloop://alerts/3
     Column("target", String(500), nullable=False, index=True),  # mloop://releases/7
     Column("relation", String(50), nullable=False),  # evidence | started | registered

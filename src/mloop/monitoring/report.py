@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from mloop.errors import InvalidInput, NotFound
 from mloop.monitoring.drift import DriftReport, compare
 from mloop.monitoring.segments import segment_keys, split_drift
+from mloop.store.files import atomic_write
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -232,19 +233,13 @@ def _write(ws: Workspace, report: DriftReport, folder: Path) -> None:
     html = render(report)
     digest = ws.artifacts.put(html.encode())
     report.paths.update(artifact=ws.artifacts.uri(digest), digest=digest)
-    _atomic_write(Path(report.paths["html"]), html)
+    atomic_write(report.paths["html"], html)
     write_json(report)
 
 
 def write_json(report: DriftReport) -> None:
     """(Re)write the report's JSON file (after the retraining decision was added to it)."""
-    _atomic_write(Path(report.paths["json"]), json.dumps(report.to_dict(), indent=2, default=str))
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(report.paths["json"], json.dumps(report.to_dict(), indent=2, default=str))
 
 
 def _alert(ws: Workspace, report: DriftReport) -> int:

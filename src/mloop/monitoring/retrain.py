@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import ConfigError, MloopError
-from mloop.store.timestamps import as_utc
 
 if TYPE_CHECKING:
     from mloop.monitoring.drift import DriftReport
@@ -102,7 +101,7 @@ def _start(ws: Workspace, report: DriftReport, detach: bool) -> tuple[str | None
                              f"[release] retrains '{model}'")
     last = last_started(ws, model)
     cooldown = _cooldown(ws)
-    if last is not None and datetime.now(UTC) - as_utc(last.at) < cooldown:
+    if last is not None and datetime.now(UTC) - last.at < cooldown:
         return model, last.release_id, (
             f"cooldown: release {last.release_id} of '{model}' started at {last.at:%Y-%m-%d %H:%M:%S} UTC, "
             f"less than retrain_cooldown ({ws.settings.monitoring.retrain_cooldown}) ago")
@@ -205,4 +204,4 @@ def list_decisions(ws: Workspace, *, model: str | None = None, decision: str | N
         query = query.where(dr.c.decision == decision)
     with ws.db.begin() as conn:
         rows = conn.execute(query).all()
-    return [RetrainDecision(**{**dict(r._mapping), "at": as_utc(r.at)}) for r in rows]
+    return [RetrainDecision(**r._mapping) for r in rows]

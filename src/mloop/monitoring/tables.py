@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text
+from sqlalchemy import Column, Integer, String, Table, Text
 
 from mloop.store.tables import metadata
+from mloop.store.timestamps import UtcDateTime
 
 # What `retrain_on_drift` decided for each drift alert: a release started, or why none was.
 drift_retrains = Table(
     "drift_retrains",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("at", UtcDateTime(), nullable=False, index=True),
     Column("endpoint", String(200), nullable=False),
     Column("model", String(200), index=True),
     Column("alert_id", Integer),

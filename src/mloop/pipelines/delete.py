@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mloop.errors import Conflict
+from mloop.store.leases import holder_gone
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -33,14 +34,14 @@ def delete_run(ws: Workspace, run_id: str) -> list[str]:
     """
     from sqlalchemy import delete, select
 
-    from mloop.pipelines.runs import driver_gone, get_run
+    from mloop.pipelines.runs import get_run
     from mloop.pipelines.tables import artifact_uses as u
     from mloop.pipelines.tables import artifacts as a
     from mloop.pipelines.tables import pipeline_runs as r
     from mloop.pipelines.tables import step_runs as s
 
     run = get_run(ws, run_id)
-    if run.status in ACTIVE and not driver_gone(run.driver):
+    if run.status in ACTIVE and not holder_gone(run.driver):
         raise RunInUse(f"run {run_id} is {run.status}", hint="Wait for it to finish, or stop its process first.")
     with ws.db.begin() as conn:
         steps = conn.execute(select(s.c.id, s.c.outputs, s.c.log_digest).where(s.c.run_id == run_id)).all()

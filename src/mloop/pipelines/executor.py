@@ -27,6 +27,7 @@ from mloop.pipelines.context import StepContext
 from mloop.pipelines.hooks import Hook, default_hooks
 from mloop.pipelines.materializers import ArtifactInfo, load_output
 from mloop.pipelines.worker import Outcome, StepJob, execute, one_line
+from mloop.store.leases import holder_gone
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -406,7 +407,7 @@ def retry_run(ws: Workspace, run_id: str, *, new_run_id: str | None = None, **op
     from mloop.errors import Conflict
 
     original = runs.get_run(ws, run_id)
-    if original.status in (g.EXECUTING, g.PENDING) and runs.driver_gone(original.driver):
+    if original.status in (g.EXECUTING, g.PENDING) and holder_gone(original.driver):
         # Its process died (SIGKILL, OOM, power loss): the run can never finish by itself.
         runs.mark_orphan_stopped(ws, run_id, runs.orphan_reason(original.driver))
         original = runs.get_run(ws, run_id)

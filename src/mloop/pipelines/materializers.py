@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mloop.pipelines.errors import StepFailed
+from mloop.store.encoding import json_default
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -101,14 +102,6 @@ class NumpyMaterializer:
         return np.load(path, allow_pickle=False)
 
 
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "item") and _module(obj) == "numpy":
-        return obj.item()
-    if hasattr(obj, "tolist") and _module(obj) == "numpy":
-        return obj.tolist()
-    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
-
-
 class JsonMaterializer:
     format = "json"
 
@@ -116,13 +109,13 @@ class JsonMaterializer:
         if not isinstance(obj, dict | list | tuple | str | int | float | bool | type(None)):
             return False
         try:
-            json.dumps(obj, default=_json_default, allow_nan=True)
+            json.dumps(obj, default=json_default, allow_nan=True)
         except (TypeError, ValueError):
             return False
         return True
 
     def save(self, obj: Any, path: Path) -> dict[str, Any]:
-        body = json.dumps(obj, default=_json_default, sort_keys=True, separators=(",", ":"))
+        body = json.dumps(obj, default=json_default, sort_keys=True, separators=(",", ":"))
         path.write_text(body, encoding="utf-8")
         return {"tuple": True} if isinstance(obj, tuple) else {}
 

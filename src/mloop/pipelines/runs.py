@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -12,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from mloop.pipelines import graph as g
 from mloop.pipelines.errors import RunNotFound
 from mloop.pipelines.materializers import ArtifactInfo
+from mloop.store.leases import holder_gone, this_holder
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -138,32 +137,12 @@ def create_run(
             params=params, target=target, origin_run_id=origin[0] if origin else None,
             origin_kind=origin[1] if origin else None, no_cache=no_cache,
             principal=normalize(principal) or acting_principal(ws), git_commit=git_commit, created_at=now(),
-            started_at=now(), driver=this_driver() if target == "local" else None))
+            started_at=now(), driver=this_holder() if target == "local" else None))
         conn.execute(step_runs.insert(), [
             {"run_id": run_id, "step_name": node.name, "kind": node.kind, "func": node.func,
              "status": g.PENDING, "attempts": 0, "params": {}, "metrics": {}, "outputs": {}}
             for node in graph.nodes.values()])
     return run_id
-
-
-def this_driver() -> str:
-    """host:pid of this process, recorded on the local runs it executes."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def driver_gone(driver: str | None) -> bool:
-    """Whether the process that executed a run is certainly dead (same host, pid not alive).
-
-    A run driven from another host, or by a pid that is alive again, is never called gone.
-    """
-    if not driver or ":" not in driver:
-        return False
-    host, _, pid = driver.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    from mloop.store.locks import pid_alive
-
-    return not pid_alive(int(pid))
 
 
 def mark_orphan_stopped(ws: Workspace, run_id: str, reason: str) -> None:
@@ -193,7 +172,7 @@ def settle_orphan(conn: Connection, run: dict[str, Any]) -> dict[str, Any]:
     Every reader (CLI, lineage, dashboard) goes through this, so a run killed by SIGKILL reads
     Stopped at once, not only after someone runs `retry`. The record is corrected in place.
     """
-    if run.get("status") in (g.PENDING, g.EXECUTING) and driver_gone(run.get("driver")):
+    if run.get("status") in (g.PENDING, g.EXECUTING) and holder_gone(run.get("driver")):
         reason = orphan_reason(run.get("driver"))
         _stop_orphan(conn, run["id"], reason)
         return {**run, "status": g.STOPPED, "error": reason, "finished_at": run.get("finished_at") or now()}

@@ -11,7 +11,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -22,6 +21,7 @@ from sqlalchemy import (
 )
 
 from mloop.store.tables import metadata
+from mloop.store.timestamps import UtcDateTime
 
 pipelines = Table(
     "pipelines",
@@ -31,7 +31,7 @@ pipelines = Table(
     Column("graph_hash", String(64), nullable=False),
     Column("graph", JSON, nullable=False),  # graph.Graph.to_dict()
     Column("source", String(500)),  # "module:function"
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("name", "graph_hash", name="uq_pipelines_name_hash"),
 )
 
@@ -52,9 +52,9 @@ pipeline_runs = Table(
     Column("mlflow_run_id", String(64)),
     Column("experiment", String(200)),
     Column("error", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("started_at", DateTime(timezone=True)),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False, index=True),
+    Column("started_at", UtcDateTime()),
+    Column("finished_at", UtcDateTime()),
     Column("driver", String(200)),  # host:pid of the process executing a local run
 )
 
@@ -79,8 +79,8 @@ step_runs = Table(
     Column("error", Text),  # traceback
     Column("logs", Text),  # captured stdout/stderr/logging (tail)
     Column("log_digest", String(64)),  # full log in the artifact store
-    Column("started_at", DateTime(timezone=True)),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("started_at", UtcDateTime()),
+    Column("finished_at", UtcDateTime()),
     Column("duration_s", Float),
     UniqueConstraint("run_id", "step_name", name="uq_step_runs_run_step"),
 )
@@ -97,7 +97,7 @@ artifacts = Table(
     Column("producer_step_run_id", Integer, ForeignKey("step_runs.id"), nullable=False, index=True),
     Column("output_name", String(200), nullable=False),
     Column("meta", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     UniqueConstraint("producer_step_run_id", "output_name", name="uq_artifacts_producer_output"),
 )
 

@@ -11,8 +11,6 @@ loading never unpickles anything.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +18,8 @@ from mloop.errors import IntegrityError, InvalidInput, NotFound
 from mloop.recipes.estimators import estimator_class
 from mloop.recipes.input_profile import InputProfile
 from mloop.recipes.preprocess import Preprocessor
+from mloop.store.encoding import plain
+from mloop.store.files import atomic_write
 
 if TYPE_CHECKING:
     import numpy as np
@@ -116,11 +116,11 @@ class TabularModel:
         X = preprocessor.transform_frame(labelled)
         classes: list[Any] = []
         if task == "classification":
-            classes = sorted(_plain(v) for v in labelled[target].unique())
+            classes = sorted(plain(v) for v in labelled[target].unique())  # Python values: JSON, equality
             if len(classes) < 2:
                 raise InvalidInput(f"target '{target}' has {len(classes)} class(es); need at least 2")
             lookup = {c: i for i, c in enumerate(classes)}
-            y = np.array([lookup[_plain(v)] for v in labelled[target].tolist()], dtype=np.float64)
+            y = np.array([lookup[plain(v)] for v in labelled[target].tolist()], dtype=np.float64)
         else:
             y = labelled[target].to_numpy(dtype=np.float64)
         est = estimator_class(estimator).fit(X, y, task=task, n_classes=max(len(classes), 1),
@@ -200,7 +200,7 @@ class TabularModel:
             "feature_names": self.feature_names, "preprocessing": self.preprocessor.to_dict(),
             "inputs": self.inputs.to_dict(),
         }
-        _write_atomic(directory / SPEC_FILE, json.dumps(spec, indent=2, sort_keys=True, default=str))
+        atomic_write(directory / SPEC_FILE, json.dumps(spec, indent=2, sort_keys=True, default=str))
         return directory
 
     @classmethod
@@ -248,18 +248,6 @@ def _find_spec_dir(path: Path) -> Path:
             return nested[0].parent
     raise NotFound(f"no mloop model in {path} (expected {SPEC_FILE})",
                    hint="Pass the directory written by TabularModel.save or an MLflow model dir.")
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars -> Python scalars, so classes serialise to JSON and compare equal."""
-    return value.item() if hasattr(value, "item") else value
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def pyfunc_code_path() -> str:

@@ -21,7 +21,6 @@ from mloop.registry.records import (
     RegisteredModel,
     Transition,
     check_version,
-    utc,
 )
 from mloop.registry.tables import registry_audit as a
 from mloop.registry.tables import registry_versions as t
@@ -110,8 +109,6 @@ def list_models(ws: Workspace) -> list[RegisteredModel]:
         if status == APPROVED:
             m.latest_approved = max(m.latest_approved or 0, version)
         models[name] = m
-    for m in models.values():
-        m.last_registered_at = utc(m.last_registered_at)
     return list(models.values())
 
 
@@ -128,7 +125,7 @@ def history(ws: Workspace, name: str, version: int | None = None) -> list[Transi
         rows = [dict(r._mapping) for r in conn.execute(query)]
         if not rows:
             raise_missing(conn, name, version)
-    return [Transition(**{**r, "at": utc(r["at"])}) for r in rows]
+    return [Transition(**r) for r in rows]
 
 
 def raise_missing(conn: Connection, name: str, version: int | None) -> NoReturn:

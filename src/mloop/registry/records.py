@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from mloop.errors import InvalidInput
@@ -58,11 +58,11 @@ class ModelVersion:
         return cls(
             name=row["name"], version=int(row["version"]), status=row["status"],
             model_uri=row["model_uri"], run_id=row["run_id"], metrics=dict(row["metrics"] or {}),
-            created_at=utc(row["created_at"]), registered_by=row["registered_by"],
+            created_at=row["created_at"], registered_by=row["registered_by"],
             approved_by=row["decided_by"] if approved else None,
-            approved_at=utc(row["decided_at"]) if approved else None,
+            approved_at=row["decided_at"] if approved else None,
             comment=row["comment"], metadata=dict(row["meta"] or {}), source=row["source"],
-            decided_by=row["decided_by"], decided_at=utc(row["decided_at"]),
+            decided_by=row["decided_by"], decided_at=row["decided_at"],
         )
 
 
@@ -98,13 +98,6 @@ class RegisteredModel:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def utc(value: Any) -> Any:
-    """SQLite returns naive datetimes; they were stored in UTC."""
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def check_name(name: str) -> None:

@@ -21,6 +21,7 @@ from mloop.registry.lifecycle import same_files
 from mloop.registry.policy import apply_policy
 from mloop.registry.records import DIGEST_KEY, PENDING, STATUS_TAG, ModelVersion, check_name
 from mloop.registry.tables import registry_versions
+from mloop.store.encoding import json_default
 from mloop.tracking import mlflow_registry
 from mloop.tracking.logged_models import model_digest
 
@@ -88,8 +89,6 @@ def _jsonable(data: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
     if isinstance(value, datetime):
         return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON-serializable")
+    return json_default(value)  # numpy scalars

@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, String, Table, Text, UniqueConstraint
 
 from mloop.store.tables import metadata
+from mloop.store.timestamps import UtcDateTime
 
 registry_versions = Table(
     "registry_versions",
@@ -22,10 +23,10 @@ registry_versions = Table(
     Column("run_id", String(64)),
     Column("metrics", JSON, nullable=False),
     Column("meta", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("registered_by", String(200)),
     Column("decided_by", String(200)),
-    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_at", UtcDateTime()),
     Column("comment", Text),
     UniqueConstraint("name", "version", name="uq_registry_versions_name_version"),
     Index("ix_registry_versions_status", "name", "status"),
@@ -40,6 +41,6 @@ registry_audit = Table(
     Column("from_status", String(40)),
     Column("to_status", String(40), nullable=False),
     Column("principal", String(200)),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("comment", Text),
 )

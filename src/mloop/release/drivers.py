@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from mloop.pipelines.runs import driver_gone
-from mloop.pipelines.runs import this_driver as this_driver  # one notion of a driver (host:pid)
-from mloop.store.timestamps import as_utc
+from mloop.store.leases import holder_alive, this_holder
 
 TERMINAL = frozenset({"Succeeded", "Failed", "Rejected"})
 # A driver that has not beaten for this long is presumed dead (other hosts; same host: pid check).
 STALE_AFTER_S = 30.0
+# A release's driver (host:pid) holds the release as a lease.
+this_driver = this_holder
 
 
 def now() -> datetime:
@@ -24,8 +24,4 @@ def now() -> datetime:
 
 def driver_alive(driver: str | None, heartbeat_at: datetime | None) -> bool:
     """Whether a release's driver still runs: a fresh heartbeat and, on this host, a live pid."""
-    if not driver or heartbeat_at is None:
-        return False
-    if (now() - (as_utc(heartbeat_at) or now())).total_seconds() > STALE_AFTER_S:
-        return False
-    return not driver_gone(driver)  # on this host, the pid must still run
+    return holder_alive(driver, heartbeat_at, STALE_AFTER_S)

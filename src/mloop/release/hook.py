@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from mloop.errors import Conflict, InvalidInput
 from mloop.release.source import _out
+from mloop.store.files import atomic_write
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -74,8 +75,5 @@ def install_hook(ws: Workspace, *, allow_dirty: bool = False, force: bool = Fals
         extra=" --allow-dirty" if allow_dirty else "",
     )
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(script, encoding="utf-8")
-    tmp.chmod(0o755)
-    tmp.replace(path)
+    atomic_write(path, script, mode=0o755)
     return path

@@ -19,7 +19,6 @@ from mloop.release.drivers import TERMINAL, driver_alive, now
 from mloop.release.errors import DriverLost
 from mloop.release.lock import unlock_in
 from mloop.release.tables import release_stages, releases
-from mloop.store.timestamps import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -102,12 +101,10 @@ class Release:
 
 def _release(row: Any, stage_rows: list[Any]) -> Release:
     data = dict(row._mapping)
-    for key in ("created_at", "updated_at", "finished_at", "heartbeat_at"):
-        data[key] = as_utc(data[key])
     stages = [
         StageRecord(
             name=s.name, position=s.position, status=s.status, attempts=s.attempts or 0,
-            started_at=as_utc(s.started_at), finished_at=as_utc(s.finished_at),
+            started_at=s.started_at, finished_at=s.finished_at,
             outputs=dict(s.outputs or {}), detail=s.detail, error=s.error,
         )
         for s in sorted(stage_rows, key=lambda s: s.position)

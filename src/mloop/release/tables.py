@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text
 
 from mloop.store import metadata
+from mloop.store.timestamps import UtcDateTime
 
 releases = Table(
     "releases",
@@ -22,11 +23,11 @@ releases = Table(
     Column("branch", String(200)),
     Column("model_version", Integer),
     Column("created_by", String(200)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
     Column("driver", String(300)),
-    Column("heartbeat_at", DateTime(timezone=True)),
+    Column("heartbeat_at", UtcDateTime()),
 )
 
 release_stages = Table(
@@ -37,8 +38,8 @@ release_stages = Table(
     Column("position", Integer, nullable=False),
     Column("status", String(30), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("started_at", DateTime(timezone=True)),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("started_at", UtcDateTime()),
+    Column("finished_at", UtcDateTime()),
     Column("outputs", JSON, nullable=False),
     Column("detail", Text),
     Column("error", Text),
@@ -50,5 +51,5 @@ release_endpoints = Table(
     metadata,
     Column("endpoint", String(200), primary_key=True),
     Column("deploying_release", Integer),
-    Column("locked_at", DateTime(timezone=True)),
+    Column("locked_at", UtcDateTime()),
 )

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from mloop.errors import InvalidInput
 from mloop.serving.errors import PortInUse
+from mloop.store.files import atomic_write
+from mloop.store.leases import pid_alive
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -117,9 +119,7 @@ def _announce(root: Path, endpoint: str, host: str, port: int) -> Path:
 
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     path = _servers_dir(root) / f"{endpoint}.json"
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"url": f"http://{shown}:{port}", "pid": os.getpid(), "port": port}))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps({"url": f"http://{shown}:{port}", "pid": os.getpid(), "port": port}))
     return path
 
 
@@ -130,8 +130,10 @@ def served_url(ws: Workspace, endpoint: str) -> str | None:
     path = _servers_dir(ws.root) / f"{endpoint}.json"
     try:
         note = json.loads(path.read_text())
-        os.kill(int(note["pid"]), 0)
+        pid = int(note["pid"])
     except (OSError, ValueError, KeyError):
+        return None
+    if not pid_alive(pid):
         return None
     from urllib.parse import urlsplit
 

@@ -14,7 +14,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -26,6 +25,7 @@ from sqlalchemy import (
 )
 
 from mloop.store.tables import metadata
+from mloop.store.timestamps import UtcDateTime
 
 endpoints = Table(
     "endpoints",
@@ -35,8 +35,8 @@ endpoints = Table(
     Column("follow_model", String(200)),
     Column("follow_canary_weight", Integer),
     Column("guardrails", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 endpoint_variants = Table(
@@ -48,7 +48,7 @@ endpoint_variants = Table(
     Column("model_version", Integer, nullable=False),
     Column("model_uri", String(1000), nullable=False),
     Column("weight", Integer, nullable=False),
-    Column("deployed_at", DateTime(timezone=True), nullable=False),
+    Column("deployed_at", UtcDateTime(), nullable=False),
     Column("shadow", Boolean, nullable=False, server_default=false()),
     Column("sample", Float, nullable=False, server_default="1.0"),
 )
@@ -59,7 +59,7 @@ endpoint_history = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("endpoint", String(200), nullable=False, index=True),
     Column("generation", Integer, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("action", String(50), nullable=False),
     Column("principal", String(200)),
     Column("variants", JSON, nullable=False),
@@ -72,7 +72,7 @@ prediction_log = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("endpoint", String(200), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("request_id", String(100), nullable=False),
     Column("row", Integer, nullable=False),
     Column("variant", String(100), nullable=False),
@@ -92,7 +92,7 @@ shadow_drops = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("endpoint", String(200), nullable=False),
     Column("variant", String(100), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("dropped", Integer, nullable=False),
     Index("ix_shadow_drops_endpoint_at", "endpoint", "at"),
 )

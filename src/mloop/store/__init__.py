@@ -1,10 +1,34 @@
-"""Storage: the metadata database, the content-addressed artifact store, the workspace."""
+"""Storage: the metadata database, the content-addressed artifact store, the workspace; and the
+small primitives every package shares (`files.atomic_write`, `leases`, `timestamps`, `encoding`).
 
-from mloop.store.artifacts import ArtifactStore, StorageBackend, open_backend
-from mloop.store.database import Database
-from mloop.store.events import list_events, record_event
-from mloop.store.tables import metadata
-from mloop.store.workspace import Workspace, open_workspace
+Names load lazily (PEP 562), so importing one of the small modules (`mloop.store.files`,
+`mloop.store.leases`, `mloop.store.encoding`) does not import SQLAlchemy and the settings.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mloop.store.artifacts import ArtifactStore, StorageBackend, open_backend
+    from mloop.store.database import Database
+    from mloop.store.events import list_events, record_event
+    from mloop.store.tables import metadata
+    from mloop.store.workspace import Workspace, open_workspace
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "ArtifactStore": "mloop.store.artifacts",
+    "StorageBackend": "mloop.store.artifacts",
+    "open_backend": "mloop.store.artifacts",
+    "Database": "mloop.store.database",
+    "list_events": "mloop.store.events",
+    "record_event": "mloop.store.events",
+    "metadata": "mloop.store.tables",
+    "Workspace": "mloop.store.workspace",
+    "open_workspace": "mloop.store.workspace",
+}
 
 __all__ = [
     "ArtifactStore",
@@ -17,3 +41,16 @@ __all__ = [
     "open_workspace",
     "record_event",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mloop.store' has no attribute '{name}'")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

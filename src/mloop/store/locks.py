@@ -1,5 +1,5 @@
-"""Coordination between processes on one host: an exclusive `flock` of a sidecar file, and
-whether a process that left files behind is still alive.
+"""Coordination between processes on one host: an exclusive `flock` of a sidecar file (whether
+the process that holds something is still alive: `store.leases`).
 
 The lock is used where a short critical section must not run twice at once (first migration of
 a SQLite database, a spool flush, a feedback check-and-write); the kernel drops it when its
@@ -9,7 +9,6 @@ holder dies, so a killed process never leaves it held.
 from __future__ import annotations
 
 import fcntl
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,13 +41,3 @@ def file_lock(path: Path, timeout: float | None = None) -> Iterator[None]:
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
-
-def pid_alive(pid: int) -> bool:
-    """Whether process `pid` on this host exists (one of another user's counts as alive)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

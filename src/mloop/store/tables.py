@@ -6,7 +6,9 @@ are the source of truth for the schema, these objects are how code queries it.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, Text
+
+from mloop.store.timestamps import UtcDateTime
 
 metadata = MetaData()
 
@@ -14,7 +16,7 @@ events = Table(
     "events",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("at", UtcDateTime(), nullable=False, index=True),
     Column("kind", String(100), nullable=False, index=True),
     Column("subject", String(500), nullable=False, index=True),
     Column("principal", String(200)),
@@ -28,7 +30,7 @@ outbox = Table(  # see mloop.store.outbox
     Column("topic", String(50), nullable=False, index=True),
     Column("subject", String(500), nullable=False, index=True),
     Column("payload", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text),
 )

@@ -8,7 +8,7 @@ records of an id share an event time: the later-written one wins, here and in th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import InvalidInput
@@ -19,6 +19,7 @@ from mloop.features.records import flush_local
 from mloop.features.schema import ROW_COLUMN, FeatureGroup
 from mloop.features.sql import q
 from mloop.features.verify import raise_if_damaged
+from mloop.store.timestamps import as_utc
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,7 +52,7 @@ def _as_of(value: Any) -> datetime | None:
         stamp = stamp.to_pydatetime()
     if not isinstance(stamp, datetime):
         raise InvalidInput(f"as_of must be a datetime or ISO 8601 text, not {type(value).__name__}")
-    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp
+    return as_utc(stamp)
 
 
 def extract(

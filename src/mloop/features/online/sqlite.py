@@ -26,7 +26,7 @@ from mloop.errors import ConfigError, StoreUnavailable
 from mloop.features.online.base import Row
 from mloop.features.online.runs import Run, RunWriter, merge, overlap_depth, remove_run
 from mloop.features.online.sqlite_conn import ThreadLocalDB, execute_retrying, write_all, write_many
-from mloop.store.locks import pid_alive
+from mloop.store.leases import pid_alive
 
 if TYPE_CHECKING:
     from mloop.features.schema import FeatureGroupSpec

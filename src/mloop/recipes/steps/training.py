@@ -12,6 +12,7 @@ import pandas as pd  # the DSL resolves step annotations at import time
 
 from mloop.pipelines import step
 from mloop.recipes.model import TabularModel, pyfunc_code_path
+from mloop.store.encoding import plain
 
 if TYPE_CHECKING:
     import numpy as np
@@ -124,7 +125,7 @@ def score_model(model: TabularModel, test: pd.DataFrame, metric: str = "auto") -
         kind, metrics = "regression", _regression(y.to_numpy(dtype=np.float64), scores)
     else:
         lookup = {c: i for i, c in enumerate(model.classes)}
-        known = y.map(lambda v: lookup.get(v.item() if hasattr(v, "item") else v, -1)).to_numpy()
+        known = y.map(lambda v: lookup.get(plain(v), -1)).to_numpy()
         mask = known >= 0
         kind = "binary" if len(model.classes) == 2 else "multiclass"
         metrics = _classification(known[mask], scores[mask], len(model.classes))

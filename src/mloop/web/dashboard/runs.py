@@ -17,7 +17,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from mloop.errors import InvalidInput, MloopError
-from mloop.store.timestamps import as_utc
 from mloop.web.dashboard import session
 from mloop.web.dashboard.render import STATUS, page
 
@@ -49,7 +48,7 @@ def runs_page(request: Request, pipeline: str = "", status: str = "", since: str
     rows = list_runs(ws, pipeline=pipeline or None, status=status or None, limit=200)
     if since in SINCE:
         cutoff = datetime.now(UTC) - SINCE[since]
-        rows = [r for r in rows if (as_utc(r["created_at"]) or cutoff) >= cutoff]
+        rows = [r for r in rows if r["created_at"] >= cutoff]
     compare_ids = request.query_params.getlist("compare")
     comparison = _compare(ws, compare_ids) if compare_ids else None
     pipelines = sorted({r["pipeline_name"] for r in list_runs(ws, limit=500)})

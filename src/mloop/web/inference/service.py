@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import Conflict, InvalidInput, NotFound
+from mloop.store.timestamps import as_utc
 from mloop.web.inference.logbook import GroupCommitWriter
 from mloop.web.inference.schemas import AdClickRecord, Feedback, FeedbackResponse, Prediction
 
@@ -124,6 +125,4 @@ def _seconds_since(interaction: dict[str, Any], at: datetime) -> float | None:
         when = datetime.fromisoformat(when)
     if not isinstance(when, datetime):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return round((at - when).total_seconds(), 3)
+    return round((at - as_utc(when)).total_seconds(), 3)

@@ -58,7 +58,7 @@ def build(root: Path) -> tuple[Any, Any, Path]:
     from mloop.config import init_workspace
     from mloop.recipes.datasets import ad_clicks
     from mloop.recipes.model import TabularModel, pyfunc_code_path
-    from mloop.serving.models import model_dir
+    from mloop.serving.runtime.model_cache import model_dir
     from mloop.store import open_workspace
 
     init_workspace(root)
@@ -292,7 +292,7 @@ def shadow_points(ws: Any, url: str, pid: int, seconds: int, tmp: Path, rounds: 
     latency (which the shared host moves a lot), the server's CPU time per answered request: what
     the shadow really costs, little moved by other processes."""
     from mloop import serving
-    from mloop.serving.prediction_log import dropped, read_log
+    from mloop.serving.endpoints.prediction_log import dropped, read_log
 
     version = shadow_version(ws, tmp)
     ctype, body, _ = payloads(1)["csv"]

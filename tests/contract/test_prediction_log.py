@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mloop.serving import read_log
-from mloop.serving.prediction_log import append, dropped
+from mloop.serving.endpoints.prediction_log import append, dropped
 
 
 @pytest.fixture

@@ -86,7 +86,7 @@ def test_server_follows_the_configuration(ws, tmp_path: Path) -> None:  # type: 
 
     from starlette.testclient import TestClient
 
-    from mloop.serving.models import ServedModel
+    from mloop.serving.runtime.served_model import ServedModel
     from tests.support.servers import wait_until
 
     def loader(variant):  # type: ignore[no-untyped-def]
@@ -129,7 +129,7 @@ def test_the_input_policy_is_set_per_endpoint_and_kept_by_later_deploys(ws, tmp_
     from fastapi.testclient import TestClient
 
     from mloop.recipes.input_profile import InputProfile, InputSpec
-    from mloop.serving.models import ServedModel
+    from mloop.serving.runtime.served_model import ServedModel
     from tests.support.servers import wait_until
 
     profile = InputProfile([InputSpec("a", "numeric", missing=False, min=0.0, max=1.0)])

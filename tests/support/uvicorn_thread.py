@@ -15,7 +15,7 @@ def running(app: Any, read_timeout_s: float = 30.0) -> Iterator[str]:
     """Serve `app` on 127.0.0.1 with mloop's uvicorn options; yields its base URL."""
     import uvicorn
 
-    from mloop.serving.timeouts import uvicorn_options
+    from mloop.serving.server.timeouts import uvicorn_options
 
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",

@@ -7,9 +7,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-from mloop.alerts.tables import alerts
 from mloop.alerts.webhook import deliver
 from mloop.auth import acting_principal
 from mloop.errors import InvalidInput, did_you_mean
@@ -17,6 +14,8 @@ from mloop.errors import InvalidInput, did_you_mean
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
+# The tables (SQLAlchemy) are imported where a query runs: `import mloop.serving` reaches this
+# package and stays free of SQLAlchemy.
 log = logging.getLogger("mloop.alerts")
 SEVERITIES = ("info", "warning", "error", "critical")
 _LOG_LEVEL = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR,
@@ -59,6 +58,8 @@ def raise_alert(
     Raises:
         InvalidInput: unknown severity, empty title or non-JSON detail.
     """
+    from mloop.alerts.tables import alerts
+
     severity = _check(severity, title, detail)
     url = ws.settings.alerts.webhook_url
     values: dict[str, Any] = {"at": datetime.now(UTC), "source": source, "severity": severity, "title": title,
@@ -114,6 +115,10 @@ def list_alerts(
     ws: Workspace, *, source: str | None = None, severity: str | None = None, limit: int = 100,
 ) -> list[Alert]:
     """Alerts, newest first, optionally filtered by source and severity."""
+    from sqlalchemy import select
+
+    from mloop.alerts.tables import alerts
+
     query = select(alerts).order_by(alerts.c.id.desc()).limit(limit)
     if source:
         query = query.where(alerts.c.source == source)

@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-from mloop.alerts.tables import webhook_deliveries
 from mloop.errors import InvalidInput, did_you_mean
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
+# The tables (SQLAlchemy) are imported where a query runs: `import mloop.serving` reaches this
+# package and stays free of SQLAlchemy.
 log = logging.getLogger("mloop.webhook")
 _RETRYABLE_4XX = {408, 425, 429}
 
@@ -81,6 +80,8 @@ def deliver(
 
 def _record(ws: Workspace, kind: str, subject: str, url: str, attempt: int, ok: bool,
             status: int | None, error: str | None, seconds: float) -> None:
+    from mloop.alerts.tables import webhook_deliveries
+
     with ws.db.begin() as conn:
         conn.execute(webhook_deliveries.insert().values(
             at=datetime.now(UTC), kind=kind, subject=subject, url=_redact(url), attempt=attempt,
@@ -100,13 +101,17 @@ def list_deliveries(
     Raises:
         InvalidInput: `kind` is not one of DELIVERY_KINDS (a typo must not read as "nothing delivered").
     """
-    query = select(webhook_deliveries).order_by(webhook_deliveries.c.id.desc()).limit(limit)
+    from sqlalchemy import select
+
+    from mloop.alerts.tables import webhook_deliveries as t
+
+    query = select(t).order_by(t.c.id.desc()).limit(limit)
     if kind:
         if kind.lower() not in DELIVERY_KINDS:
             raise InvalidInput(f"unknown delivery kind '{kind}'", hint=did_you_mean(kind, DELIVERY_KINDS))
-        query = query.where(webhook_deliveries.c.kind == kind.lower())
+        query = query.where(t.c.kind == kind.lower())
     if subject:
-        query = query.where(webhook_deliveries.c.subject == subject)
+        query = query.where(t.c.subject == subject)
     with ws.db.begin() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
 

@@ -12,11 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from mloop.auth.principals import Principal
-from mloop.auth.tables import auth_sessions as s
-from mloop.auth.tables import auth_tokens as t
 from mloop.auth.tokens import digest
 
 if TYPE_CHECKING:
@@ -34,6 +30,8 @@ class Session:
 
 def open_session(ws: Workspace, token_id: int, hours: float) -> tuple[str, str]:
     """Open a session for token `token_id`; return (session id for the cookie, CSRF token)."""
+    from mloop.auth.tables import auth_sessions as s
+
     session_id, csrf = secrets.token_urlsafe(32), secrets.token_hex(20)  # hex: what forms and tests expect
     now = datetime.now(UTC)
     with ws.db.begin() as conn:
@@ -46,6 +44,11 @@ def open_session(ws: Workspace, token_id: int, hours: float) -> tuple[str, str]:
 
 def find_session(ws: Workspace, session_id: str) -> Session | None:
     """The live session `session_id`; None when unknown, expired, logged out or its token revoked."""
+    from sqlalchemy import select
+
+    from mloop.auth.tables import auth_sessions as s
+    from mloop.auth.tables import auth_tokens as t
+
     query = (select(s.c.csrf, s.c.expires_at, s.c.revoked_at, t.c.principal, t.c.role,
                     t.c.revoked_at.label("token_revoked"))
              .join(t, t.c.id == s.c.token_id).where(s.c.id_hash == digest(session_id)))
@@ -61,6 +64,8 @@ def find_session(ws: Workspace, session_id: str) -> Session | None:
 
 def close_session(ws: Workspace, session_id: str) -> None:
     """Revoke a session (logout); unknown ids are ignored."""
+    from mloop.auth.tables import auth_sessions as s
+
     with ws.db.begin() as conn:
         conn.execute(s.update().where(s.c.id_hash == digest(session_id), s.c.revoked_at.is_(None))
                      .values(revoked_at=datetime.now(UTC)))

@@ -14,10 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from mloop.auth.principals import Principal, check_role, normalize
-from mloop.auth.tables import auth_tokens as t
 from mloop.errors import InvalidInput, NotFound, Unauthenticated
 
 if TYPE_CHECKING:
@@ -69,6 +66,10 @@ def _principal_name(name: str) -> str:
 def store_token(ws: Workspace, token: str, principal: str, role: str, *,
                 created_by: str | None = None, note: str | None = None) -> TokenRecord:
     """Record `token` (hashed) for `principal` with `role`; a known token is left as it is."""
+    from sqlalchemy import select
+
+    from mloop.auth.tables import auth_tokens as t
+
     values = {"token_hash": digest(token), "hint": token[:HINT_CHARS], "principal": _principal_name(principal),
               "role": check_role(role), "created_at": datetime.now(UTC), "created_by": normalize(created_by),
               "note": (note or None) and note[:500]}
@@ -96,6 +97,10 @@ def create_token(ws: Workspace, principal: str, role: str, *, created_by: str | 
 
 def list_tokens(ws: Workspace, *, include_revoked: bool = False) -> list[TokenRecord]:
     """Every token record, oldest first (revoked ones only on request)."""
+    from sqlalchemy import select
+
+    from mloop.auth.tables import auth_tokens as t
+
     query = select(t).order_by(t.c.id)
     if not include_revoked:
         query = query.where(t.c.revoked_at.is_(None))
@@ -109,6 +114,10 @@ def revoke_token(ws: Workspace, token_id: int) -> TokenRecord:
     Raises:
         NotFound: no token with that id, naming the live ones.
     """
+    from sqlalchemy import select
+
+    from mloop.auth.tables import auth_tokens as t
+
     with ws.db.begin() as conn:
         row = conn.execute(select(t).where(t.c.id == token_id)).first()
         if row is None:
@@ -123,6 +132,10 @@ def revoke_token(ws: Workspace, token_id: int) -> TokenRecord:
 
 def lookup(ws: Workspace, token: str) -> tuple[int, Principal] | None:
     """The live token `token` as (id, principal); None when unknown or revoked."""
+    from sqlalchemy import select
+
+    from mloop.auth.tables import auth_tokens as t
+
     wanted = digest(token)
     with ws.db.begin() as conn:
         row = conn.execute(select(t.c.id, t.c.token_hash, t.c.principal, t.c.role, t.c.revoked_at)
@@ -135,6 +148,10 @@ def lookup(ws: Workspace, token: str) -> tuple[int, Principal] | None:
 def hint_owners(ws: Workspace, token: str) -> set[str]:
     """Principals with a live token that starts like `token` (its shown hint): whom a wrong
     token was probably aimed at (login rate limits count failures against them)."""
+    from sqlalchemy import select
+
+    from mloop.auth.tables import auth_tokens as t
+
     if len(token) < HINT_CHARS:
         return set()
     with ws.db.begin() as conn:

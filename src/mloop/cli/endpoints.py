@@ -74,7 +74,7 @@ def deploy(
     if max_error_rate is not None and not 0 <= max_error_rate <= 1:
         raise InvalidInput(f"--max-error-rate is a fraction 0-1, got {max_error_rate}")
     if input_policy is not None:
-        from mloop.serving.input_policy import check_policy
+        from mloop.serving.server.input_policy import check_policy
 
         check_policy(input_policy, "--input-policy")
     limits = {k: v for k, v in (("max_error_rate", max_error_rate), ("max_p99_ms", max_p99_ms),
@@ -228,7 +228,7 @@ def rollback_cmd(endpoint: str = EndpointName, as_json: bool = JsonOption) -> No
 @endpoints_app.command("delete")
 def delete_cmd(endpoint: str = EndpointName, as_json: bool = JsonOption) -> None:
     """Delete an endpoint with its history; a server still running for it answers 503."""
-    from mloop.serving.retire import delete_endpoint
+    from mloop.serving.endpoints.retire import delete_endpoint
 
     ws = workspace()
     authorize(ws, "deployer", action="`mloop endpoints delete`")
@@ -252,7 +252,7 @@ def export_cmd(
     import yaml
 
     from mloop.errors import InvalidInput
-    from mloop.serving.export import kserve_manifest
+    from mloop.serving.endpoints.export import kserve_manifest
 
     if target != "kserve":
         raise InvalidInput(f"unknown export target '{target}'", hint="known: kserve")

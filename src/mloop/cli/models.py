@@ -122,7 +122,7 @@ def reject(
     """Reject a version (or revoke its approval); refused while an endpoint serves it, unless --undeploy."""
     from mloop.cli._auth import authorize
     from mloop.registry.tagsync import spawn_drain
-    from mloop.serving.retire import reject_version
+    from mloop.serving.endpoints.retire import reject_version
 
     ws = workspace()
     who = authorize(ws, "deployer" if undeploy else "approver", action="`mloop models reject`")
@@ -147,7 +147,7 @@ def delete(
 ) -> None:
     """Delete a model version, or the whole model; refused while an endpoint serves it."""
     from mloop.cli._auth import authorize
-    from mloop.serving.retire import delete_model
+    from mloop.serving.endpoints.retire import delete_model
 
     ws = workspace()
     authorize(ws, "admin", action="`mloop models delete`")

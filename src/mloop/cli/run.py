@@ -171,8 +171,8 @@ def run(
     `path/to/module.py:func` / `pkg.module:func` naming a `@dsl.pipeline`.
     """
     from mloop.pipelines import run_pipeline
+    from mloop.pipelines.catalog import load_pipeline, parse_param_args
     from mloop.pipelines.kfp_frontend import KfpPipeline
-    from mloop.pipelines.registry import load_pipeline, parse_param_args
 
     params = parse_param_args(param)
     ws = workspace()
@@ -198,8 +198,8 @@ def compile_pipeline(
 ) -> None:
     """Compile a pipeline to a Kubeflow Pipelines v2 spec (every task runs `mloop step exec`)."""
     from mloop.errors import InvalidInput
+    from mloop.pipelines.catalog import load_pipeline
     from mloop.pipelines.kfp import compile_kfp
-    from mloop.pipelines.registry import load_pipeline
 
     if target != "kfp":
         raise InvalidInput(f"unknown target '{target}'", hint="known: kfp")
@@ -212,7 +212,7 @@ def compile_pipeline(
 @pipelines_app.command("list")
 def list_cmd(as_json: bool = JsonOption) -> None:
     """Every pipeline name the workspace can run and where it is defined."""
-    from mloop.pipelines.registry import builtin_pipelines, list_pipelines
+    from mloop.pipelines.catalog import builtin_pipelines, list_pipelines
 
     ws = workspace()
     builtins = builtin_pipelines()
@@ -225,7 +225,7 @@ def list_cmd(as_json: bool = JsonOption) -> None:
 def show_cmd(name: str = typer.Argument(..., help="Pipeline name (see `mloop pipelines list`)."),
              as_json: bool = JsonOption) -> None:
     """A pipeline's parameters and steps."""
-    from mloop.pipelines.registry import load_pipeline
+    from mloop.pipelines.catalog import load_pipeline
 
     graph = load_pipeline(workspace(), name).graph
     data = graph.to_dict()

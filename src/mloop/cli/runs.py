@@ -202,7 +202,7 @@ def clone_cmd(
 ) -> None:
     """Run a run's pipeline again with changed parameters (linked to the original)."""
     from mloop.pipelines import clone_run
-    from mloop.pipelines.registry import parse_param_args
+    from mloop.pipelines.catalog import parse_param_args
 
     ws = workspace()
     params = parse_param_args(param)

@@ -28,8 +28,8 @@ def serve(
     import os
 
     from mloop.errors import InvalidInput
-    from mloop.serving.serve import check_port
-    from mloop.serving.serve import serve as run
+    from mloop.serving.server.serve import check_port
+    from mloop.serving.server.serve import serve as run
 
     if endpoint == "serve":  # SageMaker runs `<image> serve`
         endpoint = None

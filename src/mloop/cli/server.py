@@ -17,8 +17,8 @@ def server(
 
     import uvicorn
 
-    from mloop.serving.serve import check_port
-    from mloop.serving.timeouts import uvicorn_options
+    from mloop.serving.server.serve import check_port
+    from mloop.serving.server.timeouts import uvicorn_options
     from mloop.web import create_app
 
     ws = workspace()

@@ -32,7 +32,7 @@ def exec_cmd(
     """
     from mloop.auth import require
     from mloop.cli.main import _print_error
-    from mloop.pipelines.registry import parse_param_args
+    from mloop.pipelines.catalog import parse_param_args
     from mloop.pipelines.stepexec import exec_step
 
     ws = workspace()

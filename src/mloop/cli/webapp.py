@@ -19,8 +19,8 @@ def app_command(
     """Serve the ad-click page and JSON API; every prediction is logged to the interactions group."""
     import uvicorn
 
-    from mloop.serving.serve import check_port
-    from mloop.serving.timeouts import uvicorn_options
+    from mloop.serving.server.serve import check_port
+    from mloop.serving.server.timeouts import uvicorn_options
     from mloop.web.inference import create_inference_app
 
     check_port(host, port)

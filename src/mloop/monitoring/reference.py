@@ -80,7 +80,7 @@ def reference_predictions(ws: Workspace, model_name: str, version: int, referenc
     live prediction distribution is compared with. Loads the model the way the server does."""
     from mloop import registry
     from mloop.recipes.model import load_model_dir
-    from mloop.serving.models import model_dir
+    from mloop.serving.runtime.model_cache import model_dir
 
     mv = registry.get_version(ws, model_name, int(version))
     model = load_model_dir(model_dir(ws, mv.model_uri))

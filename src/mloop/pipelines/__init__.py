@@ -24,12 +24,12 @@ import importlib
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
-    "step": "mloop.pipelines.dsl",
+    "step": "mloop.pipelines.stepdef",
     "pipeline": "mloop.pipelines.dsl",
     "If": "mloop.pipelines.dsl",
     "Else": "mloop.pipelines.dsl",
     "Pipeline": "mloop.pipelines.dsl",
-    "StepDef": "mloop.pipelines.dsl",
+    "StepDef": "mloop.pipelines.stepdef",
     "FeatureGroupName": "mloop.pipelines.typecheck",
     "Graph": "mloop.pipelines.graph",
     "Node": "mloop.pipelines.graph",
@@ -42,8 +42,8 @@ _EXPORTS: dict[str, str] = {
     "StepContext": "mloop.pipelines.context",
     "register_materializer": "mloop.pipelines.materializers",
     "Materializer": "mloop.pipelines.materializers",
-    "load_pipeline": "mloop.pipelines.registry",
-    "list_pipelines": "mloop.pipelines.registry",
+    "load_pipeline": "mloop.pipelines.catalog",
+    "list_pipelines": "mloop.pipelines.catalog",
     "get_run": "mloop.pipelines.runs",
     "list_runs": "mloop.pipelines.runs",
     "step_logs": "mloop.pipelines.runs",

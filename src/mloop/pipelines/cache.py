@@ -17,8 +17,12 @@ import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from mloop.features import data_version
 from mloop.pipelines import graph as g
 from mloop.pipelines.materializers import ArtifactInfo
+from mloop.pipelines.tables import artifacts, step_runs
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -107,8 +111,6 @@ def feature_group_versions(ws: Workspace, node: g.Node, values: dict[str, Any]) 
                if values.get(arg) is not None]
     if not groups:
         return {}
-    from mloop.features import data_version
-
     return {group: int(data_version(ws, group)) for group in sorted(set(groups))}
 
 
@@ -129,10 +131,6 @@ def cache_key(
 
 def find_cached(ws: Workspace, key: str) -> tuple[dict[str, Any], dict[str, ArtifactInfo]] | None:
     """The newest succeeded step run with this key whose artifacts are intact, and its outputs."""
-    from sqlalchemy import select
-
-    from mloop.pipelines.tables import artifacts, step_runs
-
     with ws.db.begin() as conn:
         candidates = [dict(r._mapping) for r in conn.execute(
             select(step_runs).where(step_runs.c.cache_key == key,
@@ -147,8 +145,6 @@ def find_cached(ws: Workspace, key: str) -> tuple[dict[str, Any], dict[str, Arti
 
 
 def _outputs(conn: Any, artifacts: Any, step_run_id: int) -> dict[str, ArtifactInfo]:
-    from sqlalchemy import select
-
     rows = conn.execute(select(artifacts).where(artifacts.c.producer_step_run_id == step_run_id))
     return {r.output_name: ArtifactInfo(r.digest, r.size, r.type, r.format, r.uri, r.meta or {})
             for r in rows}

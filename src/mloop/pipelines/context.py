@@ -17,6 +17,8 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
+from mloop import tracking
+from mloop.auth import act_as
 from mloop.errors import MloopError
 
 if TYPE_CHECKING:
@@ -62,8 +64,6 @@ class StepContext:
         Returns:
             The model URI, also recorded on the step run.
         """
-        from mloop import tracking
-
         if self.mlflow_run_id is None:
             raise MloopError(
                 f"step '{self.step_name}' has no MLflow run",
@@ -88,8 +88,6 @@ def current_context() -> StepContext:
 
 @contextmanager
 def activate(ctx: StepContext) -> Iterator[None]:
-    from mloop.auth import act_as
-
     token = _CONTEXT.set(ctx)
     try:
         with act_as(ctx.principal) if ctx.principal else nullcontext():

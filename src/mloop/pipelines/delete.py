@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy import delete, select
+
 from mloop.errors import Conflict
+from mloop.pipelines.runs import get_run
+from mloop.pipelines.tables import artifact_uses, artifacts, pipeline_runs, pipelines, step_runs
 from mloop.store.leases import holder_gone
 
 if TYPE_CHECKING:
@@ -32,14 +36,7 @@ def delete_run(ws: Workspace, run_id: str) -> list[str]:
     Raises:
         RunNotFound: no such run. RunInUse: it executes, or later runs reuse its outputs.
     """
-    from sqlalchemy import delete, select
-
-    from mloop.pipelines.runs import get_run
-    from mloop.pipelines.tables import artifact_uses as u
-    from mloop.pipelines.tables import artifacts as a
-    from mloop.pipelines.tables import pipeline_runs as r
-    from mloop.pipelines.tables import step_runs as s
-
+    u, a, r, s = artifact_uses, artifacts, pipeline_runs, step_runs  # short: the queries fit a line
     run = get_run(ws, run_id)
     if run.status in ACTIVE and not holder_gone(run.driver):
         raise RunInUse(f"run {run_id} is {run.status}", hint="Wait for it to finish, or stop its process first.")
@@ -67,11 +64,7 @@ def delete_run(ws: Workspace, run_id: str) -> list[str]:
 
 def referenced_digests(ws: Workspace) -> set[str]:
     """Every artifact digest a pipeline record refers to (outputs, artifacts, step logs)."""
-    from sqlalchemy import select
-
-    from mloop.pipelines.tables import artifacts as a
-    from mloop.pipelines.tables import step_runs as s
-
+    a, s = artifacts, step_runs
     with ws.db.begin() as conn:
         found = {d for (d,) in conn.execute(select(a.c.digest).distinct())}
         for outputs, log in conn.execute(select(s.c.outputs, s.c.log_digest)):
@@ -84,10 +77,6 @@ def referenced_digests(ws: Workspace) -> set[str]:
 def pipelines_mentioning(ws: Workspace, value: str) -> list[str]:
     """Names of pipelines whose definition holds `value` as a parameter default or constant input
     (e.g. the feature group an extract step reads)."""
-    from sqlalchemy import select
-
-    from mloop.pipelines.tables import pipelines
-
     def holds(doc: object) -> bool:
         if isinstance(doc, dict):
             return any(holds(v) for v in doc.values())
@@ -102,10 +91,6 @@ def pipelines_mentioning(ws: Workspace, value: str) -> list[str]:
 
 def delete_all_runs(ws: Workspace) -> list[str]:
     """Delete every run and pipeline definition (`mloop destroy`); returns the digests they referred to."""
-    from sqlalchemy import delete
-
-    from mloop.pipelines.tables import artifact_uses, artifacts, pipeline_runs, pipelines, step_runs
-
     digests = referenced_digests(ws)
     with ws.db.begin() as conn:
         for table in (artifact_uses, artifacts, step_runs, pipeline_runs, pipelines):

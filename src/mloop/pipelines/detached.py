@@ -19,6 +19,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import MloopError
+from mloop.pipelines.executor import clone_run, retry_run
+from mloop.store import open_workspace
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -92,9 +94,6 @@ def main() -> int:
         if status == "run" and not ready.closed:
             ready.write(b"started\n")
             ready.close()
-
-    from mloop.pipelines.executor import clone_run, retry_run
-    from mloop.store import open_workspace
 
     try:
         ws = open_workspace(job["root"], **job["settings"])

@@ -16,13 +16,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from mloop import tracking
+from mloop.errors import MloopError
 from mloop.pipelines import graph as g
+from mloop.pipelines.runs import get_run
+from mloop.pipelines.tracking_pending import mark_pending
 
 if TYPE_CHECKING:
     from mloop.pipelines.context import StepContext
-    from mloop.pipelines.executor import RunState
+    from mloop.pipelines.scheduler import RunState
     from mloop.pipelines.worker import Outcome
 
 log = logging.getLogger("mloop.pipelines")
@@ -57,26 +62,18 @@ class TrackingHook(Hook):
 
     @contextmanager
     def _guard(self, run: RunState) -> Iterator[None]:
-        from mloop.errors import MloopError
-
         try:
             yield
         except MloopError as exc:
             self.down = exc.message
             log.warning("tracking stopped for run %s: %s", run.run_id, exc.message)
-            from mloop.pipelines.tracksync import mark_pending
-
             mark_pending(run.ws, run.run_id, exc.message)
 
     def _ensure_parent(self, run: RunState) -> str:
         if self.parent is None and run.mlflow_run_id:  # opened by an earlier task of this run
-            from types import SimpleNamespace
-
             self.parent = SimpleNamespace(run_id=run.mlflow_run_id,
                                           experiment=run.experiment or run.graph.name)
         if self.parent is None:
-            from mloop import tracking
-
             experiment = str(run.params.get("experiment_name") or run.graph.name)
             self.parent = self.stack.enter_context(tracking.start_run(
                 run.ws, experiment=experiment, run_name=run.run_id, params=run.params,
@@ -97,8 +94,6 @@ class TrackingHook(Hook):
         if self.down is not None:
             return
         with self._guard(run):
-            from mloop import tracking
-
             parent_id = self._ensure_parent(run)
             stack = ExitStack()
             nested = stack.enter_context(tracking.start_run(
@@ -153,9 +148,6 @@ class TrackingHook(Hook):
     def _link_cached(self, run: RunState) -> None:
         """A run whose tracked steps were all cached still gets its MLflow parent run: the
         cached steps' metrics, and tags naming the step runs and MLflow runs they reused."""
-        from mloop import tracking
-        from mloop.pipelines.runs import get_run
-
         cached = [s for s in get_run(run.ws, run.run_id).steps
                   if s.status == g.CACHED and s.kind != g.CONDITION and (s.metrics or s.mlflow_run_id)]
         if not cached:
@@ -181,8 +173,6 @@ def parent_tags(ws: Any, run_id: str, graph: g.Graph, git_commit: str | None) ->
 def log_step(ws: Any, target: str, logged: dict[str, Any], values: dict[str, Any],
              metrics: dict[str, float], *, nested: bool, step: str) -> None:
     """A step's params (nested runs) and metrics (prefixed with the step on the parent run)."""
-    from mloop import tracking
-
     if nested:
         params = {k: v for k, v in values.items() if isinstance(v, str | int | float | bool)}
         params.update(logged)  # a step logs None to leave out an input that does not apply

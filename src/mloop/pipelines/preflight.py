@@ -10,6 +10,10 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING
 
+from sqlalchemy import text
+
+from mloop.tracking.client import check_reachable
+
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
@@ -22,14 +26,10 @@ def preflight(ws: Workspace, *, tracking: bool = True) -> None:
         StoreUnavailable, StoreAccessDenied: a store does not answer or refuses the write;
             the message names the store and the hint the fix.
     """
-    from sqlalchemy import text
-
     with ws.db.begin() as conn:
         conn.execute(text("SELECT 1"))
     probe = b"mloop preflight " + secrets.token_hex(8).encode()  # unique: a real write, never a dedupe
     digest = ws.artifacts.put(probe, durable=False)
     ws.artifacts.delete(digest)
     if tracking:
-        from mloop.tracking.client import check_reachable
-
         check_reachable(ws)

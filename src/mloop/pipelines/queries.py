@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from mloop.pipelines.errors import RunNotFound
+from mloop.pipelines.orphans import settle_orphan
 from mloop.pipelines.tables import artifact_uses, artifacts, pipeline_runs, pipelines, step_runs
 
 # Not logs or tracebacks: they can be large, and readers of lineage show the one-line message.
@@ -66,8 +67,6 @@ def pick_run(conn: Connection, name: str, run_id: str | None) -> dict[str, Any] 
     Raises:
         RunNotFound: `run_id` is not a run of `name`.
     """
-    from mloop.pipelines.runs import settle_orphan
-
     query = select(pipeline_runs).where(pipeline_runs.c.pipeline_name == name)
     if run_id:
         row = conn.execute(query.where(pipeline_runs.c.id == run_id)).first()

@@ -7,10 +7,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from mloop.auth import acting_principal, normalize
+from mloop.errors import NotFound, did_you_mean
 from mloop.pipelines import graph as g
 from mloop.pipelines.errors import RunNotFound
-from mloop.pipelines.materializers import ArtifactInfo
-from mloop.store.leases import holder_gone, this_holder
+from mloop.pipelines.materializers import ArtifactInfo, load_output
+from mloop.pipelines.orphans import settle_orphan, settle_orphans
+from mloop.pipelines.tables import artifact_uses, artifacts, pipeline_runs, pipelines, step_runs
+from mloop.pipelines.tracking_pending import pending_reason
+from mloop.store.leases import this_holder
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -74,7 +82,7 @@ class RunRecord:
     driver: str | None = None
     principal: str | None = None  # who started it
     steps: list[StepRunRecord] = field(default_factory=list)
-    tracking_pending: str | None = None  # why MLflow lacks this run's tracking (see tracksync)
+    tracking_pending: str | None = None  # why MLflow lacks this run's tracking (see tracking_pending)
 
     @property
     def duration_s(self) -> float | None:
@@ -96,11 +104,6 @@ class RunRecord:
 
 def save_pipeline(conn: Connection, graph: g.Graph) -> int:
     """The id of this exact definition (inserted once per name and graph hash)."""
-    from sqlalchemy import select
-    from sqlalchemy.exc import IntegrityError
-
-    from mloop.pipelines.tables import pipelines
-
     digest = graph.digest()
     query = select(pipelines.c.id).where(pipelines.c.name == graph.name,
                                          pipelines.c.graph_hash == digest)
@@ -126,9 +129,6 @@ def create_run(
 
     `principal` is who started it (default: the acting principal); its steps act for them.
     """
-    from mloop.auth import acting_principal, normalize
-    from mloop.pipelines.tables import pipeline_runs, step_runs
-
     run_id = run_id or new_run_id(graph.name)
     with ws.db.begin() as conn:
         pipeline_id = save_pipeline(conn, graph)
@@ -145,57 +145,7 @@ def create_run(
     return run_id
 
 
-def mark_orphan_stopped(ws: Workspace, run_id: str, reason: str) -> None:
-    """Record a run whose process died mid-run as Stopped (its unfinished steps too)."""
-    with ws.db.begin() as conn:
-        _stop_orphan(conn, run_id, reason)
-
-
-def _stop_orphan(conn: Connection, run_id: str, reason: str) -> None:
-    from mloop.pipelines.tables import pipeline_runs, step_runs
-
-    conn.execute(step_runs.update().where(step_runs.c.run_id == run_id)
-                 .where(step_runs.c.status.in_([g.PENDING, g.EXECUTING]))
-                 .values(status=g.STOPPED, message=reason, finished_at=now()))
-    conn.execute(pipeline_runs.update().where(pipeline_runs.c.id == run_id)
-                 .where(pipeline_runs.c.status.in_([g.PENDING, g.EXECUTING]))
-                 .values(status=g.STOPPED, error=reason, finished_at=now()))
-
-
-def orphan_reason(driver: str | None) -> str:
-    return f"stopped: its process {driver} is gone; `mloop runs retry` finishes it"
-
-
-def settle_orphan(conn: Connection, run: dict[str, Any]) -> dict[str, Any]:
-    """`run` (a pipeline_runs row) as it truly is: Stopped if its driver process died.
-
-    Every reader (CLI, lineage, dashboard) goes through this, so a run killed by SIGKILL reads
-    Stopped at once, not only after someone runs `retry`. The record is corrected in place.
-    """
-    if run.get("status") in (g.PENDING, g.EXECUTING) and holder_gone(run.get("driver")):
-        reason = orphan_reason(run.get("driver"))
-        _stop_orphan(conn, run["id"], reason)
-        return {**run, "status": g.STOPPED, "error": reason, "finished_at": run.get("finished_at") or now()}
-    return run
-
-
-def settle_orphans(conn: Connection) -> None:
-    """Correct every unfinished local run whose driver process is gone (one small query)."""
-    from sqlalchemy import select
-
-    from mloop.pipelines.tables import pipeline_runs
-
-    rows = conn.execute(select(pipeline_runs.c.id, pipeline_runs.c.status, pipeline_runs.c.driver)
-                        .where(pipeline_runs.c.status.in_([g.PENDING, g.EXECUTING]))).all()
-    for row in rows:
-        settle_orphan(conn, dict(row._mapping))
-
-
 def step_ids(ws: Workspace, run_id: str) -> dict[str, int]:
-    from sqlalchemy import select
-
-    from mloop.pipelines.tables import step_runs
-
     with ws.db.begin() as conn:
         rows = conn.execute(select(step_runs.c.step_name, step_runs.c.id)
                             .where(step_runs.c.run_id == run_id))
@@ -203,15 +153,11 @@ def step_ids(ws: Workspace, run_id: str) -> dict[str, int]:
 
 
 def update_step(ws: Workspace, step_run_id: int, **values: Any) -> None:
-    from mloop.pipelines.tables import step_runs
-
     with ws.db.begin() as conn:
         conn.execute(step_runs.update().where(step_runs.c.id == step_run_id).values(**values))
 
 
 def update_run(ws: Workspace, run_id: str, **values: Any) -> None:
-    from mloop.pipelines.tables import pipeline_runs
-
     with ws.db.begin() as conn:
         conn.execute(pipeline_runs.update().where(pipeline_runs.c.id == run_id).values(**values))
 
@@ -225,8 +171,6 @@ def finish_step(
     Returns:
         Output name -> artifact row id (what downstream steps record as their uses).
     """
-    from mloop.pipelines.tables import artifact_uses, artifacts, step_runs
-
     ids: dict[str, int] = {}
     with ws.db.begin() as conn:
         conn.execute(step_runs.update().where(step_runs.c.id == step_run_id).values(
@@ -261,11 +205,6 @@ def get_run(ws: Workspace, run_id: str) -> RunRecord:
     Raises:
         RunNotFound: no run with this id (the hint lists the newest ones).
     """
-    from sqlalchemy import select
-
-    from mloop.pipelines.tables import artifact_uses, artifacts, pipeline_runs, pipelines, step_runs
-    from mloop.pipelines.tracksync import pending_reason
-
     with ws.db.begin() as conn:
         settle_orphan(conn, {"id": run_id, **_status_of(conn, run_id)})
         run = conn.execute(select(pipeline_runs, pipelines.c.graph_hash, pipelines.c.graph)
@@ -320,10 +259,6 @@ def _step_order(order: list[str]) -> Any:
 
 
 def _status_of(conn: Connection, run_id: str) -> dict[str, Any]:
-    from sqlalchemy import select
-
-    from mloop.pipelines.tables import pipeline_runs
-
     row = conn.execute(select(pipeline_runs.c.status, pipeline_runs.c.driver)
                        .where(pipeline_runs.c.id == run_id)).first()
     return dict(row._mapping) if row else {}
@@ -331,10 +266,6 @@ def _status_of(conn: Connection, run_id: str) -> dict[str, Any]:
 
 def run_graph(ws: Workspace, run_id: str) -> g.Graph:
     """The exact definition a run was recorded against."""
-    from sqlalchemy import select
-
-    from mloop.pipelines.tables import pipeline_runs, pipelines
-
     with ws.db.begin() as conn:
         raw = conn.execute(select(pipelines.c.graph).join(pipeline_runs)
                            .where(pipeline_runs.c.id == run_id)).scalar()
@@ -347,10 +278,6 @@ def list_runs(
     ws: Workspace, pipeline: str | None = None, status: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
     """The newest runs first: id, pipeline, status, times, origin, step counts."""
-    from sqlalchemy import func, select
-
-    from mloop.pipelines.tables import pipeline_runs, step_runs
-
     query = select(pipeline_runs).order_by(pipeline_runs.c.created_at.desc()).limit(limit)
     if pipeline:
         query = query.where(pipeline_runs.c.pipeline_name == pipeline)
@@ -375,14 +302,8 @@ def list_runs(
 def step_logs(ws: Workspace, run_id: str, step: str | None = None) -> dict[str, str]:
     """Captured output per step (the full log from the artifact store when it was truncated)."""
     record = get_run(ws, run_id)
-    from sqlalchemy import select
-
-    from mloop.pipelines.tables import step_runs
-
     names = [s.name for s in record.steps]
     if step is not None and step not in names:
-        from mloop.errors import NotFound, did_you_mean
-
         raise NotFound(f"run '{run_id}' has no step '{step}'", hint=did_you_mean(step, names))
     with ws.db.begin() as conn:
         rows = list(conn.execute(select(step_runs.c.step_name, step_runs.c.logs,
@@ -401,12 +322,8 @@ def step_logs(ws: Workspace, run_id: str, step: str | None = None) -> dict[str, 
 
 def load_artifact(ws: Workspace, run_id: str, step: str, output: str | None = None) -> Any:
     """Load a step's output as the object it returned (for notebooks and tests)."""
-    from mloop.pipelines.materializers import load_output
-
     record = get_run(ws, run_id).step(step)
     if not record.outputs:
-        from mloop.errors import NotFound
-
         raise NotFound(f"step '{step}' of run '{run_id}' has no stored outputs ({record.status})")
     name = output or next(iter(record.outputs))
     return load_output(ws, record.outputs[name])

@@ -18,10 +18,18 @@ import queue
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from mloop.auth import normalize
 from mloop.errors import Conflict, NotFound, PermissionDenied, did_you_mean
 from mloop.pipelines import graph as g
 from mloop.pipelines import runs
+from mloop.pipelines.catalog import load_pipeline, resolve_params
+from mloop.pipelines.hooks import default_hooks
 from mloop.pipelines.materializers import ArtifactInfo
+from mloop.pipelines.scheduler import RunState, Scheduler
+from mloop.pipelines.tables import artifacts
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -34,10 +42,6 @@ def _ensure_run(ws: Workspace, graph: g.Graph, run_id: str, params: dict[str, An
     Raises:
         PermissionDenied: the run was started by someone else than `principal`.
     """
-    from sqlalchemy.exc import IntegrityError
-
-    from mloop.auth import normalize
-
     try:
         runs.get_run(ws, run_id)
     except NotFound:
@@ -54,10 +58,6 @@ def _ensure_run(ws: Workspace, graph: g.Graph, run_id: str, params: dict[str, An
 
 def _load_state(ws: Workspace, state: Any) -> None:
     record = runs.get_run(ws, state.run_id)
-    from sqlalchemy import select
-
-    from mloop.pipelines.tables import artifacts
-
     ids = {s.id: s.name for s in record.steps}
     with ws.db.begin() as conn:
         for row in conn.execute(select(artifacts).where(artifacts.c.producer_step_run_id.in_(ids))):
@@ -113,10 +113,6 @@ def exec_step(
         NotFound: unknown step.
         PermissionDenied: the run acts for another principal.
     """
-    from mloop.pipelines.executor import RunState, Scheduler
-    from mloop.pipelines.hooks import default_hooks
-    from mloop.pipelines.registry import load_pipeline, resolve_params
-
     graph = load_pipeline(ws, pipeline).graph
     if graph_hash and not graph.digest().startswith(graph_hash):
         raise Conflict(f"pipeline '{pipeline}' in this image differs from the compiled one "

@@ -12,33 +12,20 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from mloop import tracking
+from mloop.errors import Conflict
 from mloop.pipelines import graph as g
+from mloop.pipelines import runs
+from mloop.pipelines.hooks import log_step, parent_tags
+from mloop.pipelines.tracking_pending import TOPIC
+from mloop.store import outbox
 
 if TYPE_CHECKING:
     from mloop.pipelines.runs import RunRecord
     from mloop.store import Workspace
 
-TOPIC = "tracking"
 log = logging.getLogger("mloop.pipelines")
 _MLFLOW_STATUS = {g.SUCCEEDED: "FINISHED", g.STOPPED: "KILLED"}
-
-
-def mark_pending(ws: Workspace, run_id: str, reason: str) -> None:
-    """Record that run `run_id` owes MLflow its tracking (once per run)."""
-    from mloop.store import outbox
-
-    if not outbox.pending(ws, TOPIC, run_id):
-        outbox.add(ws, TOPIC, run_id, {"reason": reason})
-
-
-def pending_reason(ws: Workspace, run_id: str) -> str | None:
-    """Why the run's tracking is pending, or None when MLflow has all of it."""
-    from mloop.store import outbox
-
-    entries = outbox.pending(ws, TOPIC, run_id)
-    if not entries:
-        return None
-    return entries[0].last_error or str(entries[0].payload.get("reason") or "tracking pending")
 
 
 def sync_run(ws: Workspace, run_id: str) -> RunRecord:
@@ -48,22 +35,15 @@ def sync_run(ws: Workspace, run_id: str) -> RunRecord:
         TrackingUnavailable: the server still does not answer (the entry stays pending).
         RunNotFound: no such run.
     """
-    from mloop.pipelines.runs import get_run
-    from mloop.store import outbox
-
-    get_run(ws, run_id)
+    runs.get_run(ws, run_id)
     _, errors = outbox.drain(ws, TOPIC, lambda e: _replay(ws, e.subject), subject=run_id)
     if errors:
-        from mloop.tracking import TrackingUnavailable
-
-        raise TrackingUnavailable(f"tracking of run '{run_id}' is still pending: {errors[0]}")
-    return get_run(ws, run_id)
+        raise tracking.TrackingUnavailable(f"tracking of run '{run_id}' is still pending: {errors[0]}")
+    return runs.get_run(ws, run_id)
 
 
 def drain_pending(ws: Workspace) -> int:
     """Replay every pending run (before a new run starts); failures stay pending, quietly."""
-    from mloop.store import outbox
-
     if not outbox.pending(ws, TOPIC):
         return 0
     done, errors = outbox.drain(ws, TOPIC, lambda e: _replay(ws, e.subject))
@@ -73,14 +53,8 @@ def drain_pending(ws: Workspace) -> int:
 
 
 def _replay(ws: Workspace, run_id: str) -> None:
-    from mloop import tracking
-    from mloop.pipelines import runs
-    from mloop.pipelines.hooks import log_step, parent_tags
-
     record = runs.get_run(ws, run_id)
     if record.status in (g.PENDING, g.EXECUTING):
-        from mloop.errors import Conflict
-
         raise Conflict(f"run '{run_id}' is still {record.status}; its tracking syncs when it ends")
     experiment = record.experiment or str(record.params.get("experiment_name") or record.pipeline)
     parent = record.mlflow_run_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Callable
 from typing import Annotated, Any
 
 FEATURE_GROUP_MARK = "mloop:feature-group"
@@ -79,3 +80,11 @@ def fits(produced: Any, expected: Any) -> bool:
 
 def is_named_tuple(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields")
+
+
+def hints_of(fn: Callable[..., Any]) -> dict[str, Any]:
+    """A function's resolved annotations (with `Annotated` extras), else its raw ones."""
+    try:
+        return typing.get_type_hints(fn, include_extras=True)
+    except Exception:  # noqa: BLE001 — unresolvable forward references: fall back to raw annotations
+        return dict(getattr(fn, "__annotations__", {}))

@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import MloopError
+from mloop.errors import MloopError, StoreUnavailable
 from mloop.pipelines import graph as g
+from mloop.pipelines.catalog import import_ref
+from mloop.pipelines.conditions import evaluate
 from mloop.pipelines.context import StepContext, activate, capture
 from mloop.pipelines.errors import StepFailed
 from mloop.pipelines.materializers import ArtifactInfo, load_output, save_output
+from mloop.pipelines.stepdef import FUNCTIONS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,9 +62,6 @@ class Outcome:
 
 def resolve_function(ref: str) -> Callable[..., Any]:
     """The function behind a node: registered by @step in this process, else imported."""
-    from mloop.pipelines.dsl import FUNCTIONS
-    from mloop.pipelines.registry import import_ref
-
     func = FUNCTIONS.get(ref)
     if func is None:
         if "<locals>" in ref:
@@ -74,8 +74,6 @@ def resolve_function(ref: str) -> Callable[..., Any]:
 
 def one_line(exc: BaseException) -> str:
     """The error as a step's message; a store's refusal keeps its hint (the fix is the point)."""
-    from mloop.errors import StoreUnavailable
-
     if isinstance(exc, StoreUnavailable) and exc.hint:
         return f"{exc.message}. {exc.hint}"
     if isinstance(exc, MloopError):
@@ -117,8 +115,6 @@ def run_attempt(ws: Workspace, job: StepJob) -> tuple[dict[str, ArtifactInfo], A
                 raise StepFailed(f"input '{arg}' of step '{job.node.name}' has no item {key!r}") from exc
         kwargs[arg] = value
     if job.node.kind == g.CONDITION:
-        from mloop.pipelines.conditions import evaluate
-
         result: Any = evaluate(kwargs.get("left"), kwargs.get("right"), op=job.node.options["op"])
     else:
         result = resolve_function(job.node.func)(**kwargs)

@@ -10,16 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
 from mloop.auth import normalize
 from mloop.errors import NotFound
 from mloop.registry.audit import write_audit
 from mloop.registry.records import PENDING, STATUS_TAG, ModelVersion
-from mloop.registry.tables import registry_versions
 from mloop.tracking import mlflow_registry
 
+# SQLAlchemy and the tables are imported where a query runs: `import mloop.serving` reaches the
+# registry and stays free of SQLAlchemy.
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
@@ -44,6 +42,10 @@ def sync(ws: Workspace, name: str | None = None, *, principal: str | None = None
     Returns:
         The versions adopted now, as PendingManualApproval.
     """
+    from sqlalchemy import select
+
+    from mloop.registry.tables import registry_versions
+
     who = normalize(principal) or None
     names = [name] if name else mlflow_registry.list_names(ws)
     adopted = []
@@ -68,6 +70,10 @@ def _row(found: dict[str, Any], adopter: str | None = None) -> dict[str, Any]:
 
 
 def _insert(ws: Workspace, found: dict[str, Any], adopter: str | None = None) -> bool:
+    from sqlalchemy.exc import IntegrityError
+
+    from mloop.registry.tables import registry_versions
+
     row = _row(found, adopter)
     try:
         with ws.db.begin() as conn:

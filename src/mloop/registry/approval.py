@@ -14,8 +14,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from mloop.auth import acting_principal, normalize
 from mloop.registry.audit import write_audit
 from mloop.registry.errors import (
@@ -27,9 +25,10 @@ from mloop.registry.errors import (
 from mloop.registry.events import StatusChange, publish, status_change
 from mloop.registry.lookup import raise_missing, with_adoption
 from mloop.registry.records import APPROVED, REJECTED, STATUS_TAG, ModelVersion, check_version
-from mloop.registry.tables import registry_versions as t
 from mloop.registry.tagsync import drain_tags, queue_tag
 
+# SQLAlchemy and the tables are imported where a query runs: `import mloop.serving` reaches the
+# registry and stays free of SQLAlchemy.
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
@@ -94,6 +93,10 @@ def transition_in(
     """A status change inside the caller's transaction (`mloop.serving` rejects and rolls back its
     endpoints in one); the caller publishes the returned event once it has committed. MLflow's
     tag follows through the outbox entry written in the same transaction."""
+    from sqlalchemy import select
+
+    from mloop.registry.tables import registry_versions as t
+
     policy = ws.settings.registry
     distinct = policy.require_distinct_approver if four_eyes is None else four_eyes
     principal = normalize(principal) or acting_principal(ws)

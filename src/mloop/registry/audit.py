@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from mloop.registry.tables import registry_audit
 from mloop.store.events import append_event
 
+# SQLAlchemy and the tables are imported where a query runs: `import mloop.serving` reaches the
+# registry and stays free of SQLAlchemy.
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 def write_audit(conn: Connection, name: str, version: int, from_status: str | None, to: str,
                 principal: str | None, at: datetime, comment: str | None) -> None:
     """Append one audit entry and its `registry.status_changed` event in the caller's transaction."""
+    from mloop.registry.tables import registry_audit
+
     conn.execute(registry_audit.insert().values(
         name=name, version=version, from_status=from_status, to_status=to, principal=principal,
         at=at, comment=comment,

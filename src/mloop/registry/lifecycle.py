@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
-
 from mloop.registry.lookup import raise_missing
 from mloop.registry.records import DIGEST_KEY, ModelVersion
-from mloop.registry.tables import registry_audit as a
-from mloop.registry.tables import registry_versions as t
 from mloop.store.events import append_event
 from mloop.tracking import mlflow_registry
 
+# SQLAlchemy and the tables are imported where a query runs: `import mloop.serving` reaches the
+# registry and stays free of SQLAlchemy.
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
@@ -31,6 +29,10 @@ def same_files(ws: Workspace, name: str, digest: str, pipeline_run_id: str | Non
     A pipeline run that found its model already registered is remembered on the version
     (`reused_by_pipeline_runs`), so a release still finds the version its run stands for.
     """
+    from sqlalchemy import select
+
+    from mloop.registry.tables import registry_versions as t
+
     with ws.db.begin() as conn:
         rows = [dict(r._mapping) for r in conn.execute(select(t).where(t.c.name == name).order_by(t.c.version))]
         found = next((r for r in rows if (r["meta"] or {}).get(DIGEST_KEY) == digest), None)
@@ -52,6 +54,11 @@ def delete_versions(ws: Workspace, name: str, version: int | None = None) -> lis
     Raises:
         ModelNotFound / ModelVersionNotFound: nothing to delete (the hint lists what exists).
     """
+    from sqlalchemy import delete, select
+
+    from mloop.registry.tables import registry_audit as a
+    from mloop.registry.tables import registry_versions as t
+
     with ws.db.begin() as conn:
         query = select(t.c.version).where(t.c.name == name)
         if version is not None:

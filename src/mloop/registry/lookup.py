@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from sqlalchemy import select
-
 from mloop.errors import MloopError, did_you_mean
 from mloop.registry.adopt import adopt, sync
 from mloop.registry.errors import ModelNotFound, ModelVersionNotFound, NoApprovedVersion
@@ -22,9 +20,9 @@ from mloop.registry.records import (
     Transition,
     check_version,
 )
-from mloop.registry.tables import registry_audit as a
-from mloop.registry.tables import registry_versions as t
 
+# SQLAlchemy and the tables are imported where a query runs: `import mloop.serving` reaches the
+# registry and stays free of SQLAlchemy.
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
@@ -37,6 +35,10 @@ def get_version(ws: Workspace, name: str, version: int) -> ModelVersion:
     Raises:
         ModelNotFound / ModelVersionNotFound: with the known names or versions in the hint.
     """
+    from sqlalchemy import select
+
+    from mloop.registry.tables import registry_versions as t
+
     version = check_version(version)
 
     def read() -> ModelVersion:
@@ -55,6 +57,10 @@ def versions(ws: Workspace, name: str) -> list[ModelVersion]:
     Raises:
         ModelNotFound: no version of `name` was ever registered.
     """
+    from sqlalchemy import select
+
+    from mloop.registry.tables import registry_versions as t
+
     def read() -> list[ModelVersion]:
         with ws.db.begin() as conn:
             query = select(t).where(t.c.name == name).order_by(t.c.version)
@@ -73,6 +79,10 @@ def latest_approved(ws: Workspace, name: str) -> ModelVersion:
         ModelNotFound: unknown model.
         NoApprovedVersion: the model exists but no version is Approved (the hint says which to approve).
     """
+    from sqlalchemy import select
+
+    from mloop.registry.tables import registry_versions as t
+
     def resolve() -> ModelVersion:
         with ws.db.begin() as conn:
             found = conn.execute(
@@ -94,6 +104,10 @@ def latest_approved(ws: Workspace, name: str) -> ModelVersion:
 
 def list_models(ws: Workspace) -> list[RegisteredModel]:
     """Every registered model with its version counts, newest version and newest Approved one."""
+    from sqlalchemy import select
+
+    from mloop.registry.tables import registry_versions as t
+
     with ws.db.begin() as conn:
         columns = select(t.c.name, t.c.version, t.c.status, t.c.created_at)
         rows = conn.execute(columns.order_by(t.c.name, t.c.version)).all()
@@ -118,6 +132,10 @@ def history(ws: Workspace, name: str, version: int | None = None) -> list[Transi
     Raises:
         ModelNotFound: unknown model.
     """
+    from sqlalchemy import select
+
+    from mloop.registry.tables import registry_audit as a
+
     query = select(a).where(a.c.name == name).order_by(a.c.id)
     if version is not None:
         query = query.where(a.c.version == check_version(version))
@@ -130,6 +148,10 @@ def history(ws: Workspace, name: str, version: int | None = None) -> list[Transi
 
 def raise_missing(conn: Connection, name: str, version: int | None) -> NoReturn:
     """Raise ModelNotFound or ModelVersionNotFound, with what exists in the hint."""
+    from sqlalchemy import select
+
+    from mloop.registry.tables import registry_versions as t
+
     known = [v for (v,) in conn.execute(select(t.c.version).where(t.c.name == name).order_by(t.c.version))]
     if not known:
         names = [n for (n,) in conn.execute(select(t.c.name).distinct())]

@@ -18,13 +18,13 @@ from mloop.registry.approval import synced
 from mloop.registry.audit import write_audit
 from mloop.registry.events import publish, status_change
 from mloop.registry.lifecycle import same_files
-from mloop.registry.policy import apply_policy
 from mloop.registry.records import DIGEST_KEY, PENDING, STATUS_TAG, ModelVersion, check_name
-from mloop.registry.tables import registry_versions
 from mloop.store.encoding import json_default
 from mloop.tracking import mlflow_registry
 from mloop.tracking.logged_models import model_digest
 
+# SQLAlchemy and the tables are imported where a query runs: `import mloop.serving` reaches the
+# registry and stays free of SQLAlchemy.
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
@@ -51,6 +51,8 @@ def register(
         InvalidInput: bad model name or empty URI.
         TrackingUnavailable / TrackingNotFound: MLflow cannot be reached or the model is unknown.
     """
+    from mloop.registry.tables import registry_versions
+
     check_name(name)
     if not model_uri and run_id:
         model_uri = f"runs:/{run_id}/model"
@@ -78,6 +80,8 @@ def register(
         write_audit(conn, name, row["version"], None, PENDING, principal, now, None)
     version = ModelVersion.from_row(row)
     publish(ws, status_change(ws, version, None, principal, None, now))
+    from mloop.registry.policy import apply_policy  # its language lives in mloop.config (pydantic)
+
     return synced(ws, apply_policy(ws, version), True)
 
 

@@ -28,7 +28,7 @@ from mloop.release.lock import ensure_endpoint_row, lock_endpoint_row
 from mloop.release.records import Release, get_release
 from mloop.release.source import check_clean, inspect_source
 from mloop.release.tables import releases
-from mloop.serving.retire import reject_version  # refuses while an endpoint serves the version
+from mloop.serving.endpoints.retire import reject_version  # refuses while an endpoint serves the version
 
 if TYPE_CHECKING:
     from mloop.config import ReleaseSettings

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mloop.auth import create_token, revoke_token
 from mloop.release.errors import StageFailed
 from mloop.serving import create_app
-from mloop.serving.models import model_dir
+from mloop.serving.runtime.model_cache import model_dir
 
 if TYPE_CHECKING:
     import httpx

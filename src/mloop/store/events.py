@@ -5,10 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from mloop.store.database import Database
-from mloop.store.tables import events
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -28,6 +25,8 @@ def append_event(conn: Connection, kind: str, subject: str, detail: dict[str, An
     """Append one event inside the caller's transaction (it commits or rolls back with the change
     it records, e.g. a registry status change); returns its id. The events table is the store's:
     other packages write it through here."""
+    from mloop.store.tables import events
+
     result = conn.execute(events.insert().values(
         at=at or datetime.now(UTC), kind=kind, subject=subject, principal=principal, detail=detail or {}))
     key = result.inserted_primary_key
@@ -39,6 +38,10 @@ def list_events(
     db: Database, kind: str | None = None, subject: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """The newest events first, optionally filtered by kind and subject."""
+    from sqlalchemy import select
+
+    from mloop.store.tables import events
+
     query = select(events).order_by(events.c.id.desc()).limit(limit)
     if kind:
         query = query.where(events.c.kind == kind)

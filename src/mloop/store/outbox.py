@@ -13,11 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
-
-from mloop.errors import MloopError
-from mloop.store.tables import outbox
-
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
@@ -41,6 +36,8 @@ def add(ws: Workspace, topic: str, subject: str, payload: dict[str, Any],
 
     Pass `conn` to record it in the caller's transaction (committed with the change it mirrors).
     """
+    from mloop.store.tables import outbox
+
     insert = outbox.insert().values(topic=topic, subject=subject, payload=payload,
                                     created_at=datetime.now(UTC), attempts=0)
     if conn is not None:
@@ -52,6 +49,10 @@ def add(ws: Workspace, topic: str, subject: str, payload: dict[str, Any],
 
 def pending(ws: Workspace, topic: str | None = None, subject: str | None = None) -> list[Entry]:
     """Undelivered entries, oldest first."""
+    from sqlalchemy import select
+
+    from mloop.store.tables import outbox
+
     query = select(outbox).order_by(outbox.c.id)
     if topic is not None:
         query = query.where(outbox.c.topic == topic)
@@ -70,6 +71,11 @@ def drain(ws: Workspace, topic: str, deliver: Callable[[Entry], None],
     (a `time.monotonic()` value) no new delivery starts: the rest stay for the next drain.
     """
     import time
+
+    from sqlalchemy import delete, update
+
+    from mloop.errors import MloopError
+    from mloop.store.tables import outbox
 
     delivered, errors, blocked = 0, [], set()
     for entry in pending(ws, topic, subject):

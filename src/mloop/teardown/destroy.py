@@ -19,7 +19,7 @@ from mloop import registry, serving
 from mloop.features import delete_group, list_groups
 from mloop.pipelines.delete import delete_all_runs
 from mloop.pipelines.queries import count_runs
-from mloop.serving.retire import delete_endpoint
+from mloop.serving.endpoints.retire import delete_endpoint
 from mloop.store import metadata
 from mloop.teardown.content import referenced
 

@@ -165,7 +165,7 @@ def serving_app() -> ASGIApp:
     """
     import os
 
-    from mloop.serving.app import app_from_env
+    from mloop.serving.server.app import app_from_env
 
     configured: list[str] = []
     if os.environ.get("MLOOP_WORKSPACE") and not os.environ.get("_MLOOP_SERVE_MODEL_DIR"):

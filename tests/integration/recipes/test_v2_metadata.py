@@ -33,9 +33,9 @@ def _ad_clicks(ws: Any) -> None:
 
 
 def _server(ws: Any, pipeline: str, params: dict[str, Any], tmp: Path) -> tuple[TestClient, Any]:
-    from mloop.serving.app import create_app
-    from mloop.serving.live import static_endpoint
-    from mloop.serving.models import load_served
+    from mloop.serving.runtime.live import static_endpoint
+    from mloop.serving.runtime.served_model import load_served
+    from mloop.serving.server.app import create_app
 
     record = run_pipeline(ws, pipeline, params)
     assert record.step("train").status == "Succeeded", record.error

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mloop.pipelines.registry import import_ref
+from mloop.pipelines.catalog import import_ref
 from mloop.recipes.pipelines import BUILTIN
 
 
@@ -68,6 +68,6 @@ def test_step_order(graphs: dict) -> None:
 
 def test_the_installed_entry_points_declare_exactly_the_builtin_pipelines() -> None:
     # The pipeline catalog (a layer below recipes) finds them through the package metadata.
-    from mloop.pipelines.registry import builtin_pipelines
+    from mloop.pipelines.catalog import builtin_pipelines
 
     assert builtin_pipelines() == BUILTIN, "pyproject's [project.entry-points.\"mloop.pipelines\"] drifted"

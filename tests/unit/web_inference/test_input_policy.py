@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mloop.config import AppSettings
-from mloop.serving.app import create_app
-from mloop.serving.live import static_endpoint
-from mloop.serving.models import ServedModel, load_served
+from mloop.serving.runtime.live import static_endpoint
+from mloop.serving.runtime.served_model import ServedModel, load_served
+from mloop.serving.server.app import create_app
 from mloop.web.inference import create_inference_app
 
 FEATURES = ["age", "gender", "device_type", "ad_position", "browsing_history", "time_of_day"]

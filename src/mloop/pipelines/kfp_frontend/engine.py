@@ -23,11 +23,11 @@ from mloop.pipelines.kfp_frontend import cel
 from mloop.pipelines.kfp_frontend.errors import KfpTaskFailed
 from mloop.pipelines.kfp_frontend.inner import Recorder, cache_key
 from mloop.pipelines.kfp_frontend.leaf import run_leaf
+from mloop.pipelines.kfp_frontend.task_nodes import ALL_DONE
 from mloop.pipelines.kfp_frontend.tracking import TaskRuns, artifact_metrics
 
 log = logging.getLogger("mloop.pipelines")
 OK, FAILED, SKIPPED, NOT_RUN = "Succeeded", "Failed", "Skipped", "NotRun"
-ALL_DONE = "ALL_UPSTREAM_TASKS_COMPLETED"
 _MISSING = object()
 
 

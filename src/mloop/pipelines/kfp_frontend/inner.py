@@ -21,10 +21,15 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
 from mloop.pipelines import graph as g
 from mloop.pipelines import runs
+from mloop.pipelines.cache import _outputs, intact
+from mloop.pipelines.kfp_frontend.artifacts import StoredArtifact
 from mloop.pipelines.kfp_frontend.tracking import artifact_metrics
-from mloop.pipelines.materializers import ArtifactInfo
+from mloop.pipelines.materializers import ArtifactInfo, load_output, save_output
+from mloop.pipelines.tables import artifacts, pipeline_runs, step_runs
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -97,8 +102,6 @@ class Recorder:
             self.logs.setdefault(path.split("@", 1)[0], []).append(text)
 
     def _row(self, path: str, component: str, status: str, **values: Any) -> int:
-        from mloop.pipelines.tables import step_runs
-
         values = {"attempts": 0, "params": {}, **values}
         with self.ws.db.begin() as conn:
             result = conn.execute(step_runs.insert().values(
@@ -116,9 +119,6 @@ class Recorder:
         return self._store(value)[0].digest
 
     def _store(self, value: Any) -> tuple[ArtifactInfo, int | None]:
-        from mloop.pipelines.kfp_frontend.artifacts import StoredArtifact
-        from mloop.pipelines.materializers import save_output
-
         uri = _uri(value)
         with self.lock:
             if uri and uri in self.stored:
@@ -140,10 +140,6 @@ class Recorder:
     def reuse(self, path: str, component: str, key: str, params: dict[str, Any]) -> dict[str, Any] | None:
         """The outputs of this task from the run being retried, if it succeeded there with the
         same key and its artifacts verify; the task's row then reads Cached."""
-        from mloop.pipelines.cache import intact
-        from mloop.pipelines.kfp_frontend.artifacts import StoredArtifact
-        from mloop.pipelines.materializers import load_output
-
         with self.lock:  # read once, when the first inner task could reuse something
             if self._previous is None:
                 self._previous = _retried_tasks(self.ws, self.run_id, self.step)
@@ -172,11 +168,6 @@ class Recorder:
 
 def _retried_tasks(ws: Workspace, run_id: str, step: str) -> dict[str, tuple[dict[str, Any], dict[str, ArtifactInfo]]]:
     """Succeeded inner tasks of `step` in the run this run retries: path -> (row, outputs)."""
-    from sqlalchemy import select
-
-    from mloop.pipelines.cache import _outputs
-    from mloop.pipelines.tables import artifacts, pipeline_runs, step_runs
-
     with ws.db.begin() as conn:
         origin = conn.execute(select(pipeline_runs.c.origin_run_id, pipeline_runs.c.origin_kind)
                               .where(pipeline_runs.c.id == run_id)).first()

@@ -23,6 +23,7 @@ from mloop.pipelines.kfp_frontend.check import (
     python_source,
 )
 from mloop.pipelines.kfp_frontend.errors import KfpTaskFailed, KfpUnsupported
+from mloop.pipelines.kfp_frontend.venvs import venv_python
 from mloop.pipelines.kfp_frontend.warm import pool, preloads
 
 if TYPE_CHECKING:
@@ -156,8 +157,6 @@ def _python(rt: Runtime, container: dict[str, Any], command: list[str], env: dic
             "--executor_input", executor_input, "--function_to_execute", function]
     lacking = missing_packages(packages_to_install(container)) if rt.install_packages else []
     if lacking and rt.state_dir is not None:  # its own venv: a fresh interpreter, not a fork
-        from mloop.pipelines.kfp_frontend.venvs import venv_python
-
         python = venv_python(rt.state_dir, packages_to_install(container), function)
         return _host(rt, [str(python), "-m", "kfp.dsl.executor_main", *argv[1:]],
                      {**env, "_KFP_RUNTIME": "true"}, log)

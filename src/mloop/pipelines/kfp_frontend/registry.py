@@ -9,11 +9,17 @@ MLflow pyfunc model (see `pyfunc.py`) and registers it PendingManualApproval.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import InvalidInput, NotFound, did_you_mean
+from mloop import registry, tracking
+from mloop.errors import InvalidInput, NotFound, PermissionDenied, did_you_mean
+from mloop.pipelines.graph import EXECUTING
+from mloop.pipelines.kfp_frontend.artifacts import StoredArtifact
+from mloop.pipelines.runs import get_run, load_artifact
+from mloop.store import open_workspace
 
 if TYPE_CHECKING:
     from mloop.registry import ModelVersion
@@ -34,8 +40,6 @@ def register_model_artifact(
     Raises:
         InvalidInput: nothing at `model_path`.
     """
-    from mloop import registry, tracking
-
     if not model_path.exists():
         raise InvalidInput(f"model artifact {model_path} does not exist")
     with tempfile.TemporaryDirectory(prefix="mloop-kfp-model-") as tmp:
@@ -61,9 +65,6 @@ def register_from_run(ws: Workspace, name: str, run_id: str, task: str, output: 
         NotFound: no such run, task or output (the hint names the ones there are).
         InvalidInput: the output is not a KFP Model artifact.
     """
-    from mloop.pipelines.kfp_frontend.artifacts import StoredArtifact
-    from mloop.pipelines.runs import get_run, load_artifact
-
     record = get_run(ws, run_id)
     steps = {s.name: s for s in record.steps}
     if task not in steps:
@@ -92,8 +93,6 @@ def register_from_component(name: str, model_path: str, *, metrics: dict[str, An
     Returns:
         The new version number.
     """
-    from mloop.store import open_workspace
-
     ws = open_workspace()
     try:
         version = register_model_artifact(ws, name, Path(model_path), metrics=metrics,
@@ -111,12 +110,6 @@ def _run_principal(ws: Workspace) -> str | None:
         PermissionDenied: RUN_ENV names no executing run (a process cannot borrow a finished
             run's identity).
     """
-    import os
-
-    from mloop.errors import PermissionDenied
-    from mloop.pipelines.graph import EXECUTING
-    from mloop.pipelines.runs import get_run
-
     run_id = os.environ.get(RUN_ENV)
     if not run_id:
         return None

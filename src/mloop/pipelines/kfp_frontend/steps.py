@@ -13,21 +13,20 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from mloop.pipelines.context import current_context
 from mloop.pipelines.errors import StepFailed
 from mloop.pipelines.kfp_frontend import cel
 from mloop.pipelines.kfp_frontend.artifacts import StoredArtifact
-from mloop.pipelines.kfp_frontend.engine import Runtime, Values, execute_task
+from mloop.pipelines.kfp_frontend.engine import Runtime, Values, execute_task, select
 from mloop.pipelines.kfp_frontend.errors import KfpTaskFailed
 from mloop.pipelines.kfp_frontend.inner import Recorder
 from mloop.pipelines.kfp_frontend.registry import RUN_ENV
+from mloop.pipelines.kfp_frontend.task_nodes import ARTIFACT, PARAM, task_kind
 from mloop.pipelines.kfp_frontend.tracking import TaskRuns
-
-PARAM, ARTIFACT = "p:", "a:"
+from mloop.pipelines.runs import run_graph
 
 
 def _runtime(spec: dict[str, Any]) -> tuple[Runtime, list[str]]:
-    from mloop.pipelines.context import current_context
-
     ctx = current_context()
     ws = ctx.workspace
     root = Path(ws.state_dir) / "kfp" / ctx.run_id / ctx.step_name
@@ -47,22 +46,14 @@ def _runtime(spec: dict[str, Any]) -> tuple[Runtime, list[str]]:
                  cwd=str(ws.root), run_name=f"{spec['pipeline']}-{ctx.run_id}", on_log=on_log,
                  install_packages=bool(spec.get("install_packages")), state_dir=Path(ws.state_dir),
                  env={RUN_ENV: ctx.run_id})  # a component registering a model acts for the run's principal
-    rt.recorder = Recorder(ws, ctx.run_id, ctx.step_name, lambda ref: _kind(spec["components"].get(ref, {})))
+    rt.recorder = Recorder(ws, ctx.run_id, ctx.step_name, lambda ref: task_kind(spec["components"].get(ref, {})))
     if ctx.mlflow_run_id and ctx.mlflow_experiment:  # the tracking hook opened the parent run
         rt.tasks_mlflow = TaskRuns(ws, ctx.mlflow_run_id, ctx.mlflow_experiment, ctx.run_id,
                                    spec["pipeline"], ctx.step_name)
     return rt, lines
 
 
-def _kind(comp: dict[str, Any]) -> str:
-    from mloop.pipelines.kfp_frontend.translate import task_kind
-
-    return task_kind(comp)
-
-
 def _inputs(kwargs: dict[str, Any], selectors: dict[str, str]) -> Values:
-    from mloop.pipelines.kfp_frontend.engine import select
-
     values = Values()
     for key, value in kwargs.items():
         if key.startswith(ARTIFACT):
@@ -79,9 +70,6 @@ _SPECS_LOCK = threading.Lock()
 
 def _spec(digest: str) -> dict[str, Any]:
     """This step's slice of the PipelineSpec, from the graph the run was recorded against."""
-    from mloop.pipelines.context import current_context
-    from mloop.pipelines.runs import run_graph
-
     ctx = current_context()
     key = (ctx.run_id, ctx.step_name)
     with _SPECS_LOCK:
@@ -100,8 +88,6 @@ def _spec(digest: str) -> dict[str, Any]:
 
 def run_task(**kwargs: Any) -> Any:
     """Execute one top-level KFP task (a component, a loop, a sub-DAG) as an mloop step."""
-    from mloop.pipelines.context import current_context
-
     spec = _spec(kwargs.pop("__kfp__"))
     rt, lines = _runtime(spec)
     inputs = _inputs(kwargs, spec.get("selectors", {}))

@@ -19,7 +19,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop import tracking
 from mloop.errors import MloopError
+from mloop.tracking.client import tracking_uri
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -93,9 +95,6 @@ class TaskRuns:
 
     def open(self, path: str) -> dict[str, str]:
         """Open the task's nested run; the environment its process needs to log to it."""
-        from mloop import tracking
-        from mloop.tracking.client import tracking_uri
-
         run = self._guarded(f"opening {path}", tracking.create_run, self.ws, experiment=self.experiment,
                             run_name=f"{self.run_id}/{path}", parent_run_id=self.parent,
                             tags={"mloop.pipeline": self.pipeline, "mloop.run_id": self.run_id,
@@ -110,8 +109,6 @@ class TaskRuns:
     def close(self, path: str, params: dict[str, Any], outputs: dict[str, Any] | None,
               ok: bool) -> None:
         """Log the task's inputs, metrics and output digests; FINISHED or FAILED."""
-        from mloop import tracking
-
         run_id = self.opened.get(path)
         if run_id is None:
             return

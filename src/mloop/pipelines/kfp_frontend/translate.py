@@ -10,13 +10,15 @@ handlers, `ignore_upstream_failure`) runs as one step, since KFP runs those afte
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from mloop.pipelines import graph as g
-from mloop.pipelines.kfp_frontend.engine import ALL_DONE
+from mloop.pipelines.kfp_frontend import cel
 from mloop.pipelines.kfp_frontend.errors import KfpUnsupported
 from mloop.pipelines.kfp_frontend.spec import KfpSpec
-from mloop.pipelines.kfp_frontend.steps import ARTIFACT, PARAM
+from mloop.pipelines.kfp_frontend.task_nodes import ALL_DONE, ARTIFACT, PARAM, task_kind
 
 RUN_TASK = "mloop.pipelines.kfp_frontend.steps:run_task"
 CHECK = "mloop.pipelines.kfp_frontend.steps:check_condition"
@@ -84,16 +86,6 @@ def _cacheable(comps: dict[str, Any], task: dict[str, Any]) -> bool:
     return bool(leaves) and all(t.get("cachingOptions", {}).get("enableCache") for t in leaves)
 
 
-def task_kind(comp: dict[str, Any]) -> str:
-    titles = {a.get("artifactType", {}).get("schemaTitle")
-              for a in comp.get("outputDefinitions", {}).get("artifacts", {}).values()}
-    if "system.Model" in titles:
-        return g.TRAINING
-    if titles & {"system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics"}:
-        return g.EVALUATION
-    return g.PROCESSING
-
-
 def _outputs(comp: dict[str, Any]) -> dict[str, str]:
     out = comp.get("outputDefinitions", {})
     types = {k: _TYPES.get(v.get("parameterType", ""), "json") for k, v in out.get("parameters", {}).items()}
@@ -147,9 +139,6 @@ def _task(spec: KfpSpec, graph: g.Graph, name: str, task: dict[str, Any]) -> Non
 def _attach(node: g.Node, spec: dict[str, Any]) -> None:
     """The step's spec slice lives in its options (stored with the graph); its digest is a
     constant input, so the cache key covers the component spec without the spec in the params."""
-    import hashlib
-    import json
-
     node.options["kfp"] = spec
     body = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
     node.inputs["__kfp__"] = g.Binding("value", value=hashlib.sha256(body.encode()).hexdigest())
@@ -158,8 +147,6 @@ def _attach(node: g.Node, spec: dict[str, Any]) -> None:
 def _condition(graph: g.Graph, name: str, expression: str, inputs: dict[str, g.Binding],
                selectors: dict[str, str]) -> str:
     """Steps `<task>.check` (evaluates the KFP expression) and `<task>.if` (gates the task)."""
-    from mloop.pipelines.kfp_frontend import cel
-
     used = {PARAM + key: inputs[PARAM + key] for key in cel.references(expression) if PARAM + key in inputs}
     check = g.Node(name=f"{name}.check", func=CHECK, kind=g.PROCESSING,
                    inputs={**used, "__expression__": g.Binding("value", value=expression),

@@ -49,7 +49,7 @@ def _deploy(ws: Any, endpoint: str, name: str, version: int, namespace: str,
     print(f"deployed {name} version {version} (approved by {approved_by}) to endpoint "
           f"'{endpoint}' (generation {ep.generation})")
     if namespace:
-        from mloop.serving.export import kserve_manifest
+        from mloop.serving.endpoints.export import kserve_manifest
 
         out["kserve"] = kserve_manifest(ws, endpoint, namespace=namespace)
         print(f"KServe InferenceService for namespace '{namespace}' is in this step's output "

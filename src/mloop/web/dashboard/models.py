@@ -87,7 +87,7 @@ def decide(request: Request, name: str, version: int, decision: str = Form(...),
         response = _models(request, flash=f"unknown decision '{decision}'; approve or reject", kind="error")
         response.status_code = 400  # bad input is 4xx, like every other refused form
         return response
-    from mloop.serving.retire import reject_version  # refuses while an endpoint serves the version
+    from mloop.serving.endpoints.retire import reject_version  # refuses while an endpoint serves the version
 
     action = registry.approve if decision == "approve" else reject_version
     try:

@@ -62,8 +62,8 @@ def runs_page(request: Request, pipeline: str = "", status: str = "", since: str
 @router.post("/ui/runs/{run_id}/action", response_model=None)
 async def run_action(request: Request, run_id: str) -> HTMLResponse | RedirectResponse:
     from mloop.pipelines import detached, get_run
+    from mloop.pipelines.catalog import resolve_params
     from mloop.pipelines.locations import check_locations
-    from mloop.pipelines.registry import resolve_params
     from mloop.pipelines.runs import new_run_id, run_graph
 
     form = await request.form()

@@ -83,7 +83,7 @@ def create_inference_app(ws: Workspace, *, endpoint: str | None = None, settings
         await service.start()
         app.state.service = service
         looks = _watch_experiments(ws, given, cfg) if store is not None and label != url else None
-        gc.freeze()  # long-lived startup objects out of full collections (see serving.app)
+        gc.freeze()  # long-lived startup objects out of full collections (see serving.server.app)
         try:
             yield
         finally:

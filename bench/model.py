@@ -44,8 +44,8 @@ def main() -> None:
     import mlflow.pyfunc
     import numpy as np
 
+    from mloop.model_format import TabularModel, pyfunc_code_path
     from mloop.recipes.datasets import ad_clicks
-    from mloop.recipes.model import TabularModel, pyfunc_code_path
 
     data = ad_clicks(20_000, seed=1).drop(columns=["id", "full_name", "event_time"])
     model = TabularModel.fit(data, "click", params={"n_estimators": 100, "max_depth": 6})

@@ -56,8 +56,8 @@ def build(root: Path) -> tuple[Any, Any, Path]:
     """Train, log, register, approve and deploy the reference model; (ws, model, model_dir)."""
     from mloop import registry, serving, tracking
     from mloop.config import init_workspace
+    from mloop.model_format import TabularModel, pyfunc_code_path
     from mloop.recipes.datasets import ad_clicks
-    from mloop.recipes.model import TabularModel, pyfunc_code_path
     from mloop.serving.runtime.model_cache import model_dir
     from mloop.store import open_workspace
 
@@ -252,8 +252,8 @@ def stall_points(urls: dict[str, str | None], seconds: int, tmp: Path) -> dict[s
 def shadow_version(ws: Any, root: Path) -> int:
     """A second Approved version of the reference model (another seed, the same cost) to shadow."""
     from mloop import registry, tracking
+    from mloop.model_format import TabularModel, pyfunc_code_path
     from mloop.recipes.datasets import ad_clicks
-    from mloop.recipes.model import TabularModel, pyfunc_code_path
 
     frame = ad_clicks(5000, 1)
     model = TabularModel.fit(frame, "click", features=FEATURES, params={"n_estimators": 100, "max_depth": 6}, seed=1)

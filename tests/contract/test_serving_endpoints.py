@@ -128,7 +128,7 @@ def test_changes_to_an_unknown_endpoint_say_not_found(ws) -> None:  # type: igno
 def test_the_input_policy_is_set_per_endpoint_and_kept_by_later_deploys(ws, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
-    from mloop.recipes.input_profile import InputProfile, InputSpec
+    from mloop.model_format import InputProfile, InputSpec
     from mloop.serving.runtime.served_model import ServedModel
     from tests.support.servers import wait_until
 

@@ -27,7 +27,7 @@ def click_frame(n: int = 600, seed: int = 0) -> Any:
 
 
 def train(seed: int = 0, n_estimators: int = 20) -> Any:
-    from mloop.recipes.model import TabularModel
+    from mloop.model_format import TabularModel
 
     return TabularModel.fit(click_frame(seed=seed), "clicked", features=FEATURES,
                             params={"n_estimators": n_estimators, "max_depth": 4}, seed=seed)
@@ -36,7 +36,7 @@ def train(seed: int = 0, n_estimators: int = 20) -> Any:
 def publish(ws: Any, name: str, model: Any, tmp: Path, *, approve: bool = True) -> Any:
     """Log `model` (a TabularModel, or a path to an MLflow models-from-code file) and register it."""
     from mloop import registry, tracking
-    from mloop.recipes.model import TabularModel, pyfunc_code_path
+    from mloop.model_format import TabularModel, pyfunc_code_path
 
     with tracking.start_run(ws, experiment=f"serving-{name}") as run:
         if isinstance(model, TabularModel):

@@ -78,8 +78,8 @@ def _model_spec(ws: Workspace, step: StepRunRecord) -> dict[str, Any]:
     import json
 
     from mloop.errors import MloopError
+    from mloop.model_format import SPEC_FILE
     from mloop.pipelines.materializers import read_output_file
-    from mloop.recipes.model import SPEC_FILE
 
     info = step.outputs.get("model")
     if not info:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from mloop.features import extract
-from mloop.recipes.interactions import parse_duration
+from mloop.recipes.durations import parse_duration
 
 if TYPE_CHECKING:
     import pandas as pd

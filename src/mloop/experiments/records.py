@@ -19,7 +19,7 @@ from mloop.experiments.errors import ExperimentConflict, ExperimentNotFound, Inv
 from mloop.experiments.stats import DEFAULT_TAU
 from mloop.experiments.tables import experiments as t
 from mloop.features import get_group
-from mloop.recipes.interactions import parse_duration
+from mloop.recipes.durations import parse_duration
 from mloop.serving import get_endpoint
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mloop.monitoring.stats import FeatureDrift, feature_drift
+from mloop.monitoring.stats import FeatureDrift, feature_drift, psi
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,8 +93,6 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, features: list[str],
 
 def _prediction_psi(reference: list[float], current_shares: list[float]) -> dict[str, Any]:
     import numpy as np
-
-    from mloop.monitoring.stats import psi
 
     counts = np.histogram(np.asarray(reference, dtype=float), bins=PREDICTION_BINS)[0]
     shares = [float(c) / max(len(reference), 1) for c in counts]

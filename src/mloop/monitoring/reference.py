@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import NotFound
+from mloop import registry
+from mloop.errors import InvalidInput, NotFound
+from mloop.features import extract
+from mloop.lineage import model as model_lineage
+from mloop.model_format import load_model_dir
+from mloop.serving.runtime.model_cache import model_dir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,8 +32,6 @@ def training_data(ws: Workspace, model_name: str, version: int,
     Raises:
         NotFound: the version is unknown, or lineage records no data for it.
     """
-    from mloop.lineage import model as model_lineage
-
     chain = model_lineage(ws, model_name, int(version))
     wanted = set(features or ())
     for item in chain.get("data") or []:
@@ -41,8 +44,6 @@ def training_data(ws: Workspace, model_name: str, version: int,
             return frame, {"source": "artifact", "name": item["name"], "digest": item["digest"],
                            "model": model_name, "version": int(version), "rows": len(frame)}
     for group in chain.get("featureGroups") or []:
-        from mloop.features import extract
-
         frame = extract(ws, group["name"])
         return frame, {"source": "feature_group", "name": group["name"], "dataVersion": group.get("dataVersion"),
                        "model": model_name, "version": int(version), "rows": len(frame)}
@@ -64,8 +65,6 @@ def read_reference_file(path: str) -> pd.DataFrame:
     """A CSV or Parquet file given with `--reference`."""
     import pandas as pd
 
-    from mloop.errors import InvalidInput
-
     try:
         return pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
     except FileNotFoundError as exc:
@@ -78,10 +77,6 @@ def reference_predictions(ws: Workspace, model_name: str, version: int, referenc
                           rows: int = 5000) -> list[float]:
     """What the serving model predicts on (a sample of) its own training data: the baseline the
     live prediction distribution is compared with. Loads the model the way the server does."""
-    from mloop import registry
-    from mloop.recipes.model import load_model_dir
-    from mloop.serving.runtime.model_cache import model_dir
-
     mv = registry.get_version(ws, model_name, int(version))
     model = load_model_dir(model_dir(ws, mv.model_uri))
     sample = reference.sample(min(rows, len(reference)), random_state=0) if len(reference) > rows else reference

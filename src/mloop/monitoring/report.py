@@ -13,9 +13,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop.alerts import raise_alert
 from mloop.errors import InvalidInput, NotFound
+from mloop.features import extract
 from mloop.monitoring.drift import DriftReport, compare
+from mloop.monitoring.html import render
+from mloop.monitoring.reference import reference_predictions, training_data
+from mloop.monitoring.retrain import retrain_on_drift
 from mloop.monitoring.segments import segment_keys, split_drift
+from mloop.recipes.durations import parse_duration
+from mloop.serving import get_endpoint
 from mloop.store.files import atomic_write
 
 if TYPE_CHECKING:
@@ -87,8 +94,6 @@ def drift_report(ws: Workspace, endpoint: str, *, window: str | None = None, now
         report.alert_id = _alert(ws, report)
     _write(ws, report, folder)
     if report.alert_id is not None:
-        from mloop.monitoring.retrain import retrain_on_drift
-
         decision = retrain_on_drift(ws, report)
         if decision is not None:
             report.retrain = decision.to_dict()
@@ -119,8 +124,6 @@ class _References:
         self.fallback: _Reference | None = None
 
     def get(self, model: str | None, version: int | None) -> _Reference:
-        from mloop.monitoring.reference import training_data
-
         key = (model, version)
         if key in self.cache:
             return self.cache[key]
@@ -149,8 +152,6 @@ class _References:
 
 def _baseline(ws: Workspace, top: dict[str, Any], reference: pd.DataFrame, info: dict[str, Any]) -> list[float] | None:
     """The serving model's scores on the reference, or None (noted in `info`) when unavailable."""
-    from mloop.monitoring.reference import reference_predictions
-
     if info.get("source") == "given" or top.get("model_name") is None or top.get("model_version") is None:
         return None  # a reference given by hand need not be what this model was trained on
     try:
@@ -163,9 +164,6 @@ def _baseline(ws: Workspace, top: dict[str, Any], reference: pd.DataFrame, info:
 def recent_interactions(ws: Workspace, endpoint: str, window: str, now: datetime | None = None) -> pd.DataFrame:
     """The interactions logged for `endpoint` within `window` before `now`."""
     import pandas as pd
-
-    from mloop.features import extract
-    from mloop.recipes.interactions import parse_duration
 
     group = ws.settings.app.interactions_group
     end = now or datetime.now(UTC)
@@ -188,14 +186,12 @@ def recent_interactions(ws: Workspace, endpoint: str, window: str, now: datetime
 def _belongs(ws: Workspace, frame: pd.DataFrame, endpoint: str) -> pd.Series:
     mask = frame["endpoint"].astype(str).str.rstrip("/") == endpoint.rstrip("/")
     try:
-        from mloop.serving import get_endpoint
-
         served = get_endpoint(ws, endpoint)
         urls = frame["endpoint"].astype(str)
         models = {v.model_name for v in served.variants}
         # The app was started with a URL: attribute rows by the models this endpoint serves.
         mask = mask | (urls.str.startswith("http") & frame["model_name"].isin(models))
-    except (ImportError, NotFound):
+    except NotFound:
         pass
     return mask
 
@@ -227,8 +223,6 @@ def _plan_paths(report: DriftReport, folder: Path) -> None:
 def _write(ws: Workspace, report: DriftReport, folder: Path) -> None:
     """The HTML page (also stored content-addressed: its digest names the report in lineage) and
     the JSON beside it."""
-    from mloop.monitoring.html import render
-
     folder.mkdir(parents=True, exist_ok=True)
     html = render(report)
     digest = ws.artifacts.put(html.encode())
@@ -243,8 +237,6 @@ def write_json(report: DriftReport) -> None:
 
 
 def _alert(ws: Workspace, report: DriftReport) -> int:
-    from mloop.alerts import raise_alert
-
     drifted = [f for f in report.features if f.drifted]
     slices = [s["label"] for s in report.segments if s["status"] == "drift"]
     title = (f"drift on endpoint '{report.endpoint}': "

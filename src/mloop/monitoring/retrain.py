@@ -20,7 +20,17 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from mloop.auth import require
 from mloop.errors import ConfigError, MloopError
+from mloop.features import flush_records
+from mloop.lineage import record_link
+from mloop.monitoring.tables import drift_retrains
+from mloop.pipelines import load_pipeline
+from mloop.recipes.durations import parse_duration
+from mloop.release import ReleaseInFlight, create_release, spawn_driver
+from mloop.release.service import release_settings
 
 if TYPE_CHECKING:
     from mloop.monitoring.drift import DriftReport
@@ -69,8 +79,6 @@ def retrain_on_drift(ws: Workspace, report: DriftReport, *, detach: bool = True)
     """
     if not ws.settings.monitoring.retrain_on_drift or not report.drifted or report.alert_id is None:
         return None
-    from mloop.lineage import record_link
-
     digest = report.paths.get("digest")
     if digest:
         record_link(ws.db, f"mloop://alerts/{report.alert_id}", report_uri(digest), "evidence",
@@ -86,10 +94,6 @@ def retrain_on_drift(ws: Workspace, report: DriftReport, *, detach: bool = True)
 
 def _start(ws: Workspace, report: DriftReport, detach: bool) -> tuple[str | None, int | None, str | None]:
     """(model, release id, None) when a release started, else (model, busy release or None, why)."""
-    from mloop.auth import require
-    from mloop.release import ReleaseInFlight
-    from mloop.release.service import release_settings
-
     try:
         cfg = release_settings(ws)
     except ConfigError as exc:
@@ -114,16 +118,12 @@ def _start(ws: Workspace, report: DriftReport, detach: bool) -> tuple[str | None
         return model, busy, exc.message + (f" ({exc.hint})" if exc.hint else "")
     _link(ws, report, release.id)
     if detach:
-        from mloop.release import spawn_driver
-
         spawn_driver(ws, release.id)
     return model, release.id, None
 
 
 def _params(ws: Workspace, pipeline: str) -> dict[str, Any]:
     """Run parameters that train on the loop's data; the pipeline must take `training_source`."""
-    from mloop.pipelines import load_pipeline
-
     definition = load_pipeline(ws, pipeline)
     if "training_source" not in definition.params:
         raise ConfigError(f"pipeline '{pipeline}' has no training_source parameter: it cannot train on "
@@ -140,9 +140,6 @@ def _params(ws: Workspace, pipeline: str) -> dict[str, Any]:
 
 
 def _create(ws: Workspace, report: DriftReport, params: dict[str, Any], principal: str) -> Any:
-    from mloop.features import flush_records
-    from mloop.release import create_release
-
     app = ws.settings.app
     for group in (app.interactions_group, app.feedback_group):
         flush_records(ws, group)  # spooled interactions and feedback join the offline store first
@@ -152,8 +149,6 @@ def _create(ws: Workspace, report: DriftReport, params: dict[str, Any], principa
 
 
 def _link(ws: Workspace, report: DriftReport, release_id: int) -> None:
-    from mloop.lineage import record_link
-
     digest = report.paths.get("digest")
     if digest:
         drifted = [s["label"] for s in report.segments if s["status"] == "drift"]
@@ -164,15 +159,11 @@ def _link(ws: Workspace, report: DriftReport, release_id: int) -> None:
 
 
 def _cooldown(ws: Workspace) -> timedelta:
-    from mloop.recipes.interactions import parse_duration
-
     return parse_duration(ws.settings.monitoring.retrain_cooldown)  # checked when the settings loaded
 
 
 def _record(ws: Workspace, report: DriftReport, model: str | None, release_id: int | None,
             reason: str | None) -> RetrainDecision:
-    from mloop.monitoring.tables import drift_retrains
-
     values: dict[str, Any] = {
         "at": datetime.now(UTC), "endpoint": report.endpoint, "model": model,
         "alert_id": int(report.alert_id) if report.alert_id is not None else None,
@@ -193,10 +184,7 @@ def last_started(ws: Workspace, model: str) -> RetrainDecision | None:
 def list_decisions(ws: Workspace, *, model: str | None = None, decision: str | None = None,
                    limit: int = 50) -> list[RetrainDecision]:
     """Retraining decisions, newest first."""
-    from sqlalchemy import select
-
-    from mloop.monitoring.tables import drift_retrains as dr
-
+    dr = drift_retrains
     query = select(dr).order_by(dr.c.id.desc()).limit(limit)
     if model:
         query = query.where(dr.c.model == model)

@@ -34,7 +34,7 @@ _MAX_CALLEES = 200
 
 def _is_local(obj: Any) -> bool:
     module = getattr(obj, "__module__", None) or ""
-    if module.startswith("mloop.") and not module.startswith("mloop.recipes"):
+    if module.startswith("mloop.") and not module.startswith(("mloop.recipes", "mloop.model_format")):
         return False
     mod = sys.modules.get(module)
     path = getattr(mod, "__file__", None) if mod else None

@@ -1,5 +1,6 @@
-"""Recipes: the model format, built-in steps, reference pipelines and data generators.
+"""Recipes: built-in steps, reference pipelines and data generators (the model they train is
+`mloop.model_format`).
 
-Nothing heavy is imported here; import the submodule you need (`mloop.recipes.model`,
-`mloop.recipes.steps`, `mloop.recipes.pipelines`, `mloop.recipes.datasets`).
+Nothing heavy is imported here; import the submodule you need (`mloop.recipes.steps`,
+`mloop.recipes.pipelines`, `mloop.recipes.datasets`).
 """

@@ -10,11 +10,11 @@ nothing recorded after that instant is seen, so a past training set can be rebui
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from mloop.errors import InvalidInput
+from mloop.features import extract
+from mloop.recipes.durations import parse_duration
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -22,24 +22,6 @@ if TYPE_CHECKING:
     from mloop.store import Workspace
 
 AD_CLICK_FEATURES = ["age", "gender", "device_type", "ad_position", "browsing_history", "time_of_day"]
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str | float | timedelta) -> timedelta:
-    """`"90s"`, `"15m"`, `"1h"`, `"7d"` (or seconds as a number) as a timedelta.
-
-    Raises:
-        InvalidInput: not a duration.
-    """
-    if isinstance(text, timedelta):
-        return text
-    if isinstance(text, int | float):
-        return timedelta(seconds=float(text))
-    match = _DURATION.match(str(text))
-    if not match or float(match.group(1)) <= 0:
-        raise InvalidInput(f"'{text}' is not a duration", hint="Use a number and a unit: 90s, 15m, 1h, 7d.")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2) or "s"])
 
 
 def join_labels(interactions: pd.DataFrame, feedback: pd.DataFrame, *, window: str | timedelta,
@@ -80,8 +62,6 @@ def interactions_training_set(ws: Workspace, *, interactions_group: str, feedbac
     Raises:
         FeatureGroupNotFound: a group does not exist (the app was never started).
     """
-    from mloop.features import extract
-
     interactions = extract(ws, interactions_group, as_of=as_of)
     feedback = extract(ws, feedback_group, as_of=as_of)
     if interactions.empty or feedback.empty:

@@ -30,8 +30,6 @@ def split_positions(frame: pd.DataFrame, *, method: str, test_size: float, seed:
     """
     import numpy as np
 
-    from mloop.recipes.metrics import split_indices
-
     if method not in SPLITS:
         raise InvalidInput(f"split='{method}' is not one of: {', '.join(SPLITS)}",
                            hint="random: rows; group: all records of an id on one side; time: newest to test")
@@ -77,3 +75,21 @@ def describe_ids(frame: pd.DataFrame, id_column: str) -> str:
     counts = frame[id_column].value_counts()
     repeated = int((counts > 1).sum())
     return f"{len(frame):,} rows of {len(counts):,} ids ({repeated:,} ids repeat)"
+
+
+def split_indices(labels: np.ndarray | None, n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train and test row positions; stratified per label when `labels` is given."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    if labels is None:
+        order = rng.permutation(n)
+        cut = round(n * test_size)
+        return np.sort(order[cut:]), np.sort(order[:cut])
+    test_parts, train_parts = [], []
+    for value in np.unique(labels):
+        rows = rng.permutation(np.nonzero(labels == value)[0])
+        cut = max(1, round(len(rows) * test_size)) if len(rows) > 1 else 0
+        test_parts.append(rows[:cut])
+        train_parts.append(rows[cut:])
+    return np.sort(np.concatenate(train_parts)), np.sort(np.concatenate(test_parts))

@@ -18,7 +18,7 @@ def train(rows: int, n_estimators: int, max_depth: int, seed: int) -> dict:
     from sklearn.metrics import roc_auc_score
 
     from mloop.recipes.datasets import ad_clicks
-    from mloop.recipes.model import TabularModel, pyfunc_code_path
+    from mloop.model_format import TabularModel, pyfunc_code_path
 
     frame = ad_clicks(rows, seed).drop(columns=["id", "full_name", "event_time"])
     cut = int(len(frame) * 0.8)

@@ -37,8 +37,8 @@ def _refused(result: subprocess.CompletedProcess[str]) -> tuple[str, str]:
 
 
 def _ad_click_model(seed: int) -> Any:
+    from mloop.model_format import TabularModel
     from mloop.recipes.datasets import ad_clicks
-    from mloop.recipes.model import TabularModel
 
     frame = ad_clicks(800, seed=seed).drop(columns=["id", "full_name", "event_time"], errors="ignore")
     return TabularModel.fit(frame, "click", params={"n_estimators": 10, "max_depth": 3})

@@ -74,8 +74,8 @@ def start_app(ws: Path, endpoint: str, *extra: str) -> tuple[subprocess.Popen[by
 
 def train_model_dir(target: Path, rows: int = 2000) -> Path:
     """A small real ad-click model (XGBoost, preprocessing inside) saved to `target`."""
+    from mloop.model_format import TabularModel
     from mloop.recipes.datasets import ad_clicks
-    from mloop.recipes.model import TabularModel
 
     frame = ad_clicks(rows, seed=1).drop(columns=["id", "full_name", "event_time"], errors="ignore")
     model = TabularModel.fit(frame, "click", params={"n_estimators": 20, "max_depth": 3})

@@ -38,7 +38,7 @@ def _spawn(args: list[str], root: Path, extra: dict[str, str], name: str) -> tup
 
 def test_app_from_seed_environment_calls_the_runtime_route(tmp_path: Path) -> None:
     from mloop.config import init_workspace
-    from mloop.recipes.model import TabularModel
+    from mloop.model_format import TabularModel
     from mloop.store import open_workspace
     from tests.integration.inference_app.procs import train_model_dir
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from mloop.model_format import TabularModel
 from mloop.recipes.datasets import housing
 from mloop.recipes.datasets.housing import COLUMNS, distance_to_coast_km
-from mloop.recipes.model import TabularModel
 
 
 def test_schema_ranges_and_label() -> None:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mloop.errors import InvalidInput
-from mloop.recipes.interactions import join_labels, parse_duration
+from mloop.recipes.interactions import join_labels
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -46,16 +44,6 @@ def test_only_feedback_after_and_within_the_window_labels() -> None:
 def test_a_longer_window_admits_late_feedback() -> None:
     interactions, feedback = frames()
     assert list(join_labels(interactions, feedback, window="3h")["request_id"]) == ["a", "b", "c"]
-
-
-@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("1h", 3600), ("7d", 604800), (30, 30)])
-def test_durations(text: object, seconds: float) -> None:
-    assert parse_duration(text).total_seconds() == seconds  # type: ignore[arg-type]
-
-
-def test_bad_duration_is_clear() -> None:
-    with pytest.raises(InvalidInput, match="not a duration"):
-        parse_duration("soon")
 
 
 @settings(max_examples=60, deadline=None)

@@ -29,8 +29,8 @@ RECORD = {"age": 31, "gender": "Female", "device_type": "Mobile", "ad_position":
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> ServedModel:
+    from mloop.model_format import TabularModel
     from mloop.recipes.datasets import ad_clicks
-    from mloop.recipes.model import TabularModel
 
     fitted = TabularModel.fit(ad_clicks(800, seed=4), "click", features=FEATURES,
                               params={"n_estimators": 10, "max_depth": 3})

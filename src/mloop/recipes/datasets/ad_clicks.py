@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mloop.features import Feature, FeatureGroupSpec
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -71,8 +73,6 @@ def ad_clicks(n: int = 10_000, seed: int = 0) -> pd.DataFrame:
 
 def ad_clicks_spec(name: str = "ad-clicks") -> Any:
     """The feature group spec for `ad_clicks` rows, with the original's allowed values."""
-    from mloop.features import Feature, FeatureGroupSpec
-
     def cat(column: str, values: tuple[str, ...]) -> Feature:
         return Feature(name=column, type="string", allowed=list(values))
 

@@ -9,9 +9,16 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd  # the DSL resolves step annotations at import time
 
 from mloop.errors import InvalidInput
-from mloop.pipelines import step
+from mloop.features import build_training_set, get_group
+from mloop.features import extract as extract_group
+from mloop.pipelines import current_context, step
 from mloop.pipelines.typecheck import FeatureGroupName
+from mloop.recipes.datasets.california import fetch
+from mloop.recipes.datasets.housing import housing
+from mloop.recipes.identifiers import set_roles
+from mloop.recipes.splitting import describe_ids
 from mloop.recipes.steps.validation import ValidationFailed, check_data, summary
+from mloop.store.artifacts import storage_options
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -21,8 +28,6 @@ SYNTHETIC = "synthetic"
 
 def workspace() -> Workspace:
     """The workspace of the running step."""
-    from mloop.pipelines import current_context
-
     return current_context().workspace
 
 
@@ -30,10 +35,6 @@ def read_group(ws: Workspace, group: str, *, as_of: str = "", drop_keys: bool = 
                records: str = "latest") -> pd.DataFrame:
     """A feature group's records ("all" or the newest per id), its id and event time marked as
     such (`mloop.recipes.identifiers.roles`) or dropped when `drop_keys`."""
-    from mloop.features import extract as extract_group
-    from mloop.features import get_group
-    from mloop.recipes.identifiers import set_roles
-
     frame = extract_group(ws, group, as_of=as_of or None, records=records)
     spec = get_group(ws, group).spec
     if drop_keys:
@@ -47,9 +48,6 @@ def extract(group: FeatureGroupName, as_of: str = "", drop_keys: bool = False,
     """A feature group's records: `records="all"` (every record, as SageMaker's offline store
     reads) or "latest" (the newest per id); its data version joins the cache key. The id and
     event time come along for a grouped split; the train step leaves them out of the features."""
-    from mloop.pipelines import current_context
-    from mloop.recipes.splitting import describe_ids
-
     frame = read_group(workspace(), group, as_of=as_of, drop_keys=drop_keys, records=records)
     ident = "" if drop_keys else frame.attrs["mloop"]["id"]
     if ident:
@@ -66,8 +64,6 @@ def training_set(entities: pd.DataFrame, group: FeatureGroupName, features: list
                  id_column: str = "", time_column: str = "") -> pd.DataFrame:
     """Point-in-time join: each entity row (id, time, label...) gets `group`'s feature values as
     they were at that row's time, never later ones (no leakage). All features when `features` is empty."""
-    from mloop.features import build_training_set
-
     wanted = [f"{group}:{name}" for name in (features or ["*"])]
     frame = build_training_set(workspace(), entities, wanted, id_column=id_column or None,
                                time_column=time_column or None)
@@ -82,13 +78,7 @@ def read_source(ws: Workspace | None, data_source: str) -> pd.DataFrame:
     Raises:
         InvalidInput: an unreadable source. DatasetUnavailable: sklearn data not downloadable.
     """
-    import pandas as pd
-
-    from mloop.recipes.datasets.housing import housing
-
     if data_source == "sklearn" or data_source.startswith("sklearn:"):
-        from mloop.recipes.datasets.california import fetch
-
         return fetch(data_source.partition(":")[2] or None)
     if data_source == SYNTHETIC or data_source.startswith(SYNTHETIC + ":"):
         parts = data_source.split(":")[1:]
@@ -97,8 +87,6 @@ def read_source(ws: Workspace | None, data_source: str) -> pd.DataFrame:
         except ValueError as exc:
             raise InvalidInput(f"data_source '{data_source}': expected synthetic[:rows[:seed]]") from exc
         return housing(rows, seed)
-    from mloop.store.artifacts import storage_options
-
     options: dict[str, Any] = {}
     if found := storage_options(data_source, ws.settings.s3_endpoint_url if ws is not None else None):
         options["storage_options"] = found

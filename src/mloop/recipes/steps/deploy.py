@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from mloop.pipelines import step
+from mloop import registry
+from mloop.pipelines import current_context, step
+from mloop.serving import deploy
+from mloop.serving.endpoints.export import kserve_manifest
 
 
 @step(name="deploy", kind="Deploy", cache=False)
 def deploy_model(registered: dict, endpoint: str = "", namespace: str = "") -> dict:
     """Deploy the registered version to `endpoint` if it is Approved; else say it waits."""
-    from mloop import registry
-    from mloop.pipelines import current_context
-
     ctx = current_context()
     name, version = str(registered["name"]), int(registered["version"])
     if not endpoint:
@@ -41,16 +41,12 @@ def deploy_model(registered: dict, endpoint: str = "", namespace: str = "") -> d
 
 def _deploy(ws: Any, endpoint: str, name: str, version: int, namespace: str,
             approved_by: str | None) -> dict:
-    from mloop.serving import deploy
-
     ep = deploy(ws, endpoint, name, version=version)
     out: dict[str, Any] = {"deployed": True, "model": name, "version": version, "endpoint": endpoint,
                            "generation": ep.generation, "approved_by": approved_by}
     print(f"deployed {name} version {version} (approved by {approved_by}) to endpoint "
           f"'{endpoint}' (generation {ep.generation})")
     if namespace:
-        from mloop.serving.endpoints.export import kserve_manifest
-
         out["kserve"] = kserve_manifest(ws, endpoint, namespace=namespace)
         print(f"KServe InferenceService for namespace '{namespace}' is in this step's output "
               f"(`mloop runs show`; or `mloop endpoints export {endpoint} --namespace {namespace}`)")

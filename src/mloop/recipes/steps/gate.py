@@ -5,8 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mloop.pipelines import step
-from mloop.recipes.model import TabularModel
+from mloop import registry, tracking
+from mloop.alerts import raise_alert
+from mloop.model_format import TabularModel
+from mloop.pipelines import current_context, step
+from mloop.recipes.steps.training import log_tabular_model
 
 
 def _facts(report: dict) -> dict[str, Any]:
@@ -24,10 +27,6 @@ def register_model(model: TabularModel, model_uri: str, report: dict, model_name
     carries the model's parameters and the evaluation's metrics: a version never points at an
     empty MLflow run. `threshold` is the gate the model passed (reported with the outcome).
     """
-    from mloop import registry, tracking
-    from mloop.pipelines import current_context
-    from mloop.recipes.steps.training import log_tabular_model
-
     ctx = current_context()
     ws = ctx.workspace
     if not model_uri:
@@ -65,9 +64,6 @@ def _example(model: TabularModel) -> Any:
 @step(name="alert", kind="Alert")
 def send_alert(report: dict, threshold: float, model_name: str, severity: str = "warning") -> dict:
     """Raise an alert through `mloop.alerts`: the model missed its gate and was not registered."""
-    from mloop.alerts import raise_alert
-    from mloop.pipelines import current_context
-
     ctx = current_context()
     metric, score = report.get("metric", "score"), report.get("score")
     title = (f"{model_name}: {metric} {score:.4f} is below the threshold {threshold} - not registered"

@@ -12,8 +12,9 @@ from __future__ import annotations
 import pandas as pd  # the DSL resolves step annotations at import time
 
 from mloop.errors import InvalidInput
-from mloop.pipelines import step
+from mloop.pipelines import current_context, step
 from mloop.pipelines.typecheck import FeatureGroupName
+from mloop.recipes.interactions import interactions_training_set
 
 SOURCES = ("features", "interactions", "both")
 
@@ -40,9 +41,6 @@ def combine(raw: pd.DataFrame, labelled: pd.DataFrame, training_source: str, tar
 def join_interactions(raw: pd.DataFrame, training_source: str, interactions_group: FeatureGroupName,
                       feedback_group: FeatureGroupName, label_window: str, target: str) -> pd.DataFrame:
     """Rows to train on: the feature group, labelled interactions, or both (see `training_source`)."""
-    from mloop.pipelines import current_context
-    from mloop.recipes.interactions import interactions_training_set
-
     if training_source == "features":
         return raw
     ws = current_context().workspace

@@ -5,7 +5,7 @@ records of an id on one side ("group"), or the newest records as the test set ("
 `mloop.recipes.splitting`. Identifiers stay in the frames (a group split needs them) and are
 left out of the features by the train step (`mloop.recipes.identifiers`). Imputation, encoding and
 scaling are fitted later, inside the model, on the training split only (see
-`mloop.recipes.model`), so serving accepts raw records. `engineer_features` adds derived
+`mloop.model_format`), so serving accepts raw records. `engineer_features` adds derived
 columns declared as data; the same declarations go into the model.
 """
 
@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import pandas as pd  # the DSL resolves step annotations at import time
 
-from mloop.errors import InvalidInput
-from mloop.pipelines import step
+from mloop.errors import InvalidInput, MloopError
+from mloop.model_format import derived as derived_features
+from mloop.model_format import infer_task, with_derived
+from mloop.pipelines import current_context, step
+from mloop.recipes.identifiers import roles
+from mloop.recipes.splitting import describe_ids, overlap_warning, split_positions
 
 # Seed 003's formulas exactly: the ratios add 1e-6 to the denominator, and dist_to_bay is the
 # Euclidean distance in degrees to (37.77, -122.42).
@@ -29,10 +33,6 @@ def split_frame(data: pd.DataFrame, target: str, *, test_size: float = 0.2, seed
                 task: str = "auto", drop: list[str] | None = None,
                 method: str = "random") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split the labelled rows (`method`: random, group or time) after dropping the `drop` columns."""
-    from mloop.recipes.identifiers import roles
-    from mloop.recipes.model import infer_task
-    from mloop.recipes.splitting import describe_ids, overlap_warning, split_positions
-
     if target not in data.columns:
         raise InvalidInput(f"target column '{target}' is not in the data",
                            hint="columns: " + ", ".join(map(str, data.columns)))
@@ -64,10 +64,6 @@ def split_frame(data: pd.DataFrame, target: str, *, test_size: float = 0.2, seed
 def split(data: pd.DataFrame, target: str, test_size: float = 0.2, seed: int = 42, task: str = "auto",
           drop: list | None = None, split: str = "random") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train/test split: random (stratified for classification), group (by id) or time."""
-    from mloop.errors import MloopError
-    from mloop.pipelines import current_context
-    from mloop.recipes.identifiers import roles
-
     train, test = split_frame(data, target, test_size=test_size, seed=seed, task=task, drop=list(drop or []),
                               method=split)
     ident = roles(train)["id"]
@@ -83,11 +79,8 @@ def split(data: pd.DataFrame, target: str, test_size: float = 0.2, seed: int = 4
 
 def add_derived(frame: pd.DataFrame, derived: list[dict]) -> pd.DataFrame:
     """`frame` with the derived columns (the model computes the same ones from raw records)."""
-    from mloop.recipes.derived import check, input_columns
-    from mloop.recipes.preprocess import with_derived
-
-    declared = check(list(derived))
-    absent = [c for c in input_columns(declared) if c not in frame.columns]
+    declared = derived_features.check(list(derived))
+    absent = [c for c in derived_features.input_columns(declared) if c not in frame.columns]
     if absent:
         raise InvalidInput(f"derived features read columns that are not in the data: {', '.join(absent)}")
     return with_derived(frame, declared)

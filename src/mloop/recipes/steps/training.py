@@ -10,8 +10,18 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd  # the DSL resolves step annotations at import time
 
-from mloop.pipelines import step
-from mloop.recipes.model import TabularModel, pyfunc_code_path
+from mloop import tracking
+from mloop.errors import InvalidInput, did_you_mean
+from mloop.model_format import (
+    TabularModel,
+    binary_scores,
+    multiclass_scores,
+    pyfunc_code_path,
+    regression_scores,
+)
+from mloop.pipelines import current_context, step
+from mloop.recipes.datasets.housing import SYNTHETIC_LABEL
+from mloop.recipes.identifiers import choose_features, describe_left_out
 from mloop.store.encoding import plain
 
 if TYPE_CHECKING:
@@ -33,8 +43,6 @@ def fit_model(train: pd.DataFrame, target: str, *, estimator: str = "xgboost", t
     Identifiers and personal data are left out of the features unless `features` names them
     (`mloop.recipes.identifiers`); the model's metadata lists what was used and left out, and why.
     """
-    from mloop.recipes.identifiers import choose_features
-
     chosen, left_out = choose_features(train, target, features=features, exclude=exclude)
     params: dict[str, Any] = {"n_estimators": int(n_estimators)}
     if estimator.lower() in ("xgboost", "xgb"):
@@ -52,8 +60,6 @@ def fit_model(train: pd.DataFrame, target: str, *, estimator: str = "xgboost", t
 def log_tabular_model(ws: Workspace, run_id: str, model: TabularModel, example: pd.DataFrame,
                       name: str = "model") -> str:
     """Log `model` as an MLflow pyfunc (models from code + the saved model dir) to `run_id`."""
-    from mloop import tracking
-
     with tempfile.TemporaryDirectory(prefix="mloop-model-") as tmp:
         model_dir = model.save(Path(tmp) / "model_dir")
         return tracking.log_model(
@@ -80,9 +86,6 @@ def train_model(
     these out too) override the default, which leaves out the record id, the event time and
     columns that identify a person.
     """
-    from mloop.pipelines import current_context
-    from mloop.recipes.identifiers import describe_left_out
-
     ctx = current_context()
     model = fit_model(train, target, estimator=estimator, task=task, n_estimators=n_estimators,
                       max_depth=max_depth, learning_rate=learning_rate, derived=derived,
@@ -105,9 +108,6 @@ def train_model(
     uri = ""
     if ctx.mlflow_run_id is not None:
         if model.metadata["synthetic"]:
-            from mloop import tracking
-            from mloop.recipes.datasets.housing import SYNTHETIC_LABEL
-
             tracking.set_tags(ctx.workspace, ctx.mlflow_run_id, {"mloop.dataset": SYNTHETIC_LABEL})
         uri = log_tabular_model(ctx.workspace, ctx.mlflow_run_id, model, train)
         ctx.model_uri = uri
@@ -131,29 +131,21 @@ def score_model(model: TabularModel, test: pd.DataFrame, metric: str = "auto") -
         metrics = _classification(known[mask], scores[mask], len(model.classes))
     chosen = PRIMARY[kind] if metric == "auto" else metric
     if chosen not in metrics:
-        from mloop.errors import InvalidInput, did_you_mean
-
         raise InvalidInput(f"metric '{chosen}' is not computed for a {kind} model", hint=did_you_mean(chosen, metrics))
     return {**metrics, "task": model.task, "rows": len(test), "metric": chosen, "score": metrics[chosen]}
 
 
 def _regression(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    from mloop.recipes.metrics import regression_scores
-
     return regression_scores(y, pred)
 
 
 def _classification(y: np.ndarray, scores: np.ndarray, n_classes: int) -> dict[str, float]:
-    from mloop.recipes.metrics import binary_scores, multiclass_scores
-
     return binary_scores(y, scores) if n_classes == 2 else multiclass_scores(y, scores)
 
 
 @step(name="evaluate", kind="Evaluation")
 def evaluate(model: TabularModel, test: pd.DataFrame, metric: str = "auto") -> dict:
     """Test-split metrics; `report["score"]` is the gated metric (auc / accuracy / r2 by default)."""
-    from mloop.pipelines import current_context
-
     report = score_model(model, test, metric)
     current_context().log_metrics({k: v for k, v in report.items() if isinstance(v, float)})
     shown = ", ".join(f"{k}={v:.4f}" for k, v in report.items() if isinstance(v, float))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import MloopError
+from mloop.model_format import infer_task
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,8 +102,6 @@ def _range_checks(data: pd.DataFrame, ranges: dict[str, list[float]]) -> list[di
 
 
 def _balance_check(target: pd.Series, task: str, min_ratio: float) -> list[dict[str, Any]]:
-    from mloop.recipes.model import infer_task
-
     labels = target.dropna()
     if labels.empty or (task if task != "auto" else infer_task(labels)) != "classification":
         return []

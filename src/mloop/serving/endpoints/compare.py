@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import InvalidInput
-from mloop.recipes.interactions import parse_duration
+from mloop.recipes.durations import parse_duration
 from mloop.serving.endpoints.prediction_log import dropped, read_log
 from mloop.serving.endpoints.records import get_endpoint
 

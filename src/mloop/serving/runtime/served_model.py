@@ -17,7 +17,7 @@ from mloop import tracking
 from mloop.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from mloop.recipes.input_profile import InputProfile
+    from mloop.model_format import InputProfile
     from mloop.serving.endpoints.records import Variant
     from mloop.store import Workspace
 
@@ -48,7 +48,7 @@ Loader = Callable[["Variant"], ServedModel]
 
 def load_served(path: Path, name: str, version: int, model_uri: str, ws: Workspace | None = None) -> ServedModel:
     """A ServedModel from a local model directory (TabularModel, else MLflow pyfunc)."""
-    from mloop.recipes.model import load_model_dir
+    from mloop.model_format import load_model_dir
 
     try:
         model = load_model_dir(path)

@@ -194,7 +194,7 @@ class BulkPool:
 
 def _start_models() -> None:
     """Import the model and protocol code in the worker before the first request."""
-    import mloop.recipes.model  # noqa: F401 (the protocols came with this module)
+    import mloop.model_format  # noqa: F401 (the protocols came with this module)
 
 
 def _tokenless(req: handler.Request) -> handler.Request:

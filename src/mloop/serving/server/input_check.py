@@ -20,12 +20,12 @@ from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mloop.errors import InvalidInput
-from mloop.recipes.preprocess import NA_STRINGS, check_fields
+from mloop.model_format import NA_STRINGS, check_fields
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from mloop.recipes.input_profile import InputProfile, InputSpec
+    from mloop.model_format import InputProfile, InputSpec
 
 ISSUES = ("missing", "unknown_category", "out_of_range", "wrong_kind", "few_features")
 RECORD = "_record"  # the feature name of record-level findings (few_features)

@@ -21,7 +21,7 @@ from mloop.errors import InvalidInput
 from mloop.serving.server.input_check import Finding, raw_values
 
 if TYPE_CHECKING:
-    from mloop.recipes.input_profile import InputProfile
+    from mloop.model_format import InputProfile
 
 POLICIES = ("warn", "reject")
 HEADER = b"x-mloop-input-issues"

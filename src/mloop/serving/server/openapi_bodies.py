@@ -17,7 +17,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mloop.recipes.input_profile import InputSpec
+    from mloop.model_format import InputSpec
     from mloop.serving.runtime.served_model import ServedModel
 
 NUMBER_TEXT = r" ?-?[0-9]{1,6}(?:\.[0-9]{1,6})? ?"

@@ -26,8 +26,8 @@ GOOD = {"age": 31, "gender": "Female", "device_type": "Mobile", "ad_position": "
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory: pytest.TempPathFactory) -> ServedModel:
+    from mloop.model_format import TabularModel
     from mloop.recipes.datasets import ad_clicks
-    from mloop.recipes.model import TabularModel
 
     frame = ad_clicks(800, seed=2)
     fitted = TabularModel.fit(frame, "click", features=FEATURES, params={"n_estimators": 10, "max_depth": 3})
@@ -169,8 +169,8 @@ def test_a_record_with_few_features_is_reported(model: ServedModel, protocol: st
 
 
 def test_a_model_saved_before_the_profile_still_checks_categories(model: ServedModel, tmp_path: Path) -> None:
+    from mloop.model_format import SPEC_FILE, TabularModel
     from mloop.recipes.datasets import ad_clicks
-    from mloop.recipes.model import SPEC_FILE, TabularModel
 
     path = TabularModel.fit(ad_clicks(300, seed=3), "click", features=FEATURES,
                             params={"n_estimators": 5}).save(tmp_path / "old")

@@ -19,8 +19,10 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import InvalidInput
-from mloop.recipes import derived as derived_features
+from mloop.errors import InvalidInput, did_you_mean
+from mloop.model_format import derived as derived_features
+from mloop.model_format.preprocess_columns import encode_columns
+from mloop.model_format.values import is_missing, parse_bool, parse_number
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,9 +31,6 @@ if TYPE_CHECKING:
 MISSING_CATEGORY = "(missing)"
 _INF = float("inf")
 _MAX_FLOAT = sys.float_info.max  # ints beyond it cannot become floats
-NA_STRINGS = frozenset({"", "na", "nan", "null", "none", "n/a", "?"})
-_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
-_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
 #: from this many rows on, `transform_records` encodes column by column (measured crossover: ~8 rows of 6 columns)
 COLUMN_PATH_MIN_ROWS = 8
 
@@ -91,7 +90,7 @@ class Preprocessor:
     ) -> Preprocessor:
         """Learn medians, scales, modes and categories from the training frame only.
 
-        `derived` declares features computed from raw columns (see `mloop.recipes.derived`);
+        `derived` declares features computed from raw columns (see `mloop.model_format.derived`);
         they are appended to `features` and computed inside the model at prediction time.
         """
         forced = set(categorical or ())
@@ -178,8 +177,6 @@ class Preprocessor:
 
     def _encode_columns(self, rows: list[Any]) -> np.ndarray | None:
         """The column path (numpy per column); None when the row path must decide (errors, odd shapes)."""
-        from mloop.recipes.preprocess_columns import encode_columns
-
         return encode_columns(self._plan, self._lookups, self._column_names, len(self.feature_names),
                               self.width, rows)
 
@@ -244,20 +241,6 @@ class Preprocessor:
         return out
 
 
-def is_missing(value: Any) -> bool:
-    """None, NaN, NaT/pd.NA and the usual missing-value strings."""
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return value != value
-    if isinstance(value, str):
-        return value.strip().lower() in NA_STRINGS
-    try:
-        return bool(value != value)  # numpy NaN, pd.NA raise or return NA
-    except (TypeError, ValueError):
-        return True
-
-
 def _check_fields(number: int, row: dict[Any, Any], known: frozenset[str]) -> None:
     """Fields that are not features are ignored (clients send whole records, ids and labels
     included), except when they look like a mistake: a record with none of the model's
@@ -265,8 +248,6 @@ def _check_fields(number: int, row: dict[Any, Any], known: frozenset[str]) -> No
     feature the record lacks (`agee` for a missing `age`) - silently predicting with that
     feature missing would hide the bug. `{}` still means "all missing"."""
     import difflib
-
-    from mloop.errors import did_you_mean
 
     keys = [str(k) for k in row]
     if known.isdisjoint(row):
@@ -283,56 +264,6 @@ def _check_fields(number: int, row: dict[Any, Any], known: frozenset[str]) -> No
 
 
 check_fields = _check_fields  # servers check records before the model sees them
-
-
-def parse_number(value: Any, fill: float, name: str, row: int) -> float:
-    """A finite float, the fill value when missing, InvalidInput for text or infinities."""
-    kind = type(value)
-    if kind is float:
-        if value != value:
-            return fill
-        result = value
-    elif kind is int or kind is bool:
-        try:
-            return float(value)
-        except OverflowError:  # a 400-digit integer: not a usable feature value
-            raise InvalidInput(f"row {row}: column '{name}' value is too large for a number") from None
-    elif value is None:
-        return fill
-    elif kind is str:
-        text = value.strip()
-        if text.lower() in NA_STRINGS:
-            return fill
-        try:
-            result = float(text)
-        except ValueError:
-            raise InvalidInput(f"row {row}: column '{name}' expects a number, got {value!r}") from None
-    else:
-        if is_missing(value):
-            return fill
-        try:
-            result = float(value)
-        except (TypeError, ValueError, OverflowError):
-            raise InvalidInput(f"row {row}: column '{name}' expects a number, got {value!r}") from None
-    if result != result:
-        return fill
-    if math.isinf(result):
-        raise InvalidInput(f"row {row}: column '{name}' is infinite")
-    return result
-
-
-def parse_bool(value: Any, fill: float, name: str, row: int) -> float:
-    """1.0 / 0.0 from booleans, 0/1 and true/false-like text; the fill value when missing."""
-    if value is True or value is False:
-        return float(value)
-    if is_missing(value):
-        return fill
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return 1.0
-    if text in _FALSE:
-        return 0.0
-    raise InvalidInput(f"row {row}: column '{name}' expects true/false, got {value!r}")
 
 
 def with_derived(frame: pd.DataFrame, derived: list[dict[str, Any]]) -> pd.DataFrame:

@@ -1,5 +1,5 @@
-"""Evaluation metrics and the stratified split in numpy (scikit-learn's import alone costs
-seconds; the XGBoost pipelines never need it). Checked against scikit-learn in the tests."""
+"""Evaluation metrics in numpy (scikit-learn's import alone costs seconds; the XGBoost pipelines
+never need it). Checked against scikit-learn in the tests."""
 
 from __future__ import annotations
 
@@ -79,20 +79,3 @@ def regression_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     return {"r2": 1.0 - residual / total if total else float("nan"),
             "rmse": float(np.sqrt(residual / len(y))), "mae": float(np.abs(y - pred).mean())}
 
-
-def split_indices(labels: np.ndarray | None, n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Train and test row positions; stratified per label when `labels` is given."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    if labels is None:
-        order = rng.permutation(n)
-        cut = round(n * test_size)
-        return np.sort(order[cut:]), np.sort(order[:cut])
-    test_parts, train_parts = [], []
-    for value in np.unique(labels):
-        rows = rng.permutation(np.nonzero(labels == value)[0])
-        cut = max(1, round(len(rows) * test_size)) if len(rows) > 1 else 0
-        test_parts.append(rows[:cut])
-        train_parts.append(rows[cut:])
-    return np.sort(np.concatenate(train_parts)), np.sort(np.concatenate(test_parts))

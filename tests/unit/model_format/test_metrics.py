@@ -1,4 +1,4 @@
-"""The numpy metrics and split agree with scikit-learn."""
+"""The numpy metrics agree with scikit-learn."""
 
 from __future__ import annotations
 
@@ -6,14 +6,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from mloop.recipes.metrics import (
-    binary_scores,
-    log_loss,
-    multiclass_scores,
-    regression_scores,
-    roc_auc,
-    split_indices,
-)
+from mloop.model_format.metrics import binary_scores, log_loss, multiclass_scores, regression_scores, roc_auc
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -49,15 +42,3 @@ def test_multiclass_and_regression_match_sklearn() -> None:
     assert reg["rmse"] == pytest.approx(np.sqrt(sk.mean_squared_error(truth, pred)))
     assert reg["mae"] == pytest.approx(sk.mean_absolute_error(truth, pred))
     assert log_loss(np.array([1, 0]), np.array([1.0, 0.0])) < 1e-10
-
-
-def test_stratified_split_keeps_class_shares() -> None:
-    labels = np.array(["a"] * 900 + ["b"] * 100)
-    train, test = split_indices(labels, 1000, 0.2, seed=1)
-    assert len(test) == 200 and len(train) == 800
-    assert set(train).isdisjoint(test) and len(set(train) | set(test)) == 1000
-    assert (labels[test] == "b").sum() == 20
-    again = split_indices(labels, 1000, 0.2, seed=1)
-    assert (again[1] == test).all()
-    plain_train, plain_test = split_indices(None, 10, 0.3, seed=0)
-    assert len(plain_test) == 3 and len(plain_train) == 7

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mloop.errors import InvalidInput
-from mloop.recipes.model import TabularModel
-from mloop.recipes.preprocess import COLUMN_PATH_MIN_ROWS, Preprocessor
+from mloop.model_format import TabularModel
+from mloop.model_format.preprocess import COLUMN_PATH_MIN_ROWS, Preprocessor
 
 FEATURES = ["age", "visits", "device", "premium"]
 

@@ -15,7 +15,7 @@ import operator
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import InvalidInput
-from mloop.recipes.preprocess import is_missing, parse_bool, parse_number
+from mloop.model_format.values import is_missing, parse_bool, parse_number
 
 if TYPE_CHECKING:
     import numpy as np

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from mloop.errors import IntegrityError, InvalidInput
+from mloop.errors import IntegrityError, InvalidInput, did_you_mean
+from mloop.model_format.forest import FlatBooster, FlatForest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -101,8 +102,6 @@ class XGBoostEstimator:
 
 def _flat_booster(booster: Any) -> Any:
     """The numpy evaluator of small batches (`forest.FlatBooster`), or None to use XGBoost's."""
-    from mloop.recipes.forest import FlatBooster
-
     return FlatBooster.from_booster(booster, booster.num_features())
 
 
@@ -217,8 +216,6 @@ class RandomForestEstimator:
 
 def _flatten(model: Any, task: str) -> Any:
     """The numpy evaluator of a fitted forest; None (use scikit-learn) for unusual shapes."""
-    from mloop.recipes.forest import FlatForest
-
     if getattr(model, "n_outputs_", 1) != 1:
         return None
     try:
@@ -237,8 +234,6 @@ ALIASES = {"xgb": "xgboost", "rf": "random_forest", "randomforest": "random_fore
 
 def estimator_class(name: str) -> Any:
     """The estimator class for a name (`xgboost`, `random_forest`, or an alias)."""
-    from mloop.errors import did_you_mean
-
     key = ALIASES.get(name.lower(), name.lower())
     if key not in ESTIMATORS:
         raise InvalidInput(f"unknown estimator '{name}'", hint=did_you_mean(name, ESTIMATORS))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from mloop.recipes.estimators import XGBoostEstimator
-from mloop.recipes.forest import FlatBooster
+from mloop.model_format.estimators import XGBoostEstimator
+from mloop.model_format.forest import FlatBooster
 
 
 def _data(seed: int = 1) -> tuple[np.ndarray, np.ndarray]:

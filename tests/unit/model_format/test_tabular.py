@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from mloop.errors import IntegrityError, InvalidInput, NotFound
-from mloop.recipes.model import TabularModel, infer_task, load_model_dir
+from mloop.model_format import TabularModel, infer_task, load_model_dir
 
 
 def _frame(n: int = 1500, seed: int = 0) -> pd.DataFrame:
@@ -200,7 +200,7 @@ def test_mlflow_pyfunc_wraps_the_saved_model(frame: pd.DataFrame, tmp_path) -> N
     """The models-from-code wrapper loads the same model; MLflow scores raw rows identically."""
     import mlflow.pyfunc
 
-    from mloop.recipes.model import pyfunc_code_path
+    from mloop.model_format import pyfunc_code_path
 
     classifier = TabularModel.fit(frame, "clicked", features=FEATURES, params={"n_estimators": 10})
 

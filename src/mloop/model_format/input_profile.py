@@ -16,12 +16,13 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from mloop.recipes.preprocess import MISSING_CATEGORY, is_missing, parse_number
+from mloop.model_format.preprocess import MISSING_CATEGORY
+from mloop.model_format.values import is_missing, parse_number
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mloop.recipes.preprocess import Preprocessor
+    from mloop.model_format.preprocess import Preprocessor
 
 
 @dataclass

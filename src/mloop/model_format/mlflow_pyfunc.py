@@ -11,14 +11,14 @@ from __future__ import annotations
 import mlflow
 from mlflow.pyfunc import PythonModel
 
+from mloop.model_format import load_model_dir
+
 
 class TabularPyfunc(PythonModel):
     """Scores raw records with the TabularModel shipped in the `model_dir` artifact."""
 
     # No type hints on predict: MLflow would try (and fail) to derive a schema from them.
     def load_context(self, context):  # type: ignore[no-untyped-def]
-        from mloop.recipes.model import load_model_dir
-
         self.model = load_model_dir(context.artifacts["model_dir"])
 
     def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ import pytest
 
 from mloop.errors import Conflict
 from mloop.release import StageContext, create_release, records, run_release, start_release
+from mloop.release.drivers import now, this_driver
 from mloop.release.lock import lock_holder, try_lock
 from tests.support.release_repo import fake_stages
 
@@ -70,11 +71,11 @@ def test_lock_of_a_dead_or_finished_holder_is_free(ws: Any) -> None:
 
     with ws.db.begin() as conn:
         conn.execute(update(releases).where(releases.c.id == b.id).values(
-            status="Executing", driver=f"{socket.gethostname()}:999999999", heartbeat_at=records.now()))
+            status="Executing", driver=f"{socket.gethostname()}:999999999", heartbeat_at=now()))
     c = start_release(ws, stages=fake_stages(Counter()))
     assert c.status == "Succeeded"  # took the dead holder's lock
     with ws.db.begin() as conn:  # a live holder blocks
-        conn.execute(update(releases).where(releases.c.id == b.id).values(driver=records.this_driver()))
+        conn.execute(update(releases).where(releases.c.id == b.id).values(driver=this_driver()))
     assert try_lock(ws.db, endpoint, b.id) is None
     assert try_lock(ws.db, endpoint, c.id + 1000) == b.id
 

@@ -7,12 +7,15 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mloop.alerts.webhook import deliver
 from mloop.auth import acting_principal
 from mloop.errors import InvalidInput, did_you_mean
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
+# The tables (SQLAlchemy) are imported where a query runs: `import mloop.serving` reaches this
+# package and stays free of SQLAlchemy.
 log = logging.getLogger("mloop.alerts")
 SEVERITIES = ("info", "warning", "error", "critical")
 _LOG_LEVEL = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR,
@@ -69,8 +72,6 @@ def raise_alert(
     log.log(_LOG_LEVEL[severity], "alert #%d [%s] %s: %s %s", alert_id, severity, source, title,
             detail or "")
     if url:
-        from mloop.alerts.webhook import deliver
-
         result = deliver(ws, url, slack_payload(alert, ws), kind="alert", subject=f"alert:{alert_id}")
         alert.delivery = "delivered" if result.ok else "failed"
         with ws.db.begin() as conn:

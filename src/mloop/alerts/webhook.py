@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mloop.errors import InvalidInput, did_you_mean
+
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
+# The tables (SQLAlchemy) are imported where a query runs: `import mloop.serving` reaches this
+# package and stays free of SQLAlchemy.
 log = logging.getLogger("mloop.webhook")
 _RETRYABLE_4XX = {408, 425, 429}
 
@@ -100,7 +104,6 @@ def list_deliveries(
     from sqlalchemy import select
 
     from mloop.alerts.tables import webhook_deliveries as t
-    from mloop.errors import InvalidInput, did_you_mean
 
     query = select(t).order_by(t.c.id.desc()).limit(limit)
     if kind:

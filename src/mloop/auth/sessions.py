@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from mloop.auth.principals import Principal
 from mloop.auth.tokens import digest
 
+# The tables (SQLAlchemy) are imported where a query runs: `import mloop.serving` reaches auth
+# and stays free of SQLAlchemy.
 if TYPE_CHECKING:
     from mloop.store import Workspace
 

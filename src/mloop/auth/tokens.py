@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from mloop.auth.principals import Principal, check_role, normalize
 from mloop.errors import InvalidInput, NotFound, Unauthenticated
 
+# The tables (SQLAlchemy) are imported where a query runs: `import mloop.serving` reaches auth
+# and stays free of SQLAlchemy.
 if TYPE_CHECKING:
     from mloop.store import Workspace
 

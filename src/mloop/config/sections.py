@@ -12,6 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mloop.config.policy_language import parse
+from mloop.errors import ConfigError
+
 
 def _os_user() -> str:
     try:
@@ -36,9 +39,6 @@ class ApprovalPolicy(_Section):
     @classmethod
     def _parses(cls, value: str | None) -> str | None:
         if value is not None:
-            from mloop.config.policy_language import parse
-            from mloop.errors import ConfigError
-
             try:
                 parse(value)  # a typo fails when the settings load, not at the next registration
             except ConfigError as exc:

@@ -13,8 +13,15 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select, update
+
+from mloop.alerts import raise_alert
 from mloop.experiments import stats
 from mloop.experiments.outcomes import RULE, Counts, variant_counts
+from mloop.experiments.promote import promote_winner
+from mloop.experiments.records import get_experiment, list_experiments
+from mloop.experiments.tables import experiment_looks as looks_t
+from mloop.experiments.tables import experiments as t
 
 if TYPE_CHECKING:
     from mloop.experiments.records import Experiment
@@ -35,8 +42,6 @@ def evaluate(ws: Workspace, experiment_id: int, now: datetime | None = None) -> 
     Raises:
         ExperimentNotFound: no such experiment.
     """
-    from mloop.experiments.records import get_experiment
-
     exp = get_experiment(ws, experiment_id)
     if exp.status != "running":
         return _report(ws, exp, exp.evidence)
@@ -51,8 +56,6 @@ def evaluate(ws: Workspace, experiment_id: int, now: datetime | None = None) -> 
 
 def evaluate_running(ws: Workspace, endpoint: str | None = None) -> list[dict[str, Any]]:
     """Look at every running experiment (of `endpoint`); one failing never stops the others."""
-    from mloop.experiments.records import list_experiments
-
     reports = []
     for exp in list_experiments(ws, endpoint=endpoint, status="running"):
         try:
@@ -93,18 +96,13 @@ def _evidence(exp: Experiment, counts: dict[str, Counts]) -> dict[str, Any]:
 
 
 def _record_look(ws: Workspace, exp: Experiment, evidence: dict[str, Any]) -> None:
-    from sqlalchemy import select, update
-
-    from mloop.experiments.tables import experiment_looks as looks
-    from mloop.experiments.tables import experiments as t
-
     counts = {v["name"]: [v["samples"], v["outcomes"]] for v in evidence["variants"]}
     with ws.db.begin() as conn:
-        last = conn.execute(select(looks.c.counts).where(looks.c.experiment_id == exp.id)
-                            .order_by(looks.c.id.desc()).limit(1)).scalar()
+        last = conn.execute(select(looks_t.c.counts).where(looks_t.c.experiment_id == exp.id)
+                            .order_by(looks_t.c.id.desc()).limit(1)).scalar()
         if last != counts:
             lower, upper = evidence["interval"]
-            conn.execute(looks.insert().values(
+            conn.execute(looks_t.insert().values(
                 experiment_id=exp.id, at=datetime.now(UTC), counts=counts, effect=evidence["effect"],
                 lower=lower, upper=upper, p_value=evidence["p_value"]))
         conn.execute(update(t).where(t.c.id == exp.id, t.c.p_value > evidence["p_value"])
@@ -114,10 +112,6 @@ def _record_look(ws: Workspace, exp: Experiment, evidence: dict[str, Any]) -> No
 
 def _claim(ws: Workspace, exp: Experiment, evidence: dict[str, Any]) -> bool:
     """End the experiment with `evidence` unless another process already did (then False)."""
-    from sqlalchemy import update
-
-    from mloop.experiments.tables import experiments as t
-
     with ws.db.begin() as conn:
         changed = conn.execute(update(t).where(t.c.id == exp.id, t.c.status == "running").values(
             status="decided", decision=evidence["decision"], evidence=evidence,
@@ -126,10 +120,6 @@ def _claim(ws: Workspace, exp: Experiment, evidence: dict[str, Any]) -> bool:
 
 
 def _store_evidence(ws: Workspace, experiment_id: int, evidence: dict[str, Any]) -> None:
-    from sqlalchemy import update
-
-    from mloop.experiments.tables import experiments as t
-
     with ws.db.begin() as conn:
         conn.execute(update(t).where(t.c.id == experiment_id).values(evidence=evidence))
 
@@ -137,8 +127,6 @@ def _store_evidence(ws: Workspace, experiment_id: int, evidence: dict[str, Any])
 def _act(ws: Workspace, exp: Experiment, evidence: dict[str, Any]) -> dict[str, Any]:
     """Promote (when asked) and alert; the decision is already stored, so a failure here is
     reported in the result and the alert, never retried into a second promotion."""
-    from mloop.experiments.promote import promote_winner
-
     action: dict[str, Any] = {"promoted": False}
     if exp.auto_promote and evidence["decision"].startswith("winner:"):
         try:
@@ -150,8 +138,6 @@ def _act(ws: Workspace, exp: Experiment, evidence: dict[str, Any]) -> dict[str, 
 
 
 def _alert(ws: Workspace, exp: Experiment, evidence: dict[str, Any], action: dict[str, Any]) -> None:
-    from mloop.alerts import raise_alert
-
     rates = ", ".join(f"{v['name']} {v['outcomes']}/{v['samples']}" for v in evidence["variants"])
     done = f"; {action['summary']}" if action.get("summary") else (
         f"; not promoted: {action['reason']}" if action.get("reason") else "")
@@ -180,11 +166,7 @@ def _report(ws: Workspace, exp: Experiment, evidence: dict[str, Any]) -> dict[st
 
 def looks(ws: Workspace, experiment_id: int, limit: int = 500) -> list[dict[str, Any]]:
     """The stored looks, oldest first (the newest `limit`): the interval over time."""
-    from sqlalchemy import select
-
-    from mloop.experiments.tables import experiment_looks as t
-
-    query = select(t).where(t.c.experiment_id == experiment_id).order_by(t.c.id.desc()).limit(limit)
+    query = select(looks_t).where(looks_t.c.experiment_id == experiment_id).order_by(looks_t.c.id.desc()).limit(limit)
     with ws.db.begin() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query)]
     return [{**r, "at": r["at"].isoformat()} for r in reversed(rows)]

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from mloop.features import extract
+from mloop.recipes.durations import parse_duration
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -41,8 +44,6 @@ class Counts:
 
 def variant_counts(ws: Workspace, exp: Experiment, now: datetime | None = None) -> dict[str, Counts]:
     """Counts per variant of `exp` (pinned model versions, since the start, until it ended)."""
-    from mloop.features import extract
-
     s = exp.settings
     interactions = extract(ws, s["interactions_group"], columns=["endpoint", "variant", "model_version"])
     feedback = extract(ws, s["feedback_group"], columns=["clicked"])
@@ -53,8 +54,6 @@ def count_outcomes(interactions: pd.DataFrame, feedback: pd.DataFrame, exp: Expe
                    now: datetime) -> dict[str, Counts]:
     """The rule above on two frames (`request_id`, `event_time`, ...); separate for testing."""
     import pandas as pd
-
-    from mloop.recipes.durations import parse_duration
 
     window = pd.Timedelta(parse_duration(exp.settings["label_window"]))
     until = exp.ended_at or now

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mloop import serving
+
 if TYPE_CHECKING:
     from mloop.experiments.records import Experiment
     from mloop.store import Workspace
@@ -20,8 +22,6 @@ def promote_winner(ws: Workspace, exp: Experiment, winner: str, evidence: dict[s
     Returns:
         `{"promoted": bool, "summary" | "reason": str, "generation": int}`.
     """
-    from mloop import serving
-
     endpoint = serving.get_endpoint(ws, exp.endpoint)
     served = {v.name: v for v in endpoint.variants}
     for arm in exp.variants:

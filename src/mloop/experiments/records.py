@@ -11,8 +11,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from mloop.errors import did_you_mean
+from sqlalchemy import select, update
+
+from mloop.auth import acting_principal
+from mloop.errors import NotFound, did_you_mean
 from mloop.experiments.errors import ExperimentConflict, ExperimentNotFound, InvalidExperiment
+from mloop.experiments.stats import DEFAULT_TAU
+from mloop.experiments.tables import experiments as t
+from mloop.features import get_group
+from mloop.recipes.durations import parse_duration
+from mloop.serving import get_endpoint
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -74,12 +82,6 @@ def start(
             alpha or sample limit, or no feedback group for the outcomes.
         EndpointNotFound: no such endpoint. ExperimentConflict: one is already running there.
     """
-    from mloop.auth import acting_principal
-    from mloop.experiments.stats import DEFAULT_TAU
-    from mloop.experiments.tables import experiments
-    from mloop.recipes.durations import parse_duration
-    from mloop.serving import get_endpoint
-
     found = get_endpoint(ws, endpoint)
     arms = _check_variants(endpoint, variants, [v.name for v in found.variants])
     _check_metric(metric)
@@ -117,7 +119,7 @@ def start(
                 f"endpoint '{endpoint}' already runs experiment {running}",
                 hint=f"Stop it first: `mloop experiments stop {running}`, or watch it: "
                      f"`mloop experiments show {running}`.")
-        key = conn.execute(experiments.insert().values(**values)).inserted_primary_key
+        key = conn.execute(t.insert().values(**values)).inserted_primary_key
     return Experiment(id=int(key[0]) if key else 0, **values)
 
 
@@ -161,9 +163,6 @@ def _check_numbers(alpha: float, tau: float | None, margin: float, min_samples: 
 
 def _check_groups(ws: Workspace, endpoint: str) -> None:
     """The outcomes come from the app's feedback joined to its interactions: both must exist."""
-    from mloop.errors import NotFound
-    from mloop.features import get_group
-
     app = ws.settings.app
     start_app = f"Start the inference app in front of the endpoint (`mloop app --endpoint {endpoint}`): it "
     if not app.log_interactions:
@@ -181,10 +180,6 @@ def _check_groups(ws: Workspace, endpoint: str) -> None:
 
 
 def _running_on(conn: Any, endpoint: str) -> int | None:
-    from sqlalchemy import select
-
-    from mloop.experiments.tables import experiments as t
-
     query = select(t.c.id).where(t.c.endpoint == endpoint, t.c.status == "running")
     value = conn.execute(query).scalar()
     return int(value) if value is not None else None
@@ -196,10 +191,6 @@ def get_experiment(ws: Workspace, experiment_id: int) -> Experiment:
     Raises:
         ExperimentNotFound: no such experiment.
     """
-    from sqlalchemy import select
-
-    from mloop.experiments.tables import experiments as t
-
     with ws.db.begin() as conn:
         row = conn.execute(select(t).where(t.c.id == int(experiment_id))).first()
     if row is None:
@@ -210,10 +201,6 @@ def get_experiment(ws: Workspace, experiment_id: int) -> Experiment:
 def list_experiments(ws: Workspace, *, endpoint: str | None = None, status: str | None = None,
                      limit: int = 100) -> list[Experiment]:
     """Experiments, newest first, optionally of one endpoint or status."""
-    from sqlalchemy import select
-
-    from mloop.experiments.tables import experiments as t
-
     query = select(t).order_by(t.c.id.desc()).limit(limit)
     if endpoint:
         query = query.where(t.c.endpoint == endpoint)
@@ -229,10 +216,6 @@ def stop(ws: Workspace, experiment_id: int) -> Experiment:
     Raises:
         ExperimentNotFound; ExperimentConflict: it already ended.
     """
-    from sqlalchemy import update
-
-    from mloop.experiments.tables import experiments as t
-
     current = get_experiment(ws, experiment_id)
     with ws.db.begin() as conn:
         changed = conn.execute(update(t).where(t.c.id == current.id, t.c.status == "running").values(

@@ -8,6 +8,7 @@
     lineage.record_link(ws.db, source, target, "started")  # an arrow no run record implies
 """
 
+from mloop.lineage import graph, storage, upstream
 from mloop.lineage.graph import NOT_STARTED, RunNotFound, job_arn, pipeline, pipeline_arn
 from mloop.lineage.links import model_uri, record_link
 from mloop.lineage.storage import describe_location, probe_local_file, probe_s3_bucket
@@ -16,8 +17,6 @@ from mloop.lineage.upstream import artifact, endpoint, model
 
 def clear_cache() -> None:
     """Forget cached probe results and answers (after changing a bucket's settings by hand)."""
-    from mloop.lineage import graph, storage, upstream
-
     storage.clear_cache()
     graph.clear_answers()
     upstream.clear_upstream()

@@ -32,12 +32,14 @@ from mloop.lineage.records import (
     job_arn,
     pipeline_arn,
 )
-from mloop.pipelines.errors import RunNotFound
+from mloop.pipelines.errors import PipelineNotFound, RunNotFound
+from mloop.pipelines.graph import Graph
+from mloop.pipelines.runs import parent_step
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from mloop.pipelines.graph import Graph, Node
+    from mloop.pipelines.graph import Node
     from mloop.store import Workspace
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
@@ -177,8 +179,6 @@ def _step_run(name: str, run_id: str, node: Node, step: dict[str, Any] | None,
 def _inner_tasks(step: str, data: _RunData, arts: _Artifacts) -> list[dict[str, Any]]:
     """The recorded inner tasks of a KFP group step (`loop[1]/task`), in the order they started,
     each with its status, times and the artifacts it wrote (added to the graph's artifacts)."""
-    from mloop.pipelines.runs import parent_step
-
     rows = sorted((s for n, s in data.steps.items() if n != step and parent_step(n) == step),
                   key=lambda s: s["id"])
     tasks = []
@@ -224,8 +224,6 @@ def pipeline(ws: Workspace, name: str, include_latest_exec: bool = True, run_id:
     """
     answer, own = _cached_answer(ws, name, include_latest_exec or bool(run_id), run_id)
     if domain is not None and (own or ws.settings.lineage.domain) != domain:
-        from mloop.pipelines.errors import PipelineNotFound
-
         own = own or ws.settings.lineage.domain
         raise PipelineNotFound(f"pipeline '{name}' is not in domain '{domain}'",
                                hint=f"its domain is {own or 'not set ([lineage] domain)'}")
@@ -279,8 +277,6 @@ def _load(ws: Workspace, conn: Connection, name: str, latest: dict[str, Any] | N
 
     A run is described with the definition it executed, which may be older than the latest.
     """
-    from mloop.pipelines.graph import Graph
-
     if latest is None:
         unrun = _unrun_definition(ws, name)
         if unrun is None:

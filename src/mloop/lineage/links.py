@@ -11,6 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from mloop.lineage.records import iso
+from mloop.lineage.tables import lineage_links as ll
+
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
@@ -27,10 +32,6 @@ def model_uri(name: str, version: int) -> str:
 def record_link(db: Database, source: str, target: str, relation: str,
                 source_detail: dict[str, Any] | None = None) -> None:
     """Record that `source` led to `target`; recording the same link again changes nothing."""
-    from sqlalchemy import select
-
-    from mloop.lineage.tables import lineage_links as ll
-
     with db.begin() as conn:
         found = conn.execute(select(ll.c.id).where(ll.c.source == source, ll.c.target == target,
                                                    ll.c.relation == relation)).first()
@@ -42,11 +43,6 @@ def record_link(db: Database, source: str, target: str, relation: str,
 def trail(conn: Connection, uri: str) -> list[dict[str, Any]]:
     """The nodes that led to `uri`, nearest first: `[{node, relation, detail, at}]` following
     the earliest recorded link into each node (a node has one cause in practice)."""
-    from sqlalchemy import select
-
-    from mloop.lineage.records import iso
-    from mloop.lineage.tables import lineage_links as ll
-
     out: list[dict[str, Any]] = []
     seen = {uri}
     current = uri

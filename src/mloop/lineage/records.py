@@ -10,6 +10,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import NotFound, did_you_mean
+from mloop.features import queries as feature_queries
+from mloop.pipelines import list_pipelines, load_pipeline, queries
+from mloop.pipelines.errors import PipelineNotFound
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -44,29 +47,19 @@ def elapsed(start: datetime | None, end: datetime | None) -> float | None:
 
 
 def _latest_definition(conn: Connection, name: str) -> dict[str, Any] | None:
-    from mloop.pipelines import queries
-
     return queries.latest_definition(conn, name)
 
 
 def _definition_by_id(conn: Connection, pipeline_id: int) -> dict[str, Any]:
-    from mloop.pipelines import queries
-
     return queries.definition_by_id(conn, pipeline_id)
 
 
 def _known_names(ws: Workspace, conn: Connection) -> list[str]:
-    from mloop.pipelines import list_pipelines, queries
-
     return sorted(queries.recorded_names(conn) | set(list_pipelines(ws)))
 
 
 def _unrun_definition(ws: Workspace, name: str) -> Graph | None:
     """The graph of a pipeline that is known (built in or configured) but was never run."""
-    try:
-        from mloop.pipelines import load_pipeline
-    except (ImportError, AttributeError):
-        return None
     try:
         loaded = load_pipeline(ws, name)
     except NotFound:
@@ -81,16 +74,12 @@ def _domain_of(graph: dict[str, Any]) -> str | None:
 
 
 def _not_found(ws: Workspace, conn: Connection, name: str) -> NotFound:
-    from mloop.pipelines.errors import PipelineNotFound
-
     return PipelineNotFound(
         f"pipeline '{name}' not found", hint=did_you_mean(name, _known_names(ws, conn))
     )
 
 
 def _pick_run(conn: Connection, name: str, run_id: str | None) -> dict[str, Any] | None:
-    from mloop.pipelines import queries
-
     return queries.pick_run(conn, name, run_id)
 
 
@@ -99,8 +88,6 @@ class _RunData:
 
     def __init__(self, conn: Connection, run: dict[str, Any], graph: Graph | None = None,
                  origins: bool = True) -> None:
-        from mloop.pipelines import queries
-
         self.run = run
         summaries = queries.step_run_summaries(conn, run["id"])
         self.steps: dict[str, dict[str, Any]] = {r["step_name"]: r for r in summaries}
@@ -127,9 +114,7 @@ class _RunData:
 
 def ingestion_history(conn: Connection, groups: list[str]) -> dict[str, list[tuple[datetime, int]]]:
     """(committed at, data version) of every ingestion of `groups`, oldest first."""
-    from mloop.features.queries import ingestion_history as history
-
-    return history(conn, groups)
+    return feature_queries.ingestion_history(conn, groups)
 
 
 def version_at(history: list[tuple[datetime, int]], when: datetime | None) -> int | None:

@@ -15,15 +15,18 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from mloop.errors import ArtifactNotFound, NotFound
-from mloop.lineage.graph import TERMINAL
+from mloop.lineage.graph import TERMINAL, _Artifacts
 from mloop.lineage.links import model_uri, trail
 from mloop.lineage.records import _feature_groups as groups_of
 from mloop.lineage.records import _numeric, _RunData, elapsed, iso, job_arn
+from mloop.pipelines import queries as pipeline_queries
+from mloop.pipelines.graph import Graph
+from mloop.registry import queries as registry_queries
+from mloop.serving import queries as serving_queries
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from mloop.pipelines.graph import Graph
     from mloop.store import Workspace
 
 
@@ -45,19 +48,14 @@ def _run_ref(step: dict[str, Any] | None, run: dict[str, Any] | None) -> dict[st
 
 def _find_producer(conn: Connection, version: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """(step run, pipeline run) behind a model version, by recorded ids or by model URI."""
-    from mloop.pipelines import queries
-
-    return queries.producer_of_model(conn, version)
+    return pipeline_queries.producer_of_model(conn, version)
 
 
 def _run_data(conn: Connection, run: dict[str, Any] | None) -> tuple[Graph | None, _RunData | None]:
     """The definition a run executed and its records (steps, uses, artifacts), loaded once."""
     if run is None:
         return None, None
-    from mloop.pipelines import queries
-    from mloop.pipelines.graph import Graph
-
-    recorded = queries.definition_graph(conn, run["pipeline_id"])
+    recorded = pipeline_queries.definition_graph(conn, run["pipeline_id"])
     graph = Graph.from_dict(recorded) if recorded is not None else None
     return graph, _RunData(conn, run, graph, origins=False)
 
@@ -135,10 +133,8 @@ def clear_upstream() -> None:
 
 
 def _deployments(conn: Connection, name: str, version: int) -> list[dict[str, Any]]:
-    from mloop.serving.queries import variants_serving
-
     return [{"endpoint": r.endpoint, "variant": r.variant, "weight": r.weight,
-             "deployedAt": iso(r.deployed_at)} for r in variants_serving(conn, name, version)]
+             "deployedAt": iso(r.deployed_at)} for r in serving_queries.variants_serving(conn, name, version)]
 
 
 def model(ws: Workspace, name: str, version: int) -> dict[str, Any]:
@@ -153,11 +149,9 @@ def model(ws: Workspace, name: str, version: int) -> dict[str, Any]:
     Raises:
         ModelNotFound, ModelVersionNotFound: no such model or version (the hint lists what exists).
     """
-    from mloop.registry import queries as registry
-
     with ws.db.begin() as conn:  # one snapshot over the registry's, pipelines' and serving's records
-        row = registry.version_record(conn, name, int(version))
-        audit = registry.approval_trail(conn, name, int(version))
+        row = registry_queries.version_record(conn, name, int(version))
+        audit = registry_queries.approval_trail(conn, name, int(version))
         step, run = _find_producer(conn, row)
         data, groups = _upstream(ws, conn, step, run)
         deployments = _deployments(conn, name, int(version))
@@ -183,12 +177,10 @@ def endpoint(ws: Workspace, name: str) -> dict[str, Any]:
     Raises:
         EndpointNotFound: no endpoint named `name` (the hint lists the endpoints).
     """
-    from mloop.serving import queries
-
     with ws.db.begin() as conn:
-        row = queries.endpoint_record(conn, name)
-        variants = queries.variants_of(conn, name)
-        changes = queries.recent_changes(conn, name, limit=20)
+        row = serving_queries.endpoint_record(conn, name)
+        variants = serving_queries.variants_of(conn, name)
+        changes = serving_queries.recent_changes(conn, name, limit=20)
     out = []
     for v in variants:
         try:
@@ -214,19 +206,16 @@ def artifact(ws: Workspace, digest: str) -> dict[str, Any]:
     Raises:
         ArtifactNotFound: no run recorded an artifact with this digest (or it is malformed).
     """
-    from mloop.lineage.graph import _Artifacts
-    from mloop.pipelines import queries
-
     digest = digest.strip().lower().removeprefix("sha256:")
     with ws.db.begin() as conn:
-        rows = queries.artifacts_with_digest(conn, digest)
+        rows = pipeline_queries.artifacts_with_digest(conn, digest)
         if not rows:
             raise ArtifactNotFound(f"no recorded artifact with digest '{digest[:64]}'",
                                    hint="Digests are listed by `mloop lineage show PIPELINE`.")
         first = rows[0]
-        producer = queries.step_run(conn, first["producer_step_run_id"])
-        run = queries.run_record(conn, producer["run_id"]) if producer else None
-        uses = queries.consumers_of(conn, [r["id"] for r in rows])
+        producer = pipeline_queries.step_run(conn, first["producer_step_run_id"])
+        run = pipeline_queries.run_record(conn, producer["run_id"]) if producer else None
+        uses = pipeline_queries.consumers_of(conn, [r["id"] for r in rows])
     arts = _Artifacts(ws)
     arts.add(first, digest, first["output_name"])
     entry = arts.items[digest]

@@ -10,19 +10,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mloop.auth import normalize
 from mloop.errors import NotFound
-from mloop.registry.model import PENDING, STATUS_TAG, ModelVersion
+from mloop.registry.audit import write_audit
+from mloop.registry.records import PENDING, STATUS_TAG, ModelVersion
+from mloop.tracking import mlflow_registry
 
+# SQLAlchemy and the tables are imported where a query runs: `import mloop.serving` reaches the
+# registry and stays free of SQLAlchemy.
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
 
 def adopt(ws: Workspace, name: str, version: int) -> bool:
     """Adopt MLflow's `name` version `version` if MLflow has it and mloop does not; True if it exists now."""
-    from mloop.tracking import model_registry
-
     try:
-        found = model_registry.get_version(ws, name, version)
+        found = mlflow_registry.get_version(ws, name, version)
     except NotFound:  # MLflow has no such version; an unreachable MLflow propagates
         return False
     _insert(ws, found)
@@ -41,17 +44,16 @@ def sync(ws: Workspace, name: str | None = None, *, principal: str | None = None
     """
     from sqlalchemy import select
 
-    from mloop.auth import normalize
-    from mloop.registry.tables import registry_versions as t
-    from mloop.tracking import model_registry
+    from mloop.registry.tables import registry_versions
 
     who = normalize(principal) or None
-    names = [name] if name else model_registry.list_names(ws)
+    names = [name] if name else mlflow_registry.list_names(ws)
     adopted = []
     for model in names:
         with ws.db.begin() as conn:
-            known = {v for (v,) in conn.execute(select(t.c.version).where(t.c.name == model))}
-        for found in model_registry.search_versions(ws, model):
+            query = select(registry_versions.c.version).where(registry_versions.c.name == model)
+            known = {v for (v,) in conn.execute(query)}
+        for found in mlflow_registry.search_versions(ws, model):
             if found["version"] not in known and _insert(ws, found, who):
                 adopted.append(found)
     return [_as_version(f, who) for f in adopted]
@@ -70,19 +72,17 @@ def _row(found: dict[str, Any], adopter: str | None = None) -> dict[str, Any]:
 def _insert(ws: Workspace, found: dict[str, Any], adopter: str | None = None) -> bool:
     from sqlalchemy.exc import IntegrityError
 
-    from mloop.registry.core import _audit
     from mloop.registry.tables import registry_versions
-    from mloop.tracking import model_registry
 
     row = _row(found, adopter)
     try:
         with ws.db.begin() as conn:
             conn.execute(registry_versions.insert().values(**row))
-            _audit(conn, row["name"], row["version"], None, PENDING, adopter, datetime.now(UTC),
-                   "adopted from MLflow (registered outside mloop)")
+            write_audit(conn, row["name"], row["version"], None, PENDING, adopter, datetime.now(UTC),
+                        "adopted from MLflow (registered outside mloop)")
     except IntegrityError:  # another process adopted it first
         return False
-    model_registry.set_version_tag(ws, row["name"], row["version"], STATUS_TAG, PENDING)
+    mlflow_registry.set_version_tag(ws, row["name"], row["version"], STATUS_TAG, PENDING)
     return True
 
 

@@ -9,7 +9,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from mloop.alerts.webhook import deliver
+
 if TYPE_CHECKING:
+    from mloop.registry.records import ModelVersion
     from mloop.store import Workspace
 
 log = logging.getLogger("mloop.registry")
@@ -65,9 +68,14 @@ def publish(ws: Workspace, event: StatusChange) -> None:
             log.exception("registry subscriber %r failed on %s v%s", callback, event.name, event.version)
     url = ws.settings.registry.webhook_url
     if url:
-        from mloop.alerts.webhook import deliver
-
         deliver(ws, url, webhook_payload(event), kind="registry", subject=f"{event.name}/{event.version}")
+
+
+def status_change(ws: Workspace, v: ModelVersion, from_status: str | None, principal: str | None,
+                  comment: str | None, at: datetime) -> StatusChange:
+    """The event announcing that `v` now has its status (`from_status` None: just registered)."""
+    return StatusChange(v.name, v.version, from_status, v.status, principal, comment, at, v.model_uri,
+                        str(ws.root))
 
 
 def webhook_payload(event: StatusChange) -> dict[str, Any]:

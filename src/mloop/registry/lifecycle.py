@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mloop.registry.model import ModelVersion
+from mloop.registry.lookup import raise_missing
+from mloop.registry.records import DIGEST_KEY, ModelVersion
+from mloop.store.events import append_event
+from mloop.tracking import mlflow_registry
 
+# SQLAlchemy and the tables are imported where a query runs: `import mloop.serving` reaches the
+# registry and stays free of SQLAlchemy.
 if TYPE_CHECKING:
     from mloop.store import Workspace
-
-DIGEST_KEY = "files_digest"
-
 
 REUSED_BY = "reused_by_pipeline_runs"
 
@@ -52,14 +54,10 @@ def delete_versions(ws: Workspace, name: str, version: int | None = None) -> lis
     Raises:
         ModelNotFound / ModelVersionNotFound: nothing to delete (the hint lists what exists).
     """
-
     from sqlalchemy import delete, select
 
-    from mloop.registry.core import _raise_missing
     from mloop.registry.tables import registry_audit as a
     from mloop.registry.tables import registry_versions as t
-    from mloop.store.events import append_event
-    from mloop.tracking import model_registry
 
     with ws.db.begin() as conn:
         query = select(t.c.version).where(t.c.name == name)
@@ -67,11 +65,11 @@ def delete_versions(ws: Workspace, name: str, version: int | None = None) -> lis
             query = query.where(t.c.version == version)
         doomed = [v for (v,) in conn.execute(query.order_by(t.c.version).with_for_update())]
         if not doomed:
-            _raise_missing(conn, name, version)
+            raise_missing(conn, name, version)
         conn.execute(delete(t).where(t.c.name == name, t.c.version.in_(doomed)))
         conn.execute(delete(a).where(a.c.name == name, a.c.version.in_(doomed)))
         remaining = conn.execute(select(t.c.version).where(t.c.name == name).limit(1)).first()
         append_event(conn, "registry.deleted", f"{name}/{version or '*'}", {"versions": doomed},
                      ws.settings.principal)
-        model_registry.delete_versions(ws, name, doomed, drop_model=remaining is None)
+        mlflow_registry.delete_versions(ws, name, doomed, drop_model=remaining is None)
     return doomed

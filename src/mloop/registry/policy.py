@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mloop.config.policy_language import evaluate, parse
+from mloop.registry.approval import transition
 
 if TYPE_CHECKING:
-    from mloop.registry.model import ModelVersion
+    from mloop.registry.records import ModelVersion
     from mloop.store import Workspace
 
 __all__ = ["apply_policy", "evaluate", "parse"]
@@ -30,8 +31,6 @@ def apply_policy(ws: Workspace, version: ModelVersion) -> ModelVersion:
         return version
     if ws.settings.registry.require_distinct_approver and not policy.distinct_approver:
         return version
-    from mloop.registry.core import transition
-
     values = ", ".join(f"{k}={v:.6g}" for k, v in read.items())
     comment = f"auto_approve policy: {policy.auto_approve} ({values})"
     return transition(ws, version.name, version.version, "Approved", f"policy:{version.name}",

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from mloop.errors import did_you_mean
-from mloop.registry.model import ModelNotFound, ModelVersionNotFound
+from mloop.registry.errors import ModelNotFound, ModelVersionNotFound
 from mloop.registry.tables import registry_audit, registry_versions
 
 

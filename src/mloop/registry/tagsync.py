@@ -18,6 +18,12 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+from mloop.errors import NotFound
+from mloop.registry.lookup import get_version
+from mloop.store import outbox
+from mloop.store.locks import file_lock
+from mloop.tracking import mlflow_registry
+
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
@@ -34,16 +40,12 @@ log = logging.getLogger("mloop.registry")
 
 def queue_tag(ws: Workspace, conn: Connection, name: str, version: int, key: str, value: str) -> None:
     """Record, in the caller's transaction, that MLflow's tag `key` must show `value`."""
-    from mloop.store import outbox
-
     outbox.add(ws, TOPIC, f"{name}/{version}", {"name": name, "version": version, "key": key,
                                                  "value": value}, conn=conn)
 
 
 def pending_tags(ws: Workspace, name: str | None = None) -> dict[str, str]:
     """`{"name/version": status}` of decisions MLflow does not show yet (newest per version)."""
-    from mloop.store import outbox
-
     out: dict[str, str] = {}
     for entry in outbox.pending(ws, TOPIC):
         if name is None or entry.payload.get("name") == name:
@@ -57,9 +59,6 @@ def drain_tags(ws: Workspace, budget_s: float | None = None) -> int:
     With `budget_s`, give up after that many seconds (waiting for another drainer's lock
     included): a background drainer must end even when MLflow hangs; what is left stays pending.
     """
-    from mloop.store import outbox
-    from mloop.store.locks import file_lock
-
     if not outbox.pending(ws, TOPIC):
         return 0
     deadline = None if budget_s is None else time.monotonic() + budget_s
@@ -75,16 +74,12 @@ def drain_tags(ws: Workspace, budget_s: float | None = None) -> int:
 
 
 def _deliver(ws: Workspace, entry: Entry) -> None:
-    from mloop.errors import NotFound
-    from mloop.registry.core import get_version
-    from mloop.tracking import model_registry
-
     name, version, key = entry.payload["name"], int(entry.payload["version"]), entry.payload["key"]
     try:
         current = get_version(ws, name, version).status  # the newest decision wins, whatever the order
     except NotFound:
         return  # the version was deleted since: nothing left to mirror
-    model_registry.set_version_tag(ws, name, version, key, current)
+    mlflow_registry.set_version_tag(ws, name, version, key, current)
 
 
 def spawn_drain(ws: Workspace) -> int | None:

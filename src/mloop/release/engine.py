@@ -14,11 +14,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mloop import registry
+from mloop.config import CONFIG_FILE
 from mloop.errors import MloopError
 from mloop.release import records
+from mloop.release.drivers import this_driver
 from mloop.release.errors import DriverIdle, DriverLost, StageFailed, StageRejected
 from mloop.release.lock import try_lock
 from mloop.release.records import STAGES, Release
+from mloop.release.stages import STAGE_FUNCTIONS
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -64,8 +68,6 @@ class StageContext:
     def still_wanted(self, waiting_for: str) -> None:
         """Raise `DriverIdle` when a background driver has waited long enough, or its workspace
         was deleted: a detached helper must not outlive its work (the release stays resumable)."""
-        from mloop.config import CONFIG_FILE
-
         if not (self.ws.root / CONFIG_FILE).exists():
             raise DriverIdle(f"the workspace {self.ws.root} is gone; stopped {waiting_for}")
         if self.idle_exit_s is not None and time.monotonic() - self.started > self.idle_exit_s:
@@ -107,9 +109,7 @@ class _Heartbeat(threading.Thread):
 
 def default_stages() -> dict[str, StageFn]:
     """The real stage implementations."""
-    from mloop.release import stages
-
-    return dict(stages.STAGE_FUNCTIONS)
+    return dict(STAGE_FUNCTIONS)
 
 
 def run_release(
@@ -135,7 +135,7 @@ def run_release(
         Conflict: it already finished, or another live process drives it.
     """
     impl = dict(stages) if stages and set(stages) >= set(STAGES) else {**default_stages(), **(stages or {})}
-    driver = records.this_driver()
+    driver = this_driver()
     while True:
         release = records.claim(ws.db, release_id, driver)
         try:
@@ -167,8 +167,6 @@ def _drive(ws: Workspace, release: Release, impl: dict[str, StageFn], driver: st
 
 def _decided(ws: Workspace, release: Release) -> bool:
     """Whether the release's version left PendingManualApproval (someone decided)."""
-    from mloop import registry
-
     if release.finished or release.model_version is None or release.model is None:
         return False
     return registry.get_version(ws, release.model, int(release.model_version)).status != registry.PENDING

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mloop.release.records import TERMINAL, driver_alive, now
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from mloop.release.drivers import TERMINAL, driver_alive, now
+from mloop.release.tables import release_endpoints, releases
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -21,10 +25,6 @@ if TYPE_CHECKING:
 
 def ensure_endpoint_row(db: Database, endpoint: str) -> None:
     """Create the endpoint's row if missing (its own transaction: a race only loses an insert)."""
-    from sqlalchemy import select
-    from sqlalchemy.exc import IntegrityError
-
-    from mloop.release.tables import release_endpoints
 
     with db.begin() as conn:
         found = conn.execute(select(release_endpoints.c.endpoint)
@@ -40,9 +40,6 @@ def ensure_endpoint_row(db: Database, endpoint: str) -> None:
 
 def lock_endpoint_row(conn: Connection, endpoint: str) -> Any:
     """Row-lock the endpoint's row for the rest of `conn`'s transaction and return it."""
-    from sqlalchemy import select
-
-    from mloop.release.tables import release_endpoints
 
     return conn.execute(
         select(release_endpoints).where(release_endpoints.c.endpoint == endpoint).with_for_update()
@@ -50,9 +47,6 @@ def lock_endpoint_row(conn: Connection, endpoint: str) -> Any:
 
 
 def _holder_alive(conn: Connection, release_id: int) -> bool:
-    from sqlalchemy import select
-
-    from mloop.release.tables import releases
 
     row = conn.execute(select(releases.c.status, releases.c.driver, releases.c.heartbeat_at)
                        .where(releases.c.id == release_id)).first()
@@ -67,9 +61,6 @@ def try_lock(db: Database, endpoint: str, release_id: int) -> int | None:
     Returns:
         None when this release holds the lock now; else the id of the live release holding it.
     """
-    from sqlalchemy import update
-
-    from mloop.release.tables import release_endpoints
 
     ensure_endpoint_row(db, endpoint)
     with db.begin() as conn:
@@ -84,9 +75,6 @@ def try_lock(db: Database, endpoint: str, release_id: int) -> int | None:
 
 def unlock_in(conn: Connection, endpoint: str, release_id: int) -> None:
     """Free the deploy lock if `release_id` holds it (inside the caller's transaction)."""
-    from sqlalchemy import update
-
-    from mloop.release.tables import release_endpoints
 
     conn.execute(update(release_endpoints).where(
         release_endpoints.c.endpoint == endpoint, release_endpoints.c.deploying_release == release_id
@@ -95,9 +83,6 @@ def unlock_in(conn: Connection, endpoint: str, release_id: int) -> None:
 
 def lock_holder(db: Database, endpoint: str) -> int | None:
     """The release holding the deploy lock of `endpoint` (None when free)."""
-    from sqlalchemy import select
-
-    from mloop.release.tables import release_endpoints
 
     with db.begin() as conn:
         row = conn.execute(select(release_endpoints.c.deploying_release)

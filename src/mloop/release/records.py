@@ -9,12 +9,16 @@ stage that did not.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select, update
+
 from mloop.errors import Conflict, NotFound
+from mloop.release.drivers import TERMINAL, driver_alive, now
 from mloop.release.errors import DriverLost
-from mloop.store.leases import holder_alive, this_holder
+from mloop.release.lock import unlock_in
+from mloop.release.tables import release_stages, releases
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -22,20 +26,6 @@ if TYPE_CHECKING:
     from mloop.store import Database
 
 STAGES: tuple[str, ...] = ("Source", "TrainRegister", "Approval", "Deploy", "Verify")
-TERMINAL = frozenset({"Succeeded", "Failed", "Rejected"})
-# A driver that has not beaten for this long is presumed dead (other hosts; same host: pid check).
-STALE_AFTER_S = 30.0
-# A release's driver (host:pid) holds the release as a lease.
-this_driver = this_holder
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def driver_alive(driver: str | None, heartbeat_at: datetime | None) -> bool:
-    """Whether a release's driver still runs: a fresh heartbeat and, on this host, a live pid."""
-    return holder_alive(driver, heartbeat_at, STALE_AFTER_S)
 
 
 @dataclass
@@ -124,10 +114,6 @@ def _release(row: Any, stage_rows: list[Any]) -> Release:
 
 def load(conn: Connection, release_id: int, *, for_update: bool = False) -> Release:
     """The release `release_id` read inside `conn`'s transaction (row-locked when asked)."""
-    from sqlalchemy import select
-
-    from mloop.release.tables import release_stages, releases
-
     query = select(releases).where(releases.c.id == release_id)
     if for_update:
         query = query.with_for_update()
@@ -152,10 +138,6 @@ def list_releases(
     db: Database, *, endpoint: str | None = None, limit: int = 50
 ) -> list[Release]:
     """Releases, newest first, optionally for one endpoint."""
-    from sqlalchemy import select
-
-    from mloop.release.tables import release_stages, releases
-
     query = select(releases).order_by(releases.c.id.desc()).limit(limit)
     if endpoint:
         query = query.where(releases.c.endpoint == endpoint)
@@ -171,8 +153,6 @@ def list_releases(
 
 def insert_release(conn: Connection, values: dict[str, Any]) -> int:
     """Insert a release and its stages (all Pending) in `conn`'s transaction."""
-    from mloop.release.tables import release_stages, releases
-
     at = now()
     result = conn.execute(
         releases.insert().values(status="Pending", stage=STAGES[0], created_at=at, updated_at=at, **values)
@@ -195,10 +175,6 @@ def claim(db: Database, release_id: int, driver: str) -> Release:
     Raises:
         Conflict: the release already finished, or a live process drives it.
     """
-    from sqlalchemy import update
-
-    from mloop.release.tables import releases
-
     with db.begin() as conn:
         release = load(conn, release_id, for_update=True)
         if release.finished:
@@ -228,10 +204,6 @@ def _owned(conn: Connection, release_id: int, driver: str) -> Release:
 
 def heartbeat(db: Database, release_id: int, driver: str) -> bool:
     """Refresh the heartbeat; False when another process took the release over."""
-    from sqlalchemy import update
-
-    from mloop.release.tables import releases
-
     with db.begin() as conn:
         result = conn.execute(
             update(releases).where(releases.c.id == release_id, releases.c.driver == driver)
@@ -245,10 +217,6 @@ def update_stage(
     detail: str | None = None, outputs: dict[str, Any] | None = None,
 ) -> None:
     """Mark a stage Executing (`begin`), or record progress: a detail line and partial outputs."""
-    from sqlalchemy import update
-
-    from mloop.release.tables import release_stages, releases
-
     with db.begin() as conn:
         release = _owned(conn, release_id, driver)
         stage = release.stage_record(name)
@@ -272,11 +240,6 @@ def complete_stage(
     release_values: dict[str, Any] | None = None,
 ) -> Release:
     """Mark a stage Succeeded with its outputs, atomically; the last stage finishes the release."""
-    from sqlalchemy import update
-
-    from mloop.release.lock import unlock_in
-    from mloop.release.tables import release_stages, releases
-
     with db.begin() as conn:
         release = _owned(conn, release_id, driver)
         stage = release.stage_record(name)
@@ -300,11 +263,6 @@ def end_release(
     outputs: dict[str, Any] | None = None,
 ) -> Release:
     """End the release as Failed or Rejected at stage `name`, atomically with that stage."""
-    from sqlalchemy import update
-
-    from mloop.release.lock import unlock_in
-    from mloop.release.tables import release_stages, releases
-
     with db.begin() as conn:
         release = _owned(conn, release_id, driver) if driver else load(conn, release_id, for_update=True)
         stage = release.stage_record(name)
@@ -320,10 +278,6 @@ def end_release(
 
 def let_go(db: Database, release_id: int, driver: str) -> None:
     """Stop driving an unfinished release (interrupted): `resume` can pick it up at once."""
-    from sqlalchemy import update
-
-    from mloop.release.tables import releases
-
     with db.begin() as conn:
         conn.execute(update(releases).where(releases.c.id == release_id, releases.c.driver == driver)
                      .values(driver=None, updated_at=now()))

@@ -15,14 +15,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from mloop import registry
 from mloop.auth import acting_principal, normalize
 from mloop.errors import ConfigError, Conflict
 from mloop.release import records
+from mloop.release.drivers import STALE_AFTER_S, TERMINAL, this_driver
 from mloop.release.engine import OnChange, StageFn, run_release
 from mloop.release.errors import ReleaseInFlight, ReleaseRefused
 from mloop.release.lock import ensure_endpoint_row, lock_endpoint_row
 from mloop.release.records import Release, get_release
 from mloop.release.source import check_clean, inspect_source
+from mloop.release.tables import releases
+from mloop.serving.endpoints.retire import reject_version  # refuses while an endpoint serves the version
 
 if TYPE_CHECKING:
     from mloop.config import ReleaseSettings
@@ -96,13 +102,9 @@ def create_release(
 
 
 def _refuse_if_in_flight(conn: Any, model: str) -> None:
-    from sqlalchemy import select
-
-    from mloop.release.tables import releases
-
     busy = conn.execute(
         select(releases.c.id, releases.c.stage, releases.c.status)
-        .where(releases.c.model == model, releases.c.status.not_in(records.TERMINAL))
+        .where(releases.c.model == model, releases.c.status.not_in(TERMINAL))
         .order_by(releases.c.id)
     ).first()
     if busy is not None:
@@ -115,14 +117,10 @@ def _refuse_if_in_flight(conn: Any, model: str) -> None:
 
 
 def _refuse_if_waiting(conn: Any, endpoint: str) -> None:
-    from sqlalchemy import select
-
-    from mloop.release.tables import releases
-
     waiting = conn.execute(
         select(releases.c.id, releases.c.model, releases.c.model_version)
         .where(releases.c.endpoint == endpoint, releases.c.stage == "Approval",
-               releases.c.status.not_in(records.TERMINAL))
+               releases.c.status.not_in(TERMINAL))
         .order_by(releases.c.id)
     ).first()
     if waiting is not None:
@@ -179,7 +177,7 @@ def resume_release(
     if detach:
         release = get_release(ws.db, release_id)
         if release.finished or release.driven:
-            records.claim(ws.db, release_id, records.this_driver())  # raises the right Conflict
+            records.claim(ws.db, release_id, this_driver())  # raises the right Conflict
         spawn_driver(ws, release_id)
         return get_release(ws.db, release_id)
     return run_release(ws, release_id, stages=stages, on_change=on_change, idle_exit_s=idle_exit_s)
@@ -240,8 +238,6 @@ def approve_release(
         Conflict: the release finished, or has no model version yet.
         PermissionDenied, InvalidInput: the registry's policy (four-eyes, comment required...).
     """
-    from mloop import registry
-
     release = _decidable(ws, release_id, "approve")
     registry.approve(ws, release.model, int(release.model_version or 0),
                      principal=principal or acting_principal(ws), comment=comment)
@@ -261,8 +257,6 @@ def reject_release(
         PermissionDenied, InvalidInput: the registry's policy.
     """
 
-    from mloop.serving.endpoints.retire import reject_version  # refuses while an endpoint serves the version
-
     release = _decidable(ws, release_id, "reject")
     reject_version(ws, release.model, int(release.model_version or 0),
                    principal=principal or acting_principal(ws), comment=comment)
@@ -278,7 +272,7 @@ def reject_release(
 
 def watch_release(
     ws: Workspace, release_id: int, on_change: OnChange, *, poll: float = 1.0,
-    timeout: float | None = None, orphan_grace: float = records.STALE_AFTER_S,
+    timeout: float | None = None, orphan_grace: float = STALE_AFTER_S,
 ) -> Release:
     """Follow a release until it finishes, calling `on_change` whenever its record changes.
 

@@ -11,8 +11,14 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mloop import registry, serving
 from mloop.errors import MloopError, NotFound
+from mloop.lineage import model_uri, record_link
+from mloop.pipelines import get_run, load_pipeline, retry_run, run_pipeline
+from mloop.pipelines.runs import new_run_id, update_run
 from mloop.release.errors import StageFailed, StageRejected
+from mloop.release.verify import smoke
+from mloop.serving.endpoints import find_endpoint
 
 if TYPE_CHECKING:
     from mloop.release.engine import StageContext
@@ -30,8 +36,6 @@ def pipeline_hash(ctx: StageContext) -> str:
     Raises:
         StageFailed: the pipeline is unknown or its definition is invalid.
     """
-    from mloop.pipelines import load_pipeline
-
     try:
         definition = load_pipeline(ctx.ws, ctx.release.pipeline)
     except MloopError as exc:
@@ -42,19 +46,13 @@ def pipeline_hash(ctx: StageContext) -> str:
 
 def train_register(ctx: StageContext) -> dict[str, Any]:
     """Run the pipeline (or finish the run a crash interrupted) and find the version it registered."""
-    from mloop.pipelines import get_run, retry_run
-
     release = ctx.release
     earlier: str = ctx.outputs("TrainRegister").get("run_id") or ""
     record = _existing_run(ctx, earlier, get_run) if earlier else None
     if record is not None and record.status != "Succeeded":
         ctx.progress(f"finishing pipeline run {earlier} (interrupted): retrying what did not succeed")
         if record.status == "Executing":  # its process died with the previous driver
-            from mloop.pipelines.runs import update_run
-
             update_run(ctx.ws, earlier, status="Stopped", error="interrupted: the release driver died")
-        from mloop.pipelines.runs import new_run_id
-
         retry_id = new_run_id(release.pipeline.rsplit(":", 1)[-1])
         tried = [*ctx.outputs("TrainRegister").get("runs", [earlier]), retry_id]
         ctx.progress(run_id=retry_id, retried_run_id=earlier, runs=tried)  # recorded before it starts
@@ -75,8 +73,6 @@ def train_register(ctx: StageContext) -> dict[str, Any]:
 
 def _link(ctx: StageContext, version: int) -> None:
     """Lineage: this release registered the version (and what started the release led here)."""
-    from mloop.lineage import model_uri, record_link
-
     release = ctx.release
     record_link(ctx.ws.db, f"mloop://releases/{release.id}", model_uri(release.model, version), "registered",
                 {"kind": "release", "id": release.id, "commit": release.commit,
@@ -92,9 +88,6 @@ def _existing_run(ctx: StageContext, run_id: str, get_run: Any) -> Any:
 
 def _run(ctx: StageContext) -> Any:
     """Run the pipeline under a run id recorded first, so a crash mid-run can be finished."""
-    from mloop.pipelines import run_pipeline
-    from mloop.pipelines.runs import new_run_id
-
     release = ctx.release
     run_id = new_run_id(release.pipeline.rsplit(":", 1)[-1])  # a "module:function" ref names no run
     ctx.progress(f"running pipeline {release.pipeline} as run {run_id} with {release.params or 'its defaults'}",
@@ -104,8 +97,6 @@ def _run(ctx: StageContext) -> Any:
 
 
 def _registered_version(ctx: StageContext, record: Any) -> Any:
-    from mloop import registry
-
     model = ctx.release.model
     try:
         candidates = registry.versions(ctx.ws, model)
@@ -127,8 +118,6 @@ def _registered_version(ctx: StageContext, record: Any) -> Any:
 
 def approval(ctx: StageContext) -> dict[str, Any]:
     """Wait until the registered version is Approved (continue) or Rejected (end Rejected)."""
-    from mloop import registry
-
     release = ctx.release
     name, version = release.model, int(release.model_version or 0)
     since = ctx.outputs("Approval").get("waiting_since")
@@ -161,9 +150,6 @@ def approval(ctx: StageContext) -> dict[str, Any]:
 
 def deploy(ctx: StageContext) -> dict[str, Any]:
     """Deploy exactly this release's version (or the newest Approved, when configured)."""
-    from mloop import registry, serving
-    from mloop.serving.endpoints import find_endpoint
-
     release, opts = ctx.release, ctx.options
     version = int(release.model_version or 0)
     if opts.get("use_latest_approved"):
@@ -189,8 +175,6 @@ def _serves(endpoint: Any, variant: str, version: int) -> bool:
 
 def verify(ctx: StageContext) -> dict[str, Any]:
     """Smoke-invoke the endpoint through every protocol; roll back and fail if it misbehaves."""
-    from mloop.release.verify import smoke
-
     deployed = ctx.outputs("Deploy")
     started = time.perf_counter()
     try:
@@ -203,9 +187,6 @@ def verify(ctx: StageContext) -> dict[str, Any]:
 
 def rollback(ctx: StageContext, deployed: dict[str, Any]) -> str:
     """Undo this release's deploy, once: only if the endpoint still shows our generation."""
-    from mloop import serving
-    from mloop.serving.endpoints import find_endpoint
-
     release = ctx.release
     current = find_endpoint(ctx.ws, release.endpoint)
     if current is None or current.generation != deployed.get("generation"):

@@ -18,7 +18,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from mloop.auth import create_token, revoke_token
 from mloop.release.errors import StageFailed
+from mloop.serving import create_app
+from mloop.serving.runtime.model_cache import model_dir
 
 if TYPE_CHECKING:
     import httpx
@@ -97,8 +100,6 @@ def _check(client: httpx.Client, protocol: str, path: str, body: dict[str, Any],
 def _client(ws: Workspace, release: Release, url: str | None) -> Iterator[httpx.Client]:
     import httpx
 
-    from mloop.auth import create_token, revoke_token
-
     token, record = create_token(ws, f"release-{release.id}", "deployer", created_by=release.created_by,
                                  note=f"Verify smoke calls of release {release.id}")
     headers = {"Authorization": f"Bearer {token}"}
@@ -108,8 +109,6 @@ def _client(ws: Workspace, release: Release, url: str | None) -> Iterator[httpx.
                 yield client
             return
         from starlette.testclient import TestClient
-
-        from mloop.serving import create_app
 
         app: Any = create_app(ws, release.endpoint)
         with TestClient(app, raise_server_exceptions=False, headers=headers) as client:
@@ -151,8 +150,6 @@ def default_payload(ws: Workspace, model: str, version: int) -> list[dict[str, A
         StageFailed: neither is available.
     """
     import json
-
-    from mloop.serving.runtime.model_cache import model_dir
 
     uri = f"models:/{model}/{version}"
     try:

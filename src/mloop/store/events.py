@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.store.database import Database
 
+# The tables (SQLAlchemy) are imported where a query runs: the registry writes here and
+# `import mloop.serving` reaches it, free of SQLAlchemy.
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 

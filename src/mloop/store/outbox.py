@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from mloop.errors import MloopError
+
+# The tables (SQLAlchemy) are imported where a query runs: the registry writes here and
+# `import mloop.serving` reaches it, free of SQLAlchemy.
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
@@ -74,7 +78,6 @@ def drain(ws: Workspace, topic: str, deliver: Callable[[Entry], None],
 
     from sqlalchemy import delete, update
 
-    from mloop.errors import MloopError
     from mloop.store.tables import outbox
 
     delivered, errors, blocked = 0, [], set()

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from mloop.features import ingested_digests
+from mloop.pipelines.delete import referenced_digests
+
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
 
 def referenced(ws: Workspace) -> set[str]:
     """Every digest a feature ingestion or a pipeline record refers to."""
-    from mloop.features import ingested_digests
-    from mloop.pipelines.delete import referenced_digests
-
     return ingested_digests(ws) | referenced_digests(ws)
 
 

@@ -15,6 +15,14 @@ import shutil
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from mloop import registry, serving
+from mloop.features import delete_group, list_groups
+from mloop.pipelines.delete import delete_all_runs
+from mloop.pipelines.queries import count_runs
+from mloop.serving.endpoints.retire import delete_endpoint
+from mloop.store import metadata
+from mloop.teardown.content import referenced
+
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
@@ -42,11 +50,6 @@ class DestroyPlan:
 
 def plan(ws: Workspace) -> DestroyPlan:
     """What `destroy` would remove (for the confirmation prompt)."""
-    from mloop import registry, serving
-    from mloop.features import list_groups
-    from mloop.pipelines.queries import count_runs
-    from mloop.teardown.content import referenced
-
     with ws.db.begin() as conn:
         runs = count_runs(conn)
     return DestroyPlan(
@@ -57,12 +60,6 @@ def plan(ws: Workspace) -> DestroyPlan:
 
 def destroy(ws: Workspace) -> DestroyPlan:
     """Remove every record and file of the workspace, in dependency order; returns what went."""
-    from mloop import registry
-    from mloop.features import delete_group
-    from mloop.pipelines.delete import delete_all_runs
-    from mloop.serving.endpoints.retire import delete_endpoint
-    from mloop.teardown.content import referenced
-
     before = plan(ws)
     digests = referenced(ws)
     for name in before.endpoints:
@@ -86,8 +83,6 @@ def destroy(ws: Workspace) -> DestroyPlan:
 
 def _sweep_records(ws: Workspace) -> None:
     """Rows no package deleted above (releases, alerts, events, pipeline definitions)."""
-    from mloop.store import metadata
-
     for package in _TABLE_MODULES:
         importlib.import_module(f"mloop.{package}.tables")
     with ws.db.begin() as conn:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mloop import registry, serving
 from mloop.errors import Conflict
+from mloop.features import delete_group, get_group
+from mloop.pipelines.delete import pipelines_mentioning
+from mloop.teardown.content import drop_unreferenced
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -18,8 +22,6 @@ class GroupInUse(Conflict):
 
 def group_references(ws: Workspace, name: str) -> list[str]:
     """What refers to feature group `name`: app settings, pipelines, endpoints serving models trained on it."""
-    from mloop.pipelines.delete import pipelines_mentioning
-
     app = ws.settings.app
     found = [f"app setting app.{key} (the inference app logs there)"
              for key in ("interactions_group", "feedback_group") if getattr(app, key) == name]
@@ -29,8 +31,6 @@ def group_references(ws: Workspace, name: str) -> list[str]:
 
 
 def _endpoints_trained_on(ws: Workspace, name: str) -> list[str]:
-    from mloop import registry, serving
-
     out = []
     for endpoint in serving.list_endpoints(ws):
         for v in endpoint.variants:
@@ -50,9 +50,6 @@ def purge_group(ws: Workspace, name: str, *, force: bool = False) -> dict[str, A
     Raises:
         FeatureGroupNotFound: no such group. GroupInUse: something refers to it (unless `force`).
     """
-    from mloop.features import delete_group, get_group
-    from mloop.teardown.content import drop_unreferenced
-
     get_group(ws, name)
     refs = group_references(ws, name)
     if refs and not force:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mloop.pipelines.delete import delete_run as delete_records
+from mloop.teardown.content import drop_unreferenced
+
 if TYPE_CHECKING:
     from mloop.store import Workspace
 
@@ -14,7 +17,4 @@ def delete_run(ws: Workspace, run_id: str) -> int:
     Raises:
         RunNotFound: no such run. RunInUse: it executes, or other runs reuse its outputs.
     """
-    from mloop.pipelines.delete import delete_run as delete_records
-    from mloop.teardown.content import drop_unreferenced
-
     return drop_unreferenced(ws, delete_records(ws, run_id))

@@ -2,12 +2,13 @@
 
 `configure(ws)` points MLflow at the workspace's store (SQLite under `.mloop/` by default, or a
 remote `mlflow server`); runs, metrics and pyfunc models are logged through explicit clients;
-`model_registry` is the adapter `mloop.registry` builds its approval workflow on.
+`mlflow_registry` (MLflow's model registry, as plain data) is the adapter `mloop.registry`
+builds its approval workflow on.
 """
 
 from mloop.tracking.client import configure, experiment_id
 from mloop.tracking.errors import TrackingError, TrackingNotFound, TrackingUnavailable
-from mloop.tracking.models import (
+from mloop.tracking.logged_models import (
     default_requirements,
     download_model,
     files_digest,

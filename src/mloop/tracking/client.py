@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from mloop.store.locks import file_lock
 from mloop.tracking.errors import TrackingUnavailable, mlflow_errors
 
 if TYPE_CHECKING:
@@ -99,8 +100,6 @@ def _store_init_lock(uri: str) -> Iterator[None]:
     if not uri.startswith("sqlite:///"):
         yield
         return
-    from mloop.store.locks import file_lock
-
     db = Path(uri[len("sqlite:///"):].split("?", 1)[0])
     with file_lock(db.with_name(db.name + ".init.lock")):
         yield

@@ -8,6 +8,7 @@ from typing import Any
 
 from mloop.error_map import ExceptionTable, first_line, map_exceptions
 from mloop.errors import InvalidInput, MloopError, NotFound, StoreUnavailable
+from mloop.store.database import connection_failed
 
 
 class TrackingUnavailable(StoreUnavailable):
@@ -36,8 +37,6 @@ def _unreachable(exc: BaseException, c: Mapping[str, Any]) -> MloopError:
 
 
 def _database_unreachable(exc: BaseException, c: Mapping[str, Any]) -> MloopError | None:
-    from mloop.store.database import connection_failed
-
     return _unreachable(exc, c) if connection_failed(exc) else None
 
 

@@ -13,6 +13,7 @@ from mloop.auth import acting_principal
 from mloop.errors import InvalidInput
 from mloop.tracking.client import configure, experiment_id, tracking_uri
 from mloop.tracking.errors import mlflow_errors
+from mloop.tracking.logged_models import log_model
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -41,8 +42,6 @@ class Run:
         set_tags(self.ws, self.run_id, tags)
 
     def log_model(self, **kwargs: Any) -> str:
-        from mloop.tracking.models import log_model
-
         return log_model(self.ws, self.run_id, **kwargs)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-from mloop.tracking.models import default_requirements, log_model
+from mloop.tracking.logged_models import default_requirements, log_model
 
 if TYPE_CHECKING:
     from mloop.store import Workspace

@@ -53,9 +53,9 @@ def test_course_pipeline_approves_by_policy_and_deploys(course_ws: Any, tmp_path
     assert "r2 >= 0.5" in version.comment and "r2=" in version.comment
     trail = registry.history(ws, "california-model-user01", version.version)
     assert [(t.to_status, t.principal) for t in trail][-1] == ("Approved", "policy:california-model-user01")
-    from mloop.tracking import model_registry
+    from mloop.tracking import mlflow_registry
 
-    assert model_registry.get_version(ws, version.name, version.version)["tags"][
+    assert mlflow_registry.get_version(ws, version.name, version.version)["tags"][
         "mloop.approval_status"] == "Approved"  # MLflow's tag followed
 
     deployed = load_artifact(ws, record.id, "deploy")

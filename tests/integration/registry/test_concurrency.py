@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mloop import registry
-from mloop.tracking import model_registry
+from mloop.tracking import mlflow_registry
 from tests.support.servers import wait_until
 
 pytestmark = pytest.mark.slow
@@ -70,5 +70,5 @@ def _check_consistent(ws: Any, name: str) -> None:
         steps = [t for t in trail if t.version == n]
         assert [s.from_status for s in steps] == [None, registry.PENDING]
     for n, version in versions.items():  # the MLflow mirror agrees with the audit trail
-        assert model_registry.get_version(ws, name, n)["tags"][registry.STATUS_TAG] == version.status
+        assert mlflow_registry.get_version(ws, name, n)["tags"][registry.STATUS_TAG] == version.status
     assert registry.latest_approved(ws, name).version == 8

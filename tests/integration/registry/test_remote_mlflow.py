@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from mloop import registry, tracking
-from mloop.tracking import model_registry
+from mloop.tracking import mlflow_registry
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def test_log_register_approve_and_load_through_the_server(
     version = registry.register(ws, name, uri, metrics={"r2": 1.0})
     assert version.status == registry.PENDING and version.run_id == run.run_id
     registry.approve(ws, name, version.version, principal="alice", comment="fits")
-    assert model_registry.get_version(ws, name, 1)["tags"][registry.STATUS_TAG] == registry.APPROVED
+    assert mlflow_registry.get_version(ws, name, 1)["tags"][registry.STATUS_TAG] == registry.APPROVED
     latest = registry.latest_approved(ws, name)
     local = tracking.download_model(ws, latest.model_uri, tmp_path / "dl")
     assert (local / "MLmodel").exists()

@@ -81,7 +81,7 @@ def test_a_cli_decision_records_first_and_mlflow_follows(ml_workspace: Any,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """`models approve` writes mloop's records without MLflow; its tag follows from the outbox."""
     from mloop.registry.tagsync import drain_tags, pending_tags
-    from mloop.tracking import model_registry
+    from mloop.tracking import mlflow_registry
     from tests.support.servers import wait_until
 
     root = ml_workspace.root
@@ -89,7 +89,7 @@ def test_a_cli_decision_records_first_and_mlflow_follows(ml_workspace: Any,
     registry.register(ml_workspace, "ctr", "s3://b/m", principal="carol")
 
     def tag(version: int) -> str:
-        return model_registry.get_version(ml_workspace, "ctr", version)["tags"]["mloop.approval_status"]
+        return mlflow_registry.get_version(ml_workspace, "ctr", version)["tags"]["mloop.approval_status"]
 
     registry.approve(ml_workspace, "ctr", 2, principal="alice", comment="ok", sync_mlflow=False)
     assert pending_tags(ml_workspace) == {"ctr/2": "Approved"} and tag(2) == "PendingManualApproval"

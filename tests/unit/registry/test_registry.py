@@ -19,7 +19,7 @@ from mloop.registry import (
     ModelVersionNotFound,
     NoApprovedVersion,
 )
-from mloop.tracking import model_registry
+from mloop.tracking import mlflow_registry
 
 SOURCE = "s3://bucket/models/demo"  # registry tests need a version, not a loadable model
 
@@ -33,7 +33,7 @@ def test_new_versions_start_pending_and_mirror_the_status_in_mlflow(ml_workspace
     assert (v1.version, v2.version) == (1, 2)
     assert v1.status == PENDING and v1.registered_by == "tester"
     assert v1.model_uri == "models:/ctr/1" and v1.metrics == {"auc": 0.9} and v1.metadata == {"run": "r1"}
-    assert model_registry.get_version(ml_workspace, "ctr", 1)["tags"]["mloop.approval_status"] == PENDING
+    assert mlflow_registry.get_version(ml_workspace, "ctr", 1)["tags"]["mloop.approval_status"] == PENDING
 
 
 def test_latest_approved_is_the_newest_approved_by_version_number(ml_workspace: Any) -> None:
@@ -49,7 +49,7 @@ def test_latest_approved_is_the_newest_approved_by_version_number(ml_workspace: 
     registry.reject(ws, "ctr", 3, comment="bad canary")  # revoking falls back, never to Pending v4
     latest = registry.latest_approved(ws, "ctr")
     assert latest.version == 1 and latest.approved_by == "tester" and latest.comment == "also good"
-    assert model_registry.get_version(ws, "ctr", 3)["tags"]["mloop.approval_status"] == REJECTED
+    assert mlflow_registry.get_version(ws, "ctr", 3)["tags"]["mloop.approval_status"] == REJECTED
 
 
 def test_history_records_every_transition_with_who_and_why(ml_workspace: Any) -> None:
@@ -179,20 +179,20 @@ def test_subscribers_see_every_change_and_a_failing_one_is_isolated(ml_workspace
 
 def test_versions_registered_straight_into_mlflow_are_adopted_as_pending(ml_workspace: Any) -> None:
     ws = ml_workspace
-    model_registry.create_version(ws, "notebook", SOURCE)  # what mlflow.register_model does
-    model_registry.create_version(ws, "notebook", SOURCE, tags={registry.STATUS_TAG: APPROVED})
+    mlflow_registry.create_version(ws, "notebook", SOURCE)  # what mlflow.register_model does
+    mlflow_registry.create_version(ws, "notebook", SOURCE, tags={registry.STATUS_TAG: APPROVED})
     with pytest.raises(NoApprovedVersion):  # a hand-set MLflow tag is not an approval
         registry.latest_approved(ws, "notebook")
     assert [v.status for v in registry.versions(ws, "notebook")] == [PENDING, PENDING]
-    model_registry.create_version(ws, "notebook", SOURCE)
+    mlflow_registry.create_version(ws, "notebook", SOURCE)
     approved = registry.approve(ws, "notebook", 3, principal="alice", comment="ok")  # adopted on the way
     assert approved.status == APPROVED and approved.metadata == {"adopted_from": "mlflow"}
     assert [t.comment for t in registry.history(ws, "notebook", 3)] == [
         "adopted from MLflow (registered outside mloop)", "ok"]
-    model_registry.create_version(ws, "other", SOURCE)
+    mlflow_registry.create_version(ws, "other", SOURCE)
     assert [(v.name, v.version) for v in registry.sync(ws)] == [("other", 1)]
     assert registry.sync(ws) == []
-    assert model_registry.get_version(ws, "notebook", 2)["tags"][registry.STATUS_TAG] == PENDING
+    assert mlflow_registry.get_version(ws, "notebook", 2)["tags"][registry.STATUS_TAG] == PENDING
 
 
 def test_the_principal_who_syncs_is_the_registrant_of_versions_mlflow_names_none_for(ml_workspace: Any) -> None:
@@ -200,8 +200,8 @@ def test_the_principal_who_syncs_is_the_registrant_of_versions_mlflow_names_none
     from mloop.store import open_workspace
 
     ws = open_workspace(ml_workspace.root, registry__require_distinct_approver=True)
-    model_registry.create_version(ws, "notebook", SOURCE)
-    model_registry.create_version(ws, "notebook", SOURCE, tags={"mloop.registered_by": "carol"})
+    mlflow_registry.create_version(ws, "notebook", SOURCE)
+    mlflow_registry.create_version(ws, "notebook", SOURCE, tags={"mloop.registered_by": "carol"})
     adopted = registry.sync(ws, "notebook", principal=" Ana ")
     assert [(v.version, v.registered_by) for v in adopted] == [(1, "ana"), (2, "carol")]
     assert [t.principal for t in registry.history(ws, "notebook", 1)] == ["ana"]

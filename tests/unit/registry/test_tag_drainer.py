@@ -23,14 +23,14 @@ def _approve_without_mlflow(ws: Any) -> None:
 
 
 def test_the_drainer_delivers_the_tag_and_exits(ml_workspace: Any) -> None:
-    from mloop.tracking import model_registry
+    from mloop.tracking import mlflow_registry
 
     _approve_without_mlflow(ml_workspace)
     pid = spawn_drain(ml_workspace)
     assert pid is not None
     assert psutil.Process(pid).wait(timeout=120) == 0  # psutil.TimeoutExpired if it lingers
     assert pending_tags(ml_workspace) == {}
-    assert model_registry.get_version(ml_workspace, "ctr", 1)["tags"]["mloop.approval_status"] == "Approved"
+    assert mlflow_registry.get_version(ml_workspace, "ctr", 1)["tags"]["mloop.approval_status"] == "Approved"
 
 
 def test_the_drainer_gives_up_on_an_unreachable_tracking_server(ml_workspace: Any) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop import registry
 from mloop.errors import Conflict
-from mloop.registry.core import transition_in
+from mloop.registry.approval import transition_in
 from mloop.registry.events import publish
 from mloop.serving.endpoints.changes import apply_change
 from mloop.serving.endpoints.records import Endpoint, Variant, get_endpoint

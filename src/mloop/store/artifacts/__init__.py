@@ -18,6 +18,8 @@ from typing import Any, BinaryIO
 
 from mloop.errors import ArtifactNotFound, ConfigError, IntegrityError
 from mloop.store.artifacts.base import StorageBackend, local_os_errors, object_key
+from mloop.store.artifacts.local import LocalBackend
+from mloop.store.artifacts.s3 import S3Backend
 
 CHUNK = 8 * 1024 * 1024
 
@@ -25,14 +27,10 @@ __all__ = ["ArtifactStore", "StorageBackend", "open_backend", "storage_options"]
 
 
 def _s3(root: str, s3_endpoint_url: str | None) -> StorageBackend:
-    from mloop.store.artifacts.s3 import S3Backend
-
     return S3Backend(root, s3_endpoint_url)
 
 
 def _local(root: str, _s3_endpoint_url: str | None) -> StorageBackend:
-    from mloop.store.artifacts.local import LocalBackend
-
     return LocalBackend(root.removeprefix("file://"))
 
 

@@ -1,4 +1,5 @@
-"""Models: log a pyfunc model to a run, download a model directory, load it back."""
+"""MLflow logged models: log a pyfunc model to a run, download a model directory, load it back,
+and the digest of its files (how the registry knows the same model registered twice)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.tracking.client import configure, tracking_uri
-from mloop.tracking.errors import mlflow_errors
+from mloop.tracking.errors import TrackingNotFound, mlflow_errors
 
 if TYPE_CHECKING:
     from mloop.store import Workspace
@@ -47,8 +47,6 @@ def create_version(
 
 def _logged_model_of_run(client: Any, uri: str) -> str:
     """`runs:/RUN/NAME` -> `models:/m-...`: MLflow 3 keeps models beside runs, not inside them."""
-    from mloop.tracking.errors import TrackingNotFound
-
     run_id, _, name = uri[len("runs:/"):].partition("/")
     run = client.get_run(run_id)
     found = [m for m in client.search_logged_models(experiment_ids=[run.info.experiment_id],

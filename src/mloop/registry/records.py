@@ -1,19 +1,21 @@
-"""The registry's data: statuses, `ModelVersion`, history entries, and its errors."""
+"""The registry's records: statuses, `ModelVersion`, audit entries, model summaries, valid names."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from mloop.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from mloop.errors import InvalidInput
 
 PENDING = "PendingManualApproval"
 APPROVED = "Approved"
 REJECTED = "Rejected"
 STATUSES = (PENDING, APPROVED, REJECTED)
 STATUS_TAG = "mloop.approval_status"
-DIGEST_KEY = "files_digest"  # metadata key of `tracking.model_digest` (registry.lifecycle writes it)
+DIGEST_KEY = "files_digest"  # metadata key of `tracking.model_digest` (registration writes it)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
 @dataclass
@@ -98,42 +100,18 @@ class RegisteredModel:
         return asdict(self)
 
 
-class ModelNotFound(NotFound):
-    """No registered model of that name (the registry's; a model server's is `ModelNotServed`)."""
-
-    code = "model_not_found"
-
-
-class ModelVersionNotFound(NotFound):
-    """The registered model has no version of that number."""
-
-    code = "model_version_not_found"
+def check_name(name: str) -> None:
+    """Raise InvalidInput unless `name` is a valid model name."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidInput(
+            f"invalid model name {name!r}",
+            hint="Use letters, digits, '.', '_' and '-' (start with a letter or digit), e.g. ad-click-ctr.",
+        )
 
 
-class NoApprovedVersion(NotFound):
-    """`latest_approved` found no Approved version: nothing may be deployed as "latest"."""
-
-    code = "no_approved_version"
-
-
-class ApprovalConflict(Conflict):
-    """The version already has the status asked for (approving an Approved version)."""
-
-    code = "approval_conflict"
-
-
-class CommentRequired(InvalidInput):
-    """The registry policy (registry.require_comment) needs a comment on approvals and rejections."""
-
-    code = "comment_required"
-
-
-class PrincipalRequired(PermissionDenied):
-    code = "principal_required"
-    hint = "Set who you are: MLOOP_PRINCIPAL=alice (or `principal` in mloop.toml)."
-
-
-class FourEyesViolation(PermissionDenied):
-    """The principal who registered a version may not approve it (four-eyes rule)."""
-
-    code = "four_eyes"
+def check_version(version: Any) -> int:
+    """`version` as a positive int; InvalidInput otherwise."""
+    text = str(version).strip()
+    if isinstance(version, bool) or not text.isdigit() or int(text) < 1:
+        raise InvalidInput(f"invalid model version {version!r}", hint="Versions are positive integers: 1, 2, 3...")
+    return int(text)

@@ -7,8 +7,6 @@ import typer
 from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, workspace
 from mloop.errors import InvalidInput
-from mloop.teardown import destroy as run_destroy
-from mloop.teardown import plan
 
 
 def destroy(
@@ -19,6 +17,10 @@ def destroy(
 
     mloop.toml stays: the same folder runs the whole flow again (seed 001's nuke & redeploy).
     """
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
+    from mloop.teardown import destroy as run_destroy
+    from mloop.teardown import plan
+
     ws = workspace()
     authorize(ws, "admin", action="`mloop destroy`")
     before = plan(ws)

@@ -10,7 +10,6 @@ import typer
 from mloop.cli._auth import authorize
 from mloop.cli._output import JsonOption, console, emit, print_json, table, workspace
 from mloop.errors import InvalidInput
-from mloop.teardown import GroupInUse, group_references, purge_group
 
 if TYPE_CHECKING:
     from mloop.features import IngestReport
@@ -143,6 +142,7 @@ def delete(
     """
     # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
     from mloop.features import delete_group, get_group
+    from mloop.teardown import GroupInUse, group_references, purge_group
 
     ws = workspace()
     authorize(ws, "admin", action="`mloop features delete`")

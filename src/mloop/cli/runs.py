@@ -12,7 +12,6 @@ from mloop.cli.run import STYLE, ParamOption, execute_with_view, report
 from mloop.cli.run_outcome import outcome_lines
 from mloop.errors import InvalidInput, NotFound, did_you_mean
 from mloop.pipelines import graph as g
-from mloop.teardown import delete_run
 
 RunId = typer.Argument(..., help="Run id (see `mloop runs list`).")
 runs_app = typer.Typer(help="Pipeline runs: list, inspect, read logs, retry, clone.",
@@ -220,6 +219,9 @@ def clone_cmd(
 @runs_app.command("delete")
 def delete_cmd(run_id: str = RunId, as_json: bool = JsonOption) -> None:
     """Delete a run's records and the artifacts only it referred to (refused while others reuse them)."""
+    # deferred: imports pydantic, SQLAlchemy at start (mloop --help time)
+    from mloop.teardown import delete_run
+
     ws = workspace()
     authorize(ws, "deployer", action="`mloop runs delete`")
     removed = delete_run(ws, run_id)

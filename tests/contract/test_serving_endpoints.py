@@ -157,3 +157,21 @@ def test_the_input_policy_is_set_per_endpoint_and_kept_by_later_deploys(ws, tmp_
         warned = client.post("/invocations", content="5", headers={"content-type": "text/csv"})
         assert warned.status_code == 200 and warned.headers["x-mloop-input-issues"] == "a:out_of_range=1"
         assert 'feature="a",issue="out_of_range"' in client.get("/metrics").text
+
+
+def test_a_follower_that_read_the_endpoint_before_following_stopped_deploys_nothing(  # type: ignore[no-untyped-def]
+        ws, tmp_path: Path) -> None:
+    from mloop.serving.endpoints.follow import follow_once
+
+    model, ep = f"m-{uuid.uuid4().hex[:6]}", f"ep-{uuid.uuid4().hex[:6]}"
+    _versions(ws, model, 2, tmp_path, approve=1)
+    serving.deploy(ws, ep, model, version=1)
+    serving.set_follow(ws, ep, model, 20)
+    registry.approve(ws, model, 2, principal="approver", comment="ok")
+    seen = serving.get_endpoint(ws, ep)  # a server's follower reads the endpoint...
+    serving.set_follow(ws, ep, None, None)  # ...the user stops following...
+    assert follow_once(ws, seen) is None  # ...and the follower's change does not land
+    assert [(v.name, v.model_version) for v in serving.get_endpoint(ws, ep).variants] == [("production", 1)]
+    serving.set_follow(ws, ep, model, 20)
+    followed = follow_once(ws, serving.get_endpoint(ws, ep))
+    assert followed is not None and followed.variant("canary").model_version == 2

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("mloop.serving")
 
 
+class _FollowChanged(Exception):
+    """Following was stopped or changed after the follower read the endpoint (rolls the change back)."""
+
+
 def follow_once(ws: Workspace, ep: Endpoint) -> Endpoint | None:
     """Deploy the newest Approved version of the followed model if it is new to the endpoint.
 
@@ -43,6 +47,10 @@ def follow_once(ws: Workspace, ep: Endpoint) -> Endpoint | None:
 
     def change(current: Endpoint | None) -> tuple[list[Variant], str, dict]:
         assert current is not None
+        if (current.follow_model, current.follow_canary_weight) != (ep.follow_model, ep.follow_canary_weight):
+            # `set_follow` does not bump the generation: a follower that read the endpoint before
+            # following was stopped must not deploy after it (the demo's experiments chapter met this)
+            raise _FollowChanged
         new = Variant(new_name, mv.name, int(mv.version), mv.model_uri, int(weight or 100))
         shadows = [v for v in current.variants if v.shadow and v.name != new_name]
         if new_name == "production":
@@ -53,7 +61,10 @@ def follow_once(ws: Workspace, ep: Endpoint) -> Endpoint | None:
         return [prod, new, *shadows], "auto-deploy", {"variant": new_name, "model": mv.name,
                                             "version": int(mv.version), "weight": new.weight}
 
-    changed = apply_change(ws, ep.name, change, principal="auto-deploy", expected_generation=ep.generation)
+    try:
+        changed = apply_change(ws, ep.name, change, principal="auto-deploy", expected_generation=ep.generation)
+    except _FollowChanged:
+        return None
     if changed is not None:
         log.info("endpoint %s: auto-deployed %s v%s as %s", ep.name, mv.name, mv.version, new_name)
     return changed

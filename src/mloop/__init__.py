@@ -6,8 +6,9 @@ fast; `__all__` is pinned by a test.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from mloop.lazy_exports import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -31,14 +32,8 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *_EXPORTS]
 
 
+_load, __dir__ = lazy_exports("mloop", _EXPORTS, globals(), __all__)
+
+
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mloop' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+    return _load(name)

@@ -20,8 +20,9 @@ Names load lazily so `import mloop.pipelines` stays cheap.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from mloop.lazy_exports import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "step": "mloop.pipelines.stepdef",
@@ -58,14 +59,8 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
+_load, __dir__ = lazy_exports("mloop.pipelines", _EXPORTS, globals(), __all__)
+
+
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mloop.pipelines' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+    return _load(name)

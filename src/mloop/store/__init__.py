@@ -7,8 +7,9 @@ Names load lazily (PEP 562), so importing one of the small modules (`mloop.store
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from mloop.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from mloop.store.artifacts import ArtifactStore, StorageBackend, open_backend
@@ -43,14 +44,8 @@ __all__ = [
 ]
 
 
+_load, __dir__ = lazy_exports("mloop.store", _EXPORTS, globals(), __all__)
+
+
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mloop.store' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+    return _load(name)

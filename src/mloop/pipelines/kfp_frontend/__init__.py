@@ -11,8 +11,9 @@ are mloop's own. Components run through the kfp package's `executor_main` in a w
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from mloop.lazy_exports import lazy_exports
 
 # Names load lazily: the warm worker's server (`warm.py`) imports this package, and each task
 # forks from it, so it must stay lean (no SQLAlchemy, pandas or the rest of the front end).
@@ -28,14 +29,8 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
+_load, __dir__ = lazy_exports("mloop.pipelines.kfp_frontend", _EXPORTS, globals(), __all__)
+
+
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mloop.pipelines.kfp_frontend' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+    return _load(name)

@@ -12,5 +12,5 @@ def test_the_warm_server_imports_only_what_it_needs() -> None:
             "print(sorted(m for m in sys.modules if m.startswith('mloop') or m.split('.')[0] in "
             "('pandas', 'numpy', 'sqlalchemy', 'pydantic', 'pyarrow', 'mlflow')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == str(["mloop", "mloop.pipelines", "mloop.pipelines.kfp_frontend",
+    assert out.stdout.strip() == str(["mloop", "mloop.lazy_exports", "mloop.pipelines", "mloop.pipelines.kfp_frontend",
                                       "mloop.pipelines.kfp_frontend.warm"])

@@ -366,12 +366,12 @@ def start_servers(args: argparse.Namespace, tmp: Path, mdir: Path) -> tuple[list
                                 "--workers", str(args.workers), "--no-batching"], tmp / "ws", port, "/ping",
                                tmp / "mloop-nobatch.log"))
             urls["no_batching"] = f"http://127.0.0.1:{port}"
-        if args.compare_offload:  # the alternatives: 100-row requests on the loop, 5 MB bodies in threads
+        if args.compare_offload:  # the alternatives: 100-row requests in threads, 5 MB bodies in threads
             port = free_port()
             procs.append(start([sys.executable, "-m", "mloop", "serve", "bench", "--port", str(port),
                                 "--workers", str(args.workers)], tmp / "ws", port, "/ping",
                                tmp / "mloop-alternative.log",
-                               {"MLOOP_SERVING__OFFLOAD_BYTES": "65536", "MLOOP_SERVING__PROCESS_BYTES": "0"}))
+                               {"MLOOP_SERVING__OFFLOAD_BYTES": "1024", "MLOOP_SERVING__PROCESS_BYTES": "0"}))
             urls["alternative"] = f"http://127.0.0.1:{port}"
         if not args.skip_mlflow:
             port = free_port()
@@ -456,7 +456,7 @@ def main() -> None:
                         help="only the points with this many rows per request (e.g. 100)")
     parser.add_argument("--skip-swap", action="store_true", help="skip the hot-swap-under-load point")
     parser.add_argument("--compare-offload", action="store_true",
-                        help="also run mloop with the alternatives: bodies up to 64 KiB on the event loop "
+                        help="also run mloop with the alternatives: bodies above 1 KiB in worker threads "
                              "(the 100-row points) and no worker process, 5 MB bodies in threads (stall point)")
     parser.add_argument("--skip-stall", action="store_true",
                         help="skip the point with two 5 MB senders and a single-row probe")
@@ -512,7 +512,7 @@ def print_row(row: dict[str, Any]) -> None:
             f"p50 {m['p50_ms']:7.3f} ms p99 {m['p99_ms']:7.3f} ms (non-2xx {m['non_2xx']:.0f})")
     if "mloop_alternative" in row:
         o = row["mloop_alternative"]
-        line += f" | on-loop {o['rps']:>6.0f} req/s p50 {o['p50_ms']:6.2f} p99 {o['p99_ms']:6.2f}"
+        line += f" | threads {o['rps']:>6.0f} req/s p50 {o['p50_ms']:6.2f} p99 {o['p99_ms']:6.2f}"
     if "mloop_no_batching" in row:
         n = row["mloop_no_batching"]
         line += f" | no-batching {n['rps']:>6.0f} req/s p50 {n['p50_ms']:6.3f} p99 {n['p99_ms']:6.2f}"

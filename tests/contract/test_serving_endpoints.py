@@ -175,3 +175,26 @@ def test_a_follower_that_read_the_endpoint_before_following_stopped_deploys_noth
     serving.set_follow(ws, ep, model, 20)
     followed = follow_once(ws, serving.get_endpoint(ws, ep))
     assert followed is not None and followed.variant("canary").model_version == 2
+
+
+def test_a_reload_that_loads_or_drops_a_model_refreezes_and_a_weight_change_does_not(  # type: ignore[no-untyped-def]
+        ws, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mloop.serving.runtime import live as live_module
+    from mloop.serving.runtime.served_model import ServedModel
+
+    model, ep = f"m-{uuid.uuid4().hex[:6]}", f"ep-{uuid.uuid4().hex[:6]}"
+    _versions(ws, model, 2, tmp_path, approve=2)
+    serving.deploy(ws, ep, model, version=1)
+    calls: list[int] = []
+    monkeypatch.setattr(live_module, "refreeze", lambda: calls.append(1))
+    loader = lambda v: ServedModel(v.model_name, v.model_version, v.model_uri, lambda rows: [0.5] * len(rows),  # noqa: E731
+                                   ["x"], {}, "test")
+    live = live_module.LiveEndpoint(ws, ep, loader)
+    live.reload()
+    assert len(calls) == 1  # the first model
+    serving.deploy(ws, ep, model, version=2, variant="canary", weight=10)
+    live.reload()
+    assert len(calls) == 2  # a second model
+    serving.set_weights(ws, ep, {"production": 50, "canary": 50})
+    live.reload()
+    assert len(calls) == 2  # same models: nothing to collect or freeze

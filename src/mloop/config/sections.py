@@ -214,7 +214,7 @@ class ServingSettings(_Section):
         6 * 1024 * 1024, gt=0, description="Largest request body of the model server and the inference app (413 above)."
     )
     offload_bytes: int = Field(
-        2048, ge=0, description="Requests with larger bodies (about 50 CSV rows) are parsed and predicted "
+        8192, ge=0, description="Requests with larger bodies (about 200 CSV rows) are parsed and predicted "
                                 "in a worker thread, so they never stall the event loop; smaller ones share "
                                 "model calls on the loop."
     )

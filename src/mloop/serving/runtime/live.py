@@ -9,6 +9,7 @@ swaps, judges the guardrails and follows newly Approved versions when the endpoi
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -158,6 +159,7 @@ class LiveEndpoint:
         if ep is None:
             self.current = None
             return
+        models_before = set(self._models)
         try:
             live = [self._live(v.name, v.weight, v) for v in ep.variants if not v.shadow]
             shadows = tuple(Shadow(self._live(v.name, 0, v), v.sample) for v in ep.variants if v.shadow)
@@ -179,6 +181,8 @@ class LiveEndpoint:
         self.last_error = None
         keep = {v.model_uri for v in ep.variants}
         self._models = {uri: m for uri, m in self._models.items() if uri in keep}
+        if set(self._models) != models_before:
+            refreeze()
         self._export_gauges()
         log.info("endpoint %s: serving generation %d (%s)", self.name, ep.generation,
                  ", ".join(f"{v.name}={v.model_name}:v{v.model_version}@{v.weight}" for v in ep.variants))
@@ -216,6 +220,21 @@ class LiveEndpoint:
     @property
     def ready(self) -> bool:
         return self.current is not None and bool(self.current.router)
+
+
+def refreeze() -> None:
+    """Collect once, then hide every live object from the cyclic collector (`gc.freeze`).
+
+    The server freezes the imported libraries when it starts, but models load afterwards, in this
+    thread, with the libraries they import (XGBoost, scikit-learn, MLflow): left in the collector's
+    generations, each full collection walked them and stalled the event loop ~50 ms every few
+    seconds (measured: 100-row requests at 8 connections, p99 56-62 ms, 5.3-5.7 ms with the
+    collector off). Unfreezing first lets the one collection here reclaim a swapped-out model's
+    cycles, so frequent deploys do not leak; it is one pause per model change, not one per second.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def static_endpoint(name: str, model: ServedModel, input_policy: str = "warn") -> LiveEndpoint:

@@ -2,16 +2,19 @@
 
 Parsing and predicting a 5 MB batch takes the better part of a second; on the event loop that
 second is added to every other client's request (measured: p50 2.6 ms -> 869 ms while two clients
-sent 5 MB bodies). Requests whose body is larger than `offload_bytes` (2 KiB, about 50 CSV rows)
+sent 5 MB bodies). Requests whose body is larger than `offload_bytes` (8 KiB, about 200 CSV rows)
 are handed to a small thread pool: the model call releases the interpreter, so the loop keeps
 answering small requests in between. Bodies above `process_bytes` (1 MiB) go to a worker process
 (`bulk`): their parse alone holds the interpreter for hundreds of milliseconds. Single rows stay
-on the loop, where micro-batching makes them cheaper than a hand-off.
+on the loop, where micro-batching makes them cheaper than a hand-off; so do requests up to
+`offload_bytes`.
 
-Why 100-row requests go to threads: measured side by side (bench/serving.py --compare-offload,
-load 4-20 on 2 cores), keeping them on the loop gave about the same throughput and a lower p50
-but a higher p99 at 8 connections in 15 of 16 pairs (69-560 ms against 20-110 ms: one busy loop
-thread loses every request in flight when the host preempts it).
+Why 100-row requests stay on the loop: with the models frozen out of the collector's sight
+(`runtime.live.refreeze`) they answer faster there than through a thread hand-off, side by side
+(bench/serving.py --compare-offload --workers 2, quiet 2-core host): V1 3,627 req/s, p99 5.5 ms on
+the loop against 2,908 req/s, 7.6 ms on threads. An earlier measurement that favoured threads was
+taken while every full collection walked the model's libraries (~50 ms stalls of the loop).
+At 8 KiB the loop holds one request for about a millisecond at most.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ SWITCH_INTERVAL_S = 0.0005
 class Offload:
     """Decides which requests leave the loop, and runs them on a thread pool."""
 
-    def __init__(self, min_bytes: int = 2048, threads: int = 4, process_bytes: int = 1 << 20) -> None:
+    def __init__(self, min_bytes: int = 8192, threads: int = 4, process_bytes: int = 1 << 20) -> None:
         self.min_bytes = min_bytes
         self.threads = threads
         self.bulk = BulkPool(process_bytes)

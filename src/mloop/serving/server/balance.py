@@ -53,20 +53,25 @@ class Slots:
         with path.open("r+b") as handle:
             self._map = mmap.mmap(handle.fileno(), 0)
         self.size = len(self._map) // SLOT.size
+        self.pid = os.getpid()
         self.index = self._claim()
         self._last_close = 0.0
 
     def _claim(self) -> int:
         """A slot that is free or whose process is gone (uvicorn restarts dead workers)."""
-        pid = os.getpid()
+        pid = self.pid
         with self.path.open("r+b") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             for index in range(self.size):
-                owner, _ = SLOT.unpack_from(self._map, index * SLOT.size)
+                owner = self.owner(index)
                 if owner in (0, pid) or not pid_alive(owner):
                     SLOT.pack_into(self._map, index * SLOT.size, pid, 0)
                     return index
         return -1  # more processes than slots (should not happen): this one does not balance
+
+    def owner(self, index: int) -> int:
+        """The pid holding slot `index` (0: never claimed)."""
+        return int(SLOT.unpack_from(self._map, index * SLOT.size)[0])
 
     def count(self, index: int) -> int:
         return int(SLOT.unpack_from(self._map, index * SLOT.size)[1])
@@ -74,15 +79,13 @@ class Slots:
     def add(self, delta: int) -> None:
         """Count a connection opened (+1) or closed (-1); only this process writes its slot."""
         if self.index >= 0:
-            offset = self.index * SLOT.size + 8
-            struct.pack_into("<q", self._map, offset, struct.unpack_from("<q", self._map, offset)[0] + delta)
+            SLOT.pack_into(self._map, self.index * SLOT.size, self.pid, self.count(self.index) + delta)
 
     def should_close(self) -> bool:
         """Whether to send this response with `Connection: close` (rate-limited, live peers only)."""
         if self.index < 0:
             return False
-        others = [(self.count(i), i) for i in range(self.size) if i != self.index]
-        occupied = [(n, i) for n, i in others if SLOT.unpack_from(self._map, i * SLOT.size)[0]]
+        occupied = [(self.count(i), i) for i in range(self.size) if i != self.index and self.owner(i)]
         if not overloaded(self.count(self.index), [n for n, _ in occupied]):
             return False
         now = time.monotonic()
@@ -90,7 +93,7 @@ class Slots:
             return False
         self._last_close = now
         _, least = min(occupied)
-        return pid_alive(SLOT.unpack_from(self._map, least * SLOT.size)[0])  # a dead peer's stale count
+        return pid_alive(self.owner(least))  # a dead peer's stale count
 
 
 _slots: Slots | None = None
@@ -112,7 +115,7 @@ class BalancedProtocol(ReadTimeoutProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        shared = slots()
+        shared = _slots  # claimed when uvicorn imported this module in the worker (below)
         if shared is not None:
             shared.add(1)
             self._counted = True

@@ -25,25 +25,11 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests.support.app_processes import STUB  # noqa: E402 - the fixed-answer endpoint the app tests use
 from tests.support.servers import free_port, port_open, stop_process, wait_until  # noqa: E402
 
 RECORD = {"age": 31, "gender": "Female", "device_type": "Mobile", "ad_position": "Top",
           "browsing_history": "Shopping", "time_of_day": "Morning"}
-STUB = '''
-import sys, orjson
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    body = b""
-    while True:
-        msg = await receive(); body += msg.get("body", b"")
-        if not msg.get("more_body"): break
-    n = len(orjson.loads(body)["instances"]) if body else 0
-    await send({"type": "http.response.start", "status": 200, "headers": [
-        (b"content-type", b"application/json"), (b"x-mloop-model", b"ad-click-ctr"),
-        (b"x-mloop-model-version", b"1"), (b"x-mloop-variant", b"production")]})
-    await send({"type": "http.response.body", "body": orjson.dumps({"predictions": [0.25] * n})})
-'''
 
 
 def env() -> dict[str, str]:
